@@ -1,0 +1,2 @@
+import ModelTree
+print("stub")
