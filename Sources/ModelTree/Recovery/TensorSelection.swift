@@ -1,0 +1,45 @@
+import Glibc
+
+/// Which tensors a recovery compares.
+///
+/// A tensor is a candidate when every model has it under the same name with the same shape, a
+/// floating dtype (F64/F32/F16/BF16, which may differ between models) and at least one element.
+///
+/// Default (no include pattern): the 2-D candidates, and only the square ones when there are any.
+/// Square matrices are what the paper compares: attention projections exist in every fine-tune of
+/// a transformer and never depend on the task, while heads and embeddings are often re-initialised
+/// or resized. A model with no square matrix (an MLP) falls back to all its 2-D weights.
+/// With include patterns: every candidate matching one (any number of dimensions).
+/// Exclude patterns always win.
+enum TensorSelection {
+    static func select(models: [Model], include: [String], exclude: [String]) throws -> [String] {
+        guard let first = models.first else { return [] }
+        let candidates = first.tensors.filter { t in
+            t.dtype.isFloatingPoint && t.count > 0 && models.allSatisfy { m in
+                guard let o = m.tensor(named: t.name) else { return false }
+                return o.shape == t.shape && o.dtype.isFloatingPoint
+            }
+        }
+        var chosen: [TensorView]
+        if include.isEmpty {
+            let matrices = candidates.filter { $0.shape.count == 2 }
+            let square = matrices.filter { $0.shape[0] == $0.shape[1] }
+            chosen = square.isEmpty ? matrices : square
+        } else {
+            chosen = candidates.filter { t in include.contains { matches($0, t.name) } }
+        }
+        chosen.removeAll { t in exclude.contains { matches($0, t.name) } }
+        guard !chosen.isEmpty else {
+            let what = include.isEmpty ? "a floating-point 2-D tensor" : "a floating-point tensor matching --include"
+            throw ModelTreeError.incompatibleModels(
+                "no \(what) is shared by all \(models.count) models with the same name and shape"
+                + (candidates.isEmpty ? " (the models share no tensor at all: different architectures?)" : ""))
+        }
+        return chosen.map(\.name)
+    }
+
+    /// Shell-style glob match (`*`, `?`, `[…]`), as fnmatch(3) without flags.
+    static func matches(_ pattern: String, _ name: String) -> Bool {
+        fnmatch(pattern, name, 0) == 0
+    }
+}

@@ -1,0 +1,111 @@
+/// Orients and connects the models of one tree (Horwitz et al. 2025, step 4), and measures how
+/// sure each edge is.
+///
+/// With `K[i][j] = 1` where the kurtosis order disagrees with "i is the parent of j", the tree is
+/// the minimum spanning arborescence of `M = D + λ · mean(D) · K` (Chu-Liu/Edmonds).
+struct TreeSolver {
+    /// Distances between the tree's members, row-major s × s.
+    var distance: [Double]
+    /// Mean excess kurtosis of each member.
+    var kurtosis: [Double]
+    var lambda: Double
+
+    var size: Int { kurtosis.count }
+
+    struct Solution {
+        var parent: [Int]          // local indices, −1 for the root
+        var confidence: [Double]   // NaN for the root
+        var direction: DirectionMode
+        var directionUnsure: Bool
+    }
+
+    /// Trees up to this size get exact confidences (one constrained arborescence per edge, O(s⁴)
+    /// in all); larger ones compare each chosen parent with the runner-up only.
+    static let exactConfidenceLimit = 200
+
+    func solve(direction requested: DirectionMode) throws -> Solution {
+        let s = size
+        if s == 1 { return Solution(parent: [-1], confidence: [.nan], direction: requested == .auto ? .finetune : requested, directionUnsure: requested == .auto) }
+        var best: (mode: DirectionMode, cost: [[Double]], parent: [Int], total: Double)?
+        var unsure = false
+        let modes: [DirectionMode] = requested == .auto ? [.finetune, .generalization] : [requested]
+        for mode in modes {
+            let m = objective(mode)
+            guard let parent = Arborescence.minimum(cost: m) else {
+                throw ModelTreeError.internal("no spanning arborescence over a complete graph")
+            }
+            let total = Self.cost(parent, m)
+            if let b = best {
+                // Auto: the orientation whose best tree needs fewer kurtosis violations (lower
+                // total objective) wins. Equal totals — a chain reads the same both ways — cannot
+                // be told apart: keep fine-tuning, the common case on hubs, and say so.
+                let tie = Swift.abs(total - b.total) <= 1e-9 * Swift.max(1, Swift.abs(b.total))
+                if tie { unsure = true } else if total < b.total { best = (mode, m, parent, total) }
+            } else {
+                best = (mode, m, parent, total)
+            }
+        }
+        let chosen = best!
+        return Solution(parent: chosen.parent, confidence: confidences(chosen.parent, chosen.cost, chosen.total),
+                        direction: chosen.mode, directionUnsure: unsure)
+    }
+
+    /// M = D + λ · mean(D) · K for one orientation.
+    func objective(_ mode: DirectionMode) -> [[Double]] {
+        let s = size
+        var sum = 0.0
+        for i in 0..<s { for j in 0..<s where i != j { sum += distance[i * s + j] } }
+        let penalty = lambda * sum / Double(s * (s - 1))
+        var m = [[Double]](repeating: [Double](repeating: 0, count: s), count: s)
+        for i in 0..<s {
+            for j in 0..<s where i != j {
+                let disagrees = mode == .generalization ? kurtosis[i] > kurtosis[j] : kurtosis[i] < kurtosis[j]
+                m[i][j] = distance[i * s + j] + (disagrees ? penalty : 0)
+            }
+        }
+        return m
+    }
+
+    static func cost(_ parent: [Int], _ m: [[Double]]) -> Double {
+        var total = 0.0
+        for (j, p) in parent.enumerated() where p >= 0 { total += m[p][j] }
+        return total
+    }
+
+    /// Confidence of each edge p → j: how much worse the best tree without that edge is.
+    ///
+    /// With `margin` = cost(best tree avoiding p → j) − cost(chosen tree) and `e` = M[p][j],
+    /// confidence = 1 − (e / (e + margin))². 0 means an equally good tree exists without the edge;
+    /// a runner-up parent at √2 times the distance (a sibling under RMS) gives 0.5; a runner-up
+    /// twice as far (a sibling under the rank distance) gives 0.75. Forbidding the edge also
+    /// lets the solver reverse it, so the margin covers the direction as well as the placement.
+    func confidences(_ parent: [Int], _ m: [[Double]], _ total: Double) -> [Double] {
+        let s = size
+        var result = [Double](repeating: .nan, count: s)
+        for j in 0..<s {
+            let p = parent[j]
+            guard p >= 0 else { continue }
+            let e = m[p][j]
+            var margin: Double
+            if s <= Self.exactConfidenceLimit {
+                var constrained = m
+                constrained[p][j] = .infinity
+                if let alt = Arborescence.minimum(cost: constrained) {
+                    margin = Self.cost(alt, constrained) - total
+                } else {
+                    margin = .infinity
+                }
+            } else {
+                var runnerUp = Double.infinity
+                for k in 0..<s where k != p && k != j { runnerUp = Swift.min(runnerUp, m[k][j]) }
+                margin = runnerUp - e
+            }
+            margin = Swift.max(0, margin)
+            if margin.isInfinite { result[j] = 1; continue }
+            if e + margin <= 0 { result[j] = 0; continue }
+            let ratio = e / (e + margin)
+            result[j] = Swift.min(1, Swift.max(0, 1 - ratio * ratio))
+        }
+        return result
+    }
+}
