@@ -1,12 +1,174 @@
-// OWNER: reader helper. Stub signatures; replace the bodies.
-
 /// One memory-mapped `.safetensors` file whose header has been fully validated.
+///
+/// The format (huggingface/safetensors, README "Format"): 8 bytes `N`, a little-endian u64; `N`
+/// bytes of UTF-8 JSON mapping each tensor name to `{"dtype", "shape", "data_offsets": [begin,
+/// end]}` (offsets relative to the first byte after the header), plus an optional
+/// `"__metadata__"` string map; then the data section. The checks follow the reference Rust
+/// implementation (`SafeTensors::read_metadata` / `Metadata::validate`): header length capped at
+/// 100,000,000 bytes, each tensor's byte length equal to its element count times the dtype size,
+/// and the tensors' byte ranges tiling the data section exactly — no gap, no overlap, no
+/// trailing bytes. A checkpoint is untrusted input, so nothing is read before all of that holds.
 public final class SafetensorsFile: @unchecked Sendable {
     public let path: String
     /// Tensors sorted by name; their bytes point into the mapping, valid while this object lives.
     public let tensors: [TensorView]
     /// The optional `__metadata__` string map.
     public let metadata: [String: String]
+    private let file: MappedFile
 
-    public init(path: String) throws { fatalError("stub") }
+    /// Maps `path` and validates its header. O(header size + tensor count × log).
+    /// - Throws: `ModelTreeError.io` when the file cannot be read; `ModelTreeError.format`
+    ///   ("<path>: <reason>") for anything that is not a well-formed safetensors file.
+    public init(path: String) throws {
+        let file = try MappedFile(path: path)
+        do {
+            (tensors, metadata) = try Self.parse(file.bytes)
+        } catch let error as ModelTreeError {
+            guard case .format(let reason) = error else { throw error }
+            throw ModelTreeError.format("\(path): \(reason)")
+        }
+        self.path = path
+        self.file = file
+    }
+
+    /// The reference implementation's cap on the header length (`MAX_HEADER_SIZE`), so that a
+    /// hostile length cannot make us parse an arbitrarily large "header".
+    static let maxHeaderLength = 100_000_000
+
+    /// Validates a whole safetensors image and returns views into `bytes`; errors carry the
+    /// reason only (the caller prefixes the path).
+    static func parse(_ bytes: UnsafeRawBufferPointer) throws -> (tensors: [TensorView], metadata: [String: String]) {
+        guard bytes.count >= 8 else {
+            throw ModelTreeError.format("file is \(bytes.count) bytes, shorter than the 8-byte header length")
+        }
+        let declared = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
+        guard declared <= UInt64(maxHeaderLength) else {
+            throw ModelTreeError.format("header length \(declared) exceeds the limit of \(maxHeaderLength) bytes")
+        }
+        let headerLength = Int(declared)
+        guard headerLength <= bytes.count - 8 else {
+            throw ModelTreeError.format("header length \(headerLength) runs past the end of the file (\(bytes.count) bytes)")
+        }
+        let header = UnsafeRawBufferPointer(rebasing: bytes[8..<8 + headerLength])
+        let data = UnsafeRawBufferPointer(rebasing: bytes[(8 + headerLength)...])
+
+        // The reference rejects a header that does not start with '{' before parsing it.
+        guard header.first == UInt8(ascii: "{") else { throw ModelTreeError.format("header does not start with '{'") }
+        let root: JSONValue
+        do {
+            // Depth 3 is all a valid header needs (root, entry, shape); a little more keeps the
+            // messages about wrong structure specific.
+            root = try JSONParser.parse(header, maxDepth: 8)
+        } catch ModelTreeError.format(let reason) {
+            throw ModelTreeError.format("header is not valid JSON: \(reason) of the header")
+        }
+        guard case .object(let entries) = root else { throw ModelTreeError.format("header is not a JSON object") }
+
+        var metadata: [String: String] = [:]
+        var layout: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
+        layout.reserveCapacity(entries.count)
+        for (name, value) in entries {
+            if name == "__metadata__" {
+                metadata = try parseMetadata(value)
+            } else {
+                let (dtype, shape, begin, end) = try parseEntry(name, value)
+                layout.append((name, dtype, shape, begin, end))
+            }
+        }
+
+        // The byte ranges, in file order, must tile the data section (reference: `validate`).
+        // Sorting by (begin, end) puts empty tensors before a non-empty one at the same offset.
+        layout.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var covered = 0
+        var previous: String?
+        for t in layout {
+            if t.begin < covered {
+                throw ModelTreeError.format("tensor '\(t.name)' (bytes \(t.begin)..<\(t.end)) overlaps tensor '\(previous!)', which ends at \(covered)")
+            }
+            if t.begin > covered {
+                let after = previous.map { "after tensor '\($0)'" } ?? "at the start of the data section"
+                throw ModelTreeError.format("gap of \(t.begin - covered) bytes \(after) (tensor '\(t.name)' begins at \(t.begin), expected \(covered))")
+            }
+            covered = t.end
+            previous = t.name
+        }
+        if covered > data.count {
+            throw ModelTreeError.format("tensor '\(previous!)' ends at \(covered), past the end of the \(data.count)-byte data section")
+        }
+        if covered < data.count {
+            throw ModelTreeError.format("\(data.count - covered) trailing bytes after the last tensor (data section is \(data.count) bytes, tensors cover \(covered))")
+        }
+
+        let tensors = layout
+            .map { TensorView(name: $0.name, dtype: $0.dtype, shape: $0.shape,
+                              bytes: UnsafeRawBufferPointer(rebasing: data[$0.begin..<$0.end])) }
+            .sorted { $0.name < $1.name }
+        return (tensors, metadata)
+    }
+
+    /// `__metadata__`: an object of string → string (the reference's `HashMap<String, String>`).
+    private static func parseMetadata(_ value: JSONValue) throws -> [String: String] {
+        guard case .object(let members) = value else { throw ModelTreeError.format("'__metadata__' is not an object") }
+        var metadata: [String: String] = [:]
+        for (key, value) in members {
+            guard case .string(let text) = value else {
+                throw ModelTreeError.format("'__metadata__' value for '\(key)' is not a string")
+            }
+            metadata[key] = text
+        }
+        return metadata
+    }
+
+    /// One tensor entry: exactly the keys dtype, shape and data_offsets, mutually consistent.
+    private static func parseEntry(_ name: String, _ value: JSONValue) throws -> (DType, [Int], Int, Int) {
+        func bad(_ reason: String) -> ModelTreeError { .format("tensor '\(name)': \(reason)") }
+        guard case .object(let members) = value else { throw bad("entry is not an object") }
+        var dtypeValue: JSONValue?, shapeValue: JSONValue?, offsetsValue: JSONValue?
+        for (key, value) in members {
+            switch key {
+            case "dtype": dtypeValue = value
+            case "shape": shapeValue = value
+            case "data_offsets": offsetsValue = value
+            default: throw bad("unknown key '\(key)'")
+            }
+        }
+        guard let dtypeValue else { throw bad("missing 'dtype'") }
+        guard let shapeValue else { throw bad("missing 'shape'") }
+        guard let offsetsValue else { throw bad("missing 'data_offsets'") }
+
+        guard case .string(let dtypeName) = dtypeValue else { throw bad("'dtype' is not a string") }
+        guard let dtype = DType(rawValue: dtypeName) else { throw bad("unknown dtype '\(dtypeName)'") }
+
+        guard case .array(let dims) = shapeValue, let shape = nonNegativeIntegers(dims) else {
+            throw bad("'shape' is not an array of non-negative integers")
+        }
+        var byteCount = dtype.size
+        for d in shape {
+            let (product, overflow) = byteCount.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw bad("shape \(shape) of \(dtypeName) overflows the byte count") }
+            byteCount = product
+        }
+
+        guard case .array(let pair) = offsetsValue, pair.count == 2, let offsets = nonNegativeIntegers(pair) else {
+            throw bad("'data_offsets' is not two non-negative integers")
+        }
+        let (begin, end) = (offsets[0], offsets[1])
+        guard begin <= end else { throw bad("data_offsets [\(begin), \(end)] begin after they end") }
+        guard end - begin == byteCount else {
+            throw bad("data_offsets [\(begin), \(end)] span \(end - begin) bytes, but shape \(shape) of \(dtypeName) needs \(byteCount)")
+        }
+        return (dtype, shape, begin, end)
+    }
+
+    /// The values as `Int`s when every one is an integer in 0...2^53 (the range in which a JSON
+    /// number parsed as a Double is exact); nil otherwise.
+    private static func nonNegativeIntegers(_ values: [JSONValue]) -> [Int]? {
+        var result: [Int] = []
+        result.reserveCapacity(values.count)
+        for value in values {
+            guard case .number(let x) = value, x >= 0, x <= 0x1p53, x.rounded(.towardZero) == x else { return nil }
+            result.append(Int(x))
+        }
+        return result
+    }
 }
