@@ -1,19 +1,181 @@
-// OWNER: reader helper. Stub signatures; replace the bodies.
-
 /// Where one model lives, and the id it will be known by.
 public struct ModelLocation: Equatable, Sendable {
     public var id: String
+    /// The `.safetensors` file, or the folder holding the model's weights.
     public var path: String
     public init(id: String, path: String) { self.id = id; self.path = path }
 }
 
 public enum ModelLoader {
-    /// Expands user paths into models: a `.safetensors` file, or a folder holding `model.safetensors`
-    /// or a sharded `model.safetensors.index.json`, is one model; a folder holding no weights itself
-    /// expands to its sub-folders that are models (sorted by name). Ids are the last path component
-    /// (file name without `.safetensors`).
-    public static func expand(_ paths: [String]) throws -> [ModelLocation] { fatalError("stub") }
+    /// Expands user paths into models, in the order given.
+    ///
+    /// - A `.safetensors` file is one model; its id is the file name without `.safetensors`.
+    /// - A folder is one model when it holds weights (see `load`); its id is the folder name.
+    /// - A folder holding no weights itself expands to its immediate children that are models
+    ///   (folders as above or `.safetensors` files), sorted by name; hidden entries are skipped.
+    ///
+    /// - Throws: `.io` for a path that does not exist; `.invalidArgument` for a folder with no
+    ///   models, a path that is neither, or two models with the same id; `.format` for a folder
+    ///   whose weights are ambiguous.
+    public static func expand(_ paths: [String]) throws -> [ModelLocation] {
+        var locations: [ModelLocation] = []
+        for path in paths {
+            switch try FileSystem.kind(of: path) {
+            case .file:
+                guard let id = singleFileID(path) else {
+                    throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
+                }
+                locations.append(ModelLocation(id: id, path: path))
+            case .directory:
+                if try weights(in: path) != nil {
+                    locations.append(ModelLocation(id: FileSystem.lastComponent(path), path: path))
+                    continue
+                }
+                var found = false
+                for name in try FileSystem.list(path) {
+                    let child = FileSystem.join(path, name)
+                    switch try FileSystem.kind(of: child) {
+                    case .file:
+                        guard let id = singleFileID(child) else { continue }
+                        locations.append(ModelLocation(id: id, path: child))
+                        found = true
+                    case .directory:
+                        guard try weights(in: child) != nil else { continue }
+                        locations.append(ModelLocation(id: name, path: child))
+                        found = true
+                    case .other:
+                        continue
+                    }
+                }
+                guard found else { throw ModelTreeError.invalidArgument("\(path): no models found") }
+            case .other:
+                throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
+            }
+        }
+        var seen: [String: String] = [:]
+        for location in locations {
+            if let first = seen.updateValue(location.path, forKey: location.id) {
+                throw ModelTreeError.invalidArgument("two models have the id '\(location.id)': \(first) and \(location.path)")
+            }
+        }
+        return locations
+    }
 
-    /// Opens a model (single file or shards), memory-mapped.
-    public static func load(_ location: ModelLocation) throws -> Model { fatalError("stub") }
+    /// Opens a model, memory-mapped and validated.
+    ///
+    /// `location.path` is a `.safetensors` file, or a folder that holds, in this order of
+    /// precedence (that of Hugging Face transformers' `from_pretrained`): `model.safetensors`;
+    /// one `*.safetensors.index.json` naming the shards (`{"metadata": {…}, "weight_map":
+    /// {tensor: shard file}}`); or exactly one `*.safetensors` file.
+    /// - Throws: `.io` when a file cannot be read (a missing shard included); `.format` for a
+    ///   malformed file or index, or a folder without (or with ambiguous) weights.
+    public static func load(_ location: ModelLocation) throws -> Model {
+        let weights: Weights
+        switch try FileSystem.kind(of: location.path) {
+        case .directory:
+            guard let found = try self.weights(in: location.path) else {
+                throw ModelTreeError.format("\(location.path): no model.safetensors, *.safetensors.index.json or *.safetensors file")
+            }
+            weights = found
+        default:
+            weights = .single(location.path)
+        }
+        switch weights {
+        case .single(let file):
+            let st = try SafetensorsFile(path: file)
+            return try Model(id: location.id, path: location.path, tensors: st.tensors, owners: [st])
+        case .sharded(let index):
+            return try loadSharded(id: location.id, folder: location.path, index: index)
+        }
+    }
+
+    /// What a model folder's weights are stored as.
+    enum Weights: Equatable {
+        case single(String)
+        /// The path of the `*.safetensors.index.json` file.
+        case sharded(String)
+    }
+
+    /// The weights a folder holds, nil if none; see `load` for the precedence.
+    /// - Throws: `.format` listing the candidates when there are several and nothing decides.
+    static func weights(in folder: String) throws -> Weights? {
+        let names = try FileSystem.list(folder).filter {
+            ($0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json"))
+                && (try? FileSystem.kind(of: FileSystem.join(folder, $0))) == .file
+        }
+        if names.contains("model.safetensors") {
+            return .single(FileSystem.join(folder, "model.safetensors"))
+        }
+        let indexes = names.filter { $0.hasSuffix(".safetensors.index.json") }
+        if indexes.count > 1 {
+            throw ModelTreeError.format("\(folder): several shard indexes, cannot tell which is the model: \(indexes.joined(separator: ", "))")
+        }
+        if let index = indexes.first { return .sharded(FileSystem.join(folder, index)) }
+        let files = names.filter { $0.hasSuffix(".safetensors") }
+        if files.count > 1 {
+            throw ModelTreeError.format("\(folder): \(files.count) weight files and no *.safetensors.index.json, cannot tell which is the model: \(files.joined(separator: ", ")) (to compare them as separate models, pass the files themselves)")
+        }
+        return files.first.map { .single(FileSystem.join(folder, $0)) }
+    }
+
+    /// The id of a single-file model, or nil if `path` is not a `.safetensors` file name.
+    private static func singleFileID(_ path: String) -> String? {
+        let name = FileSystem.lastComponent(path)
+        guard name.hasSuffix(".safetensors"), name.count > ".safetensors".count else { return nil }
+        return String(name.dropLast(".safetensors".count))
+    }
+
+    /// Opens every shard named by the index once and checks that the index and the shards agree
+    /// tensor for tensor, so a stale or hand-edited index cannot silently drop or misplace weights.
+    private static func loadSharded(id: String, folder: String, index indexPath: String) throws -> Model {
+        let weightMap = try readWeightMap(indexPath)
+        var shards: [SafetensorsFile] = []
+        var tensors: [TensorView] = []
+        for shardName in Set(weightMap.values).sorted() {
+            let shard = try SafetensorsFile(path: FileSystem.join(folder, shardName))
+            for t in shard.tensors {
+                guard let mapped = weightMap[t.name] else {
+                    throw ModelTreeError.format("\(indexPath): tensor '\(t.name)' is in shard \(shardName) but not in the weight_map")
+                }
+                guard mapped == shardName else {
+                    throw ModelTreeError.format("\(indexPath): tensor '\(t.name)' is in shard \(shardName) but the weight_map puts it in \(mapped)")
+                }
+            }
+            let present = Set(shard.tensors.map(\.name))
+            if let missing = weightMap.filter({ $0.value == shardName && !present.contains($0.key) }).keys.min() {
+                throw ModelTreeError.format("\(indexPath): tensor '\(missing)' is mapped to shard \(shardName) but that shard does not contain it")
+            }
+            tensors += shard.tensors
+            shards.append(shard)
+        }
+        return try Model(id: id, path: folder, tensors: tensors, owners: shards)
+    }
+
+    /// Reads `weight_map` from a shard index, rejecting shard names that leave the folder.
+    private static func readWeightMap(_ indexPath: String) throws -> [String: String] {
+        let file = try MappedFile(path: indexPath)
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(file.bytes)
+        } catch ModelTreeError.format(let reason) {
+            throw ModelTreeError.format("\(indexPath): \(reason)")
+        }
+        guard case .object(let members)? = root["weight_map"] else {
+            throw ModelTreeError.format("\(indexPath): no 'weight_map' object")
+        }
+        guard !members.isEmpty else { throw ModelTreeError.format("\(indexPath): 'weight_map' is empty") }
+        var map: [String: String] = [:]
+        for (tensor, value) in members {
+            guard case .string(let shard) = value else {
+                throw ModelTreeError.format("\(indexPath): weight_map entry for '\(tensor)' is not a string")
+            }
+            // A shard must be a plain file name beside the index: a hostile index must not make
+            // us open files elsewhere ('/', '..'), and a NUL would truncate the C path.
+            guard !shard.isEmpty, shard != ".", shard != "..", !shard.contains("/"), !shard.contains("\0") else {
+                throw ModelTreeError.format("\(indexPath): shard name '\(shard)' for tensor '\(tensor)' is not a plain file name in the same folder")
+            }
+            map[tensor] = shard
+        }
+        return map
+    }
 }
