@@ -60,7 +60,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             // messages about wrong structure specific.
             root = try JSONParser.parse(header, maxDepth: 8)
         } catch ModelTreeError.format(let reason) {
-            throw ModelTreeError.format("header is not valid JSON: \(reason) of the header")
+            throw ModelTreeError.format("invalid header \(reason) of the header")
         }
         guard case .object(let entries) = root else { throw ModelTreeError.format("header is not a JSON object") }
 
