@@ -1,14 +1,136 @@
-// OWNER: graph helper. Stub signatures; replace the bodies.
-
+/// Grouping models into trees from a similarity matrix, and comparing two groupings.
 public enum Clustering {
     /// Single linkage on a symmetric similarity matrix: the connected components of the graph with
     /// an edge wherever `similarity[i][j] > threshold`. Components sorted by smallest member, members ascending.
-    public static func components(similarity: [[Double]], threshold: Double) -> [[Int]] { fatalError("stub") }
+    ///
+    /// - Complexity: O(n²).
+    /// - Parameters:
+    ///   - similarity: n×n; only the upper triangle (i < j) is read. NaN never links.
+    ///   - threshold: pairs strictly more similar than this are linked.
+    public static func components(similarity: [[Double]], threshold: Double) -> [[Int]] {
+        let n = similarity.count
+        var sets = _DisjointSets(count: n)
+        for i in 0..<n {
+            for j in (i + 1)..<n where _link(similarity, i, j) > threshold { sets.union(i, j) }
+        }
+        return sets.groups()
+    }
 
     /// Single linkage forced to `k` clusters: the maximum spanning forest of `similarity` with its
     /// k−1 weakest links cut. Same ordering as `components`. Precondition 1 ≤ k ≤ n.
-    public static func cut(similarity: [[Double]], into k: Int) -> [[Int]] { fatalError("stub") }
+    ///
+    /// Computed as Kruskal's algorithm stopped at k components: pairs are taken from most to least
+    /// similar, equal similarities in (i, j) order, NaN as the weakest; so the k−1 links never
+    /// added are exactly the weakest of the maximum spanning tree, with deterministic ties.
+    ///
+    /// - Complexity: O(n² log n).
+    /// - Parameters:
+    ///   - similarity: n×n; only the upper triangle (i < j) is read.
+    ///   - k: the number of clusters wanted; with n = 0 the result is `[]` whatever k.
+    public static func cut(similarity: [[Double]], into k: Int) -> [[Int]] {
+        let n = similarity.count
+        if n == 0 { return [] }
+        precondition(k >= 1 && k <= n, "Clustering.cut: k must be in 1...n")
+        var pairs: [(similarity: Double, i: Int, j: Int)] = []
+        pairs.reserveCapacity(n * (n - 1) / 2)
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                let s = _link(similarity, i, j)
+                pairs.append((s.isNaN ? -.infinity : s, i, j))
+            }
+        }
+        pairs.sort { a, b in
+            if a.similarity != b.similarity { return a.similarity > b.similarity }
+            return a.i != b.i ? a.i < b.i : a.j < b.j
+        }
+        var sets = _DisjointSets(count: n)
+        var clusters = n
+        for pair in pairs where clusters > k {
+            if sets.union(pair.i, pair.j) { clusters -= 1 }
+        }
+        return sets.groups()
+    }
 
     /// Adjusted Rand index (Hubert & Arabie 1985) of two labelings of the same items.
-    public static func adjustedRandIndex(_ a: [Int], _ b: [Int]) -> Double { fatalError("stub") }
+    ///
+    /// ARI = (Σᵢⱼ C(nᵢⱼ,2) − E) / (½(Σᵢ C(aᵢ,2) + Σⱼ C(bⱼ,2)) − E), E = Σᵢ C(aᵢ,2)·Σⱼ C(bⱼ,2) / C(n,2),
+    /// over the contingency table nᵢⱼ with row sums aᵢ and column sums bⱼ. Labels are names only:
+    /// labelings that make the same partition score 1. The denominator is zero only when both
+    /// labelings put every item alone or both put all items together (or n < 2); those are identical
+    /// partitions and score 1 by convention (as scikit-learn does). Values can be negative.
+    ///
+    /// - Complexity: O(n) expected.
+    /// - Precondition: `a.count == b.count`.
+    public static func adjustedRandIndex(_ a: [Int], _ b: [Int]) -> Double {
+        precondition(a.count == b.count, "Clustering.adjustedRandIndex: labelings of different lengths")
+        var joint: [Pair: Int] = [:], rows: [Int: Int] = [:], columns: [Int: Int] = [:]
+        for (x, y) in zip(a, b) {
+            joint[Pair(a: x, b: y), default: 0] += 1
+            rows[x, default: 0] += 1
+            columns[y, default: 0] += 1
+        }
+        func pairs(_ m: Int) -> Double { Double(m) * Double(m - 1) / 2 }
+        let index = joint.values.reduce(0) { $0 + pairs($1) }
+        let rowPairs = rows.values.reduce(0) { $0 + pairs($1) }
+        let columnPairs = columns.values.reduce(0) { $0 + pairs($1) }
+        let expected = a.count < 2 ? 0 : rowPairs * columnPairs / pairs(a.count)
+        let maximum = (rowPairs + columnPairs) / 2
+        if maximum == expected { return 1 }
+        return (index - expected) / (maximum - expected)
+    }
+
+    private struct Pair: Hashable { var a: Int, b: Int }
+
+    /// The similarity that links i and j (i < j): the upper triangle.
+    static func _link(_ similarity: [[Double]], _ i: Int, _ j: Int) -> Double { similarity[i][j] }
+}
+
+/// Union-find with path halving and union by size; `groups()` lists sets by smallest member.
+struct _DisjointSets {
+    private var parent: [Int]
+    private var size: [Int]
+
+    init(count: Int) {
+        parent = Array(0..<count)
+        size = [Int](repeating: 1, count: count)
+    }
+
+    mutating func find(_ x: Int) -> Int {
+        var x = x
+        while parent[x] != x {
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        }
+        return x
+    }
+
+    /// Joins the sets of x and y; false when they were already one set.
+    @discardableResult
+    mutating func union(_ x: Int, _ y: Int) -> Bool {
+        var rx = find(x), ry = find(y)
+        if rx == ry { return false }
+        if size[rx] < size[ry] { swap(&rx, &ry) }
+        parent[ry] = rx
+        size[rx] += size[ry]
+        return true
+    }
+
+    /// Every set, members ascending, sets ordered by their smallest member.
+    mutating func groups() -> [[Int]] {
+        var slot = [Int](repeating: -1, count: parent.count)
+        var result: [[Int]] = []
+        for x in 0..<parent.count {
+            let r = find(x)
+            if slot[r] < 0 { slot[r] = result.count; result.append([]) }
+            result[slot[r]].append(x)
+        }
+        return result
+    }
+
+    /// A label per element: the index of its set in `groups()`.
+    mutating func labels() -> [Int] {
+        var labels = [Int](repeating: 0, count: parent.count)
+        for (k, group) in groups().enumerated() { for x in group { labels[x] = k } }
+        return labels
+    }
 }
