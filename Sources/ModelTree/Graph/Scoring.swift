@@ -1,10 +1,96 @@
-// OWNER: graph helper. Stub signatures; replace the bodies.
-
 /// A known Model Graph to score against: `{"edges": [["parent", "child"], ...], "roots": ["id", ...]}`.
+///
+/// Each edge runs from a parent to a model trained directly from it. `roots` names models that are
+/// the root of a true tree; it is only needed for models that have no edge at all (a tree of one).
 public struct Truth: Sendable {
     public var edges: [(parent: String, child: String)]
     public var roots: [String]
     public init(edges: [(parent: String, child: String)], roots: [String]) { self.edges = edges; self.roots = roots }
+}
+
+extension Truth {
+    /// Reads a truth file's JSON: an object with `"edges"`, an array of `["parent", "child"]` string
+    /// pairs, and optionally `"roots"`, an array of strings. Other keys are rejected, so that a typo
+    /// such as `"root"` is not silently ignored.
+    /// - Throws: `ModelTreeError.format` for a wrong shape, a child with two parents (or an edge
+    ///   listed twice), a root that has a parent, or a cycle.
+    public init(json: JSONValue) throws {
+        guard case .object(let pairs) = json else {
+            throw ModelTreeError.format("truth: expected an object with \"edges\" and optional \"roots\"")
+        }
+        var edges: [(parent: String, child: String)]?
+        var roots: [String] = []
+        var seen: Set<String> = []
+        for (key, value) in pairs {
+            guard seen.insert(key).inserted else { throw ModelTreeError.format("truth: duplicate key \"\(key)\"") }
+            switch key {
+            case "edges":
+                guard case .array(let items) = value else {
+                    throw ModelTreeError.format("truth: \"edges\" must be an array of [\"parent\", \"child\"] pairs")
+                }
+                edges = try items.enumerated().map { index, item in
+                    guard case .array(let ends) = item, ends.count == 2,
+                          case .string(let parent) = ends[0], case .string(let child) = ends[1] else {
+                        throw ModelTreeError.format("truth: edges[\(index)] must be an array of two strings [\"parent\", \"child\"]")
+                    }
+                    return (parent, child)
+                }
+            case "roots":
+                guard case .array(let items) = value else {
+                    throw ModelTreeError.format("truth: \"roots\" must be an array of strings")
+                }
+                roots = try items.enumerated().map { index, item in
+                    guard case .string(let id) = item else {
+                        throw ModelTreeError.format("truth: roots[\(index)] must be a string")
+                    }
+                    return id
+                }
+            default:
+                throw ModelTreeError.format("truth: unknown key \"\(key)\" (expected \"edges\" and \"roots\")")
+            }
+        }
+        guard let edges else { throw ModelTreeError.format("truth: missing \"edges\"") }
+        self.init(edges: edges, roots: roots)
+        if let problem = _problem() { throw ModelTreeError.format("truth: \(problem)") }
+    }
+
+    /// The true parent of every child; nil with a message when the edges are not a forest.
+    func _parents() -> (parents: [String: String], problem: String?) {
+        var parents: [String: String] = [:]
+        for edge in edges {
+            if let other = parents[edge.child] {
+                let problem = other == edge.parent
+                    ? "edge \(edge.parent) -> \(edge.child) is listed twice"
+                    : "\(edge.child) has two parents, \(other) and \(edge.parent)"
+                return (parents, problem)
+            }
+            parents[edge.child] = edge.parent
+        }
+        for root in roots {
+            if let parent = parents[root] { return (parents, "root \(root) has a parent, \(parent)") }
+        }
+        // Walk up from every child; with one parent each, a walk that meets itself is a cycle.
+        var finished: Set<String> = []
+        for edge in edges where !finished.contains(edge.child) {
+            var path: [String] = [], onPath: Set<String> = []
+            var node = edge.child
+            while !finished.contains(node) {
+                if !onPath.insert(node).inserted {
+                    let start = path.firstIndex(of: node)!
+                    let cycle = (path[start...] + [node]).joined(separator: " -> ")
+                    return (parents, "cycle \(cycle)")
+                }
+                path.append(node)
+                guard let up = parents[node] else { break }
+                node = up
+            }
+            finished.formUnion(path)
+        }
+        return (parents, nil)
+    }
+
+    /// A description of the first reason these edges are not a forest, or nil.
+    func _problem() -> String? { _parents().problem }
 }
 
 public struct TreeScore: Sendable {
@@ -27,7 +113,80 @@ public struct Score: Sendable {
 
 public enum Scoring {
     /// Scores a recovered graph: an edge counts when the recovered parent of the true child is the true parent.
+    ///
+    /// As in Horwitz et al. (ICLR 2025), an edge is correct only when both its placement and its
+    /// direction are right: recovering child → parent instead of parent → child counts as wrong.
+    /// The true trees are the connected components of the truth's edges, plus a tree of one for
+    /// every id in `truth.roots` without edges; each is named by its root (the member without a
+    /// true parent) and listed in `Score.trees` ordered by that name (String order). Models in
+    /// `ids` that the truth does not mention count as trees of one for the adjusted Rand index,
+    /// which compares the recovered trees (connected components of `parent`) with the true trees
+    /// over all of `ids`; they are not listed in `Score.trees`.
+    ///
+    /// - Complexity: O(n + e) expected, for n ids and e truth edges.
     /// - Parameters: ids and parent (−1 = root) of the recovered graph.
-    /// - Throws: `ModelTreeError.invalidArgument` when the truth names ids that are not in `ids`.
-    public static func score(ids: [String], parent: [Int], truth: Truth) throws -> Score { fatalError("stub") }
+    /// - Throws: `ModelTreeError.invalidArgument` when the truth names ids that are not in `ids`,
+    ///   when `ids` repeats an id, when `parent` has another length than `ids` or an index out of
+    ///   range, or when the truth's edges are not a forest (a child with two parents, a cycle).
+    public static func score(ids: [String], parent: [Int], truth: Truth) throws -> Score {
+        let n = ids.count
+        guard parent.count == n else {
+            throw ModelTreeError.invalidArgument("score: \(parent.count) parents for \(n) ids")
+        }
+        var index: [String: Int] = [:]
+        for (k, id) in ids.enumerated() {
+            guard index.updateValue(k, forKey: id) == nil else {
+                throw ModelTreeError.invalidArgument("score: id \(id) appears twice")
+            }
+        }
+        if let bad = parent.firstIndex(where: { $0 < -1 || $0 >= n }) {
+            throw ModelTreeError.invalidArgument("score: parent[\(bad)] = \(parent[bad]) is out of range")
+        }
+        let named = truth.edges.flatMap { [$0.parent, $0.child] } + truth.roots
+        var unknown: [String] = []
+        var reported: Set<String> = []
+        for id in named where index[id] == nil && reported.insert(id).inserted { unknown.append(id) }
+        if !unknown.isEmpty {
+            let shown = unknown.prefix(10).joined(separator: ", ")
+            let more = unknown.count > 10 ? " and \(unknown.count - 10) more" : ""
+            throw ModelTreeError.invalidArgument("score: the truth names ids that are not among the models: \(shown)\(more)")
+        }
+        let (trueParent, problem) = truth._parents()
+        if let problem { throw ModelTreeError.invalidArgument("score: truth: \(problem)") }
+
+        // True trees: each model's true root (models the truth does not mention are their own root).
+        var trueRoot = [Int](repeating: -1, count: n)
+        for k in 0..<n where trueRoot[k] < 0 {
+            var chain = [k]
+            var node = k
+            while trueRoot[node] < 0, let up = trueParent[ids[node]] {
+                node = index[up]!
+                chain.append(node)
+            }
+            let root = trueRoot[node] >= 0 ? trueRoot[node] : node
+            for member in chain { trueRoot[member] = root }
+        }
+
+        var perRoot: [Int: TreeScore] = [:]
+        for id in truth.roots { perRoot[index[id]!] = TreeScore(root: id, correct: 0, total: 0) }
+        for edge in truth.edges {
+            let child = index[edge.child]!
+            let root = trueRoot[child]
+            var tree = perRoot[root] ?? TreeScore(root: ids[root], correct: 0, total: 0)
+            tree.total += 1
+            if parent[child] == index[edge.parent]! { tree.correct += 1 }
+            perRoot[root] = tree
+        }
+        let trees = perRoot.values.sorted { $0.root < $1.root }
+
+        var recovered = _DisjointSets(count: n)
+        for (child, p) in parent.enumerated() where p >= 0 { recovered.union(p, child) }
+        let ari = Clustering.adjustedRandIndex(recovered.labels(), trueRoot)
+
+        return Score(
+            trees: trees,
+            correct: trees.reduce(0) { $0 + $1.correct },
+            total: trees.reduce(0) { $0 + $1.total },
+            adjustedRandIndex: ari)
+    }
 }

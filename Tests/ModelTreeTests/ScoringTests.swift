@@ -1,0 +1,138 @@
+import XCTest
+@testable import ModelTree
+
+final class ScoringTests: XCTestCase {
+    /// Two true trees: A → B → C, A → D (root A, 3 edges) and E → F (root E, 1 edge), plus G, a
+    /// root on its own listed in `roots`.
+    let truth = Truth(edges: [("A", "B"), ("B", "C"), ("A", "D"), ("E", "F")], roots: ["G"])
+    let ids = ["A", "B", "C", "D", "E", "F", "G"]
+
+    func index(_ id: String) -> Int { ids.firstIndex(of: id)! }
+
+    func parents(_ edges: [(String, String)]) -> [Int] {
+        var parent = [Int](repeating: -1, count: ids.count)
+        for (p, c) in edges { parent[index(c)] = index(p) }
+        return parent
+    }
+
+    func testPerfectRecovery() throws {
+        let score = try Scoring.score(ids: ids, parent: parents([("A", "B"), ("B", "C"), ("A", "D"), ("E", "F")]), truth: truth)
+        XCTAssertEqual(score.correct, 4)
+        XCTAssertEqual(score.total, 4)
+        XCTAssertEqual(score.accuracy, 1)
+        XCTAssertEqual(score.adjustedRandIndex, 1)
+        XCTAssertEqual(score.trees.map(\.root), ["A", "E", "G"])
+        XCTAssertEqual(score.trees.map(\.correct), [3, 1, 0])
+        XCTAssertEqual(score.trees.map(\.total), [3, 1, 0])
+        XCTAssertEqual(score.trees[2].accuracy, 1)  // no edges: nothing to get wrong
+    }
+
+    func testWrongDirectionCountsWrong() throws {
+        // B → A instead of A → B (B the root); C and D attached right; F → E reversed.
+        let score = try Scoring.score(ids: ids, parent: parents([("B", "A"), ("B", "C"), ("A", "D"), ("F", "E")]), truth: truth)
+        XCTAssertEqual(score.trees.map(\.correct), [2, 0, 0])
+        XCTAssertEqual(score.trees.map(\.total), [3, 1, 0])
+        XCTAssertEqual(score.correct, 2)
+        XCTAssertEqual(score.total, 4)
+        XCTAssertEqual(score.accuracy, 0.5)
+        // Membership is still right: the ARI does not see direction.
+        XCTAssertEqual(score.adjustedRandIndex, 1)
+    }
+
+    func testMisplacedEdgesAndMembership() throws {
+        // C hangs under A (wrong: its parent is B); F hangs under D, merging the two trees.
+        let parent = parents([("A", "B"), ("A", "C"), ("A", "D"), ("D", "F")])
+        let score = try Scoring.score(ids: ids, parent: parent, truth: truth)
+        XCTAssertEqual(score.trees.map(\.correct), [2, 0, 0])
+        XCTAssertEqual(score.correct, 2)
+        XCTAssertEqual(score.accuracy, 0.5)
+        // Recovered {A,B,C,D,F},{E},{G} vs true {A,B,C,D},{E,F},{G}, by hand: same-pairs recovered
+        // 10, true 6 + 1 = 7, both 6; 21 pairs: E = 70/21, ARI = (6 − 10/3) / (8.5 − 10/3) = 16/31.
+        XCTAssertEqual(score.adjustedRandIndex, 16.0 / 31, accuracy: 1e-12)
+    }
+
+    func testModelsAbsentFromTheTruthAreSingletons() throws {
+        let truth = Truth(edges: [("A", "B")], roots: [])
+        let score = try Scoring.score(ids: ["A", "B", "X", "Y"], parent: [-1, 0, -1, 2], truth: truth)
+        XCTAssertEqual(score.trees.map(\.root), ["A"])
+        XCTAssertEqual(score.correct, 1)
+        // Recovered {A,B},{X,Y} vs true {A,B},{X},{Y}: same-pairs 2 and 1, both 1; 6 pairs;
+        // E = 2/6, ARI = (1 − 1/3) / (1.5 − 1/3) = 4/7.
+        XCTAssertEqual(score.adjustedRandIndex, 4.0 / 7, accuracy: 1e-12)
+    }
+
+    func testUnknownIdsAreNamed() {
+        let truth = Truth(edges: [("A", "Q"), ("P", "B")], roots: ["Z", "Q"])
+        XCTAssertThrowsError(try Scoring.score(ids: ["A", "B"], parent: [-1, 0], truth: truth)) { error in
+            XCTAssertEqual(error as? ModelTreeError, .invalidArgument(
+                "score: the truth names ids that are not among the models: Q, P, Z"))
+        }
+    }
+
+    func testBadArguments() {
+        let truth = Truth(edges: [], roots: [])
+        for (ids, parent) in [(["A", "B"], [-1]), (["A", "A"], [-1, -1]), (["A", "B"], [-1, 2]), (["A"], [-2])] {
+            XCTAssertThrowsError(try Scoring.score(ids: ids, parent: parent, truth: truth)) { error in
+                guard case .invalidArgument = error as? ModelTreeError else { return XCTFail("\(error)") }
+            }
+        }
+        XCTAssertThrowsError(try Scoring.score(ids: ["A", "B"], parent: [-1, 0],
+                                               truth: Truth(edges: [("A", "B"), ("B", "A")], roots: [])))
+    }
+
+    func testEmpty() throws {
+        let score = try Scoring.score(ids: [], parent: [], truth: Truth(edges: [], roots: []))
+        XCTAssertEqual(score.total, 0)
+        XCTAssertEqual(score.accuracy, 1)
+        XCTAssertEqual(score.adjustedRandIndex, 1)
+    }
+
+    // MARK: Truth(json:)
+
+    func edges(_ pairs: [[String]]) -> JSONValue { .array(pairs.map { .array($0.map(JSONValue.string)) }) }
+
+    func testTruthFromJSON() throws {
+        let json = JSONValue.object([
+            (key: "edges", value: edges([["A", "B"], ["B", "C"]])),
+            (key: "roots", value: .array([.string("G")])),
+        ])
+        let truth = try Truth(json: json)
+        XCTAssertEqual(truth.edges.map(\.parent), ["A", "B"])
+        XCTAssertEqual(truth.edges.map(\.child), ["B", "C"])
+        XCTAssertEqual(truth.roots, ["G"])
+        // "roots" is optional.
+        XCTAssertEqual(try Truth(json: .object([(key: "edges", value: .array([]))])).roots, [])
+    }
+
+    func assertFormatError(_ json: JSONValue, contains text: String, line: UInt = #line) {
+        XCTAssertThrowsError(try Truth(json: json), line: line) { error in
+            guard case .format(let message) = error as? ModelTreeError else {
+                return XCTFail("not a format error: \(error)", line: line)
+            }
+            XCTAssertTrue(message.contains(text), "\(message) does not mention \(text)", line: line)
+        }
+    }
+
+    func testTruthJSONErrors() {
+        assertFormatError(.array([]), contains: "expected an object")
+        assertFormatError(.object([]), contains: "missing \"edges\"")
+        assertFormatError(.object([(key: "edges", value: .string("A"))]), contains: "\"edges\" must be an array")
+        assertFormatError(.object([(key: "edges", value: edges([["A"]]))]), contains: "edges[0]")
+        assertFormatError(.object([(key: "edges", value: edges([["A", "B"], ["A", "B", "C"]]))]), contains: "edges[1]")
+        assertFormatError(.object([(key: "edges", value: .array([.array([.string("A"), .number(1)])]))]), contains: "edges[0]")
+        assertFormatError(.object([(key: "edges", value: .array([])), (key: "roots", value: .string("A"))]),
+                          contains: "\"roots\" must be an array")
+        assertFormatError(.object([(key: "edges", value: .array([])), (key: "roots", value: .array([.null]))]),
+                          contains: "roots[0]")
+        assertFormatError(.object([(key: "edges", value: .array([])), (key: "root", value: .array([]))]),
+                          contains: "unknown key \"root\"")
+        assertFormatError(.object([(key: "edges", value: .array([])), (key: "edges", value: .array([]))]),
+                          contains: "duplicate key")
+        assertFormatError(.object([(key: "edges", value: edges([["A", "C"], ["B", "C"]]))]), contains: "C has two parents")
+        assertFormatError(.object([(key: "edges", value: edges([["A", "C"], ["A", "C"]]))]), contains: "listed twice")
+        assertFormatError(.object([(key: "edges", value: edges([["A", "B"], ["B", "C"], ["C", "A"]]))]), contains: "cycle")
+        assertFormatError(.object([(key: "edges", value: edges([["A", "A"]]))]), contains: "cycle A -> A")
+        assertFormatError(.object([(key: "edges", value: edges([["A", "B"]])), (key: "roots", value: .array([.string("B")]))]),
+                          contains: "root B has a parent")
+    }
+}
