@@ -255,3 +255,18 @@ import Testing
         #expect(FileSystem.join("a/", "b") == "a/b" && FileSystem.join("a", "b") == "a/b")
     }
 }
+
+extension ModelLoaderTests {
+    @Test func danglingLinks() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("zoo/a/model.safetensors", weights(1))
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/zoo/notes.txt", withDestinationPath: dir.path + "/gone")
+        #expect(try ModelLoader.expand([dir.path + "/zoo"]).map(\.id) == ["a"])
+        // A weight file that is a dangling link (an interrupted download) fails loudly on load.
+        try dir.mkdir("m")
+        try FileManager.default.createSymbolicLink(atPath: dir.path + "/m/model.safetensors", withDestinationPath: dir.path + "/gone")
+        let locations = try ModelLoader.expand([dir.path + "/m"])
+        #expect(locations.map(\.id) == ["m"])
+        expectError(.io, "model.safetensors", "No such file") { _ = try ModelLoader.load(locations[0]) }
+    }
+}

@@ -34,7 +34,9 @@ public enum ModelLoader {
                 var found = false
                 for name in try FileSystem.list(path) {
                     let child = FileSystem.join(path, name)
-                    switch try FileSystem.kind(of: child) {
+                    // A dangling link beside the models is not our business.
+                    guard let kind = try? FileSystem.kind(of: child) else { continue }
+                    switch kind {
                     case .file:
                         guard let id = singleFileID(child) else { continue }
                         locations.append(ModelLocation(id: id, path: child))
@@ -99,9 +101,11 @@ public enum ModelLoader {
     /// The weights a folder holds, nil if none; see `load` for the precedence.
     /// - Throws: `.format` listing the candidates when there are several and nothing decides.
     static func weights(in folder: String) throws -> Weights? {
+        // Sub-folders are skipped; a name that cannot be stat'ed (a dangling link left by an
+        // interrupted download) is kept, so that loading it reports the I/O error.
         let names = try FileSystem.list(folder).filter {
             ($0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json"))
-                && (try? FileSystem.kind(of: FileSystem.join(folder, $0))) == .file
+                && (try? FileSystem.kind(of: FileSystem.join(folder, $0))) ?? .file == .file
         }
         if names.contains("model.safetensors") {
             return .single(FileSystem.join(folder, "model.safetensors"))
