@@ -14,7 +14,8 @@ enum RankDistances {
     static let sketchColumns = 256
 
     /// - Returns: `ranks[p][t]` for pair `pairs[p]` and tensor `tensorNames[t]`.
-    static func ranks(models: [Model], tensorNames: [String], pairs: [(Int, Int)],
+    /// - Parameter sketchSize: columns of the sketch (tests use a small one to exercise it cheaply).
+    static func ranks(models: [Model], tensorNames: [String], pairs: [(Int, Int)], sketchSize: Int = sketchColumns,
                       progress: (Double) throws -> Void) throws -> [[Int]] {
         var result = [[Int]](repeating: [Int](repeating: 0, count: tensorNames.count), count: pairs.count)
         let involved = Array(Set(pairs.flatMap { [$0.0, $0.1] })).sorted()
@@ -25,8 +26,8 @@ enum RankDistances {
             // Orient so that rows ≥ columns; sketch the columns when they are too many.
             let transposed = c > r
             let rows = Swift.max(r, c), cols = Swift.min(r, c)
-            let sketched = cols > sketchColumns
-            let k = sketched ? sketchColumns : cols
+            let sketched = cols > sketchSize
+            let k = sketched ? sketchSize : cols
             let omega = sketched ? gaussianMatrix(rows: cols, cols: k, seed: 0x5EED_0000 &+ UInt64(t)) : []
 
             var matrices = [Int: [Double]]()      // model → column-major rows × k

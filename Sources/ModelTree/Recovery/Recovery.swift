@@ -71,7 +71,7 @@ struct Recovery {
             let s = members.count
             var sub = [Double](repeating: 0, count: s * s)
             for i in 0..<s { for j in 0..<s { sub[i * s + j] = distance[members[i] * n + members[j]] } }
-            let solver = TreeSolver(distance: sub, kurtosis: members.map { kurtosis[$0].isFinite ? kurtosis[$0] : 0 }, lambda: options.lambda)
+            let solver = TreeSolver(distance: sub, kurtosis: members.map { m in stats.kurtosis.map { $0[m] } }, lambda: options.lambda)
             let solution = try solver.solve(direction: options.direction)
             for (local, p) in solution.parent.enumerated() {
                 if p >= 0 {

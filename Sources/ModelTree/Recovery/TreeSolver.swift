@@ -1,13 +1,19 @@
 /// Orients and connects the models of one tree (Horwitz et al. 2025, step 4), and measures how
 /// sure each edge is.
 ///
-/// With `K[i][j] = 1` where the kurtosis order disagrees with "i is the parent of j", the tree is
-/// the minimum spanning arborescence of `M = D + λ · mean(D) · K` (Chu-Liu/Edmonds).
+/// The tree is the minimum spanning arborescence of `M = D + λ · mean(D) · K` (Chu-Liu/Edmonds),
+/// where `K[i][j]` says how much the kurtosis disagrees with "i is the parent of j".
+///
+/// The paper sets `K[i][j]` to 1 when one kurtosis per model is in the wrong order. Here `K[i][j]`
+/// is the fraction of tensors whose kurtosis is in the wrong order (ties count half): the same
+/// when every tensor agrees, but a near-tie decided by sampling noise in a few tensors costs half
+/// a penalty instead of a whole one, which kept a grandchild from being moved under its
+/// grandparent in our synthetic families.
 struct TreeSolver {
     /// Distances between the tree's members, row-major s × s.
     var distance: [Double]
-    /// Mean excess kurtosis of each member.
-    var kurtosis: [Double]
+    /// Excess kurtosis per member (outer) and tensor (inner); NaN where undefined.
+    var kurtosis: [[Double]]
     var lambda: Double
 
     var size: Int { kurtosis.count }
@@ -59,11 +65,20 @@ struct TreeSolver {
         var m = [[Double]](repeating: [Double](repeating: 0, count: s), count: s)
         for i in 0..<s {
             for j in 0..<s where i != j {
-                let disagrees = mode == .generalization ? kurtosis[i] > kurtosis[j] : kurtosis[i] < kurtosis[j]
-                m[i][j] = distance[i * s + j] + (disagrees ? penalty : 0)
+                m[i][j] = distance[i * s + j] + penalty * disagreement(parent: i, child: j, mode)
             }
         }
         return m
+    }
+
+    /// K[i][j]: the fraction of tensors whose kurtosis order disagrees with i → j under `mode`.
+    func disagreement(parent i: Int, child j: Int, _ mode: DirectionMode) -> Double {
+        var votes = 0.0, count = 0
+        for (p, c) in zip(kurtosis[i], kurtosis[j]) where p.isFinite && c.isFinite {
+            count += 1
+            if p == c { votes += 0.5 } else if (mode == .generalization) == (p > c) { votes += 1 }
+        }
+        return count == 0 ? 0 : votes / Double(count)
     }
 
     static func cost(_ parent: [Int], _ m: [[Double]]) -> Double {

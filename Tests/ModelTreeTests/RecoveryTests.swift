@@ -1,0 +1,180 @@
+import XCTest
+@testable import ModelTree
+
+/// End-to-end recoveries of synthetic families whose true graph is known by construction.
+final class RecoveryTests: XCTestCase {
+    static let names = ["blocks.0.q", "blocks.0.v", "blocks.1.q", "blocks.1.v"]
+    static let side = 32
+
+    /// Heavy-tailed "pre-trained" weights: excess kurtosis ≈ 3.
+    func root(_ s: inout Sampler) -> [[Double]] {
+        Self.names.map { _ in (0..<(Self.side * Self.side)).map { _ in s.laplace(0.05) } }
+    }
+
+    /// A full fine-tune: dense Gaussian update (which lowers kurtosis).
+    func fullFineTune(_ w: [[Double]], _ s: inout Sampler, std: Double = 0.02) -> [[Double]] {
+        w.map { m in m.map { $0 + s.gaussian() * std } }
+    }
+
+    /// A merged LoRA update of rank r on every tensor.
+    func lora(_ w: [[Double]], _ s: inout Sampler, rank r: Int = 2, scale: Double = 0.03) -> [[Double]] {
+        let n = Self.side
+        return w.map { m in
+            let b = s.gaussians(n * r, std: scale), a = s.gaussians(r * n, std: 1)
+            var out = m
+            for i in 0..<n { for j in 0..<n { for l in 0..<r { out[i * n + j] += b[i * r + l] * a[l * n + j] } } }
+            return out
+        }
+    }
+
+    func models(_ family: [(String, [[Double]])], dtype: DType = .f32) throws -> [Model] {
+        try family.map { id, w in
+            try makeModel(id, zip(Self.names, w).map { ($0, [Self.side, Self.side], $1) }, dtype: dtype)
+        }
+    }
+
+    func parents(_ g: ModelGraph) -> [String: String] {
+        var out: [String: String] = [:]
+        for (i, p) in g.parent.enumerated() where p >= 0 { out[g.ids[i]] = g.ids[p] }
+        return out
+    }
+
+    /// Two independent trees of full fine-tunes, three levels: every edge, both roots, two trees.
+    func testTwoTreesOfFullFineTunes() throws {
+        var s = Sampler(seed: 1)
+        let a = root(&s), b = root(&s)
+        let a1 = fullFineTune(a, &s), a2 = fullFineTune(a, &s), a3 = fullFineTune(a, &s)
+        let a11 = fullFineTune(a1, &s), a12 = fullFineTune(a1, &s), a21 = fullFineTune(a2, &s)
+        let b1 = fullFineTune(b, &s), b2 = fullFineTune(b, &s), b11 = fullFineTune(b1, &s)
+        let family = [("a", a), ("a1", a1), ("a2", a2), ("a3", a3), ("a11", a11), ("a12", a12), ("a21", a21),
+                      ("b", b), ("b1", b1), ("b2", b2), ("b11", b11)]
+        // Shuffle the input order so that nothing depends on it.
+        var order = Array(family.indices)
+        order.shuffle(using: &s.rng)
+        let g = try recover(try models(order.map { family[$0] }))
+
+        XCTAssertEqual(g.metric, .rms)
+        XCTAssertEqual(parents(g), ["a1": "a", "a2": "a", "a3": "a", "a11": "a1", "a12": "a1", "a21": "a2",
+                                    "b1": "b", "b2": "b", "b11": "b1"])
+        XCTAssertEqual(Set(g.roots.map { g.ids[$0] }), ["a", "b"])
+        XCTAssertEqual(g.trees.count, 2)
+        XCTAssertEqual(g.treeDirections, [.finetune, .finetune])
+        for i in 0..<g.count {
+            if g.parent[i] < 0 {
+                XCTAssertTrue(g.edgeConfidence[i].isNaN)
+            } else {
+                XCTAssertTrue((0...1).contains(g.edgeConfidence[i]))
+                XCTAssertFalse(g.unsure[i], "edge into \(g.ids[i]) is unsure: \(g.edgeConfidence[i])")
+            }
+        }
+        // Distances are the mean RMS over tensors, checked directly for one pair.
+        let i = g.ids.firstIndex(of: "a")!, j = g.ids.firstIndex(of: "a11")!
+        var direct = 0.0
+        for (x, y) in zip(a, a11) {
+            var ss = 0.0
+            for k in 0..<x.count {
+                let d: Double = Double(Float(x[k])) - Double(Float(y[k]))
+                ss += d * d
+            }
+            direct += (ss / Double(x.count)).squareRoot() / Double(a.count)
+        }
+        XCTAssertEqual(g.distances[i * g.count + j], direct, accuracy: 1e-6 * direct)
+
+        // Forcing one tree joins them; forcing the number of trees keeps every true edge.
+        let one = try recover(try models(family), options: { var o = RecoveryOptions(); o.trees = 1; return o }())
+        XCTAssertEqual(one.trees.count, 1)
+        XCTAssertEqual(one.roots.count, 1)
+    }
+
+    /// A pure LoRA family: auto picks the rank distance and recovers every edge, in F32 and BF16.
+    func testLoRAFamilyPicksRankDistance() throws {
+        for dtype in [DType.f32, .bf16] {
+            var s = Sampler(seed: 2)
+            let r = root(&s)
+            let c1 = lora(r, &s), c2 = lora(r, &s), c3 = lora(r, &s)
+            let g1 = lora(c1, &s), g2 = lora(c1, &s), g3 = lora(c2, &s)
+            let g = try recover(try models([("r", r), ("c1", c1), ("c2", c2), ("c3", c3), ("g1", g1), ("g2", g2), ("g3", g3)], dtype: dtype))
+            XCTAssertEqual(g.metric, .rank, "\(dtype)")
+            XCTAssertEqual(parents(g), ["c1": "r", "c2": "r", "c3": "r", "g1": "c1", "g2": "c1", "g3": "c2"], "\(dtype)")
+            // Parent–child distance: rank 2 in each of 4 tensors, plus a tie-break below 1/2.
+            let p = g.ids.firstIndex(of: "r")!, c = g.ids.firstIndex(of: "c1")!
+            XCTAssertEqual(g.distances[p * g.count + c].rounded(.down), 8)
+            XCTAssertLessThan(g.distances[p * g.count + c] - 8, 0.5)
+        }
+    }
+
+    /// Full and LoRA children in one family: auto stays on RMS and still recovers it.
+    func testMixedFamilyStaysOnRMS() throws {
+        var s = Sampler(seed: 4)
+        let r = root(&s)
+        let full = fullFineTune(r, &s), adapter = lora(r, &s)
+        let leaf1 = lora(full, &s), leaf2 = fullFineTune(adapter, &s)
+        let g = try recover(try models([("r", r), ("full", full), ("adapter", adapter), ("leaf1", leaf1), ("leaf2", leaf2)]))
+        XCTAssertEqual(g.metric, .rms)
+        XCTAssertEqual(parents(g), ["full": "r", "adapter": "r", "leaf1": "full", "leaf2": "adapter"])
+    }
+
+    /// Children made by adding sparse large spikes (continued training that grows outliers) have
+    /// higher kurtosis than their parent: auto picks the generalization direction for that tree.
+    func testAutoDirectionFindsGeneralization() throws {
+        var s = Sampler(seed: 6)
+        let r = Self.names.map { _ in (0..<(Self.side * Self.side)).map { _ in s.gaussian() * 0.05 } }
+        func spike(_ w: [[Double]]) -> [[Double]] {
+            w.map { m in m.map { v in v + s.gaussian() * 0.01 + (s.uniform() < 0.02 ? s.gaussian() * 0.3 : 0) } }
+        }
+        let c1 = spike(r), c2 = spike(r), c3 = spike(r), g1 = spike(c1)
+        let g = try recover(try models([("r", r), ("c1", c1), ("c2", c2), ("c3", c3), ("g1", g1)]))
+        XCTAssertEqual(g.treeDirections, [.generalization])
+        XCTAssertEqual(parents(g), ["c1": "r", "c2": "r", "c3": "r", "g1": "c1"])
+        // Asking for the wrong direction must change the answer (the rule is not ignored).
+        var o = RecoveryOptions(); o.direction = .finetune
+        XCTAssertNotEqual(parents(try recover(try models([("r", r), ("c1", c1), ("c2", c2), ("c3", c3), ("g1", g1)]), options: o)),
+                          ["c1": "r", "c2": "r", "c3": "r", "g1": "c1"])
+    }
+
+    func testNonFiniteTensorIsSkippedAndNamed() throws {
+        var s = Sampler(seed: 8)
+        let r = root(&s)
+        var c = fullFineTune(r, &s)
+        c[1][5] = .nan
+        let g = try recover(try models([("r", r), ("c", c)]))
+        XCTAssertEqual(g.tensors, ["blocks.0.q", "blocks.1.q", "blocks.1.v"])
+        XCTAssertTrue(g.warnings.contains { $0.contains("blocks.0.v") && $0.contains("'c'") })
+    }
+
+    func testErrors() throws {
+        XCTAssertThrowsError(try recover([])) { XCTAssertEqual($0 as? ModelTreeError, .invalidArgument("no models to compare")) }
+        var s = Sampler(seed: 10)
+        let r = root(&s)
+        let twice = try models([("x", r), ("x", r)])
+        XCTAssertThrowsError(try recover(twice)) {
+            guard case .invalidArgument(let m)? = $0 as? ModelTreeError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.contains("'x'"))
+        }
+        // Different architectures: nothing in common.
+        let other = try makeModel("other", [("mlp.fc", [4, 8], [Double](repeating: 1, count: 32))])
+        XCTAssertThrowsError(try recover([try models([("r", r)])[0], other])) {
+            guard case .incompatibleModels? = $0 as? ModelTreeError else { return XCTFail("\($0)") }
+        }
+        // Cancellation from the progress callback.
+        var o = RecoveryOptions()
+        o.progress = { fraction, _ in fraction < 0.5 }
+        XCTAssertThrowsError(try recover(try models([("r", r), ("c", fullFineTune(r, &s))]), options: o)) {
+            XCTAssertEqual($0 as? ModelTreeError, .cancelled)
+        }
+        o = RecoveryOptions(); o.trees = 5
+        XCTAssertThrowsError(try recover(try models([("r", r)]), options: o))
+    }
+
+    func testSingleModelAndDuplicates() throws {
+        var s = Sampler(seed: 12)
+        let r = root(&s)
+        let single = try recover(try models([("only", r)]))
+        XCTAssertEqual(single.parent, [-1])
+        XCTAssertEqual(single.roots, [0])
+        let dup = try recover(try models([("a", r), ("b", r)]))
+        XCTAssertEqual(dup.parent.filter { $0 == -1 }.count, 1)
+        XCTAssertTrue(dup.warnings.contains { $0.contains("identical") })
+        XCTAssertTrue(dup.unsure.contains(true))
+    }
+}
