@@ -248,3 +248,21 @@ import Testing
         #expect(decode(file.tensors[0]) == [3])
     }
 }
+
+extension SafetensorsTests {
+    @Test func manyTensors() throws {
+        // Real checkpoints have thousands of tensors; names sort lexicographically, not numerically.
+        let dir = try TemporaryDirectory()
+        let n = 20_000
+        let tensors = (0..<n).reversed().map { i in
+            T(name: "layers.\(i).weight", dtype: "BF16", shape: [1], bytes: SafetensorsWriter.bytes([UInt16(i)]))
+        }
+        let start = ContinuousClock.now
+        let file = try open(SafetensorsWriter.file(tensors), in: dir)
+        let elapsed = ContinuousClock.now - start
+        #expect(file.tensors.count == n)
+        #expect(file.tensors.map(\.name) == tensors.map(\.name).sorted())
+        #expect(file.tensors.allSatisfy { Int($0.name.split(separator: ".")[1])! == Int($0.bytes.loadUnaligned(as: UInt16.self)) })
+        #expect(elapsed < .seconds(5), "\(elapsed)")
+    }
+}
