@@ -11,8 +11,10 @@ public enum ModelLoader {
     ///
     /// - A `.safetensors` file is one model; its id is the file name without `.safetensors`.
     /// - A folder is one model when it holds weights (see `load`); its id is the folder name.
-    /// - A folder holding no weights itself expands to its immediate children that are models
-    ///   (folders as above or `.safetensors` files), sorted by name; hidden entries are skipped.
+    /// - A folder holding no weights itself expands to its immediate sub-folders that are models,
+    ///   sorted by name; hidden entries are skipped. (A loose `.safetensors` file never reaches
+    ///   this step: one makes the folder itself a model, several are ambiguous. To compare loose
+    ///   files as separate models, pass the files.)
     ///
     /// - Throws: `.io` for a path that does not exist; `.invalidArgument` for a folder with no
     ///   models, a path that is neither, or two models with the same id; `.format` for a folder
@@ -34,20 +36,10 @@ public enum ModelLoader {
                 var found = false
                 for name in try FileSystem.list(path) {
                     let child = FileSystem.join(path, name)
-                    // A dangling link beside the models is not our business.
-                    guard let kind = try? FileSystem.kind(of: child) else { continue }
-                    switch kind {
-                    case .file:
-                        guard let id = singleFileID(child) else { continue }
-                        locations.append(ModelLocation(id: id, path: child))
-                        found = true
-                    case .directory:
-                        guard try weights(in: child) != nil else { continue }
-                        locations.append(ModelLocation(id: name, path: child))
-                        found = true
-                    case .other:
-                        continue
-                    }
+                    // Files here are not weights (see above); a dangling link is not our business.
+                    guard (try? FileSystem.kind(of: child)) == .directory, try weights(in: child) != nil else { continue }
+                    locations.append(ModelLocation(id: name, path: child))
+                    found = true
                 }
                 guard found else { throw ModelTreeError.invalidArgument("\(path): no models found") }
             case .other:
