@@ -1,0 +1,32 @@
+# libmodeltree. The README's two commands:
+#   make run    recover the bundled example zoos and score them against their truth
+#   make test   every test (Swift, C, Python)
+SWIFT  ?= swift
+PYTHON ?= python3
+CLI     = .build/release/modeltree-cli
+
+.PHONY: build run test test-swift test-python python-deps clean
+
+build:
+	$(SWIFT) build -c release --product modeltree-cli
+
+run: build
+	$(CLI) recover examples/zoo --truth examples/zoo/truth.json
+	$(CLI) recover examples/zoo2 --truth examples/zoo2/truth.json
+
+python-deps:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
+
+test: build python-deps test-swift test-c test-python
+
+test-swift:
+	$(SWIFT) test
+
+test-python:
+	$(PYTHON) -m pytest -q Tests/python
+
+clean:
+	rm -rf .build
+
+# The C ABI, its tests, install and sanitizer runs.
+-include mk/c.mk

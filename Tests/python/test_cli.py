@@ -1,0 +1,163 @@
+"""modeltree-cli against independent computations: scipy's kurtosis, numpy's distances,
+known graphs (the example zoos and synthetic families), and its error handling."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from conftest import ROOT, ZOOS, Family, model_folders, recover_json, run_cli, st
+
+
+def parents(doc):
+    return {e["child"]: e["parent"] for e in doc["edges"]}
+
+
+@pytest.mark.parametrize("zoo", ZOOS, ids=["zoo", "zoo2"])
+def test_zoo_recovers_every_edge(zoo):
+    doc = recover_json(zoo, "--truth", os.path.join(zoo, "truth.json"))
+    with open(os.path.join(zoo, "truth.json")) as f:
+        truth = json.load(f)
+    expected = {c: p for p, c in truth["edges"]}
+    assert parents(doc) == expected
+    assert sorted(doc["roots"]) == sorted(truth["roots"])
+    assert doc["score"]["accuracy"] == 1.0
+    assert doc["score"]["ari"] == 1.0
+
+
+@pytest.mark.parametrize("zoo", ZOOS, ids=["zoo", "zoo2"])
+def test_kurtosis_and_distances_match_scipy_and_numpy(zoo):
+    doc = recover_json(zoo)
+    weights = {m["id"]: st.load_model(m["path"]) for m in doc["models"]}
+    used = doc["tensors"]
+    assert used, "no tensors used"
+    for m in doc["models"]:
+        expected = np.mean([scipy.stats.kurtosis(weights[m["id"]][t].astype(np.float64).ravel()) for t in used])
+        assert m["kurtosis"] == pytest.approx(expected, rel=1e-6, abs=1e-9), m["id"]
+    for e in doc["edges"]:
+        a, b = weights[e["parent"]], weights[e["child"]]
+        rms = np.mean([np.sqrt(np.mean((a[t].astype(np.float64) - b[t].astype(np.float64)) ** 2)) for t in used])
+        assert e["distance"] == pytest.approx(rms, rel=1e-6), (e["parent"], e["child"])
+        assert 0.0 <= e["confidence"] <= 1.0
+
+
+def test_default_tensor_selection_is_the_shared_square_matrices():
+    zoo = ZOOS[0]
+    doc = recover_json(zoo)
+    models = [st.load_model(m["path"]) for m in doc["models"]]
+    shared = set(models[0])
+    for w in models[1:]:
+        shared &= {n for n in w if n in models[0] and w[n].shape == models[0][n].shape}
+    square = sorted(n for n in shared if models[0][n].ndim == 2 and models[0][n].shape[0] == models[0][n].shape[1])
+    assert sorted(doc["tensors"]) == square
+
+
+def test_json_schema():
+    doc = recover_json(ZOOS[0])
+    assert {"models", "edges", "roots", "trees", "tensors"} <= set(doc)
+    for m in doc["models"]:
+        assert set(m) >= {"id", "path", "kurtosis"}
+    for e in doc["edges"]:
+        assert set(e) >= {"parent", "child", "distance", "confidence"}
+    ids = {m["id"] for m in doc["models"]}
+    assert set(doc["roots"]) <= ids
+    assert sorted(i for t in doc["trees"] for i in t) == sorted(ids)
+    assert len(doc["edges"]) == len(ids) - len(doc["roots"])
+
+
+def test_text_and_dot_formats():
+    text = run_cli("recover", ZOOS[0], "--quiet").stdout
+    dot = run_cli("recover", ZOOS[0], "--format", "dot").stdout
+    doc = recover_json(ZOOS[0])
+    for m in doc["models"]:
+        assert m["id"] in text
+    assert dot.startswith("digraph")
+    assert dot.count("->") == len(doc["edges"])
+
+
+def test_explicit_models_and_single_files(tmp_path, family):
+    f = family(1)
+    r = f.root("base")
+    f.full("ft", r)
+    f.full("ft2", "ft")
+    path = f.write()
+    # One folder, one .safetensors file given directly, and one more folder.
+    single = str(tmp_path / "ft2.safetensors")
+    os.rename(os.path.join(path, "ft2", "model.safetensors"), single)
+    doc = recover_json(os.path.join(path, "base"), os.path.join(path, "ft"), single)
+    assert parents(doc) == {"ft": "base", "ft2": "ft"}
+
+
+def test_lora_family_is_detected_and_recovered(family):
+    f = family(2)
+    r = f.root("r")
+    c1, c2 = f.lora("c1", r), f.lora("c2", r)
+    f.lora("g1", c1), f.lora("g2", c1), f.lora("g3", c2)
+    path = f.write()
+    doc = recover_json(path, "--truth", os.path.join(path, "truth.json"))
+    assert doc["metric"] == "rank"
+    assert doc["score"]["accuracy"] == 1.0
+    # Ranks: each edge differs by rank 2 in each of the 4 tensors (numpy's matrix_rank agrees).
+    w = {m["id"]: st.load_model(m["path"]) for m in doc["models"]}
+    for e in doc["edges"]:
+        ranks = sum(np.linalg.matrix_rank(w[e["parent"]][t].astype(np.float64) - w[e["child"]][t].astype(np.float64),
+                                          tol=1e-4) for t in doc["tensors"])
+        assert int(e["distance"]) == ranks == 8
+
+
+def test_two_families_make_two_trees_and_trees_option_forces(family):
+    f = family(3)
+    a, b = f.root("a"), f.root("b")
+    f.full("a1", a), f.full("a2", a), f.full("b1", b)
+    path = f.write()
+    doc = recover_json(path, "--truth", os.path.join(path, "truth.json"))
+    assert sorted(map(sorted, doc["trees"])) == [["a", "a1", "a2"], ["b", "b1"]]
+    assert doc["score"]["accuracy"] == 1.0
+    forced = recover_json(path, "--trees", "1")
+    assert len(forced["trees"]) == 1 and len(forced["roots"]) == 1
+
+
+def test_score_counts_a_wrong_edge(tmp_path, family):
+    f = family(4)
+    r = f.root("r")
+    f.full("c1", r), f.full("c2", r), f.full("g", "c1")
+    path = f.write()
+    # A truth that says g came from c2: the recovered edge c1 -> g is then wrong, the other two right.
+    truth = {"edges": [["r", "c1"], ["r", "c2"], ["c2", "g"]], "roots": ["r"]}
+    tf = tmp_path / "wrong.json"
+    tf.write_text(json.dumps(truth))
+    doc = recover_json(path, "--truth", str(tf))
+    assert doc["score"]["correct"] == 2 and doc["score"]["total"] == 3
+    assert doc["score"]["accuracy"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["/nonexistent/models"], "/nonexistent/models"),
+    (["--trees", "0", "x"], "--trees"),
+])
+def test_errors_are_one_line_and_nonzero(args, fragment):
+    proc = run_cli("recover", *args, check=False)
+    assert proc.returncode != 0
+    assert fragment in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_truncated_and_empty_inputs(tmp_path, family):
+    f = family(5)
+    f.full("c", f.root("r"))
+    path = f.write()
+    victim = os.path.join(path, "c", "model.safetensors")
+    with open(victim, "rb") as fh:
+        data = fh.read()
+    with open(victim, "wb") as fh:
+        fh.write(data[: len(data) // 2])
+    proc = run_cli("recover", path, check=False)
+    assert proc.returncode == 2
+    assert "model.safetensors" in proc.stderr and proc.stderr.count("\n") == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run_cli("recover", str(empty), check=False)
+    assert proc.returncode == 2 and "no models" in proc.stderr
