@@ -31,6 +31,10 @@ final class ClusteringTests: XCTestCase {
         XCTAssertEqual(Clustering.cut(similarity: s, into: 4), [[0, 3], [1, 4], [2], [5]])
         XCTAssertEqual(Clustering.cut(similarity: s, into: 6), [[0], [1], [2], [3], [4], [5]])
         XCTAssertEqual(Clustering.cut(similarity: [], into: 1), [])
+        // NaN is the weakest link of all.
+        let withNaN = symmetric(3, [(0, 1, .nan), (1, 2, 0.5), (0, 2, -3)])
+        XCTAssertEqual(Clustering.cut(similarity: withNaN, into: 2), [[0], [1, 2]])
+        XCTAssertEqual(Clustering.cut(similarity: withNaN, into: 1), [[0, 1, 2]])
     }
 
     func testCutTiesAreDeterministic() {

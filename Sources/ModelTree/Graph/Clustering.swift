@@ -19,11 +19,12 @@ public enum Clustering {
     /// Single linkage forced to `k` clusters: the maximum spanning forest of `similarity` with its
     /// k−1 weakest links cut. Same ordering as `components`. Precondition 1 ≤ k ≤ n.
     ///
-    /// Computed as Kruskal's algorithm stopped at k components: pairs are taken from most to least
-    /// similar, equal similarities in (i, j) order, NaN as the weakest; so the k−1 links never
-    /// added are exactly the weakest of the maximum spanning tree, with deterministic ties.
+    /// The maximum spanning tree comes from Prim's algorithm on the dense matrix (Prim 1957), grown
+    /// from node 0, each step taking the most similar link out of the tree (ties: lowest node, then
+    /// the earliest tree node). Its links are then kept from strongest to weakest, equal similarities
+    /// in (smaller end, larger end) order, until k clusters are left. NaN counts as the weakest.
     ///
-    /// - Complexity: O(n² log n).
+    /// - Complexity: O(n²) time, O(n) memory beyond the matrix.
     /// - Parameters:
     ///   - similarity: n×n; only the upper triangle (i < j) is read.
     ///   - k: the number of clusters wanted; with n = 0 the result is `[]` whatever k.
@@ -31,23 +32,36 @@ public enum Clustering {
         let n = similarity.count
         if n == 0 { return [] }
         precondition(k >= 1 && k <= n, "Clustering.cut: k must be in 1...n")
-        var pairs: [(similarity: Double, i: Int, j: Int)] = []
-        pairs.reserveCapacity(n * (n - 1) / 2)
-        for i in 0..<n {
-            for j in (i + 1)..<n {
-                let s = _link(similarity, i, j)
-                pairs.append((s.isNaN ? -.infinity : s, i, j))
+        func link(_ i: Int, _ j: Int) -> Double {
+            let s = i < j ? _link(similarity, i, j) : _link(similarity, j, i)
+            return s.isNaN ? -.infinity : s
+        }
+        // Prim: the strongest link from the tree to every node outside it.
+        var inTree = [Bool](repeating: false, count: n)
+        var strongest = [Double](repeating: -.infinity, count: n)
+        var from = [Int](repeating: 0, count: n)
+        var links: [(similarity: Double, i: Int, j: Int)] = []
+        links.reserveCapacity(n - 1)
+        var added = 0
+        for step in 0..<n {
+            if step > 0 {
+                var next = -1
+                for v in 0..<n where !inTree[v] && (next < 0 || strongest[v] > strongest[next]) { next = v }
+                added = next
+                links.append((strongest[next], Swift.min(next, from[next]), Swift.max(next, from[next])))
+            }
+            inTree[added] = true
+            for v in 0..<n where !inTree[v] {
+                let s = link(added, v)
+                if s > strongest[v] { strongest[v] = s; from[v] = added }
             }
         }
-        pairs.sort { a, b in
+        links.sort { a, b in
             if a.similarity != b.similarity { return a.similarity > b.similarity }
             return a.i != b.i ? a.i < b.i : a.j < b.j
         }
         var sets = _DisjointSets(count: n)
-        var clusters = n
-        for pair in pairs where clusters > k {
-            if sets.union(pair.i, pair.j) { clusters -= 1 }
-        }
+        for link in links.prefix(n - k) { sets.union(link.i, link.j) }
         return sets.groups()
     }
 
