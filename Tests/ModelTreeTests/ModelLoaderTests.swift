@@ -78,14 +78,18 @@ import Testing
         #expect(model.tensors.map(\.name) == ["w"] && value(model, "w") == 4)
     }
 
-    @Test func ambiguousFoldersListTheCandidates() throws {
+    @Test func severalLooseFilesAreACollectionButOrphanShardsAreAnError() throws {
         let dir = try TemporaryDirectory()
         try dir.write("m/a.safetensors", weights(1))
         try dir.write("m/b.safetensors", weights(2))
-        expectError(.format, dir.path + "/m", "a.safetensors, b.safetensors", "no *.safetensors.index.json") {
-            _ = try ModelLoader.expand([dir.path + "/m"])
+        #expect(try ModelLoader.expand([dir.path + "/m"])
+                == [ModelLocation(id: "a", path: dir.path + "/m/a.safetensors"), ModelLocation(id: "b", path: dir.path + "/m/b.safetensors")])
+        expectError(.format, "no model.safetensors") { _ = try ModelLoader.load(ModelLocation(id: "m", path: dir.path + "/m")) }
+        try dir.write("o/model-00001-of-00002.safetensors", weights(1))
+        try dir.write("o/model-00002-of-00002.safetensors", weights(2))
+        expectError(.format, dir.path + "/o", "model-00001-of-00002.safetensors", "no *.safetensors.index.json") {
+            _ = try ModelLoader.expand([dir.path + "/o"])
         }
-        expectError(.format, "a.safetensors, b.safetensors") { _ = try ModelLoader.load(ModelLocation(id: "m", path: dir.path + "/m")) }
         try writeSharded(dir, "s", shards: twoShards, index: twoShardIndex, indexName: "x.safetensors.index.json")
         try writeSharded(dir, "s", shards: twoShards, index: twoShardIndex, indexName: "y.safetensors.index.json")
         expectError(.format, "several shard indexes", "x.safetensors.index.json, y.safetensors.index.json") {
@@ -221,11 +225,11 @@ import Testing
         expectError(.io, dir.path + "/nope", "No such file") { _ = try ModelLoader.expand([dir.path + "/nope"]) }
         let text = try dir.write("x.bin", [1])
         expectError(.invalidArgument, "x.bin: not a .safetensors file or a folder") { _ = try ModelLoader.expand([text]) }
-        // An ambiguous child folder is an error, not a silent skip.
+        // A child folder of orphan shards is an error, not a silent skip.
         try dir.write("zoo/good/model.safetensors", weights(1))
-        try dir.write("zoo/bad/a.safetensors", weights(1))
-        try dir.write("zoo/bad/b.safetensors", weights(1))
-        expectError(.format, "zoo/bad", "a.safetensors, b.safetensors") { _ = try ModelLoader.expand([dir.path + "/zoo"]) }
+        try dir.write("zoo/bad/model-00001-of-00002.safetensors", weights(1))
+        try dir.write("zoo/bad/model-00002-of-00002.safetensors", weights(1))
+        expectError(.format, "zoo/bad", "shard") { _ = try ModelLoader.expand([dir.path + "/zoo"]) }
     }
 
     @Test func duplicateIdsNameBothPaths() throws {

@@ -11,10 +11,10 @@ public enum ModelLoader {
     ///
     /// - A `.safetensors` file is one model; its id is the file name without `.safetensors`.
     /// - A folder is one model when it holds weights (see `load`); its id is the folder name.
-    /// - A folder holding no weights itself expands to its immediate sub-folders that are models,
-    ///   sorted by name; hidden entries are skipped. (A loose `.safetensors` file never reaches
-    ///   this step: one makes the folder itself a model, several are ambiguous. To compare loose
-    ///   files as separate models, pass the files.)
+    /// - A folder holding no weights itself expands to its immediate entries that are models —
+    ///   sub-folders with weights and `.safetensors` files — sorted by name; hidden entries are
+    ///   skipped. A folder with several loose `.safetensors` files and no index is such a
+    ///   collection (one loose file, by Hugging Face convention, makes the folder one model).
     ///
     /// - Throws: `.io` for a path that does not exist; `.invalidArgument` for a folder with no
     ///   models, a path that is neither, or two models with the same id; `.format` for a folder
@@ -36,9 +36,17 @@ public enum ModelLoader {
                 var found = false
                 for name in try FileSystem.list(path) {
                     let child = FileSystem.join(path, name)
-                    // Files here are not weights (see above); a dangling link is not our business.
-                    guard (try? FileSystem.kind(of: child)) == .directory, try weights(in: child) != nil else { continue }
-                    locations.append(ModelLocation(id: name, path: child))
+                    // A dangling link beside the models is not our business.
+                    switch try? FileSystem.kind(of: child) {
+                    case .directory?:
+                        guard try weights(in: child) != nil else { continue }
+                        locations.append(ModelLocation(id: name, path: child))
+                    case .file?:
+                        guard let id = singleFileID(child) else { continue }
+                        locations.append(ModelLocation(id: id, path: child))
+                    default:
+                        continue
+                    }
                     found = true
                 }
                 guard found else { throw ModelTreeError.invalidArgument("\(path): no models found") }
@@ -109,9 +117,22 @@ public enum ModelLoader {
         if let index = indexes.first { return .sharded(FileSystem.join(folder, index)) }
         let files = names.filter { $0.hasSuffix(".safetensors") }
         if files.count > 1 {
-            throw ModelTreeError.format("\(folder): \(files.count) weight files and no *.safetensors.index.json, cannot tell which is the model: \(files.joined(separator: ", ")) (to compare them as separate models, pass the files themselves)")
+            // Several loose files: a collection of single-file models — unless they are shards
+            // that lost their index, which must not be compared as separate models.
+            if let shard = files.first(where: looksLikeShard) {
+                throw ModelTreeError.format("\(folder): \(shard) is one shard of a model but the folder has no *.safetensors.index.json")
+            }
+            return nil
         }
         return files.first.map { .single(FileSystem.join(folder, $0)) }
+    }
+
+    /// Whether a file name has the shard form `<stem>-00001-of-00004.safetensors`.
+    static func looksLikeShard(_ name: String) -> Bool {
+        let parts = name.dropLast(".safetensors".count).split(separator: "-")
+        guard parts.count >= 3 else { return false }
+        let n = parts.count
+        return parts[n - 2] == "of" && parts[n - 1].allSatisfy(\.isNumber) && parts[n - 3].allSatisfy(\.isNumber)
     }
 
     /// The id of a single-file model, or nil if `path` is not a `.safetensors` file name.
