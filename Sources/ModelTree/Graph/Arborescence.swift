@@ -11,6 +11,9 @@ public enum Arborescence {
     /// the optimum first uses as few super-root edges as possible and then has the least total.
     /// Exactly one super-root edge means a spanning arborescence with one root; more than one means
     /// none exists. No "very large" number is involved, so nothing can overflow or be outbid.
+    /// The reduced costs are differences of costs: optimal up to their rounding (exact for costs
+    /// that are integers of moderate size), and costs near `Double.greatestFiniteMagnitude` are
+    /// first scaled by a power of two so that those differences stay finite.
     ///
     /// Ties are broken by lowest index at every choice (lowest parent for a node's cheapest incoming
     /// edge, lowest node when scanning for a cycle), so the same input always gives the same output.
