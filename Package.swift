@@ -6,10 +6,24 @@
 //   modeltree-cli  the command-line tool (an executable may not share the library's name)
 import PackageDescription
 
+// The C ABI's library (issue 3). The soname and the version script apply on Linux; the version
+// script keeps everything but `modeltree_*` out of the dynamic symbol table. `-z defs` makes an
+// unresolved symbol a link error instead of a load-time surprise.
+// MODELTREE_STATIC_STDLIB=1 (set by `make lib`) links the Swift runtime into libmodeltree.so so
+// that it loads on a machine without the toolchain; it breaks `swift test`, hence the switch.
+let staticStdlib = Context.environment["MODELTREE_STATIC_STDLIB"] == "1"
+let cabiLinkerFlags = [
+    "-Xlinker", "-soname=libmodeltree.so.0",
+    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ModelTreeC/modeltree.exports",
+    "-Xlinker", "-z", "-Xlinker", "defs",
+] + (staticStdlib ? ["-static-stdlib"] : [])
+
 let package = Package(
     name: "modeltree",
     products: [
         .executable(name: "modeltree-cli", targets: ["ModelTreeCLI"]),
+        // libmodeltree.so: the engine behind include/modeltree.h.
+        .library(name: "modeltree", type: .dynamic, targets: ["ModelTreeC"]),
     ],
     dependencies: [
         // The CLI's argument parsing; the core has no dependencies beyond the Swift standard library and Glibc.
@@ -27,6 +41,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ModelTreeTests", dependencies: ["ModelTree"]),
+        // include/modeltree.h as the Clang module CModelTree: the shim implements its prototypes.
+        .systemLibrary(name: "CModelTree", path: "include"),
+        // The C ABI: `@c @implementation` entry points only (validate, convert, call, map errors).
+        .target(
+            name: "ModelTreeC",
+            dependencies: ["ModelTree", "CModelTree"],
+            exclude: ["modeltree.exports"],
+            swiftSettings: staticStdlib ? [.unsafeFlags(["-static-stdlib"])] : [],
+            linkerSettings: [.unsafeFlags(cabiLinkerFlags, .when(platforms: [.linux]))]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

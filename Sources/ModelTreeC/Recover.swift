@@ -1,0 +1,96 @@
+// modeltree_options_init and modeltree_recover: options from C to `RecoveryOptions`, the progress
+// callback bridged (and kept on the calling thread), and the result wrapped in a graph handle.
+import CModelTree
+import ModelTree
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The C function `modeltree_options_init`.
+@c @implementation
+public func modeltree_options_init(_ opts: UnsafeMutablePointer<modeltree_options_t>!) {
+    guard let opts else { return }
+    let defaults = RecoveryOptions()
+    opts.pointee = modeltree_options_t(
+        struct_size: MemoryLayout<modeltree_options_t>.size,
+        metric: modeltree_metric_t(defaults.metric),
+        direction: modeltree_direction_t(defaults.direction),
+        lambda: defaults.lambda,
+        trees: UInt32(clamping: defaults.trees),
+        include: nil, include_count: 0,
+        exclude: nil, exclude_count: 0,
+        progress: nil, user_data: nil)
+}
+
+/// The caller's progress callback and its user data. The C side promises nothing about
+/// thread-safety, so the shim calls it only on the thread that called `modeltree_recover`.
+private struct _Progress: @unchecked Sendable {
+    let callback: modeltree_progress_fn
+    let userData: UnsafeMutableRawPointer?
+    let thread: pthread_t
+
+    func report(_ fraction: Double, _ stage: String) -> Bool {
+        guard pthread_equal(pthread_self(), thread) != 0 else { return true }
+        let clamped = fraction.isNaN ? 0 : min(max(fraction, 0), 1)
+        return stage.withCString { callback(clamped, $0, userData) } == 0
+    }
+}
+
+/// `RecoveryOptions` from a C options struct (nil: the defaults).
+func _recoveryOptions(_ opts: UnsafePointer<modeltree_options_t>?, _ function: StaticString) throws -> RecoveryOptions {
+    var options = RecoveryOptions()
+    guard let opts else { return options }
+    // Read struct_size alone first: a caller's struct may be smaller than ours.
+    let size = UnsafeRawPointer(opts).load(as: Int.self)
+    guard size == MemoryLayout<modeltree_options_t>.size else {
+        throw ModelTreeError.invalidArgument(
+            "\(function): opts->struct_size is \(UInt(bitPattern: size)), expected "
+                + "\(MemoryLayout<modeltree_options_t>.size) (call modeltree_options_init)")
+    }
+    let o = opts.pointee
+    guard let metric = o.metric._metric else {
+        throw ModelTreeError.invalidArgument("\(function): unknown metric \(o.metric.rawValue)")
+    }
+    guard let direction = o.direction._direction else {
+        throw ModelTreeError.invalidArgument("\(function): unknown direction \(o.direction.rawValue)")
+    }
+    guard o.lambda.isFinite, o.lambda >= 0 else {
+        throw ModelTreeError.invalidArgument("\(function): lambda is \(o.lambda), must be finite and >= 0")
+    }
+    options.metric = metric
+    options.direction = direction
+    options.lambda = o.lambda
+    options.trees = Int(o.trees)
+    options.include = try _strings(o.include, count: o.include_count, "include", function)
+    options.exclude = try _strings(o.exclude, count: o.exclude_count, "exclude", function)
+    if let callback = o.progress {
+        let progress = _Progress(callback: callback, userData: o.user_data, thread: pthread_self())
+        options.progress = { progress.report($0, $1) }
+    }
+    return options
+}
+
+/// The C function `modeltree_recover`.
+@c @implementation
+public func modeltree_recover(
+    _ out: UnsafeMutablePointer<OpaquePointer?>!, _ c: OpaquePointer!,
+    _ opts: UnsafePointer<modeltree_options_t>!
+) -> modeltree_status_t {
+    _catching {
+        let function: StaticString = "modeltree_recover"
+        let out = try _required(out, "out", function)
+        out.pointee = nil
+        let collection = try _Collection.from(c, function)
+        let options = try _recoveryOptions(opts, function)
+        guard collection.count > 0 else {
+            throw ModelTreeError.invalidArgument("\(function): the collection is empty")
+        }
+        let graph = try _Graph(try recover(collection.models(), options: options))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(graph).toOpaque())
+    }
+}

@@ -1,0 +1,609 @@
+/*
+ * modeltree.h — the C interface of libmodeltree.
+ *
+ * libmodeltree recovers the Model Graph of a collection of neural networks (which model was
+ * fine-tuned from which) from their weights alone. This header is the library's only public
+ * contract with C, C++ and every other language that loads libmodeltree.so; it is C99 and needs
+ * nothing beyond <stdint.h>, <stddef.h> and <stdbool.h>.
+ *
+ * Typical use:
+ *
+ *     modeltree_collection_t *c = NULL;
+ *     modeltree_graph_t *g = NULL;
+ *     if (modeltree_collection_create(&c) != MODELTREE_OK) ...;
+ *     if (modeltree_collection_add_path(c, NULL, "uploads/") != MODELTREE_OK)
+ *         fprintf(stderr, "%s\n", modeltree_last_error_message());
+ *     if (modeltree_recover(&g, c, NULL) == MODELTREE_OK)
+ *         for (size_t i = 0; i < modeltree_graph_model_count(g); i++)
+ *             printf("%s <- %lld\n", modeltree_graph_model_id(g, i),
+ *                    (long long)modeltree_graph_parent(g, i));
+ *     modeltree_graph_free(g);
+ *     modeltree_collection_free(c);
+ *
+ * Conventions
+ * -----------
+ * - Every exported symbol starts with `modeltree_` (functions, `modeltree_<object>_<verb>`),
+ *   `modeltree_..._t` (types) or `MODELTREE_` (macros). Nothing else is exported.
+ * - A call that can fail returns a modeltree_status_t; MODELTREE_OK is 0. On failure it also
+ *   records a message for the calling thread (modeltree_last_error_message) and leaves every
+ *   out-parameter set to NULL (or untouched where documented), so a cleanup path may free it.
+ * - Such calls write their results through out-parameters placed first, then take the handle,
+ *   then the inputs. Accessors that cannot fail in correct use (modeltree_graph_*) take the
+ *   handle first and return the value directly; their misuse result is documented per function.
+ * - Handles are opaque. Each is created by a `_create` or producing call and released by its
+ *   `_free`, which accepts NULL. Passing a handle that was already freed, or a pointer that is not
+ *   a handle, is undefined behaviour (as for every C library); NULL is always detected.
+ * - Ownership is written on every pointer parameter and result, in one vocabulary:
+ *     "borrowed for the call"    the library reads it only during the call;
+ *     "borrowed until X"         the library keeps the pointer and reads it until X happens;
+ *     "copied"                   the library takes a copy during the call;
+ *     "owned by X"               X releases it; the caller must not free it;
+ *     "owned by the caller"      release it with the named modeltree_..._free function, never
+ *                                with free() or delete (the allocators must not be mixed).
+ * - Strings are NUL-terminated UTF-8. Strings that are not valid UTF-8 are rejected with
+ *   MODELTREE_INVALID_ARGUMENT.
+ * - No call ever aborts the host process because of bad arguments: NULL pointers, sizes that
+ *   overflow or disagree, unknown enum values and out-of-range indices are reported as statuses.
+ *
+ * Threading
+ * ---------
+ * - The library has no global mutable state; it may be used from any number of threads at once.
+ * - A collection is used by one thread at a time while it is modified (create, add_*, free).
+ *   Once built, the same collection may be read by several concurrent modeltree_recover calls,
+ *   provided no thread modifies or frees it meanwhile.
+ * - A graph is immutable: every modeltree_graph_* accessor may be called from any number of
+ *   threads at once, until one thread calls modeltree_graph_free.
+ * - Error messages are per thread: modeltree_last_error_message describes the last failure on
+ *   the calling thread only.
+ * - The progress callback runs on the thread that called modeltree_recover, never on another.
+ *
+ * Versioning
+ * ----------
+ * The library's soname is libmodeltree.so.0. Within it the ABI only grows: statuses, dtypes and
+ * other enum values are only appended; modeltree_options_t only grows at its end, and its
+ * `struct_size` field tells the library which version of the struct a caller was built with.
+ * Compare MODELTREE_VERSION_NUMBER with modeltree_version_number() to detect a header that does
+ * not match the loaded library.
+ */
+#ifndef MODELTREE_H
+#define MODELTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Marks a function exported by libmodeltree.so (default visibility on ELF and Mach-O). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define MODELTREE_API __attribute__((visibility("default")))
+#else
+#  define MODELTREE_API
+#endif
+
+/* ============================================================================================
+ * Version
+ * ========================================================================================== */
+
+/** Major version of this header (incompatible changes; also the soname's number). */
+#define MODELTREE_VERSION_MAJOR 0
+/** Minor version of this header (compatible additions). */
+#define MODELTREE_VERSION_MINOR 1
+/** Patch version of this header (fixes only). */
+#define MODELTREE_VERSION_PATCH 0
+/** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is 100). */
+#define MODELTREE_VERSION_NUMBER \
+    (MODELTREE_VERSION_MAJOR * 10000 + MODELTREE_VERSION_MINOR * 100 + MODELTREE_VERSION_PATCH)
+/** Turns the argument into a string literal after macro expansion (for MODELTREE_VERSION_STRING). */
+#define MODELTREE_STRINGIFY(x) MODELTREE_STRINGIFY_(x)
+/** Helper of MODELTREE_STRINGIFY; not for direct use. */
+#define MODELTREE_STRINGIFY_(x) #x
+/** The version as a string literal, "MAJOR.MINOR.PATCH" ("0.1.0"). */
+#define MODELTREE_VERSION_STRING \
+    MODELTREE_STRINGIFY(MODELTREE_VERSION_MAJOR) "." \
+    MODELTREE_STRINGIFY(MODELTREE_VERSION_MINOR) "." \
+    MODELTREE_STRINGIFY(MODELTREE_VERSION_PATCH)
+
+/**
+ * The version of the loaded library as one number (see MODELTREE_VERSION_NUMBER).
+ *
+ * A binding compares it with MODELTREE_VERSION_NUMBER of the header it was built with.
+ * Never fails; may be called before anything else.
+ */
+MODELTREE_API uint32_t modeltree_version_number(void);
+
+/**
+ * The version of the loaded library as "MAJOR.MINOR.PATCH".
+ *
+ * @return a static string, owned by the library, valid for the life of the process.
+ */
+MODELTREE_API const char *modeltree_version_string(void);
+
+/* ============================================================================================
+ * Status codes and error messages
+ * ========================================================================================== */
+
+/** The result of every call that can fail. The values are pinned; new ones are only appended. */
+typedef enum modeltree_status {
+    /** Success. */
+    MODELTREE_OK = 0,
+    /** The caller passed something that can never work: a NULL pointer, a size that disagrees
+     *  with a shape, an unknown enum value, a model added twice, an empty collection … */
+    MODELTREE_INVALID_ARGUMENT = 1,
+    /** The file system refused: a path that does not exist, a read that failed. */
+    MODELTREE_IO = 2,
+    /** A checkpoint or index file is malformed. */
+    MODELTREE_FORMAT = 3,
+    /** The models cannot be compared (for example, no tensor is shared by all of them). */
+    MODELTREE_INCOMPATIBLE_MODELS = 4,
+    /** An allocation the library needed was refused or would exceed a limit. */
+    MODELTREE_OUT_OF_MEMORY = 5,
+    /** The progress callback returned non-zero. */
+    MODELTREE_CANCELLED = 6,
+    /** A bug in the library: an internal invariant did not hold. Please report it. */
+    MODELTREE_INTERNAL = 7
+} modeltree_status_t;
+
+/**
+ * A short, static English description of a status ("ok", "invalid argument", …).
+ *
+ * @param status any value; values this library does not know give "unknown status".
+ * @return a static string, owned by the library, valid for the life of the process; never NULL.
+ */
+MODELTREE_API const char *modeltree_status_string(modeltree_status_t status);
+
+/**
+ * The detail of the last failed call made on the calling thread, as one line of UTF-8.
+ *
+ * Successful calls leave it unchanged; a thread on which nothing has failed gets "".
+ *
+ * @return a string owned by the library and the calling thread, valid until the next failing
+ *         modeltree_ call on the same thread or the thread's exit; never NULL. Copy it to keep it.
+ */
+MODELTREE_API const char *modeltree_last_error_message(void);
+
+/* ============================================================================================
+ * Element types, metrics, directions
+ * ========================================================================================== */
+
+/**
+ * Element type of a tensor handed over in memory. Values are little-endian (the host order on
+ * every platform the library supports). The values are pinned; 0 is never a valid dtype, so a
+ * zero-initialised variable is caught.
+ */
+typedef enum modeltree_dtype {
+    /** IEEE 754 binary32 (float). */
+    MODELTREE_DTYPE_F32 = 1,
+    /** IEEE 754 binary64 (double). */
+    MODELTREE_DTYPE_F64 = 2,
+    /** IEEE 754 binary16 (half). */
+    MODELTREE_DTYPE_F16 = 3,
+    /** bfloat16: the upper 16 bits of a binary32. */
+    MODELTREE_DTYPE_BF16 = 4
+} modeltree_dtype_t;
+
+/** How the distance between two models is measured. The values are pinned. */
+typedef enum modeltree_metric {
+    /** Decide from the data: RANK when every model differs from its nearest neighbour by a
+     *  low-rank update in every tensor (a LoRA family), else RMS. The default. */
+    MODELTREE_METRIC_AUTO = 0,
+    /** Mean over tensors of the RMS of the difference (Horwitz et al., ICLR 2025). */
+    MODELTREE_METRIC_RMS = 1,
+    /** Max over tensors of max|delta| / (max - min) of the pair's weights (the paper's first
+     *  release). */
+    MODELTREE_METRIC_MAX = 2,
+    /** Sum over tensors of the numerical rank of the difference (LoRA families). */
+    MODELTREE_METRIC_RANK = 3
+} modeltree_metric_t;
+
+/** Which way kurtosis moves from a parent to its child. The values are pinned. */
+typedef enum modeltree_direction {
+    /** Decide per tree from the data. The default. */
+    MODELTREE_DIRECTION_AUTO = 0,
+    /** Fine-tuning lowers kurtosis: the parent has the higher kurtosis. */
+    MODELTREE_DIRECTION_FINETUNE = 1,
+    /** Further general training raises kurtosis: the parent has the lower kurtosis. */
+    MODELTREE_DIRECTION_GENERALIZATION = 2
+} modeltree_direction_t;
+
+/* ============================================================================================
+ * Collections of models
+ * ========================================================================================== */
+
+/** An opaque, mutable set of models to recover the graph of. */
+typedef struct modeltree_collection modeltree_collection_t;
+
+/** The largest number of dimensions modeltree_collection_add_tensor accepts. */
+#define MODELTREE_MAX_NDIM 64
+
+/**
+ * Creates an empty collection.
+ *
+ * @param out receives the new collection, owned by the caller (free it with
+ *            modeltree_collection_free); set to NULL on failure. Must not be NULL.
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT (out is NULL) or MODELTREE_OUT_OF_MEMORY.
+ */
+MODELTREE_API modeltree_status_t modeltree_collection_create(modeltree_collection_t **out);
+
+/**
+ * Frees a collection, its file mappings, and its hold on memory lent by add_tensor (that
+ * memory may be released by the caller once this returns). Graphs recovered from the collection
+ * stay valid. NULL is ignored.
+ *
+ * @param c the collection, owned by the caller; invalid after the call.
+ */
+MODELTREE_API void modeltree_collection_free(modeltree_collection_t *c);
+
+/**
+ * Adds models stored on disk (safetensors), reading their headers and memory-mapping their
+ * tensors now, so that unreadable or malformed files fail here rather than in modeltree_recover.
+ *
+ * With model_id == NULL, path is expanded: a `.safetensors` file, or a folder holding
+ * `model.safetensors` or a sharded `model.safetensors.index.json`, is one model whose id is the
+ * last path component (a file's name without `.safetensors`); a folder holding no weights itself
+ * adds each of its sub-folders that is a model (sorted by name) — a folder of uploads.
+ * With a model_id, path must be exactly one model (a parent folder is rejected with
+ * MODELTREE_INVALID_ARGUMENT) and the model is known by that id.
+ *
+ * The call is atomic: if any model fails to load or any id is already in the collection
+ * (MODELTREE_INVALID_ARGUMENT), nothing is added.
+ *
+ * @param c        the collection; must not be NULL.
+ * @param model_id the id to give the model, or NULL to take it from the path; copied.
+ * @param path     a file or folder; copied. The files must not be modified or truncated until the
+ *                 collection is freed (they are memory-mapped).
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT, MODELTREE_IO, MODELTREE_FORMAT or
+ *         MODELTREE_OUT_OF_MEMORY.
+ */
+MODELTREE_API modeltree_status_t modeltree_collection_add_path(modeltree_collection_t *c,
+                                                               const char *model_id,
+                                                               const char *path);
+
+/**
+ * Adds one tensor held in the caller's memory to the model `model_id`, creating that model on
+ * its first tensor. Call it once per tensor of a state dict; a model's tensors may be added in
+ * any order, interleaved with other models'.
+ *
+ * The data is NOT copied: a training pipeline can hand over its weights without doubling its
+ * memory. The bytes must stay valid and unchanged until the collection is freed; the library
+ * reads them only inside modeltree_recover.
+ *
+ * The `data_size` argument is the length of `data` in bytes. It lets the library reject a shape
+ * that disagrees with the buffer (a transposed or truncated tensor, a wrong dtype) instead of
+ * reading past the caller's buffer. It must equal product(shape) * element size.
+ *
+ * @param c           the collection; must not be NULL.
+ * @param model_id    the model's id, non-empty; copied. It must not name a model added by
+ *                    modeltree_collection_add_path (MODELTREE_INVALID_ARGUMENT).
+ * @param tensor_name the tensor's name (as in a state dict, e.g. "blocks.0.attn.qkv.weight"),
+ *                    non-empty, not yet used in this model (else MODELTREE_INVALID_ARGUMENT);
+ *                    copied.
+ * @param dtype       one of the modeltree_dtype_t values.
+ * @param shape       ndim sizes, each >= 0, row-major (C-contiguous, the last dimension varies
+ *                    fastest); borrowed for the call (copied). May be NULL when ndim is 0.
+ * @param ndim        number of dimensions, 0 (a scalar) to MODELTREE_MAX_NDIM.
+ * @param data        the elements, little-endian, any alignment; borrowed until the collection is
+ *                    freed, and must not change meanwhile. May be NULL only when data_size is 0.
+ * @param data_size   the length of data in bytes.
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT (NULL pointer, unknown dtype, negative or
+ *         overflowing shape, data_size mismatch, duplicate tensor, id of a model from a path) or
+ *         MODELTREE_OUT_OF_MEMORY. On failure nothing is added.
+ */
+MODELTREE_API modeltree_status_t modeltree_collection_add_tensor(modeltree_collection_t *c,
+                                                                 const char *model_id,
+                                                                 const char *tensor_name,
+                                                                 modeltree_dtype_t dtype,
+                                                                 const int64_t *shape,
+                                                                 size_t ndim,
+                                                                 const void *data,
+                                                                 size_t data_size);
+
+/**
+ * The number of models in a collection (from paths and from memory).
+ *
+ * @param c the collection, borrowed for the call.
+ * @return the count; 0 if c is NULL.
+ */
+MODELTREE_API size_t modeltree_collection_model_count(const modeltree_collection_t *c);
+
+/* ============================================================================================
+ * Options
+ * ========================================================================================== */
+
+/**
+ * Reports progress during modeltree_recover and lets the caller cancel it.
+ *
+ * Called on the thread that called modeltree_recover, a few times per stage, with fractions
+ * that never decrease. It must not free the collection being recovered, and must not unwind
+ * through the library (no longjmp, no C++ exception): catch inside, return non-zero.
+ *
+ * @param fraction  the share of the work done, in [0, 1].
+ * @param stage     a short name of the current stage ("loading", "distances", …); borrowed for
+ *                  the call.
+ * @param user_data the options' user_data, passed through untouched.
+ * @return 0 to continue; any other value cancels: modeltree_recover returns MODELTREE_CANCELLED.
+ */
+typedef int32_t (*modeltree_progress_fn)(double fraction, const char *stage, void *user_data);
+
+/**
+ * Options of one recovery. Fill it with modeltree_options_init, then change the fields you
+ * need. The struct only grows at its end; `struct_size` tells the library which fields exist.
+ */
+typedef struct modeltree_options {
+    /** sizeof(modeltree_options_t) as the caller compiled it; set by modeltree_options_init. */
+    size_t struct_size;
+    /** The distance between models. Default MODELTREE_METRIC_AUTO. */
+    modeltree_metric_t metric;
+    /** Which way kurtosis moves from parent to child. Default MODELTREE_DIRECTION_AUTO. */
+    modeltree_direction_t direction;
+    /** Weight lambda of the kurtosis penalty in M = D + lambda * mean(D) * K; finite and >= 0.
+     *  Default 0.3 (Horwitz et al.). */
+    double lambda;
+    /** Number of trees (families) to find; 0 finds it from the data. Default 0. */
+    uint32_t trees;
+    /** Glob patterns (fnmatch: `*`, `?`, `[...]`) on tensor names. When include_count > 0 only
+     *  matching tensors are used (any rank >= 2); otherwise the default selection applies.
+     *  An array of include_count strings, borrowed for the modeltree_recover call. */
+    const char *const *include;
+    /** Number of strings in include; include may be NULL when this is 0. */
+    size_t include_count;
+    /** Glob patterns of tensors never used; borrowed for the modeltree_recover call. */
+    const char *const *exclude;
+    /** Number of strings in exclude; exclude may be NULL when this is 0. */
+    size_t exclude_count;
+    /** Called with progress on the calling thread; NULL for none. Default NULL. */
+    modeltree_progress_fn progress;
+    /** Passed to progress untouched; borrowed (never dereferenced by the library). */
+    void *user_data;
+} modeltree_options_t;
+
+/**
+ * Sets every field of *opts to its default and struct_size to sizeof(modeltree_options_t).
+ *
+ * @param opts the struct to fill, borrowed for the call; NULL is ignored.
+ */
+MODELTREE_API void modeltree_options_init(modeltree_options_t *opts);
+
+/* ============================================================================================
+ * Recovery
+ * ========================================================================================== */
+
+/** An opaque, immutable Model Graph: a forest over the models of a collection. */
+typedef struct modeltree_graph modeltree_graph_t;
+
+/**
+ * Recovers the Model Graph of the models in a collection from their weights.
+ *
+ * Pairwise distances over the tensors all models share, kurtosis for the direction of each edge,
+ * a minimum spanning arborescence per tree (Chu-Liu/Edmonds). Takes time proportional to the
+ * number of model pairs times the size of the shared tensors; memory stays near n times the
+ * largest tensor.
+ *
+ * @param out  receives the graph, owned by the caller (free it with modeltree_graph_free); set to
+ *             NULL on failure. Must not be NULL.
+ * @param c    the collection, borrowed for the call; must hold at least one model.
+ * @param opts options, borrowed for the call, or NULL for the defaults. opts->struct_size must be
+ *             the size of a released version of modeltree_options_t (this version has one:
+ *             sizeof(modeltree_options_t)); anything else is MODELTREE_INVALID_ARGUMENT.
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT (NULL pointer, empty collection, bad option),
+ *         MODELTREE_INCOMPATIBLE_MODELS, MODELTREE_CANCELLED, MODELTREE_OUT_OF_MEMORY,
+ *         MODELTREE_FORMAT or MODELTREE_INTERNAL.
+ */
+MODELTREE_API modeltree_status_t modeltree_recover(modeltree_graph_t **out,
+                                                   const modeltree_collection_t *c,
+                                                   const modeltree_options_t *opts);
+
+/**
+ * Frees a graph and every string its accessors returned. NULL is ignored.
+ *
+ * @param g the graph, owned by the caller; invalid after the call.
+ */
+MODELTREE_API void modeltree_graph_free(modeltree_graph_t *g);
+
+/* ============================================================================================
+ * Reading a graph
+ *
+ * Models are numbered 0 .. model_count - 1; trees 0 .. tree_count - 1, ordered by their
+ * smallest member. Strings returned are owned by the graph and valid until modeltree_graph_free.
+ * These accessors do not touch the thread's last error message.
+ * ========================================================================================== */
+
+/** Returned by index-valued accessors for a NULL graph or an index out of range. */
+#define MODELTREE_INDEX_INVALID ((int64_t)-2)
+/** Returned by modeltree_graph_parent for a root (a model with no parent in the collection). */
+#define MODELTREE_NO_PARENT ((int64_t)-1)
+
+/**
+ * The number of models in the graph.
+ * @param g the graph, borrowed for the call.
+ * @return the count; 0 if g is NULL.
+ */
+MODELTREE_API size_t modeltree_graph_model_count(const modeltree_graph_t *g);
+
+/**
+ * The id of model i.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return a string owned by the graph; NULL if g is NULL or i is out of range.
+ */
+MODELTREE_API const char *modeltree_graph_model_id(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The index of the model whose id is model_id.
+ * @param g        the graph, borrowed for the call.
+ * @param model_id the id to look for, borrowed for the call.
+ * @return the index; -1 if no model has that id; MODELTREE_INDEX_INVALID if g or model_id is NULL.
+ */
+MODELTREE_API int64_t modeltree_graph_find(const modeltree_graph_t *g, const char *model_id);
+
+/**
+ * The path model i was read from.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return a string owned by the graph; NULL for a model added from memory, for a NULL graph or
+ *         for an index out of range.
+ */
+MODELTREE_API const char *modeltree_graph_model_path(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The mean excess (Fisher) kurtosis of model i over the tensors used.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return the kurtosis; NaN for a NULL graph or an index out of range.
+ */
+MODELTREE_API double modeltree_graph_model_kurtosis(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The parent of model i.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return the parent's index; MODELTREE_NO_PARENT (-1) for a root; MODELTREE_INDEX_INVALID (-2)
+ *         for a NULL graph or an index out of range.
+ */
+MODELTREE_API int64_t modeltree_graph_parent(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The distance, in the metric used (modeltree_graph_metric), between model i and its parent.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return the distance (>= 0); NaN for a root, a NULL graph or an index out of range.
+ */
+MODELTREE_API double modeltree_graph_edge_distance(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The confidence, in [0, 1], of the edge from model i's parent to model i.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return the confidence; NaN for a root, a NULL graph or an index out of range.
+ */
+MODELTREE_API double modeltree_graph_edge_confidence(const modeltree_graph_t *g, size_t i);
+
+/**
+ * Whether the edge into model i has too low a confidence to be trusted (a hub may want a human
+ * to look at it).
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return true for an unsure edge; false for a sure edge, a root, a NULL graph or an index out
+ *         of range.
+ */
+MODELTREE_API bool modeltree_graph_edge_unsure(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The pairwise distance matrix, row-major n x n (n = model_count; symmetric, zero diagonal), in
+ * the metric used.
+ *
+ * Call with out = NULL to learn the size, allocate, call again. Writes only when capacity is
+ * large enough, all or nothing.
+ *
+ * @param g        the graph, borrowed for the call.
+ * @param out      an array of capacity doubles, borrowed for the call; may be NULL.
+ * @param capacity the number of doubles out can hold.
+ * @return the number of doubles the matrix has (n * n), whether or not it was written; 0 if g is
+ *         NULL.
+ */
+MODELTREE_API size_t modeltree_graph_distances(const modeltree_graph_t *g, double *out,
+                                               size_t capacity);
+
+/**
+ * The metric the distances were measured in (never MODELTREE_METRIC_AUTO for a valid graph).
+ * @param g the graph, borrowed for the call.
+ * @return the metric; MODELTREE_METRIC_AUTO if g is NULL.
+ */
+MODELTREE_API modeltree_metric_t modeltree_graph_metric(const modeltree_graph_t *g);
+
+/**
+ * The number of trees (model families) in the graph, one root each.
+ * @param g the graph, borrowed for the call.
+ * @return the count; 0 if g is NULL.
+ */
+MODELTREE_API size_t modeltree_graph_tree_count(const modeltree_graph_t *g);
+
+/**
+ * The root of tree t.
+ * @param g the graph, borrowed for the call.
+ * @param t a tree index.
+ * @return a model index; MODELTREE_INDEX_INVALID for a NULL graph or t out of range.
+ */
+MODELTREE_API int64_t modeltree_graph_tree_root(const modeltree_graph_t *g, size_t t);
+
+/**
+ * The tree model i belongs to.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return a tree index; MODELTREE_INDEX_INVALID for a NULL graph or i out of range.
+ */
+MODELTREE_API int64_t modeltree_graph_tree_of(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The direction used in tree t (never MODELTREE_DIRECTION_AUTO for a valid tree).
+ * @param g the graph, borrowed for the call.
+ * @param t a tree index.
+ * @return the direction; MODELTREE_DIRECTION_AUTO for a NULL graph or t out of range.
+ */
+MODELTREE_API modeltree_direction_t modeltree_graph_tree_direction(const modeltree_graph_t *g,
+                                                                   size_t t);
+
+/**
+ * Whether the automatic direction of tree t was a guess (the data could not tell).
+ * @param g the graph, borrowed for the call.
+ * @param t a tree index.
+ * @return true for a guessed direction; false otherwise, for a NULL graph or t out of range.
+ */
+MODELTREE_API bool modeltree_graph_tree_direction_unsure(const modeltree_graph_t *g, size_t t);
+
+/**
+ * The number of tensors the distances were computed over.
+ * @param g the graph, borrowed for the call.
+ * @return the count; 0 if g is NULL.
+ */
+MODELTREE_API size_t modeltree_graph_tensor_count(const modeltree_graph_t *g);
+
+/**
+ * The name of tensor k of those used.
+ * @param g the graph, borrowed for the call.
+ * @param k a tensor index.
+ * @return a string owned by the graph; NULL for a NULL graph or k out of range.
+ */
+MODELTREE_API const char *modeltree_graph_tensor_name(const modeltree_graph_t *g, size_t k);
+
+/**
+ * The number of warnings the recovery left (skipped tensors, duplicates, unsure decisions).
+ * @param g the graph, borrowed for the call.
+ * @return the count; 0 if g is NULL.
+ */
+MODELTREE_API size_t modeltree_graph_warning_count(const modeltree_graph_t *g);
+
+/**
+ * Warning k, one line of English.
+ * @param g the graph, borrowed for the call.
+ * @param k a warning index.
+ * @return a string owned by the graph; NULL for a NULL graph or k out of range.
+ */
+MODELTREE_API const char *modeltree_graph_warning(const modeltree_graph_t *g, size_t k);
+
+/**
+ * The graph as a JSON document, byte for byte the output of `modeltree-cli recover --format json`
+ * for the same models and options.
+ *
+ * @param out receives a NUL-terminated UTF-8 string, owned by the caller (free it with
+ *            modeltree_string_free); set to NULL on failure. Must not be NULL.
+ * @param g   the graph, borrowed for the call; must not be NULL.
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT or MODELTREE_OUT_OF_MEMORY.
+ */
+MODELTREE_API modeltree_status_t modeltree_graph_to_json(char **out, const modeltree_graph_t *g);
+
+/**
+ * Frees a string the library returned as owned by the caller (modeltree_graph_to_json). NULL is
+ * ignored.
+ *
+ * @param s the string, owned by the caller; invalid after the call.
+ */
+MODELTREE_API void modeltree_string_free(char *s);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* MODELTREE_H */
