@@ -1,0 +1,67 @@
+/* harness.c — see harness.h. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "harness.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int harness_failures = 0;
+
+void harness_fail(const char *file, int line, const char *what) {
+    harness_failures++;
+    fprintf(stderr, "    %s:%d: check failed: %s\n", file, line, what);
+}
+
+void harness_skip(const char *reason) {
+    fprintf(stderr, "    skipped: %s\n", reason);
+    fflush(NULL);
+    _exit(HARNESS_SKIP);
+}
+
+static int selected(const char *name, char **filters, int filter_count) {
+    if (filter_count == 0) return 1;
+    for (int i = 0; i < filter_count; i++)
+        if (strstr(name, filters[i])) return 1;
+    return 0;
+}
+
+int harness_run(const test_case *tests, size_t count, char **filters, int filter_count) {
+    int passed = 0, failed = 0, skipped = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!selected(tests[i].name, filters, filter_count)) continue;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(300); /* a hung test fails instead of hanging the suite */
+            tests[i].fn();
+            fflush(NULL);
+            _exit(harness_failures ? 1 : 0);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+            printf("FAIL %s (could not run: fork/wait failed)\n", tests[i].name);
+            failed++;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            printf("ok   %s\n", tests[i].name);
+            passed++;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == HARNESS_SKIP) {
+            printf("skip %s\n", tests[i].name);
+            skipped++;
+        } else if (WIFSIGNALED(status)) {
+            printf("FAIL %s (killed by signal %d%s)\n", tests[i].name, WTERMSIG(status),
+                   WTERMSIG(status) == SIGALRM ? ": timed out" : "");
+            failed++;
+        } else {
+            printf("FAIL %s (exit %d)\n", tests[i].name, WEXITSTATUS(status));
+            failed++;
+        }
+        fflush(stdout);
+    }
+    if (skipped) printf("%d skipped\n", skipped);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

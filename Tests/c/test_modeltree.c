@@ -1,0 +1,1192 @@
+/*
+ * test_modeltree.c — the C test suite of libmodeltree, written against include/modeltree.h only.
+ *
+ *   test_modeltree [--zoo DIR --zoo-json FILE] [--hub EXE] [--hub-cpp EXE] [--libdir DIR]
+ *                  [--toolchain DIR] [--tmp DIR] [NAME-FILTER ...]
+ *
+ * --zoo-json is the output of `modeltree-cli recover DIR --format json` run from the same working
+ * directory (paths appear in the JSON). Tests whose inputs are not given are skipped.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <modeltree.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "st_files.h"
+
+static const char *g_zoo, *g_zoo_json, *g_hub, *g_hub_cpp, *g_libdir, *g_toolchain;
+static const char *g_tmp = "/tmp";
+
+/* ============================================================================================
+ * Helpers
+ * ========================================================================================== */
+
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, len = 0;
+    char *s = malloc(cap);
+    size_t got;
+    while ((got = fread(s + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len < 2) s = realloc(s, cap *= 2);
+    }
+    fclose(f);
+    s[len] = 0;
+    return s;
+}
+
+/* Runs a shell command, returning its stdout (malloc'ed) and exit status. */
+static char *run_command(const char *command, int *status) {
+    FILE *p = popen(command, "r");
+    if (!p) { *status = -1; return NULL; }
+    size_t cap = 4096, len = 0, got;
+    char *s = malloc(cap);
+    while ((got = fread(s + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 2) s = realloc(s, cap *= 2);
+    }
+    s[len] = 0;
+    *status = pclose(p);
+    return s;
+}
+
+static char *make_temp_dir(void) {
+    char *dir = malloc(strlen(g_tmp) + 32);
+    sprintf(dir, "%s/modeltree-c-XXXXXX", g_tmp);
+    if (!mkdtemp(dir)) { free(dir); return NULL; }
+    return dir;
+}
+
+static void remove_tree(const char *dir) {
+    char command[4200];
+    if (getenv("MODELTREE_TEST_KEEP")) { fprintf(stderr, "    kept %s\n", dir); return; }
+    snprintf(command, sizeof command, "rm -rf '%s'", dir);
+    if (system(command) != 0) fprintf(stderr, "    could not remove %s\n", dir);
+}
+
+/* Deterministic pseudo-random normals (xorshift64* + Box-Muller). */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static double uniform01(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return ((rng_state * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
+}
+static double normal(void) {
+    double u = uniform01(), v = uniform01();
+    if (u < 1e-300) u = 1e-300;
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* ---- a synthetic zoo held in memory ------------------------------------------------------ */
+
+enum { SYN_MODELS = 6, SYN_TENSORS = 4, SYN_DIM = 32 };
+
+/* Two families: a0 -> a1 -> a3, a0 -> a2; b0 -> b1. Parents given by index (-1: root). The ids
+ * sort in index order, so a folder of them expands in the same order as syn_add adds them (the
+ * last bits of some results depend on the order of the models). */
+static const char *const syn_ids[SYN_MODELS] = {"a0", "a1", "a2", "a3", "b0", "b1"};
+static const int syn_parent[SYN_MODELS] = {-1, 0, 0, 1, -1, 4};
+static const char *const syn_names[SYN_TENSORS] = {"blocks.0.attn.weight", "blocks.1.attn.weight",
+                                                   "head.weight", "blocks.0.bias"};
+static const int64_t syn_shapes[SYN_TENSORS][2] = {{SYN_DIM, SYN_DIM}, {SYN_DIM, SYN_DIM},
+                                                   {10, SYN_DIM}, {SYN_DIM, 0}};
+static const size_t syn_ndims[SYN_TENSORS] = {2, 2, 2, 1};
+
+typedef struct syn_zoo {
+    float *data[SYN_MODELS][SYN_TENSORS];
+    size_t count[SYN_TENSORS];
+} syn_zoo;
+
+static void syn_make(syn_zoo *z) {
+    rng_state = 0x9E3779B97F4A7C15ull;
+    for (int t = 0; t < SYN_TENSORS; t++) {
+        z->count[t] = (size_t)syn_shapes[t][0] * (syn_ndims[t] == 2 ? (size_t)syn_shapes[t][1] : 1);
+        for (int m = 0; m < SYN_MODELS; m++) {
+            z->data[m][t] = malloc(z->count[t] * sizeof(float));
+            for (size_t k = 0; k < z->count[t]; k++) {
+                /* roots: heavy-tailed weights; children: the parent plus a smaller update */
+                double x = syn_parent[m] < 0 ? normal() * (1.0 + 0.5 * normal() * normal())
+                                             : z->data[syn_parent[m]][t][k] + 0.05 * normal();
+                z->data[m][t][k] = (float)x;
+            }
+        }
+    }
+}
+
+static void syn_free(syn_zoo *z) {
+    for (int m = 0; m < SYN_MODELS; m++)
+        for (int t = 0; t < SYN_TENSORS; t++) free(z->data[m][t]);
+}
+
+static st_tensor syn_tensor(const syn_zoo *z, int m, int t) {
+    st_tensor s;
+    memset(&s, 0, sizeof s);
+    s.name = (char *)syn_names[t];
+    s.dtype = MODELTREE_DTYPE_F32;
+    s.ndim = syn_ndims[t];
+    s.shape[0] = syn_shapes[t][0];
+    s.shape[1] = syn_shapes[t][1];
+    s.data = z->data[m][t];
+    s.nbytes = z->count[t] * sizeof(float);
+    return s;
+}
+
+/* Adds every synthetic model, from memory, in index order. */
+static int syn_add(modeltree_collection_t *c, const syn_zoo *z) {
+    for (int m = 0; m < SYN_MODELS; m++)
+        for (int t = 0; t < SYN_TENSORS; t++) {
+            st_tensor s = syn_tensor(z, m, t);
+            if (modeltree_collection_add_tensor(c, syn_ids[m], s.name, s.dtype, s.shape, s.ndim,
+                                                s.data, s.nbytes) != MODELTREE_OK)
+                return -1;
+        }
+    return 0;
+}
+
+/* Writes the synthetic models as <dir>/<id>/model.safetensors. */
+static int syn_write(const syn_zoo *z, const char *dir) {
+    for (int m = 0; m < SYN_MODELS; m++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, syn_ids[m]);
+        if (mkdir(path, 0755) != 0) return -1;
+        strcat(path, "/model.safetensors");
+        st_tensor ts[SYN_TENSORS];
+        for (int t = 0; t < SYN_TENSORS; t++) ts[t] = syn_tensor(z, m, t);
+        if (st_write(path, ts, SYN_TENSORS) != 0) return -1;
+    }
+    return 0;
+}
+
+/* Recovers the synthetic zoo from memory. */
+static modeltree_graph_t *syn_recover(const syn_zoo *z, const modeltree_options_t *opts) {
+    modeltree_collection_t *c = NULL;
+    modeltree_graph_t *g = NULL;
+    if (modeltree_collection_create(&c) != MODELTREE_OK) return NULL;
+    if (syn_add(c, z) == 0 && modeltree_recover(&g, c, opts) != MODELTREE_OK)
+        fprintf(stderr, "    recover: %s\n", modeltree_last_error_message());
+    modeltree_collection_free(c);
+    return g;
+}
+
+/* Checks that two graphs agree model by model (matched by id): parents, distances, kurtosis,
+ * trees, metric, tensors. `exact` asks for bit-identical numbers. */
+static void check_same_graph(const modeltree_graph_t *a, const modeltree_graph_t *b, int exact) {
+    size_t n = modeltree_graph_model_count(a);
+    CHECK(n > 0);
+    CHECK(modeltree_graph_model_count(b) == n);
+    if (modeltree_graph_model_count(b) != n) return;
+    CHECK(modeltree_graph_metric(a) == modeltree_graph_metric(b));
+    CHECK(modeltree_graph_tree_count(a) == modeltree_graph_tree_count(b));
+    CHECK(modeltree_graph_tensor_count(a) == modeltree_graph_tensor_count(b));
+    for (size_t k = 0; k < modeltree_graph_tensor_count(a); k++)
+        CHECK(strcmp(modeltree_graph_tensor_name(a, k), modeltree_graph_tensor_name(b, k)) == 0);
+    size_t *map = malloc(n * sizeof *map);
+    for (size_t i = 0; i < n; i++) {
+        int64_t j = modeltree_graph_find(b, modeltree_graph_model_id(a, i));
+        CHECK(j >= 0);
+        map[i] = j >= 0 ? (size_t)j : 0;
+    }
+    double tol = exact ? 0.0 : 1e-9;
+#define SAME(x, y) (exact ? ((x) == (y) || (isnan(x) && isnan(y))) \
+                          : (fabs((x) - (y)) <= tol * (1 + fabs(x)) || (isnan(x) && isnan(y))))
+    for (size_t i = 0; i < n; i++) {
+        int64_t pa = modeltree_graph_parent(a, i), pb = modeltree_graph_parent(b, map[i]);
+        CHECK((pa < 0 && pb < 0) || (pa >= 0 && pb >= 0 && map[pa] == (size_t)pb));
+        CHECK(SAME(modeltree_graph_edge_distance(a, i), modeltree_graph_edge_distance(b, map[i])));
+        CHECK(SAME(modeltree_graph_edge_confidence(a, i), modeltree_graph_edge_confidence(b, map[i])));
+        CHECK(SAME(modeltree_graph_model_kurtosis(a, i), modeltree_graph_model_kurtosis(b, map[i])));
+        CHECK(modeltree_graph_edge_unsure(a, i) == modeltree_graph_edge_unsure(b, map[i]));
+    }
+    double *da = malloc(n * n * sizeof *da), *db = malloc(n * n * sizeof *db);
+    CHECK(modeltree_graph_distances(a, da, n * n) == n * n);
+    CHECK(modeltree_graph_distances(b, db, n * n) == n * n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) CHECK(SAME(da[i * n + j], db[map[i] * n + map[j]]));
+#undef SAME
+    free(da);
+    free(db);
+    free(map);
+}
+
+/* Structural invariants every graph must satisfy, checked through the accessors alone. */
+static void check_graph_invariants(const modeltree_graph_t *g) {
+    size_t n = modeltree_graph_model_count(g), trees = modeltree_graph_tree_count(g);
+    CHECK(n > 0);
+    CHECK(trees >= 1 && trees <= n);
+    CHECK(modeltree_graph_metric(g) != MODELTREE_METRIC_AUTO);
+    CHECK(modeltree_graph_tensor_count(g) > 0);
+    double *d = malloc(n * n * sizeof *d);
+    CHECK(modeltree_graph_distances(g, d, n * n) == n * n);
+    size_t roots = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = modeltree_graph_model_id(g, i);
+        CHECK(id != NULL && modeltree_graph_find(g, id) == (int64_t)i);
+        int64_t p = modeltree_graph_parent(g, i);
+        int64_t t = modeltree_graph_tree_of(g, i);
+        CHECK(p >= -1 && p < (int64_t)n && p != (int64_t)i);
+        CHECK(t >= 0 && t < (int64_t)trees);
+        CHECK(d[i * n + i] == 0);
+        for (size_t j = 0; j < n; j++) CHECK(d[i * n + j] == d[j * n + i] && d[i * n + j] >= 0);
+        if (p < 0) {
+            roots++;
+            CHECK(isnan(modeltree_graph_edge_distance(g, i)));
+            CHECK(isnan(modeltree_graph_edge_confidence(g, i)));
+            CHECK(!modeltree_graph_edge_unsure(g, i));
+            CHECK(modeltree_graph_tree_root(g, (size_t)t) == (int64_t)i);
+        } else {
+            double c = modeltree_graph_edge_confidence(g, i);
+            CHECK(modeltree_graph_edge_distance(g, i) == d[p * (int64_t)n + (int64_t)i]);
+            CHECK(c >= 0 && c <= 1);
+            CHECK(modeltree_graph_tree_of(g, (size_t)p) == t);
+        }
+        /* following parents reaches the tree's root within n steps (no cycle) */
+        int64_t k = (int64_t)i;
+        size_t steps = 0;
+        while (modeltree_graph_parent(g, (size_t)k) >= 0 && steps <= n) {
+            k = modeltree_graph_parent(g, (size_t)k);
+            steps++;
+        }
+        CHECK(steps <= n && modeltree_graph_tree_root(g, (size_t)t) == k);
+    }
+    CHECK(roots == trees);
+    for (size_t t = 0; t < trees; t++)
+        CHECK(modeltree_graph_tree_direction(g, t) == MODELTREE_DIRECTION_FINETUNE ||
+              modeltree_graph_tree_direction(g, t) == MODELTREE_DIRECTION_GENERALIZATION);
+    free(d);
+}
+
+/* ============================================================================================
+ * Version, statuses, messages
+ * ========================================================================================== */
+
+static void test_version(void) {
+    CHECK(modeltree_version_number() == MODELTREE_VERSION_NUMBER);
+    CHECK(MODELTREE_VERSION_NUMBER == 100);
+    CHECK(strcmp(modeltree_version_string(), MODELTREE_VERSION_STRING) == 0);
+    CHECK(strcmp(modeltree_version_string(), "0.1.0") == 0);
+    CHECK(modeltree_version_string() == modeltree_version_string()); /* static */
+}
+
+static void test_status_values_are_pinned(void) {
+    CHECK(MODELTREE_OK == 0);
+    CHECK(MODELTREE_INVALID_ARGUMENT == 1);
+    CHECK(MODELTREE_IO == 2);
+    CHECK(MODELTREE_FORMAT == 3);
+    CHECK(MODELTREE_INCOMPATIBLE_MODELS == 4);
+    CHECK(MODELTREE_OUT_OF_MEMORY == 5);
+    CHECK(MODELTREE_CANCELLED == 6);
+    CHECK(MODELTREE_INTERNAL == 7);
+    CHECK(MODELTREE_DTYPE_F32 == 1 && MODELTREE_DTYPE_F64 == 2 && MODELTREE_DTYPE_F16 == 3 &&
+          MODELTREE_DTYPE_BF16 == 4);
+    CHECK(MODELTREE_METRIC_AUTO == 0 && MODELTREE_METRIC_RMS == 1 && MODELTREE_METRIC_MAX == 2 &&
+          MODELTREE_METRIC_RANK == 3);
+    CHECK(MODELTREE_DIRECTION_AUTO == 0 && MODELTREE_DIRECTION_FINETUNE == 1 &&
+          MODELTREE_DIRECTION_GENERALIZATION == 2);
+}
+
+static void test_status_strings(void) {
+    const char *seen[8];
+    for (int s = 0; s <= 7; s++) {
+        seen[s] = modeltree_status_string((modeltree_status_t)s);
+        CHECK(seen[s] != NULL && seen[s][0] != 0);
+        for (int k = 0; k < s; k++) CHECK(strcmp(seen[k], seen[s]) != 0);
+    }
+    CHECK(strcmp(modeltree_status_string(MODELTREE_OK), "ok") == 0);
+    CHECK(strcmp(modeltree_status_string((modeltree_status_t)8), "unknown status") == 0);
+    CHECK(strcmp(modeltree_status_string((modeltree_status_t)-1), "unknown status") == 0);
+    CHECK(strcmp(modeltree_status_string((modeltree_status_t)0x7fffffff), "unknown status") == 0);
+}
+
+static void *fail_once(void *arg) {
+    modeltree_status_t s = modeltree_collection_create(NULL);
+    char **out = arg;
+    *out = strdup(modeltree_last_error_message());
+    return (void *)(intptr_t)s;
+}
+
+static void test_last_error_message_is_per_thread(void) {
+    CHECK(strcmp(modeltree_last_error_message(), "") == 0); /* nothing failed yet */
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    CHECK(strcmp(modeltree_last_error_message(), "") == 0); /* success leaves it alone */
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, NULL, NULL));
+    char *mine = strdup(modeltree_last_error_message());
+    CHECK(strstr(mine, "path") != NULL);
+
+    pthread_t thread;
+    char *theirs = NULL;
+    void *result = NULL;
+    REQUIRE(pthread_create(&thread, NULL, fail_once, &theirs) == 0);
+    REQUIRE(pthread_join(thread, &result) == 0);
+    CHECK((modeltree_status_t)(intptr_t)result == MODELTREE_INVALID_ARGUMENT);
+    CHECK(theirs && strstr(theirs, "out") != NULL);
+    CHECK(strcmp(modeltree_last_error_message(), mine) == 0); /* the other thread's failure */
+
+    CHECK(modeltree_collection_model_count(c) == 0);
+    CHECK(strcmp(modeltree_last_error_message(), mine) == 0); /* successes leave it */
+    free(mine);
+    free(theirs);
+    modeltree_collection_free(c);
+}
+
+/* ============================================================================================
+ * Collections: building and misuse
+ * ========================================================================================== */
+
+static void test_collection_create_free(void) {
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_create(NULL));
+    CHECK(modeltree_last_error_message()[0] != 0);
+    modeltree_collection_free(NULL);
+    CHECK(modeltree_collection_model_count(NULL) == 0);
+    modeltree_collection_t *c = (modeltree_collection_t *)&c; /* garbage that must be replaced */
+    REQUIRE_OK(modeltree_collection_create(&c));
+    CHECK(c != NULL && c != (modeltree_collection_t *)&c);
+    CHECK(modeltree_collection_model_count(c) == 0);
+    modeltree_collection_free(c);
+}
+
+static void test_add_tensor_builds_models(void) {
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    float w[6] = {1, 2, 3, 4, 5, 6};
+    int64_t shape[2] = {2, 3};
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m1", "w", MODELTREE_DTYPE_F32, shape, 2, w, sizeof w));
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m2", "w", MODELTREE_DTYPE_F32, shape, 2, w, sizeof w));
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m1", "v", MODELTREE_DTYPE_F32, shape, 2, w, sizeof w));
+    CHECK(modeltree_collection_model_count(c) == 2);
+    /* a scalar: ndim 0, shape may be NULL */
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m1", "scale", MODELTREE_DTYPE_F32, NULL, 0, w, 4));
+    /* an empty tensor: data may be NULL when data_size is 0 */
+    int64_t empty[2] = {0, 7};
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m1", "empty", MODELTREE_DTYPE_F64, empty, 2, NULL, 0));
+    /* every dtype, any alignment */
+    unsigned char bytes[64] = {0};
+    int64_t three = 3;
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m3", "f64", MODELTREE_DTYPE_F64, &three, 1, bytes + 1, 24));
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m3", "f16", MODELTREE_DTYPE_F16, &three, 1, bytes + 1, 6));
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m3", "bf16", MODELTREE_DTYPE_BF16, &three, 1, bytes + 3, 6));
+    CHECK(modeltree_collection_model_count(c) == 3);
+    /* names are copied: the caller's buffers may change */
+    char id[8] = "m4", name[8] = "w";
+    REQUIRE_OK(modeltree_collection_add_tensor(c, id, name, MODELTREE_DTYPE_F32, shape, 2, w, sizeof w));
+    strcpy(id, "zz");
+    strcpy(name, "zz");
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, /* "m4" still has a tensor "w" */
+                 modeltree_collection_add_tensor(c, "m4", "w", MODELTREE_DTYPE_F32, shape, 2, w, sizeof w));
+    CHECK(modeltree_collection_model_count(c) == 4);
+    modeltree_collection_free(c);
+}
+
+static void test_add_tensor_misuse(void) {
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    float w[6] = {1, 2, 3, 4, 5, 6};
+    int64_t shape[2] = {2, 3};
+    const modeltree_dtype_t F32 = MODELTREE_DTYPE_F32;
+#define BAD(call) CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, call)
+    BAD(modeltree_collection_add_tensor(NULL, "m", "w", F32, shape, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, NULL, "w", F32, shape, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", NULL, F32, shape, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "", "w", F32, shape, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", "", F32, shape, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m\xff", "w", F32, shape, 2, w, sizeof w)); /* not UTF-8 */
+    BAD(modeltree_collection_add_tensor(c, "m", "w\xc3", F32, shape, 2, w, sizeof w));
+    /* unknown dtypes */
+    BAD(modeltree_collection_add_tensor(c, "m", "w", (modeltree_dtype_t)0, shape, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", (modeltree_dtype_t)5, shape, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", (modeltree_dtype_t)-1, shape, 2, w, sizeof w));
+    CHECK(strstr(modeltree_last_error_message(), "dtype") != NULL);
+    /* shapes */
+    int64_t negative[2] = {-2, -3};
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, negative, 2, w, sizeof w));
+    CHECK(strstr(modeltree_last_error_message(), "negative") != NULL);
+    int64_t huge[2] = {INT64_MAX, INT64_MAX};
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, huge, 2, w, sizeof w));
+    int64_t big[3] = {1 << 30, 1 << 30, 1 << 30};
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, big, 3, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, NULL, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, MODELTREE_MAX_NDIM + 1, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, SIZE_MAX, w, sizeof w));
+    /* data and its size */
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 2, w, sizeof w - 4));
+    CHECK(strstr(modeltree_last_error_message(), "24 bytes") != NULL);
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 2, w, sizeof w + 4));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 2, w, 0));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 2, w, SIZE_MAX));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", MODELTREE_DTYPE_F64, shape, 2, w, sizeof w)); /* wrong dtype */
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 1, w, sizeof w)); /* wrong ndim */
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 2, NULL, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 2, (const void *)(uintptr_t)(UINTPTR_MAX - 8), 24));
+    CHECK(modeltree_collection_model_count(c) == 0); /* nothing was added by a failed call */
+    /* the same tensor twice */
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 2, w, sizeof w));
+    BAD(modeltree_collection_add_tensor(c, "m", "w", F32, shape, 2, w, sizeof w));
+    CHECK(strstr(modeltree_last_error_message(), "already") != NULL);
+    CHECK(modeltree_collection_model_count(c) == 1);
+#undef BAD
+    modeltree_collection_free(c);
+}
+
+static void test_add_path(void) {
+    char *dir = make_temp_dir();
+    REQUIRE(dir != NULL);
+    syn_zoo z;
+    syn_make(&z);
+    REQUIRE(syn_write(&z, dir) == 0);
+    char path[4200], file[4200];
+
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    /* a parent folder expands to its models */
+    REQUIRE_OK(modeltree_collection_add_path(c, NULL, dir));
+    CHECK(modeltree_collection_model_count(c) == SYN_MODELS);
+    /* adding them again: every id is taken, nothing is added */
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, NULL, dir));
+    snprintf(path, sizeof path, "%s/a1", dir);
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, NULL, path));
+    CHECK(strstr(modeltree_last_error_message(), "'a1'") != NULL);
+    /* a model folder under a new id, and a file under a new id */
+    REQUIRE_OK(modeltree_collection_add_path(c, "a-again", path));
+    snprintf(file, sizeof file, "%s/a2/model.safetensors", dir);
+    REQUIRE_OK(modeltree_collection_add_path(c, "b-file", file));
+    CHECK(modeltree_collection_model_count(c) == SYN_MODELS + 2);
+    /* a parent folder with an explicit id is ambiguous */
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, "all", dir));
+    /* an id of a path model cannot be extended with tensors, nor a memory model's id reused */
+    float w[4] = {0};
+    int64_t shape[2] = {2, 2};
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT,
+                 modeltree_collection_add_tensor(c, "a-again", "x", MODELTREE_DTYPE_F32, shape, 2, w, sizeof w));
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "mem", "x", MODELTREE_DTYPE_F32, shape, 2, w, sizeof w));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, "mem", path));
+    CHECK(modeltree_collection_model_count(c) == SYN_MODELS + 3);
+
+    /* NULLs, bad strings, missing and malformed files */
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(NULL, NULL, dir));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, NULL, NULL));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, NULL, ""));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, "", path));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_collection_add_path(c, NULL, "/tmp/\xff\xfe"));
+    snprintf(path, sizeof path, "%s/does-not-exist", dir);
+    CHECK_STATUS(MODELTREE_IO, modeltree_collection_add_path(c, NULL, path));
+    snprintf(path, sizeof path, "%s/bad", dir);
+    REQUIRE(mkdir(path, 0755) == 0);
+    snprintf(file, sizeof file, "%s/bad/model.safetensors", dir);
+    FILE *f = fopen(file, "wb");
+    REQUIRE(f != NULL);
+    fputs("\x10\0\0\0\0\0\0\0{\"w\": [1, 2, 3", f); /* header runs past the end */
+    fclose(f);
+    CHECK_STATUS(MODELTREE_FORMAT, modeltree_collection_add_path(c, NULL, path));
+    CHECK(strstr(modeltree_last_error_message(), "model.safetensors") != NULL);
+    /* a folder with one bad model among good ones: nothing is added */
+    modeltree_collection_t *d = NULL;
+    REQUIRE_OK(modeltree_collection_create(&d));
+    CHECK(modeltree_collection_add_path(d, NULL, dir) != MODELTREE_OK);
+    CHECK(modeltree_collection_model_count(d) == 0);
+    modeltree_collection_free(d);
+    CHECK(modeltree_collection_model_count(c) == SYN_MODELS + 3);
+
+    modeltree_collection_free(c);
+    syn_free(&z);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* ============================================================================================
+ * Options and recovery misuse
+ * ========================================================================================== */
+
+static void test_options_init(void) {
+    modeltree_options_t o;
+    memset(&o, 0xAB, sizeof o);
+    modeltree_options_init(&o);
+    CHECK(o.struct_size == sizeof(modeltree_options_t));
+    CHECK(o.metric == MODELTREE_METRIC_AUTO);
+    CHECK(o.direction == MODELTREE_DIRECTION_AUTO);
+    CHECK(o.lambda == 0.3);
+    CHECK(o.trees == 0);
+    CHECK(o.include == NULL && o.include_count == 0);
+    CHECK(o.exclude == NULL && o.exclude_count == 0);
+    CHECK(o.progress == NULL && o.user_data == NULL);
+    modeltree_options_init(NULL);
+}
+
+static void test_recover_misuse(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_collection_t *c = NULL, *empty = NULL;
+    modeltree_graph_t *g = (modeltree_graph_t *)&g;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    REQUIRE_OK(modeltree_collection_create(&empty));
+    REQUIRE(syn_add(c, &z) == 0);
+#define BAD(call) CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, call); CHECK(g == NULL); g = (modeltree_graph_t *)&g
+    BAD(modeltree_recover(&g, NULL, NULL));
+    BAD(modeltree_recover(&g, empty, NULL));
+    CHECK(strstr(modeltree_last_error_message(), "empty") != NULL);
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_recover(NULL, c, NULL));
+
+    modeltree_options_t o;
+    modeltree_options_init(&o);
+    o.struct_size = 0;
+    BAD(modeltree_recover(&g, c, &o));
+    CHECK(strstr(modeltree_last_error_message(), "struct_size") != NULL);
+    o.struct_size = sizeof o - 8;
+    BAD(modeltree_recover(&g, c, &o));
+    o.struct_size = sizeof o + 8;
+    BAD(modeltree_recover(&g, c, &o));
+    o.struct_size = SIZE_MAX;
+    BAD(modeltree_recover(&g, c, &o));
+
+    modeltree_options_init(&o);
+    o.metric = (modeltree_metric_t)4;
+    BAD(modeltree_recover(&g, c, &o));
+    modeltree_options_init(&o);
+    o.direction = (modeltree_direction_t)-1;
+    BAD(modeltree_recover(&g, c, &o));
+    modeltree_options_init(&o);
+    o.lambda = -1;
+    BAD(modeltree_recover(&g, c, &o));
+    o.lambda = NAN;
+    BAD(modeltree_recover(&g, c, &o));
+    o.lambda = INFINITY;
+    BAD(modeltree_recover(&g, c, &o));
+    modeltree_options_init(&o);
+    o.trees = SYN_MODELS + 1;
+    BAD(modeltree_recover(&g, c, &o));
+    modeltree_options_init(&o);
+    o.include_count = 1;
+    BAD(modeltree_recover(&g, c, &o));
+    const char *patterns[2] = {"blocks.*", NULL};
+    o.include = patterns;
+    o.include_count = 2;
+    BAD(modeltree_recover(&g, c, &o));
+    const char *bad_utf8[1] = {"\xff*"};
+    modeltree_options_init(&o);
+    o.exclude = bad_utf8;
+    o.exclude_count = 1;
+    BAD(modeltree_recover(&g, c, &o));
+    o.exclude_count = SIZE_MAX;
+    BAD(modeltree_recover(&g, c, &o));
+#undef BAD
+    /* a pattern that matches nothing: the models share no selected tensor */
+    const char *nothing[1] = {"no-such-tensor"};
+    modeltree_options_init(&o);
+    o.include = nothing;
+    o.include_count = 1;
+    g = (modeltree_graph_t *)&g;
+    CHECK_STATUS(MODELTREE_INCOMPATIBLE_MODELS, modeltree_recover(&g, c, &o));
+    CHECK(g == NULL);
+    /* models with nothing in common */
+    modeltree_collection_t *d = NULL;
+    REQUIRE_OK(modeltree_collection_create(&d));
+    float w[4] = {1, 2, 3, 4};
+    int64_t s22[2] = {2, 2}, s41[2] = {4, 1};
+    REQUIRE_OK(modeltree_collection_add_tensor(d, "x", "w", MODELTREE_DTYPE_F32, s22, 2, w, sizeof w));
+    REQUIRE_OK(modeltree_collection_add_tensor(d, "y", "w", MODELTREE_DTYPE_F32, s41, 2, w, sizeof w));
+    g = (modeltree_graph_t *)&g;
+    CHECK_STATUS(MODELTREE_INCOMPATIBLE_MODELS, modeltree_recover(&g, d, NULL));
+    CHECK(g == NULL);
+    modeltree_collection_free(d);
+    modeltree_collection_free(empty);
+    modeltree_collection_free(c);
+    syn_free(&z);
+}
+
+static void test_graph_accessors_misuse(void) {
+    double d[4];
+    char *json = (char *)&d;
+    CHECK(modeltree_graph_model_count(NULL) == 0);
+    CHECK(modeltree_graph_model_id(NULL, 0) == NULL);
+    CHECK(modeltree_graph_model_path(NULL, 0) == NULL);
+    CHECK(modeltree_graph_find(NULL, "a0") == MODELTREE_INDEX_INVALID);
+    CHECK(isnan(modeltree_graph_model_kurtosis(NULL, 0)));
+    CHECK(modeltree_graph_parent(NULL, 0) == MODELTREE_INDEX_INVALID);
+    CHECK(isnan(modeltree_graph_edge_distance(NULL, 0)));
+    CHECK(isnan(modeltree_graph_edge_confidence(NULL, 0)));
+    CHECK(!modeltree_graph_edge_unsure(NULL, 0));
+    CHECK(modeltree_graph_distances(NULL, d, 4) == 0);
+    CHECK(modeltree_graph_metric(NULL) == MODELTREE_METRIC_AUTO);
+    CHECK(modeltree_graph_tree_count(NULL) == 0);
+    CHECK(modeltree_graph_tree_root(NULL, 0) == MODELTREE_INDEX_INVALID);
+    CHECK(modeltree_graph_tree_of(NULL, 0) == MODELTREE_INDEX_INVALID);
+    CHECK(modeltree_graph_tree_direction(NULL, 0) == MODELTREE_DIRECTION_AUTO);
+    CHECK(!modeltree_graph_tree_direction_unsure(NULL, 0));
+    CHECK(modeltree_graph_tensor_count(NULL) == 0);
+    CHECK(modeltree_graph_tensor_name(NULL, 0) == NULL);
+    CHECK(modeltree_graph_warning_count(NULL) == 0);
+    CHECK(modeltree_graph_warning(NULL, 0) == NULL);
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_to_json(&json, NULL));
+    CHECK(json == NULL);
+    modeltree_graph_free(NULL);
+    modeltree_string_free(NULL);
+
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_graph_t *g = syn_recover(&z, NULL);
+    REQUIRE(g != NULL);
+    size_t n = modeltree_graph_model_count(g), trees = modeltree_graph_tree_count(g);
+    CHECK(n == SYN_MODELS);
+    size_t bad[3] = {n, n + 1, SIZE_MAX};
+    for (int k = 0; k < 3; k++) {
+        size_t i = bad[k];
+        CHECK(modeltree_graph_model_id(g, i) == NULL);
+        CHECK(modeltree_graph_model_path(g, i) == NULL);
+        CHECK(isnan(modeltree_graph_model_kurtosis(g, i)));
+        CHECK(modeltree_graph_parent(g, i) == MODELTREE_INDEX_INVALID);
+        CHECK(isnan(modeltree_graph_edge_distance(g, i)));
+        CHECK(isnan(modeltree_graph_edge_confidence(g, i)));
+        CHECK(!modeltree_graph_edge_unsure(g, i));
+        CHECK(modeltree_graph_tree_of(g, i) == MODELTREE_INDEX_INVALID);
+        CHECK(modeltree_graph_tree_root(g, trees + (i - n)) == MODELTREE_INDEX_INVALID);
+        CHECK(modeltree_graph_tree_direction(g, trees + (i - n)) == MODELTREE_DIRECTION_AUTO);
+        CHECK(modeltree_graph_tensor_name(g, modeltree_graph_tensor_count(g) + (i - n)) == NULL);
+        CHECK(modeltree_graph_warning(g, modeltree_graph_warning_count(g) + (i - n)) == NULL);
+    }
+    CHECK(modeltree_graph_find(g, NULL) == MODELTREE_INDEX_INVALID);
+    CHECK(modeltree_graph_find(g, "nobody") == -1);
+    CHECK(modeltree_graph_find(g, "\xff") == -1);
+    /* distances: a size query, a short buffer (untouched), then the whole matrix */
+    CHECK(modeltree_graph_distances(g, NULL, 0) == n * n);
+    CHECK(modeltree_graph_distances(g, NULL, SIZE_MAX) == n * n);
+    double *m = malloc((n * n + 1) * sizeof *m);
+    for (size_t k = 0; k <= n * n; k++) m[k] = -7;
+    CHECK(modeltree_graph_distances(g, m, n * n - 1) == n * n);
+    for (size_t k = 0; k <= n * n; k++) CHECK(m[k] == -7);
+    CHECK(modeltree_graph_distances(g, m, n * n + 1) == n * n);
+    CHECK(m[n * n] == -7 && m[1] >= 0);
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_to_json(NULL, g));
+    free(m);
+    modeltree_graph_free(g);
+    syn_free(&z);
+}
+
+/* ============================================================================================
+ * Recovery
+ * ========================================================================================== */
+
+static void test_recover_synthetic(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_options_t o;
+    modeltree_options_init(&o);
+    o.metric = MODELTREE_METRIC_RMS;
+    modeltree_graph_t *g = syn_recover(&z, &o);
+    REQUIRE(g != NULL);
+    check_graph_invariants(g);
+    size_t n = modeltree_graph_model_count(g);
+    REQUIRE(n == SYN_MODELS);
+    CHECK(modeltree_graph_metric(g) == MODELTREE_METRIC_RMS);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(strcmp(modeltree_graph_model_id(g, i), syn_ids[i]) == 0); /* order of first add */
+        CHECK(modeltree_graph_model_path(g, i) == NULL);                 /* from memory */
+        CHECK(isfinite(modeltree_graph_model_kurtosis(g, i)));
+    }
+    /* the two families are found and kept apart */
+    CHECK(modeltree_graph_tree_count(g) == 2);
+    CHECK(modeltree_graph_tree_of(g, 0) == modeltree_graph_tree_of(g, 3));
+    CHECK(modeltree_graph_tree_of(g, 0) != modeltree_graph_tree_of(g, 4));
+    /* the default selection keeps the square matrices only */
+    CHECK(modeltree_graph_tensor_count(g) == 2);
+    CHECK(strcmp(modeltree_graph_tensor_name(g, 0), "blocks.0.attn.weight") == 0);
+    CHECK(strcmp(modeltree_graph_tensor_name(g, 1), "blocks.1.attn.weight") == 0);
+    /* RMS distances equal an independent computation: mean over tensors of RMS(difference) */
+    double *d = malloc(n * n * sizeof *d);
+    CHECK(modeltree_graph_distances(g, d, n * n) == n * n);
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = 0; b < n; b++) {
+            double sum = 0;
+            for (int t = 0; t < 2; t++) {
+                double ss = 0;
+                for (size_t k = 0; k < z.count[t]; k++) {
+                    double x = (double)z.data[a][t][k] - (double)z.data[b][t][k];
+                    ss += x * x;
+                }
+                sum += sqrt(ss / (double)z.count[t]);
+            }
+            double expected = sum / 2;
+            CHECK(fabs(d[a * n + b] - expected) <= 1e-6 * expected + 1e-12);
+        }
+    free(d);
+    /* the JSON has every model */
+    char *json = NULL;
+    REQUIRE_OK(modeltree_graph_to_json(&json, g));
+    REQUIRE(json != NULL);
+    CHECK(json[0] == '{');
+    for (size_t i = 0; i < n; i++) {
+        char needle[64];
+        snprintf(needle, sizeof needle, "\"id\": \"%s\"", syn_ids[i]);
+        CHECK(strstr(json, needle) != NULL);
+    }
+    CHECK(strstr(json, "\"metric\": \"rms\"") != NULL);
+    modeltree_string_free(json);
+    modeltree_graph_free(g);
+    syn_free(&z);
+}
+
+static void test_options_are_honoured(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_options_t o;
+    modeltree_options_init(&o);
+    /* include: every tensor named blocks.*; exclude wins over include */
+    const char *include[1] = {"blocks.*"};
+    const char *exclude[1] = {"*.1.*"};
+    o.include = include;
+    o.include_count = 1;
+    o.exclude = exclude;
+    o.exclude_count = 1;
+    o.metric = MODELTREE_METRIC_MAX;
+    o.direction = MODELTREE_DIRECTION_GENERALIZATION;
+    o.trees = 1;
+    modeltree_graph_t *g = syn_recover(&z, &o);
+    REQUIRE(g != NULL);
+    check_graph_invariants(g);
+    CHECK(modeltree_graph_metric(g) == MODELTREE_METRIC_MAX);
+    CHECK(modeltree_graph_tree_count(g) == 1);
+    CHECK(modeltree_graph_tree_direction(g, 0) == MODELTREE_DIRECTION_GENERALIZATION);
+    CHECK(modeltree_graph_tensor_count(g) == 2);
+    CHECK(strcmp(modeltree_graph_tensor_name(g, 0), "blocks.0.attn.weight") == 0);
+    CHECK(strcmp(modeltree_graph_tensor_name(g, 1), "blocks.0.bias") == 0);
+    modeltree_graph_free(g);
+    syn_free(&z);
+}
+
+/* The same weights handed over as F64 give bit-identical results (F32 -> F64 is exact), and as
+ * F16/BF16 a valid graph. */
+static void test_dtypes(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_graph_t *g32 = syn_recover(&z, NULL);
+    REQUIRE(g32 != NULL);
+    modeltree_dtype_t types[3] = {MODELTREE_DTYPE_F64, MODELTREE_DTYPE_F16, MODELTREE_DTYPE_BF16};
+    for (int k = 0; k < 3; k++) {
+        modeltree_collection_t *c = NULL;
+        REQUIRE_OK(modeltree_collection_create(&c));
+        void *buffers[SYN_MODELS][SYN_TENSORS];
+        for (int m = 0; m < SYN_MODELS; m++)
+            for (int t = 0; t < SYN_TENSORS; t++) {
+                size_t count = z.count[t], size = st_dtype_size(types[k]);
+                unsigned char *b = malloc(count * size);
+                for (size_t e = 0; e < count; e++) {
+                    float f = z.data[m][t][e];
+                    uint32_t u;
+                    memcpy(&u, &f, 4);
+                    if (types[k] == MODELTREE_DTYPE_F64) {
+                        double x = f;
+                        memcpy(b + 8 * e, &x, 8);
+                    } else if (types[k] == MODELTREE_DTYPE_BF16) {
+                        uint16_t h = (uint16_t)(u >> 16);
+                        memcpy(b + 2 * e, &h, 2);
+                    } else { /* F16 by truncation, values well inside the normal range */
+                        uint32_t sign = (u >> 16) & 0x8000u;
+                        int exp = (int)((u >> 23) & 0xFF) - 127 + 15;
+                        uint16_t h = (uint16_t)(exp <= 0 ? sign : exp >= 31 ? (sign | 0x7BFFu)
+                                                : (sign | ((uint32_t)exp << 10) | ((u >> 13) & 0x3FFu)));
+                        memcpy(b + 2 * e, &h, 2);
+                    }
+                }
+                buffers[m][t] = b;
+                st_tensor s = syn_tensor(&z, m, t);
+                CHECK_STATUS(MODELTREE_OK, modeltree_collection_add_tensor(c, syn_ids[m], s.name, types[k], s.shape,
+                                                                           s.ndim, b, count * size));
+            }
+        modeltree_graph_t *g = NULL;
+        CHECK_STATUS(MODELTREE_OK, modeltree_recover(&g, c, NULL));
+        if (g) {
+            check_graph_invariants(g);
+            if (types[k] == MODELTREE_DTYPE_F64) check_same_graph(g32, g, 1);
+            else CHECK(modeltree_graph_tree_count(g) == 2);
+        }
+        modeltree_graph_free(g);
+        modeltree_collection_free(c);
+        for (int m = 0; m < SYN_MODELS; m++)
+            for (int t = 0; t < SYN_TENSORS; t++) free(buffers[m][t]);
+    }
+    modeltree_graph_free(g32);
+    syn_free(&z);
+}
+
+static void test_memory_equals_files_synthetic(void) {
+    char *dir = make_temp_dir();
+    REQUIRE(dir != NULL);
+    syn_zoo z;
+    syn_make(&z);
+    REQUIRE(syn_write(&z, dir) == 0);
+    modeltree_collection_t *c = NULL;
+    modeltree_graph_t *from_files = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    REQUIRE_OK(modeltree_collection_add_path(c, NULL, dir));
+    REQUIRE_OK(modeltree_recover(&from_files, c, NULL));
+    modeltree_collection_free(c); /* the graph outlives its collection */
+    modeltree_graph_t *from_memory = syn_recover(&z, NULL);
+    REQUIRE(from_memory != NULL);
+    check_graph_invariants(from_files);
+    check_same_graph(from_files, from_memory, 1);
+    for (size_t i = 0; i < modeltree_graph_model_count(from_files); i++) {
+        const char *p = modeltree_graph_model_path(from_files, i);
+        char expected[4200];
+        snprintf(expected, sizeof expected, "%s/%s", dir, modeltree_graph_model_id(from_files, i));
+        CHECK(p != NULL && strcmp(p, expected) == 0);
+    }
+    modeltree_graph_free(from_files);
+    modeltree_graph_free(from_memory);
+    syn_free(&z);
+    remove_tree(dir);
+    free(dir);
+}
+
+/* ---- progress and cancellation ---------------------------------------------------------- */
+
+typedef struct progress_log {
+    pthread_t thread;
+    int calls, wrong_thread, bad_values;
+    int cancel_at; /* cancel on this call (1-based); 0 never */
+    double last;
+} progress_log;
+
+static int32_t on_progress(double fraction, const char *stage, void *user_data) {
+    progress_log *log = user_data;
+    log->calls++;
+    if (!pthread_equal(pthread_self(), log->thread)) log->wrong_thread++;
+    if (!(fraction >= 0 && fraction <= 1) || fraction < log->last || stage == NULL || stage[0] == 0)
+        log->bad_values++;
+    log->last = fraction;
+    return log->cancel_at != 0 && log->calls >= log->cancel_at ? 1 : 0;
+}
+
+static void test_progress_and_cancel(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    REQUIRE(syn_add(c, &z) == 0);
+    modeltree_options_t o;
+    modeltree_options_init(&o);
+    o.progress = on_progress;
+
+    progress_log full = {pthread_self(), 0, 0, 0, 0, 0};
+    o.user_data = &full;
+    modeltree_graph_t *g = NULL;
+    REQUIRE_OK(modeltree_recover(&g, c, &o));
+    CHECK(full.calls >= 2);
+    CHECK(full.wrong_thread == 0);
+    CHECK(full.bad_values == 0);
+    CHECK(full.last == 1.0);
+    modeltree_graph_free(g);
+
+    for (int at = 1; at <= full.calls; at++) {
+        progress_log cancel = {pthread_self(), 0, 0, 0, at, 0};
+        o.user_data = &cancel;
+        g = (modeltree_graph_t *)&g;
+        CHECK_STATUS(MODELTREE_CANCELLED, modeltree_recover(&g, c, &o));
+        CHECK(g == NULL);
+        CHECK(cancel.calls == at); /* no call after the one that cancelled */
+        CHECK(strstr(modeltree_last_error_message(), "cancel") != NULL);
+    }
+    modeltree_collection_free(c);
+    syn_free(&z);
+}
+
+/* ---- threads ---------------------------------------------------------------------------- */
+
+typedef struct job {
+    const syn_zoo *zoo;
+    const modeltree_collection_t *shared; /* recover this one if set, else build one */
+    modeltree_graph_t *graph;
+    modeltree_status_t status;
+    progress_log log;
+} job;
+
+static void *recover_job(void *arg) {
+    job *j = arg;
+    modeltree_options_t o;
+    modeltree_options_init(&o);
+    j->log.thread = pthread_self();
+    o.progress = on_progress;
+    o.user_data = &j->log;
+    if (j->shared) {
+        j->status = modeltree_recover(&j->graph, j->shared, &o);
+    } else {
+        modeltree_collection_t *c = NULL;
+        j->status = modeltree_collection_create(&c);
+        if (j->status == MODELTREE_OK) j->status = syn_add(c, j->zoo) == 0 ? MODELTREE_OK : MODELTREE_INTERNAL;
+        if (j->status == MODELTREE_OK) j->status = modeltree_recover(&j->graph, c, &o);
+        modeltree_collection_free(c);
+    }
+    return NULL;
+}
+
+static void test_two_threads(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_graph_t *reference = syn_recover(&z, NULL);
+    REQUIRE(reference != NULL);
+    modeltree_collection_t *shared = NULL;
+    REQUIRE_OK(modeltree_collection_create(&shared));
+    REQUIRE(syn_add(shared, &z) == 0);
+    /* two collections on two threads, then two threads on one shared collection */
+    for (int round = 0; round < 2; round++) {
+        job jobs[2];
+        pthread_t threads[2];
+        memset(jobs, 0, sizeof jobs);
+        for (int k = 0; k < 2; k++) {
+            jobs[k].zoo = &z;
+            jobs[k].shared = round == 1 ? shared : NULL;
+            REQUIRE(pthread_create(&threads[k], NULL, recover_job, &jobs[k]) == 0);
+        }
+        for (int k = 0; k < 2; k++) REQUIRE(pthread_join(threads[k], NULL) == 0);
+        for (int k = 0; k < 2; k++) {
+            CHECK_STATUS(MODELTREE_OK, jobs[k].status);
+            CHECK(jobs[k].log.wrong_thread == 0 && jobs[k].log.calls > 0);
+            if (jobs[k].graph) check_same_graph(reference, jobs[k].graph, 1);
+            modeltree_graph_free(jobs[k].graph);
+        }
+    }
+    modeltree_collection_free(shared);
+    modeltree_graph_free(reference);
+    syn_free(&z);
+}
+
+/* ============================================================================================
+ * The example zoo (needs --zoo and --zoo-json)
+ * ========================================================================================== */
+
+static modeltree_graph_t *zoo_from_files(void) {
+    modeltree_collection_t *c = NULL;
+    modeltree_graph_t *g = NULL;
+    if (modeltree_collection_create(&c) != MODELTREE_OK) return NULL;
+    if (modeltree_collection_add_path(c, NULL, g_zoo) != MODELTREE_OK ||
+        modeltree_recover(&g, c, NULL) != MODELTREE_OK)
+        fprintf(stderr, "    %s: %s\n", g_zoo, modeltree_last_error_message());
+    modeltree_collection_free(c);
+    return g;
+}
+
+static void test_zoo_json_equals_cli(void) {
+    if (!g_zoo || !g_zoo_json) harness_skip("needs --zoo and --zoo-json");
+    char *expected = read_text(g_zoo_json);
+    REQUIRE(expected != NULL && expected[0] == '{');
+    modeltree_graph_t *g = zoo_from_files();
+    REQUIRE(g != NULL);
+    check_graph_invariants(g);
+    char *json = NULL;
+    REQUIRE_OK(modeltree_graph_to_json(&json, g));
+    CHECK(strcmp(json, expected) == 0);
+    if (strcmp(json, expected) != 0) {
+        size_t k = 0;
+        while (json[k] && json[k] == expected[k]) k++;
+        fprintf(stderr, "    first difference at byte %zu:\n    ABI: %.80s\n    CLI: %.80s\n", k, json + k,
+                expected + k);
+    }
+    modeltree_string_free(json);
+    modeltree_graph_free(g);
+    free(expected);
+}
+
+static int by_string(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void test_zoo_memory_equals_files(void) {
+    if (!g_zoo) harness_skip("needs --zoo");
+    modeltree_graph_t *from_files = zoo_from_files();
+    REQUIRE(from_files != NULL);
+    /* read every model folder of the zoo ourselves and hand the tensors over from memory */
+    DIR *d = opendir(g_zoo);
+    REQUIRE(d != NULL);
+    char *names[512];
+    size_t count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && count < 512) {
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", g_zoo, e->d_name);
+        if (e->d_name[0] != '.' && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) names[count++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, count, sizeof *names, by_string);
+    st_model *models = calloc(count, sizeof *models);
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    for (size_t m = 0; m < count; m++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", g_zoo, names[m]);
+        CHECK(st_model_read(&models[m], names[m], path) == 0);
+        for (size_t t = 0; t < models[m].count; t++) {
+            const st_tensor *s = &models[m].tensors[t];
+            CHECK_STATUS(MODELTREE_OK, modeltree_collection_add_tensor(c, names[m], s->name, s->dtype, s->shape,
+                                                                       s->ndim, s->data, s->nbytes));
+        }
+    }
+    CHECK(modeltree_collection_model_count(c) == modeltree_graph_model_count(from_files));
+    modeltree_graph_t *from_memory = NULL;
+    CHECK_STATUS(MODELTREE_OK, modeltree_recover(&from_memory, c, NULL));
+    if (from_memory) {
+        check_same_graph(from_files, from_memory, 1);
+        for (size_t i = 0; i < modeltree_graph_model_count(from_memory); i++)
+            CHECK(modeltree_graph_model_path(from_memory, i) == NULL);
+    }
+    modeltree_graph_free(from_memory);
+    modeltree_collection_free(c); /* after the recovery; the buffers after the collection */
+    for (size_t m = 0; m < count; m++) {
+        st_model_free(&models[m]);
+        free(names[m]);
+    }
+    free(models);
+    modeltree_graph_free(from_files);
+}
+
+/* Checks a hub's output ("child<TAB>parent<TAB>..." lines, "-" for a root) against the graph. */
+static void check_hub_output(const char *output, const modeltree_graph_t *g) {
+    size_t n = modeltree_graph_model_count(g), lines = 0;
+    const char *line = output;
+    while (line && *line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (line[0] != '#' && len > 0) {
+            char child[512] = "", parent[512] = "";
+            const char *tab1 = memchr(line, '\t', len);
+            CHECK(tab1 != NULL);
+            if (tab1) {
+                const char *tab2 = memchr(tab1 + 1, '\t', len - (size_t)(tab1 + 1 - line));
+                size_t plen = (tab2 ? (size_t)(tab2 - tab1 - 1) : len - (size_t)(tab1 + 1 - line));
+                snprintf(child, sizeof child, "%.*s", (int)(tab1 - line), line);
+                snprintf(parent, sizeof parent, "%.*s", (int)plen, tab1 + 1);
+                int64_t i = modeltree_graph_find(g, child);
+                CHECK(i >= 0);
+                if (i >= 0) {
+                    int64_t p = modeltree_graph_parent(g, (size_t)i);
+                    CHECK(p < 0 ? strcmp(parent, "-") == 0
+                                : strcmp(parent, modeltree_graph_model_id(g, (size_t)p)) == 0);
+                }
+                lines++;
+            }
+        }
+        line = end ? end + 1 : NULL;
+    }
+    CHECK(lines == n);
+}
+
+static void run_hub(const char *exe, const char *wrapper) {
+    if (!g_zoo || !exe) harness_skip("needs --zoo and the example's path");
+    modeltree_graph_t *g = zoo_from_files();
+    REQUIRE(g != NULL);
+    char command[8600];
+    snprintf(command, sizeof command, wrapper, exe, g_zoo);
+    int status = 0;
+    char *output = run_command(command, &status);
+    REQUIRE(output != NULL);
+    CHECK(status == 0);
+    if (status != 0) fprintf(stderr, "    `%s` exited with %d:\n%s\n", command, status, output);
+    check_hub_output(output, g);
+    free(output);
+    modeltree_graph_free(g);
+}
+
+static void test_example_hub_c(void) { run_hub(g_hub, "'%s' '%s'"); }
+static void test_example_hub_cpp(void) { run_hub(g_hub_cpp, "'%s' '%s'"); }
+
+/* The installed library needs nothing from the toolchain: ldd names none of its paths, the
+ * soname is set, and only modeltree_* symbols are exported. */
+static void test_installed_library(void) {
+    if (!g_libdir || !g_toolchain) harness_skip("needs --libdir and --toolchain");
+    char command[4400];
+    int status = 0;
+    snprintf(command, sizeof command, "ldd '%s/libmodeltree.so' 2>&1", g_libdir);
+    char *out = run_command(command, &status);
+    REQUIRE(out != NULL);
+    CHECK(status == 0);
+    CHECK(strstr(out, g_toolchain) == NULL);
+    CHECK(strstr(out, "not found") == NULL);
+    CHECK(strstr(out, "swift") == NULL);
+    if (strstr(out, g_toolchain) || strstr(out, "not found")) fprintf(stderr, "    ldd:\n%s\n", out);
+    free(out);
+    snprintf(command, sizeof command, "readelf -d '%s/libmodeltree.so' 2>&1", g_libdir);
+    out = run_command(command, &status);
+    CHECK(out && strstr(out, "Library soname: [libmodeltree.so.0]") != NULL);
+    CHECK(out && strstr(out, g_toolchain) == NULL); /* a RUNPATH of $ORIGIN at most */
+    free(out);
+    /* defined, global dynamic symbols: only modeltree_* (and the version node) */
+    snprintf(command, sizeof command,
+             "nm -D --defined-only '%s/libmodeltree.so' | awk '$2 ~ /^[A-Z]$/ {print $3}' "
+             "| grep -v -e '^modeltree_' -e '^MODELTREE_0$'", g_libdir);
+    out = run_command(command, &status);
+    CHECK(out && out[0] == 0);
+    if (out && out[0]) fprintf(stderr, "    unexpected exports:\n%.2000s\n", out);
+    free(out);
+}
+
+/* The C example runs with the toolchain's folder hidden under an empty tmpfs (needs root). */
+static void test_hub_without_toolchain(void) {
+    if (!g_zoo || !g_hub || !g_toolchain) harness_skip("needs --zoo, --hub and --toolchain");
+    if (geteuid() != 0) harness_skip("needs root for unshare --mount");
+    if (system("unshare --mount true 2>/dev/null") != 0) harness_skip("unshare --mount is not permitted here");
+    char wrapper[4400];
+    snprintf(wrapper, sizeof wrapper,
+             "unshare --mount sh -c 'mount -t tmpfs none %s && test ! -e %s/usr && exec \"$0\" \"$1\"' %%s %%s",
+             g_toolchain, g_toolchain);
+    run_hub(g_hub, wrapper);
+}
+
+/* ============================================================================================ */
+
+static const test_case tests[] = {
+    {"version", test_version},
+    {"status_values_are_pinned", test_status_values_are_pinned},
+    {"status_strings", test_status_strings},
+    {"last_error_message_is_per_thread", test_last_error_message_is_per_thread},
+    {"collection_create_free", test_collection_create_free},
+    {"add_tensor_builds_models", test_add_tensor_builds_models},
+    {"add_tensor_misuse", test_add_tensor_misuse},
+    {"add_path", test_add_path},
+    {"options_init", test_options_init},
+    {"recover_misuse", test_recover_misuse},
+    {"graph_accessors_misuse", test_graph_accessors_misuse},
+    {"recover_synthetic", test_recover_synthetic},
+    {"options_are_honoured", test_options_are_honoured},
+    {"dtypes", test_dtypes},
+    {"memory_equals_files_synthetic", test_memory_equals_files_synthetic},
+    {"progress_and_cancel", test_progress_and_cancel},
+    {"two_threads", test_two_threads},
+    {"zoo_json_equals_cli", test_zoo_json_equals_cli},
+    {"zoo_memory_equals_files", test_zoo_memory_equals_files},
+    {"example_hub_c", test_example_hub_c},
+    {"example_hub_cpp", test_example_hub_cpp},
+    {"installed_library", test_installed_library},
+    {"hub_without_toolchain", test_hub_without_toolchain},
+};
+
+int main(int argc, char **argv) {
+    char **filters = malloc((size_t)argc * sizeof *filters);
+    int filter_count = 0;
+    for (int i = 1; i < argc; i++) {
+        const char **target = NULL;
+        if (strcmp(argv[i], "--zoo") == 0) target = &g_zoo;
+        else if (strcmp(argv[i], "--zoo-json") == 0) target = &g_zoo_json;
+        else if (strcmp(argv[i], "--hub") == 0) target = &g_hub;
+        else if (strcmp(argv[i], "--hub-cpp") == 0) target = &g_hub_cpp;
+        else if (strcmp(argv[i], "--libdir") == 0) target = &g_libdir;
+        else if (strcmp(argv[i], "--toolchain") == 0) target = &g_toolchain;
+        else if (strcmp(argv[i], "--tmp") == 0) target = &g_tmp;
+        if (target) {
+            if (i + 1 >= argc) { fprintf(stderr, "%s needs a value\n", argv[i]); return 2; }
+            *target = argv[++i];
+        } else {
+            filters[filter_count++] = argv[i];
+        }
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int rc = harness_run(tests, sizeof tests / sizeof tests[0], filters, filter_count);
+    free(filters);
+    return rc;
+}

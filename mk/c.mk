@@ -1,0 +1,118 @@
+# mk/c.mk — the C ABI: the distributable libmodeltree.so, its installation, and the C/C++ tests.
+#
+#   make lib                     release libmodeltree.so with the Swift runtime linked in
+#                                ($(BUILD_DIR)/c/lib: libmodeltree.so.X.Y.Z + .so.0 + .so links)
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#                                lib, include/modeltree.h, modeltree.hpp, lib/pkgconfig/modeltree.pc
+#   make test-c                  installs into a staging prefix, builds the C tests and the
+#                                examples with pkg-config only, runs them (zoo, ldd, toolchain hidden)
+#   make test-c-sanitize         the same tests built with clang -fsanitize=address,undefined
+#   make check-header            the headers alone as C99 and C++17, -Wall -Wextra -pedantic -Werror
+#
+# Included by the top-level Makefile; also usable alone (make -f mk/c.mk test-c). Defines no
+# `all`, `test` or `run`. Paths are absolute, so it works from any directory.
+
+MT_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+
+SWIFT ?= swift
+BUILD_DIR ?= build
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+CLANG ?= clang
+CLANGXX ?= clang++
+# Scratch path of the distributable (static Swift runtime, release) build; separate from the
+# development builds so that switching between them rebuilds nothing.
+MT_DIST_SCRATCH ?= $(MT_ROOT)/.build-dist
+# The CLI whose JSON the C tests compare with; built from the same sources and scratch path.
+MODELTREE_CLI ?= $(MT_DIST_SCRATCH)/release/modeltree-cli
+# The example zoo the tests recover (relative to MT_ROOT: the JSON holds paths as given).
+MT_ZOO ?= examples/zoo
+# The Swift toolchain's root (hidden in the "runs without the toolchain" test).
+MT_TOOLCHAIN ?= $(abspath $(dir $(shell command -v $(SWIFT)))../..)
+
+MT_OUT := $(abspath $(BUILD_DIR))/c
+MT_VERSION := $(shell sed -n 's/^\#define MODELTREE_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' $(MT_ROOT)/include/modeltree.h | paste -sd. -)
+MT_SOMAJOR := $(firstword $(subst ., ,$(MT_VERSION)))
+MT_LIB := $(MT_OUT)/lib/libmodeltree.so.$(MT_VERSION)
+MT_STAGE := $(MT_OUT)/stage
+MT_WARN := -Wall -Wextra -pedantic -Werror
+MT_TEST_SRC := $(addprefix $(MT_ROOT)/Tests/c/,test_modeltree.c harness.c st_files.c)
+
+.PHONY: lib install test-c test-c-sanitize check-header clean-c
+
+# Always asks SwiftPM (it is incremental), then refreshes the stripped copy and its links.
+lib:
+	cd $(MT_ROOT) && MODELTREE_STATIC_STDLIB=1 $(SWIFT) build -c release --product modeltree --scratch-path $(MT_DIST_SCRATCH)
+	mkdir -p $(MT_OUT)/lib
+	strip --strip-unneeded -o $(MT_LIB).tmp $(MT_DIST_SCRATCH)/release/libmodeltree.so
+	mv -f $(MT_LIB).tmp $(MT_LIB)
+	ln -sf $(notdir $(MT_LIB)) $(MT_OUT)/lib/libmodeltree.so.$(MT_SOMAJOR)
+	ln -sf libmodeltree.so.$(MT_SOMAJOR) $(MT_OUT)/lib/libmodeltree.so
+
+# $(call mt_install,LIBDIR,INCLUDEDIR,PREFIX): copies the library, headers and pkg-config file.
+define mt_install
+	install -d $(1) $(1)/pkgconfig $(2)
+	install -m 755 $(MT_LIB) $(1)/
+	ln -sf $(notdir $(MT_LIB)) $(1)/libmodeltree.so.$(MT_SOMAJOR)
+	ln -sf libmodeltree.so.$(MT_SOMAJOR) $(1)/libmodeltree.so
+	install -m 644 $(MT_ROOT)/include/modeltree.h $(MT_ROOT)/bindings/c/modeltree.hpp $(2)/
+	sed -e 's|@PREFIX@|$(3)|' -e 's|@LIBDIR@|$(4)|' -e 's|@INCLUDEDIR@|$(5)|' -e 's|@VERSION@|$(MT_VERSION)|' \
+	    $(MT_ROOT)/bindings/c/modeltree.pc.in > $(1)/pkgconfig/modeltree.pc
+endef
+
+install: lib
+	$(call mt_install,$(DESTDIR)$(LIBDIR),$(DESTDIR)$(INCLUDEDIR),$(PREFIX),$(LIBDIR),$(INCLUDEDIR))
+
+# The tests see the library only as a user would: installed, found through pkg-config.
+MT_PC = PKG_CONFIG_PATH=$(MT_STAGE)/lib/pkgconfig $(PKG_CONFIG)
+MT_LINK = $$($(MT_PC) --cflags --libs modeltree) -Wl,-rpath,$$($(MT_PC) --variable=libdir modeltree)
+
+$(MT_STAGE)/lib/pkgconfig/modeltree.pc: lib
+	rm -rf $(MT_STAGE)
+	$(call mt_install,$(MT_STAGE)/lib,$(MT_STAGE)/include,$(MT_STAGE),$(MT_STAGE)/lib,$(MT_STAGE)/include)
+
+$(MT_OUT)/zoo.json: lib
+	cd $(MT_ROOT) && $(SWIFT) build -c release --product modeltree-cli --scratch-path $(MT_DIST_SCRATCH)
+	cd $(MT_ROOT) && $(MODELTREE_CLI) recover $(MT_ZOO) --format json --quiet > $@.tmp && mv -f $@.tmp $@
+
+# $(call mt_build_tests,CC,CXX,FLAGS,SUFFIX)
+define mt_build_tests
+	$(1) -std=c99 $(MT_WARN) $(3) $(MT_TEST_SRC) $(MT_LINK) -lpthread -lm -o $(MT_OUT)/test_modeltree$(4)
+	$(1) -std=c99 $(MT_WARN) $(3) $(MT_ROOT)/examples/c/hub.c $(MT_LINK) -o $(MT_OUT)/hub$(4)
+	$(2) -std=c++17 $(MT_WARN) $(3) $(MT_ROOT)/examples/cpp/hub.cpp $(MT_LINK) -o $(MT_OUT)/hub-cpp$(4)
+endef
+
+MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --libdir $(MT_STAGE)/lib --toolchain $(MT_TOOLCHAIN) --tmp $(MT_OUT)
+
+test-c: $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
+	$(call mt_build_tests,$(CC),$(CXX),-O1 -g,)
+	cd $(MT_ROOT) && $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --hub $(MT_OUT)/hub --hub-cpp $(MT_OUT)/hub-cpp
+
+# The library itself is Swift (not instrumented); the sanitizers watch the C side of every call:
+# out-of-bounds reads and writes of caller buffers, frees with the wrong allocator, leaks, UB.
+MT_SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+test-c-sanitize: $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
+	$(call mt_build_tests,$(CLANG),$(CLANGXX),$(MT_SAN),-san)
+	cd $(MT_ROOT) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(MT_OUT)/test_modeltree-san $(MT_TEST_ARGS) --hub $(MT_OUT)/hub-san --hub-cpp $(MT_OUT)/hub-cpp-san
+
+# The public headers compile on their own, with the strictest common warnings, with both compilers.
+check-header:
+	mkdir -p $(MT_OUT)
+	printf '#include <modeltree.h>\n' > $(MT_OUT)/header_alone.c
+	printf '#include <modeltree.hpp>\nint main() { return modeltree::version_matches() ? 0 : 1; }\n' > $(MT_OUT)/hpp_alone.cpp
+	for cc in $(CC) $(CLANG); do \
+	    $$cc -std=c99 $(MT_WARN) -fsyntax-only -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
+	    $$cc -std=c11 $(MT_WARN) -fsyntax-only -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
+	done
+	for cxx in $(CXX) $(CLANGXX); do \
+	    $$cxx -std=c++17 $(MT_WARN) -fsyntax-only -x c++ -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
+	    $$cxx -std=c++17 $(MT_WARN) -fsyntax-only -I$(MT_ROOT)/include -I$(MT_ROOT)/bindings/c $(MT_OUT)/hpp_alone.cpp || exit 1; \
+	done
+	@echo "check-header: modeltree.h (C99, C11, C++17) and modeltree.hpp (C++17) compile alone"
+
+clean-c:
+	rm -rf $(MT_OUT)
