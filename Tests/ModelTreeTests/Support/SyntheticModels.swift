@@ -8,7 +8,7 @@ final class TestBuffer {
 }
 
 /// Deterministic random matrices for building model families whose true graph is known by
-/// construction (SplitMix64 from ArborescenceTests.swift).
+/// construction (Support/SplitMix64.swift).
 struct Sampler {
     var rng: SplitMix64
     init(seed: UInt64) { rng = SplitMix64(seed: seed) }
