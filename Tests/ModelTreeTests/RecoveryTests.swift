@@ -151,9 +151,9 @@ final class RecoveryTests: XCTestCase {
             guard case .invalidArgument(let m)? = $0 as? ModelTreeError else { return XCTFail("\($0)") }
             XCTAssertTrue(m.contains("'x'"))
         }
-        // Different architectures: nothing in common.
-        let other = try makeModel("other", [("mlp.fc", [4, 8], [Double](repeating: 1, count: 32))])
-        XCTAssertThrowsError(try recover([try models([("r", r)])[0], other])) {
+        // A model with no usable tensor at all.
+        let empty = try makeModel("empty", [("scalar", [], [1])])
+        XCTAssertThrowsError(try recover([empty])) {
             guard case .incompatibleModels? = $0 as? ModelTreeError else { return XCTFail("\($0)") }
         }
         // Cancellation from the progress callback.
@@ -164,6 +164,26 @@ final class RecoveryTests: XCTestCase {
         }
         o = RecoveryOptions(); o.trees = 5
         XCTAssertThrowsError(try recover(try models([("r", r)]), options: o))
+    }
+
+    /// Models of two architectures in one call: each family is recovered on its own, and the two
+    /// never share a tree.
+    func testDifferentArchitecturesAreRecoveredApart() throws {
+        var s = Sampler(seed: 14)
+        let r = root(&s)
+        let c = fullFineTune(r, &s)
+        var mlp = [(String, [Int], [Double])]()
+        for k in 0..<3 { mlp.append(("mlp.\(k)", [8, 16], (0..<128).map { _ in s.laplace(0.05) })) }
+        let mlpChild = mlp.map { ($0.0, $0.1, $0.2.map { $0 + s.gaussian() * 0.02 }) }
+        let all = try models([("r", r), ("c", c)]) + [try makeModel("m", mlp), try makeModel("m2", mlpChild)]
+        let g = try recover(all)
+        XCTAssertEqual(parents(g), ["c": "r", "m2": "m"])
+        XCTAssertEqual(g.trees, [[0, 1], [2, 3]])
+        XCTAssertEqual(g.distances[0 * 4 + 2], .infinity)
+        XCTAssertTrue(g.warnings[0].contains("2 different architectures"))
+        XCTAssertEqual(Set(g.tensors), Set(Self.names + ["mlp.0", "mlp.1", "mlp.2"]))
+        var o = RecoveryOptions(); o.trees = 1
+        XCTAssertThrowsError(try recover(all, options: o))
     }
 
     func testSingleModelAndDuplicates() throws {

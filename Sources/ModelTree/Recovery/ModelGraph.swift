@@ -33,4 +33,47 @@ public struct ModelGraph: Sendable {
     public var warnings: [String]
 
     public var count: Int { ids.count }
+
+    /// Graphs of disjoint groups of models, put together in the caller's model order; pairs in
+    /// different groups are at infinite distance. All parts must use the same metric to share a
+    /// distance matrix; otherwise the first part's metric is reported and a warning says so.
+    static func sideBySide(_ parts: [(members: [Int], graph: ModelGraph)], count n: Int) -> ModelGraph {
+        var g = ModelGraph(ids: Array(repeating: "", count: n), paths: Array(repeating: nil, count: n),
+                           kurtosis: Array(repeating: .nan, count: n), parent: Array(repeating: -1, count: n),
+                           edgeDistance: Array(repeating: .nan, count: n), edgeConfidence: Array(repeating: .nan, count: n),
+                           unsure: Array(repeating: false, count: n), roots: [], trees: [], treeDirections: [],
+                           treeDirectionUnsure: [], tensors: [], metric: parts[0].graph.metric,
+                           distances: Array(repeating: .infinity, count: n * n), warnings: [])
+        var trees: [(members: [Int], root: Int, direction: DirectionMode, unsure: Bool)] = []
+        var tensors = Set<String>()
+        for (members, part) in parts {
+            for (local, global) in members.enumerated() {
+                g.ids[global] = part.ids[local]
+                g.paths[global] = part.paths[local]
+                g.kurtosis[global] = part.kurtosis[local]
+                g.parent[global] = part.parent[local] >= 0 ? members[part.parent[local]] : -1
+                g.edgeDistance[global] = part.edgeDistance[local]
+                g.edgeConfidence[global] = part.edgeConfidence[local]
+                g.unsure[global] = part.unsure[local]
+                for (other, globalOther) in members.enumerated() {
+                    g.distances[global * n + globalOther] = part.distances[local * part.count + other]
+                }
+            }
+            for (t, tree) in part.trees.enumerated() {
+                trees.append((tree.map { members[$0] }, members[part.roots[t]], part.treeDirections[t], part.treeDirectionUnsure[t]))
+            }
+            tensors.formUnion(part.tensors)
+            g.warnings += part.warnings
+            if part.metric != g.metric {
+                g.warnings.append("trees use different metrics (\(g.metric.rawValue) and \(part.metric.rawValue)); distances are not comparable across them")
+            }
+        }
+        trees.sort { $0.members[0] < $1.members[0] }
+        g.trees = trees.map(\.members)
+        g.roots = trees.map(\.root)
+        g.treeDirections = trees.map(\.direction)
+        g.treeDirectionUnsure = trees.map(\.unsure)
+        g.tensors = tensors.sorted()
+        return g
+    }
 }

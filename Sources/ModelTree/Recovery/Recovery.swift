@@ -30,10 +30,43 @@ let unsureConfidence = 0.2
 
 struct Recovery {
     let models: [Model]
-    let options: RecoveryOptions
+    var options: RecoveryOptions
+    /// The part of the caller's progress bar this recovery fills (several when architectures differ).
+    var progressRange: (start: Double, width: Double) = (0, 1)
 
+    init(models: [Model], options: RecoveryOptions) {
+        self.models = models
+        self.options = options
+    }
+
+    /// Models of different architectures are never compared: each group of models that share
+    /// most of their tensors (see `TensorSelection.architectureGroups`) is recovered on its own,
+    /// and the groups' trees are put side by side, at infinite distance from one another.
     func run() throws -> ModelGraph {
         try validate()
+        let groups = TensorSelection.architectureGroups(models)
+        guard groups.count > 1 else { return try recoverGroup() }
+        if options.trees > 0 && options.trees < groups.count {
+            throw ModelTreeError.invalidArgument("the models have \(groups.count) different architectures, so they make at least \(groups.count) trees; --trees \(options.trees) is too few")
+        }
+        var parts: [(members: [Int], graph: ModelGraph)] = []
+        var done = 0
+        for members in groups {
+            var sub = Recovery(models: members.map { models[$0] }, options: options)
+            sub.options.trees = 0
+            sub.progressRange = (Double(done) / Double(models.count), Double(members.count) / Double(models.count))
+            parts.append((members, try sub.recoverGroup()))
+            done += members.count
+        }
+        var graph = ModelGraph.sideBySide(parts, count: models.count)
+        graph.warnings.insert("the models have \(groups.count) different architectures (no tensors in common between: "
+            + groups.map { "[" + $0.map { models[$0].id }.joined(separator: ", ") + "]" }.joined(separator: " and ")
+            + "); each was recovered on its own", at: 0)
+        return graph
+    }
+
+    /// Recovers models that share an architecture.
+    func recoverGroup() throws -> ModelGraph {
         let n = models.count
         var warnings: [String] = []
 
@@ -162,7 +195,8 @@ struct Recovery {
     }
 
     private func report(_ fraction: Double, _ stage: String) throws {
-        if let progress = options.progress, !progress(Swift.min(1, Swift.max(0, fraction)), stage) {
+        let overall = progressRange.start + progressRange.width * Swift.min(1, Swift.max(0, fraction))
+        if let progress = options.progress, !progress(overall, stage) {
             throw ModelTreeError.cancelled
         }
     }

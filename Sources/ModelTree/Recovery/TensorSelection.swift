@@ -38,6 +38,27 @@ enum TensorSelection {
         return chosen.map(\.name)
     }
 
+    /// Groups of models of the same architecture: models are linked when more than half of the
+    /// floating-point tensors of the two (by name and shape, Jaccard index) are shared, and groups
+    /// are the connected components. A fine-tune with a resized head stays with its parent; models
+    /// of different families, or of the same family at another size, do not.
+    static func architectureGroups(_ models: [Model]) -> [[Int]] {
+        let signatures = models.map { m in
+            Set(m.tensors.filter { $0.dtype.isFloatingPoint && $0.count > 0 }.map { "\($0.name)\u{0}\($0.shape)" })
+        }
+        let n = models.count
+        var similarity = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        for i in 0..<n {
+            for j in (i + 1)..<n {
+                let union = signatures[i].union(signatures[j]).count
+                let jaccard = union == 0 ? 0 : Double(signatures[i].intersection(signatures[j]).count) / Double(union)
+                similarity[i][j] = jaccard
+                similarity[j][i] = jaccard
+            }
+        }
+        return Clustering.components(similarity: similarity, threshold: 0.5)
+    }
+
     /// Shell-style glob match (`*`, `?`, `[…]`), as fnmatch(3) without flags.
     static func matches(_ pattern: String, _ name: String) -> Bool {
         fnmatch(pattern, name, 0) == 0
