@@ -44,6 +44,7 @@
  *   MODELTREE_INVALID_ARGUMENT.
  * - No call ever aborts the host process because of bad arguments: NULL pointers, sizes that
  *   overflow or disagree, unknown enum values and out-of-range indices are reported as statuses.
+ *   (Like most libraries, the process does stop if the system refuses a small allocation.)
  *
  * Threading
  * ---------
@@ -320,8 +321,8 @@ MODELTREE_API size_t modeltree_collection_model_count(const modeltree_collection
  * through the library (no longjmp, no C++ exception): catch inside, return non-zero.
  *
  * @param fraction  the share of the work done, in [0, 1].
- * @param stage     a short name of the current stage ("loading", "distances", …); borrowed for
- *                  the call.
+ * @param stage     a short English name of the current stage ("reading weights", "building
+ *                  trees", …; not part of the contract); borrowed for the call.
  * @param user_data the options' user_data, passed through untouched.
  * @return 0 to continue; any other value cancels: modeltree_recover returns MODELTREE_CANCELLED.
  */

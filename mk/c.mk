@@ -39,6 +39,8 @@ MT_SOMAJOR := $(firstword $(subst ., ,$(MT_VERSION)))
 MT_LIB := $(MT_OUT)/lib/libmodeltree.so.$(MT_VERSION)
 MT_STAGE := $(MT_OUT)/stage
 MT_WARN := -Wall -Wextra -pedantic -Werror
+# What a careful user may compile with: the header must not be the reason their build fails.
+MT_HEADER_WARN := $(MT_WARN) -Wshadow -Wconversion -Wsign-conversion -Wundef -Wcast-qual -Wredundant-decls
 MT_TEST_SRC := $(addprefix $(MT_ROOT)/Tests/c/,test_modeltree.c harness.c st_files.c)
 
 .PHONY: lib install test-c test-c-sanitize check-header clean-c
@@ -75,7 +77,7 @@ $(MT_STAGE)/lib/pkgconfig/modeltree.pc: lib
 	$(call mt_install,$(MT_STAGE)/lib,$(MT_STAGE)/include,$(MT_STAGE),$(MT_STAGE)/lib,$(MT_STAGE)/include)
 
 $(MT_OUT)/zoo.json: lib
-	cd $(MT_ROOT) && $(SWIFT) build -c release --product modeltree-cli --scratch-path $(MT_DIST_SCRATCH)
+	cd $(MT_ROOT) && MODELTREE_STATIC_STDLIB=1 $(SWIFT) build -c release --product modeltree-cli --scratch-path $(MT_DIST_SCRATCH)
 	cd $(MT_ROOT) && $(MODELTREE_CLI) recover $(MT_ZOO) --format json --quiet > $@.tmp && mv -f $@.tmp $@
 
 # $(call mt_build_tests,CC,CXX,FLAGS,SUFFIX)
@@ -83,21 +85,23 @@ define mt_build_tests
 	$(1) -std=c99 $(MT_WARN) $(3) $(MT_TEST_SRC) $(MT_LINK) -lpthread -lm -o $(MT_OUT)/test_modeltree$(4)
 	$(1) -std=c99 $(MT_WARN) $(3) $(MT_ROOT)/examples/c/hub.c $(MT_LINK) -o $(MT_OUT)/hub$(4)
 	$(2) -std=c++17 $(MT_WARN) $(3) $(MT_ROOT)/examples/cpp/hub.cpp $(MT_LINK) -o $(MT_OUT)/hub-cpp$(4)
+	$(2) -std=c++17 $(MT_WARN) $(3) $(MT_ROOT)/Tests/c/test_hpp.cpp $(MT_LINK) -o $(MT_OUT)/test_hpp$(4)
 endef
 
 MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --libdir $(MT_STAGE)/lib --toolchain $(MT_TOOLCHAIN) --tmp $(MT_OUT)
 
 test-c: $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CC),$(CXX),-O1 -g,)
-	cd $(MT_ROOT) && $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --hub $(MT_OUT)/hub --hub-cpp $(MT_OUT)/hub-cpp
+	cd $(MT_ROOT) && $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --hub $(MT_OUT)/hub --hub-cpp $(MT_OUT)/hub-cpp --test-hpp $(MT_OUT)/test_hpp
 
 # The library itself is Swift (not instrumented); the sanitizers watch the C side of every call:
 # out-of-bounds reads and writes of caller buffers, frees with the wrong allocator, leaks, UB.
-MT_SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# (-fuse-ld=bfd: the Swift toolchain's clang defaults to gold, which warns about every ASan symbol.)
+MT_SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -fuse-ld=bfd
 test-c-sanitize: $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CLANG),$(CLANGXX),$(MT_SAN),-san)
 	cd $(MT_ROOT) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	    $(MT_OUT)/test_modeltree-san $(MT_TEST_ARGS) --hub $(MT_OUT)/hub-san --hub-cpp $(MT_OUT)/hub-cpp-san
+	    $(MT_OUT)/test_modeltree-san $(MT_TEST_ARGS) --hub $(MT_OUT)/hub-san --hub-cpp $(MT_OUT)/hub-cpp-san --test-hpp $(MT_OUT)/test_hpp-san
 
 # The public headers compile on their own, with the strictest common warnings, with both compilers.
 check-header:
@@ -105,12 +109,12 @@ check-header:
 	printf '#include <modeltree.h>\n' > $(MT_OUT)/header_alone.c
 	printf '#include <modeltree.hpp>\nint main() { return modeltree::version_matches() ? 0 : 1; }\n' > $(MT_OUT)/hpp_alone.cpp
 	for cc in $(CC) $(CLANG); do \
-	    $$cc -std=c99 $(MT_WARN) -fsyntax-only -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
-	    $$cc -std=c11 $(MT_WARN) -fsyntax-only -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
+	    $$cc -std=c99 $(MT_HEADER_WARN) -Wstrict-prototypes -fsyntax-only -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
+	    $$cc -std=c11 $(MT_HEADER_WARN) -Wstrict-prototypes -fsyntax-only -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
 	done
 	for cxx in $(CXX) $(CLANGXX); do \
-	    $$cxx -std=c++17 $(MT_WARN) -fsyntax-only -x c++ -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
-	    $$cxx -std=c++17 $(MT_WARN) -fsyntax-only -I$(MT_ROOT)/include -I$(MT_ROOT)/bindings/c $(MT_OUT)/hpp_alone.cpp || exit 1; \
+	    $$cxx -std=c++17 $(MT_HEADER_WARN) -fsyntax-only -x c++ -I$(MT_ROOT)/include $(MT_OUT)/header_alone.c || exit 1; \
+	    $$cxx -std=c++17 $(MT_HEADER_WARN) -fsyntax-only -I$(MT_ROOT)/include -I$(MT_ROOT)/bindings/c $(MT_OUT)/hpp_alone.cpp || exit 1; \
 	done
 	@echo "check-header: modeltree.h (C99, C11, C++17) and modeltree.hpp (C++17) compile alone"
 

@@ -1,7 +1,7 @@
 /*
  * test_modeltree.c — the C test suite of libmodeltree, written against include/modeltree.h only.
  *
- *   test_modeltree [--zoo DIR --zoo-json FILE] [--hub EXE] [--hub-cpp EXE] [--libdir DIR]
+ *   test_modeltree [--zoo DIR --zoo-json FILE] [--hub EXE] [--hub-cpp EXE] [--test-hpp EXE] [--libdir DIR]
  *                  [--toolchain DIR] [--tmp DIR] [NAME-FILTER ...]
  *
  * --zoo-json is the output of `modeltree-cli recover DIR --format json` run from the same working
@@ -24,7 +24,7 @@
 #include "harness.h"
 #include "st_files.h"
 
-static const char *g_zoo, *g_zoo_json, *g_hub, *g_hub_cpp, *g_libdir, *g_toolchain;
+static const char *g_zoo, *g_zoo_json, *g_hub, *g_hub_cpp, *g_test_hpp, *g_libdir, *g_toolchain;
 static const char *g_tmp = "/tmp";
 
 /* ============================================================================================
@@ -1096,6 +1096,14 @@ static void run_hub(const char *exe, const char *wrapper) {
 static void test_example_hub_c(void) { run_hub(g_hub, "'%s' '%s'"); }
 static void test_example_hub_cpp(void) { run_hub(g_hub_cpp, "'%s' '%s'"); }
 
+/* The C++ wrapper's own checks (Tests/c/test_hpp.cpp), built against the installed headers. */
+static void test_cpp_wrapper(void) {
+    if (!g_test_hpp) harness_skip("needs --test-hpp");
+    char command[4200];
+    snprintf(command, sizeof command, "'%s'", g_test_hpp);
+    CHECK(system(command) == 0);
+}
+
 /* The installed library needs nothing from the toolchain: ldd names none of its paths, the
  * soname is set, and only modeltree_* symbols are exported. */
 static void test_installed_library(void) {
@@ -1162,6 +1170,7 @@ static const test_case tests[] = {
     {"zoo_memory_equals_files", test_zoo_memory_equals_files},
     {"example_hub_c", test_example_hub_c},
     {"example_hub_cpp", test_example_hub_cpp},
+    {"cpp_wrapper", test_cpp_wrapper},
     {"installed_library", test_installed_library},
     {"hub_without_toolchain", test_hub_without_toolchain},
 };
@@ -1175,6 +1184,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--zoo-json") == 0) target = &g_zoo_json;
         else if (strcmp(argv[i], "--hub") == 0) target = &g_hub;
         else if (strcmp(argv[i], "--hub-cpp") == 0) target = &g_hub_cpp;
+        else if (strcmp(argv[i], "--test-hpp") == 0) target = &g_test_hpp;
         else if (strcmp(argv[i], "--libdir") == 0) target = &g_libdir;
         else if (strcmp(argv[i], "--toolchain") == 0) target = &g_toolchain;
         else if (strcmp(argv[i], "--tmp") == 0) target = &g_tmp;
