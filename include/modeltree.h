@@ -493,7 +493,8 @@ MODELTREE_API bool modeltree_graph_edge_unsure(const modeltree_graph_t *g, size_
 
 /**
  * The pairwise distance matrix, row-major n x n (n = model_count; symmetric, zero diagonal), in
- * the metric used.
+ * the metric used. Models of different architectures (sharing too few tensors) are never
+ * compared and are at +infinity from one another; they always fall in different trees.
  *
  * Call with out = NULL to learn the size, allocate, call again. Writes only when capacity is
  * large enough, all or nothing.
@@ -509,6 +510,8 @@ MODELTREE_API size_t modeltree_graph_distances(const modeltree_graph_t *g, doubl
 
 /**
  * The metric the distances were measured in (never MODELTREE_METRIC_AUTO for a valid graph).
+ * When models of different architectures were recovered apart and their groups chose different
+ * metrics, this is the first group's and a warning says so.
  * @param g the graph, borrowed for the call.
  * @return the metric; MODELTREE_METRIC_AUTO if g is NULL.
  */

@@ -588,13 +588,13 @@ static void test_recover_misuse(void) {
     g = (modeltree_graph_t *)&g;
     CHECK_STATUS(MODELTREE_INCOMPATIBLE_MODELS, modeltree_recover(&g, c, &o));
     CHECK(g == NULL);
-    /* models with nothing in common */
+    /* models with no matrix to compare */
     modeltree_collection_t *d = NULL;
     REQUIRE_OK(modeltree_collection_create(&d));
     float w[4] = {1, 2, 3, 4};
-    int64_t s22[2] = {2, 2}, s41[2] = {4, 1};
-    REQUIRE_OK(modeltree_collection_add_tensor(d, "x", "w", MODELTREE_DTYPE_F32, s22, 2, w, sizeof w));
-    REQUIRE_OK(modeltree_collection_add_tensor(d, "y", "w", MODELTREE_DTYPE_F32, s41, 2, w, sizeof w));
+    int64_t s4[1] = {4};
+    REQUIRE_OK(modeltree_collection_add_tensor(d, "x", "bias", MODELTREE_DTYPE_F32, s4, 1, w, sizeof w));
+    REQUIRE_OK(modeltree_collection_add_tensor(d, "y", "bias", MODELTREE_DTYPE_F32, s4, 1, w, sizeof w));
     g = (modeltree_graph_t *)&g;
     CHECK_STATUS(MODELTREE_INCOMPATIBLE_MODELS, modeltree_recover(&g, d, NULL));
     CHECK(g == NULL);
@@ -760,6 +760,40 @@ static void test_options_are_honoured(void) {
     CHECK(strcmp(modeltree_graph_tensor_name(g, 0), "blocks.0.attn.weight") == 0);
     CHECK(strcmp(modeltree_graph_tensor_name(g, 1), "blocks.0.bias") == 0);
     modeltree_graph_free(g);
+    syn_free(&z);
+}
+
+/* Models of two architectures in one collection are recovered apart: separate trees, and an
+ * infinite distance between them (they are never compared). */
+static void test_different_architectures(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    REQUIRE(syn_add(c, &z) == 0);
+    static float other[2][24 * 12];
+    for (int m = 0; m < 2; m++)
+        for (int k = 0; k < 24 * 12; k++) other[m][k] = (float)(m == 0 ? normal() : other[0][k] + 0.01 * normal());
+    int64_t shape[2] = {24, 12};
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "mlp", "fc.weight", MODELTREE_DTYPE_F32, shape, 2, other[0], sizeof other[0]));
+    REQUIRE_OK(modeltree_collection_add_tensor(c, "mlp-ft", "fc.weight", MODELTREE_DTYPE_F32, shape, 2, other[1], sizeof other[1]));
+    modeltree_graph_t *g = NULL;
+    REQUIRE_OK(modeltree_recover(&g, c, NULL));
+    check_graph_invariants(g);
+    size_t n = modeltree_graph_model_count(g);
+    CHECK(n == SYN_MODELS + 2);
+    int64_t mlp = modeltree_graph_find(g, "mlp"), ft = modeltree_graph_find(g, "mlp-ft");
+    REQUIRE(mlp >= 0 && ft >= 0);
+    CHECK(modeltree_graph_tree_of(g, (size_t)mlp) == modeltree_graph_tree_of(g, (size_t)ft));
+    for (size_t i = 0; i < SYN_MODELS; i++) CHECK(modeltree_graph_tree_of(g, i) != modeltree_graph_tree_of(g, (size_t)mlp));
+    double *d = malloc(n * n * sizeof *d);
+    CHECK(modeltree_graph_distances(g, d, n * n) == n * n);
+    CHECK(isinf(d[0 * n + (size_t)mlp]) && isinf(d[(size_t)ft * n + 1]));
+    CHECK(isfinite(d[(size_t)mlp * n + (size_t)ft]));
+    CHECK(modeltree_graph_warning_count(g) >= 1);
+    free(d);
+    modeltree_graph_free(g);
+    modeltree_collection_free(c);
     syn_free(&z);
 }
 
@@ -1162,6 +1196,7 @@ static const test_case tests[] = {
     {"graph_accessors_misuse", test_graph_accessors_misuse},
     {"recover_synthetic", test_recover_synthetic},
     {"options_are_honoured", test_options_are_honoured},
+    {"different_architectures", test_different_architectures},
     {"dtypes", test_dtypes},
     {"memory_equals_files_synthetic", test_memory_equals_files_synthetic},
     {"progress_and_cancel", test_progress_and_cancel},
