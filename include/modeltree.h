@@ -241,11 +241,13 @@ MODELTREE_API void modeltree_collection_free(modeltree_collection_t *c);
  * Adds models stored on disk (safetensors), reading their headers and memory-mapping their
  * tensors now, so that unreadable or malformed files fail here rather than in modeltree_recover.
  *
- * With model_id == NULL, path is expanded: a `.safetensors` file, or a folder holding
- * `model.safetensors` or a sharded `model.safetensors.index.json`, is one model whose id is the
- * last path component (a file's name without `.safetensors`); a folder holding no weights itself
- * adds each of its sub-folders that is a model (sorted by name) — a folder of uploads.
- * With a model_id, path must be exactly one model (a parent folder is rejected with
+ * With model_id == NULL, path is expanded, as by `modeltree-cli recover PATH`:
+ * - a `.safetensors` file is one model, its id the file name without `.safetensors`;
+ * - a folder holding weights (`model.safetensors`, a `*.safetensors.index.json` naming shards, or
+ *   a single loose `*.safetensors` file) is one model, its id the folder's name;
+ * - any other folder — a folder of uploads — adds each model directly inside it (sub-folders
+ *   holding weights, and loose `.safetensors` files), sorted by name; hidden entries are skipped.
+ * With a model_id, path must be exactly one model (a folder of models is rejected with
  * MODELTREE_INVALID_ARGUMENT) and the model is known by that id.
  *
  * The call is atomic: if any model fails to load or any id is already in the collection
