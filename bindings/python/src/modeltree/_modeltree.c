@@ -1,0 +1,763 @@
+/*
+ * _modeltree — the raw layer of the Python package: one method per function of
+ * include/modeltree.h, nothing more. Conversions of numpy/torch arrays, option names and results
+ * live in the Python layers above (modeltree._collection, modeltree._graph).
+ *
+ * Two types own the C handles: Collection (modeltree_collection_t) and Graph (modeltree_graph_t).
+ * Each has close() and is a context manager; dealloc closes too.
+ *
+ * Memory lent to the library: Collection.add_tensor takes any C-contiguous buffer (numpy, torch
+ * via numpy, memoryview, bytes …), holds the Py_buffer (and so a reference to its exporter) until
+ * the collection is freed, and hands the library the buffer's own pointer: no copy is made.
+ *
+ * Recovery releases the GIL. The progress callback runs on the same thread (the header promises
+ * it), re-acquires the GIL, calls the Python callable if any, and checks for signals, so Ctrl-C
+ * cancels: the callback returns non-zero, modeltree_recover returns MODELTREE_CANCELLED, and the
+ * pending exception (KeyboardInterrupt, or whatever the callable raised) is re-raised.
+ *
+ * Errors: a failing status raises the class modeltree._errors.STATUS_ERRORS[status] with the
+ * library's thread-local message (modeltree_last_error_message).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string.h>
+
+#include "modeltree.h"
+
+/* modeltree._errors.STATUS_ERRORS, a tuple indexed by status; and its fallback ModelTreeError. */
+static PyObject *status_errors = NULL;
+static PyObject *base_error = NULL;
+
+/* Raises the exception of a failing status with the calling thread's last error message. */
+static PyObject *raise_status(modeltree_status_t status) {
+    const char *message = modeltree_last_error_message();
+    if (message == NULL || message[0] == '\0') message = modeltree_status_string(status);
+    PyObject *cls = base_error;
+    if ((long long)status >= 0 && (long long)status < (long long)PyTuple_GET_SIZE(status_errors)) {
+        PyObject *item = PyTuple_GET_ITEM(status_errors, (Py_ssize_t)status);
+        if (item != Py_None) cls = item;
+    }
+    PyErr_SetString(cls, message);
+    return NULL;
+}
+
+static PyObject *closed_error(const char *what) {
+    PyErr_Format(PyExc_ValueError, "operation on a closed %s", what);
+    return NULL;
+}
+
+/* ============================================================================================
+ * Collection
+ * ========================================================================================== */
+
+typedef struct {
+    PyObject_HEAD
+    modeltree_collection_t *handle;
+    /* Buffers lent to the library, released after modeltree_collection_free. */
+    Py_buffer *views;
+    Py_ssize_t view_count, view_capacity;
+    /* Recoveries running with the GIL released; close() while > 0 is deferred to the last one. */
+    int busy;
+    /* An add_path running with the GIL released (it needs the collection to itself). */
+    int adding;
+    int close_pending;
+} CollectionObject;
+
+static void collection_release(CollectionObject *self) {
+    modeltree_collection_free(self->handle);
+    self->handle = NULL;
+    for (Py_ssize_t k = 0; k < self->view_count; k++) PyBuffer_Release(&self->views[k]);
+    PyMem_Free(self->views);
+    self->views = NULL;
+    self->view_count = self->view_capacity = 0;
+    self->close_pending = 0;
+}
+
+static PyObject *Collection_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, ":Collection", kwlist)) return NULL;
+    CollectionObject *self = (CollectionObject *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    modeltree_status_t status = modeltree_collection_create(&self->handle);
+    if (status != MODELTREE_OK) {
+        Py_DECREF(self);
+        return raise_status(status);
+    }
+    return (PyObject *)self;
+}
+
+static void Collection_dealloc(CollectionObject *self) {
+    collection_release(self); /* busy is 0 here: a running recover holds a reference */
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Fails unless the collection is open and not being recovered (modification needs exclusivity). */
+static int collection_writable(CollectionObject *self) {
+    if (self->handle == NULL || self->close_pending) {
+        closed_error("Collection");
+        return 0;
+    }
+    if (self->busy || self->adding) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the collection is in use by another thread; it cannot change meanwhile");
+        return 0;
+    }
+    return 1;
+}
+
+PyDoc_STRVAR(Collection_close_doc,
+"close()\n--\n\n"
+"modeltree_collection_free: frees the collection and releases the buffers lent to it. Graphs\n"
+"recovered from it stay valid. Idempotent; deferred to the end of a recovery running in\n"
+"another thread.");
+static PyObject *Collection_close(CollectionObject *self, PyObject *Py_UNUSED(ignored)) {
+    if (self->busy || self->adding) self->close_pending = 1;
+    else collection_release(self);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Collection_add_path_doc,
+"add_path(model_id, path)\n--\n\n"
+"modeltree_collection_add_path: adds the model(s) stored at path (str or None for model_id).");
+static PyObject *Collection_add_path(CollectionObject *self, PyObject *args) {
+    const char *model_id = NULL;
+    PyObject *path = NULL;
+    if (!PyArg_ParseTuple(args, "zO&:add_path", &model_id, PyUnicode_FSConverter, &path)) return NULL;
+    if (!collection_writable(self)) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    modeltree_status_t status;
+    /* Reading headers and mapping files may take a while: let other threads run. The busy flag
+     * keeps this thread the collection's only user meanwhile. */
+    self->adding = 1;
+    Py_BEGIN_ALLOW_THREADS
+    status = modeltree_collection_add_path(self->handle, model_id, PyBytes_AS_STRING(path));
+    Py_END_ALLOW_THREADS
+    self->adding = 0;
+    if (self->close_pending) collection_release(self);
+    Py_DECREF(path);
+    if (status != MODELTREE_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Collection_add_tensor_doc,
+"add_tensor(model_id, tensor_name, dtype, shape, data)\n--\n\n"
+"modeltree_collection_add_tensor: lends the bytes of data (any C-contiguous buffer) to the\n"
+"collection without copying them; dtype is a DTYPE_* constant, shape a sequence of ints.\n"
+"The buffer is held (and its exporter kept alive) until the collection is closed.");
+static PyObject *Collection_add_tensor(CollectionObject *self, PyObject *args) {
+    const char *model_id, *tensor_name;
+    int dtype;
+    PyObject *shape_obj, *data;
+    if (!PyArg_ParseTuple(args, "ssiOO:add_tensor", &model_id, &tensor_name, &dtype, &shape_obj, &data))
+        return NULL;
+    if (!collection_writable(self)) return NULL;
+
+    PyObject *shape_seq = PySequence_Fast(shape_obj, "shape must be a sequence of ints");
+    if (shape_seq == NULL) return NULL;
+    Py_ssize_t ndim = PySequence_Fast_GET_SIZE(shape_seq);
+    if (ndim > MODELTREE_MAX_NDIM) {
+        Py_DECREF(shape_seq);
+        PyErr_Format(PyExc_ValueError, "shape has %zd dimensions; at most %d are supported", ndim,
+                     MODELTREE_MAX_NDIM);
+        return NULL;
+    }
+    int64_t shape[MODELTREE_MAX_NDIM];
+    for (Py_ssize_t k = 0; k < ndim; k++) {
+        long long v = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(shape_seq, k));
+        if (v == -1 && PyErr_Occurred()) {
+            Py_DECREF(shape_seq);
+            return NULL;
+        }
+        shape[k] = (int64_t)v;
+    }
+    Py_DECREF(shape_seq);
+
+    if (self->view_count == self->view_capacity) {
+        Py_ssize_t capacity = self->view_capacity ? 2 * self->view_capacity : 16;
+        Py_buffer *views = PyMem_Realloc(self->views, (size_t)capacity * sizeof(Py_buffer));
+        if (views == NULL) return PyErr_NoMemory();
+        self->views = views;
+        self->view_capacity = capacity;
+    }
+    Py_buffer *view = &self->views[self->view_count];
+    /* C-contiguous, read-only is fine: the library never writes. No copy is made here. */
+    if (PyObject_GetBuffer(data, view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+
+    modeltree_status_t status = modeltree_collection_add_tensor(
+        self->handle, model_id, tensor_name, (modeltree_dtype_t)dtype, ndim ? shape : NULL,
+        (size_t)ndim, view->buf, (size_t)view->len);
+    if (status != MODELTREE_OK) {
+        PyBuffer_Release(view);
+        return raise_status(status);
+    }
+    self->view_count++;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(Collection_model_count_doc,
+"model_count()\n--\n\nmodeltree_collection_model_count (0 once closed).");
+static PyObject *Collection_model_count(CollectionObject *self, PyObject *Py_UNUSED(ignored)) {
+    return PyLong_FromSize_t(modeltree_collection_model_count(self->handle));
+}
+
+PyDoc_STRVAR(Collection_lent_doc,
+"_lent()\n--\n\n"
+"The (address, length) of every buffer lent to the library, in the order added (for tests that\n"
+"check that no copy was made).");
+static PyObject *Collection_lent(CollectionObject *self, PyObject *Py_UNUSED(ignored)) {
+    PyObject *list = PyList_New(self->view_count);
+    if (list == NULL) return NULL;
+    for (Py_ssize_t k = 0; k < self->view_count; k++) {
+        PyObject *item = Py_BuildValue("(Kn)", (unsigned long long)(uintptr_t)self->views[k].buf,
+                                       self->views[k].len);
+        if (item == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, k, item);
+    }
+    return list;
+}
+
+static PyObject *Collection_enter(PyObject *self, PyObject *Py_UNUSED(ignored)) {
+    return Py_NewRef(self);
+}
+
+static PyObject *Collection_exit(CollectionObject *self, PyObject *Py_UNUSED(args)) {
+    return Collection_close(self, NULL);
+}
+
+static PyObject *Collection_get_closed(CollectionObject *self, void *Py_UNUSED(closure)) {
+    return PyBool_FromLong(self->handle == NULL || self->close_pending);
+}
+
+static PyMethodDef Collection_methods[] = {
+    {"close", (PyCFunction)Collection_close, METH_NOARGS, Collection_close_doc},
+    {"add_path", (PyCFunction)Collection_add_path, METH_VARARGS, Collection_add_path_doc},
+    {"add_tensor", (PyCFunction)Collection_add_tensor, METH_VARARGS, Collection_add_tensor_doc},
+    {"model_count", (PyCFunction)Collection_model_count, METH_NOARGS, Collection_model_count_doc},
+    {"_lent", (PyCFunction)Collection_lent, METH_NOARGS, Collection_lent_doc},
+    {"__enter__", (PyCFunction)Collection_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Collection_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Collection_getset[] = {
+    {"closed", (getter)Collection_get_closed, NULL, "Whether close() was called.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject CollectionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "modeltree._modeltree.Collection",
+    .tp_doc = PyDoc_STR("Collection()\n--\n\nOwns a modeltree_collection_t (modeltree_collection_create)."),
+    .tp_basicsize = sizeof(CollectionObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Collection_new,
+    .tp_dealloc = (destructor)Collection_dealloc,
+    .tp_methods = Collection_methods,
+    .tp_getset = Collection_getset,
+};
+
+/* ============================================================================================
+ * Graph
+ * ========================================================================================== */
+
+typedef struct {
+    PyObject_HEAD
+    modeltree_graph_t *handle;
+} GraphObject;
+
+static PyTypeObject GraphType;
+
+static void Graph_dealloc(GraphObject *self) {
+    modeltree_graph_free(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+PyDoc_STRVAR(Graph_close_doc, "close()\n--\n\nmodeltree_graph_free. Idempotent.");
+static PyObject *Graph_close(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    modeltree_graph_free(self->handle);
+    self->handle = NULL;
+    Py_RETURN_NONE;
+}
+
+/* The accessors below check for a closed graph and an index out of range themselves, so that
+ * Python gets an exception instead of the C API's sentinel values. */
+#define GRAPH_OPEN(self)                                        \
+    do {                                                        \
+        if ((self)->handle == NULL) return closed_error("Graph"); \
+    } while (0)
+
+static int index_arg(PyObject *arg, size_t count, const char *what, size_t *out) {
+    Py_ssize_t i = PyNumber_AsSsize_t(arg, PyExc_IndexError);
+    if (i == -1 && PyErr_Occurred()) return 0;
+    if (i < 0 || (size_t)i >= count) {
+        PyErr_Format(PyExc_IndexError, "%s index %zd out of range (0..%zu)", what, i, count);
+        return 0;
+    }
+    *out = (size_t)i;
+    return 1;
+}
+
+static PyObject *str_or_none(const char *s) {
+    if (s == NULL) Py_RETURN_NONE;
+    return PyUnicode_FromString(s);
+}
+
+#define MODEL_INDEX(self, arg, i) \
+    GRAPH_OPEN(self);             \
+    size_t i;                     \
+    if (!index_arg(arg, modeltree_graph_model_count((self)->handle), "model", &i)) return NULL
+
+#define TREE_INDEX(self, arg, t) \
+    GRAPH_OPEN(self);            \
+    size_t t;                    \
+    if (!index_arg(arg, modeltree_graph_tree_count((self)->handle), "tree", &t)) return NULL
+
+static PyObject *Graph_model_count(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    return PyLong_FromSize_t(modeltree_graph_model_count(self->handle));
+}
+static PyObject *Graph_model_id(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return str_or_none(modeltree_graph_model_id(self->handle, i));
+}
+static PyObject *Graph_find(GraphObject *self, PyObject *arg) {
+    GRAPH_OPEN(self);
+    const char *id = PyUnicode_AsUTF8(arg);
+    if (id == NULL) return NULL;
+    return PyLong_FromLongLong(modeltree_graph_find(self->handle, id));
+}
+static PyObject *Graph_model_path(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return str_or_none(modeltree_graph_model_path(self->handle, i));
+}
+static PyObject *Graph_model_kurtosis(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyFloat_FromDouble(modeltree_graph_model_kurtosis(self->handle, i));
+}
+static PyObject *Graph_parent(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyLong_FromLongLong(modeltree_graph_parent(self->handle, i));
+}
+static PyObject *Graph_edge_distance(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyFloat_FromDouble(modeltree_graph_edge_distance(self->handle, i));
+}
+static PyObject *Graph_edge_confidence(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyFloat_FromDouble(modeltree_graph_edge_confidence(self->handle, i));
+}
+static PyObject *Graph_edge_unsure(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyBool_FromLong(modeltree_graph_edge_unsure(self->handle, i));
+}
+
+PyDoc_STRVAR(Graph_distances_doc,
+"distances(out=None)\n--\n\n"
+"modeltree_graph_distances: with out=None returns the number of doubles (n * n); with a\n"
+"writable C-contiguous buffer of at least that many bytes * 8, fills it (row-major) and\n"
+"returns the number.");
+static PyObject *Graph_distances(GraphObject *self, PyObject *args) {
+    PyObject *out = Py_None;
+    if (!PyArg_ParseTuple(args, "|O:distances", &out)) return NULL;
+    GRAPH_OPEN(self);
+    if (out == Py_None) return PyLong_FromSize_t(modeltree_graph_distances(self->handle, NULL, 0));
+    Py_buffer view;
+    if (PyObject_GetBuffer(out, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    size_t needed = modeltree_graph_distances(self->handle, NULL, 0);
+    if ((size_t)view.len < needed * sizeof(double)) {
+        PyBuffer_Release(&view);
+        PyErr_Format(PyExc_ValueError, "out holds %zd bytes; the matrix needs %zu", view.len,
+                     needed * sizeof(double));
+        return NULL;
+    }
+    size_t n = modeltree_graph_distances(self->handle, (double *)view.buf, (size_t)view.len / sizeof(double));
+    PyBuffer_Release(&view);
+    return PyLong_FromSize_t(n);
+}
+
+static PyObject *Graph_metric(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    return PyLong_FromLong((long)modeltree_graph_metric(self->handle));
+}
+static PyObject *Graph_tree_count(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    return PyLong_FromSize_t(modeltree_graph_tree_count(self->handle));
+}
+static PyObject *Graph_tree_root(GraphObject *self, PyObject *arg) {
+    TREE_INDEX(self, arg, t);
+    return PyLong_FromLongLong(modeltree_graph_tree_root(self->handle, t));
+}
+static PyObject *Graph_tree_of(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyLong_FromLongLong(modeltree_graph_tree_of(self->handle, i));
+}
+static PyObject *Graph_tree_direction(GraphObject *self, PyObject *arg) {
+    TREE_INDEX(self, arg, t);
+    return PyLong_FromLong((long)modeltree_graph_tree_direction(self->handle, t));
+}
+static PyObject *Graph_tree_direction_unsure(GraphObject *self, PyObject *arg) {
+    TREE_INDEX(self, arg, t);
+    return PyBool_FromLong(modeltree_graph_tree_direction_unsure(self->handle, t));
+}
+static PyObject *Graph_tensor_count(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    return PyLong_FromSize_t(modeltree_graph_tensor_count(self->handle));
+}
+static PyObject *Graph_tensor_name(GraphObject *self, PyObject *arg) {
+    GRAPH_OPEN(self);
+    size_t k;
+    if (!index_arg(arg, modeltree_graph_tensor_count(self->handle), "tensor", &k)) return NULL;
+    return str_or_none(modeltree_graph_tensor_name(self->handle, k));
+}
+static PyObject *Graph_warning_count(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    return PyLong_FromSize_t(modeltree_graph_warning_count(self->handle));
+}
+static PyObject *Graph_warning(GraphObject *self, PyObject *arg) {
+    GRAPH_OPEN(self);
+    size_t k;
+    if (!index_arg(arg, modeltree_graph_warning_count(self->handle), "warning", &k)) return NULL;
+    return str_or_none(modeltree_graph_warning(self->handle, k));
+}
+
+PyDoc_STRVAR(Graph_to_json_doc,
+"to_json()\n--\n\nmodeltree_graph_to_json: the CLI's JSON document, as str.");
+static PyObject *Graph_to_json(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    char *json = NULL;
+    modeltree_status_t status = modeltree_graph_to_json(&json, self->handle);
+    if (status != MODELTREE_OK) return raise_status(status);
+    PyObject *result = PyUnicode_FromString(json);
+    modeltree_string_free(json);
+    return result;
+}
+
+static PyObject *Graph_enter(PyObject *self, PyObject *Py_UNUSED(ignored)) {
+    return Py_NewRef(self);
+}
+static PyObject *Graph_exit(GraphObject *self, PyObject *Py_UNUSED(args)) {
+    return Graph_close(self, NULL);
+}
+static PyObject *Graph_get_closed(GraphObject *self, void *Py_UNUSED(closure)) {
+    return PyBool_FromLong(self->handle == NULL);
+}
+
+static PyMethodDef Graph_methods[] = {
+    {"close", (PyCFunction)Graph_close, METH_NOARGS, Graph_close_doc},
+    {"model_count", (PyCFunction)Graph_model_count, METH_NOARGS, "modeltree_graph_model_count"},
+    {"model_id", (PyCFunction)Graph_model_id, METH_O, "modeltree_graph_model_id"},
+    {"find", (PyCFunction)Graph_find, METH_O, "modeltree_graph_find (-1: no such id)"},
+    {"model_path", (PyCFunction)Graph_model_path, METH_O, "modeltree_graph_model_path (None: from memory)"},
+    {"model_kurtosis", (PyCFunction)Graph_model_kurtosis, METH_O, "modeltree_graph_model_kurtosis"},
+    {"parent", (PyCFunction)Graph_parent, METH_O, "modeltree_graph_parent (-1: a root)"},
+    {"edge_distance", (PyCFunction)Graph_edge_distance, METH_O, "modeltree_graph_edge_distance"},
+    {"edge_confidence", (PyCFunction)Graph_edge_confidence, METH_O, "modeltree_graph_edge_confidence"},
+    {"edge_unsure", (PyCFunction)Graph_edge_unsure, METH_O, "modeltree_graph_edge_unsure"},
+    {"distances", (PyCFunction)Graph_distances, METH_VARARGS, Graph_distances_doc},
+    {"metric", (PyCFunction)Graph_metric, METH_NOARGS, "modeltree_graph_metric"},
+    {"tree_count", (PyCFunction)Graph_tree_count, METH_NOARGS, "modeltree_graph_tree_count"},
+    {"tree_root", (PyCFunction)Graph_tree_root, METH_O, "modeltree_graph_tree_root"},
+    {"tree_of", (PyCFunction)Graph_tree_of, METH_O, "modeltree_graph_tree_of"},
+    {"tree_direction", (PyCFunction)Graph_tree_direction, METH_O, "modeltree_graph_tree_direction"},
+    {"tree_direction_unsure", (PyCFunction)Graph_tree_direction_unsure, METH_O,
+     "modeltree_graph_tree_direction_unsure"},
+    {"tensor_count", (PyCFunction)Graph_tensor_count, METH_NOARGS, "modeltree_graph_tensor_count"},
+    {"tensor_name", (PyCFunction)Graph_tensor_name, METH_O, "modeltree_graph_tensor_name"},
+    {"warning_count", (PyCFunction)Graph_warning_count, METH_NOARGS, "modeltree_graph_warning_count"},
+    {"warning", (PyCFunction)Graph_warning, METH_O, "modeltree_graph_warning"},
+    {"to_json", (PyCFunction)Graph_to_json, METH_NOARGS, Graph_to_json_doc},
+    {"__enter__", (PyCFunction)Graph_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Graph_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Graph_getset[] = {
+    {"closed", (getter)Graph_get_closed, NULL, "Whether close() was called.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject GraphType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "modeltree._modeltree.Graph",
+    .tp_doc = PyDoc_STR("Owns a modeltree_graph_t; made by recover()."),
+    .tp_basicsize = sizeof(GraphObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Graph_dealloc,
+    .tp_methods = Graph_methods,
+    .tp_getset = Graph_getset,
+};
+
+/* ============================================================================================
+ * recover
+ * ========================================================================================== */
+
+typedef struct {
+    PyObject *callable;       /* borrowed; may be NULL */
+    PyThreadState *thread;    /* the caller's, saved while the GIL is released */
+    PyObject *exc_type, *exc_value, *exc_tb; /* what stopped the recovery, if anything */
+} ProgressState;
+
+/* Runs on the thread that called modeltree_recover, with the GIL released. */
+static int32_t progress_trampoline(double fraction, const char *stage, void *user_data) {
+    ProgressState *state = user_data;
+    PyEval_RestoreThread(state->thread);
+    int32_t stop = 0;
+    if (state->callable != NULL) {
+        PyObject *result = PyObject_CallFunction(state->callable, "ds", fraction, stage);
+        if (result == NULL) {
+            stop = 1;
+        } else {
+            int truth = PyObject_IsTrue(result);
+            Py_DECREF(result);
+            if (truth != 0) stop = 1; /* a true result cancels; -1 (an error) too */
+        }
+    }
+    if (!stop && PyErr_CheckSignals() < 0) stop = 1; /* Ctrl-C: KeyboardInterrupt is pending */
+    if (PyErr_Occurred()) PyErr_Fetch(&state->exc_type, &state->exc_value, &state->exc_tb);
+    state->thread = PyEval_SaveThread();
+    return stop;
+}
+
+/* Converts a sequence of str into a NULL-free array of UTF-8 pointers kept alive by *keep. */
+static int string_array(PyObject *seq, const char *what, PyObject **keep, const char ***out, size_t *count) {
+    *keep = NULL;
+    *out = NULL;
+    *count = 0;
+    if (seq == NULL || seq == Py_None) return 1;
+    PyObject *fast = PySequence_Fast(seq, "include and exclude must be sequences of str");
+    if (fast == NULL) return 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    const char **array = PyMem_Calloc((size_t)n + 1, sizeof(char *));
+    if (array == NULL) {
+        Py_DECREF(fast);
+        PyErr_NoMemory();
+        return 0;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, k);
+        if (!PyUnicode_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "%s[%zd] must be str, not %.100s", what, k, Py_TYPE(item)->tp_name);
+            PyMem_Free(array);
+            Py_DECREF(fast);
+            return 0;
+        }
+        array[k] = PyUnicode_AsUTF8(item); /* cached in the str object, alive while fast is */
+        if (array[k] == NULL) {
+            PyMem_Free(array);
+            Py_DECREF(fast);
+            return 0;
+        }
+    }
+    *keep = fast;
+    *out = array;
+    *count = (size_t)n;
+    return 1;
+}
+
+PyDoc_STRVAR(recover_doc,
+"recover(collection, *, metric=None, direction=None, lam=None, trees=None, include=None,\n"
+"        exclude=None, progress=None)\n--\n\n"
+"modeltree_recover with options from modeltree_options_init, overridden by every argument that\n"
+"is not None (metric and direction: METRIC_* / DIRECTION_* values; include/exclude: sequences\n"
+"of glob str). progress(fraction, stage) is called on this thread; a true result or an\n"
+"exception cancels. The GIL is released meanwhile; Ctrl-C cancels and raises\n"
+"KeyboardInterrupt. Returns a Graph.");
+static PyObject *mt_recover(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"collection", "metric", "direction", "lam", "trees",
+                             "include", "exclude", "progress", NULL};
+    CollectionObject *collection;
+    PyObject *metric = Py_None, *direction = Py_None, *lam = Py_None, *trees = Py_None;
+    PyObject *include = Py_None, *exclude = Py_None, *progress = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|$OOOOOOO:recover", kwlist, &CollectionType,
+                                     &collection, &metric, &direction, &lam, &trees, &include,
+                                     &exclude, &progress))
+        return NULL;
+    if (collection->handle == NULL || collection->close_pending) return closed_error("Collection");
+    if (collection->adding) {
+        PyErr_SetString(PyExc_RuntimeError, "the collection is being changed by another thread");
+        return NULL;
+    }
+
+    modeltree_options_t opts;
+    modeltree_options_init(&opts);
+    if (metric != Py_None) {
+        long v = PyLong_AsLong(metric);
+        if (v == -1 && PyErr_Occurred()) return NULL;
+        opts.metric = (modeltree_metric_t)v;
+    }
+    if (direction != Py_None) {
+        long v = PyLong_AsLong(direction);
+        if (v == -1 && PyErr_Occurred()) return NULL;
+        opts.direction = (modeltree_direction_t)v;
+    }
+    if (lam != Py_None) {
+        opts.lambda = PyFloat_AsDouble(lam);
+        if (opts.lambda == -1.0 && PyErr_Occurred()) return NULL;
+    }
+    if (trees != Py_None) {
+        unsigned long v = PyLong_AsUnsignedLong(trees);
+        if (v == (unsigned long)-1 && PyErr_Occurred()) return NULL;
+        if (v > UINT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "trees does not fit in 32 bits");
+            return NULL;
+        }
+        opts.trees = (uint32_t)v;
+    }
+    if (progress != Py_None && !PyCallable_Check(progress)) {
+        PyErr_SetString(PyExc_TypeError, "progress must be callable or None");
+        return NULL;
+    }
+
+    PyObject *keep_include, *keep_exclude;
+    const char **include_array, **exclude_array;
+    if (!string_array(include, "include", &keep_include, &include_array, &opts.include_count)) return NULL;
+    if (!string_array(exclude, "exclude", &keep_exclude, &exclude_array, &opts.exclude_count)) {
+        Py_XDECREF(keep_include);
+        PyMem_Free(include_array);
+        return NULL;
+    }
+    opts.include = include_array;
+    opts.exclude = exclude_array;
+
+    /* Always installed, even without a callable: it is how Ctrl-C reaches the library. */
+    ProgressState state = {progress == Py_None ? NULL : progress, NULL, NULL, NULL, NULL};
+    opts.progress = progress_trampoline;
+    opts.user_data = &state;
+
+    GraphObject *graph = PyObject_New(GraphObject, &GraphType);
+    if (graph == NULL) {
+        Py_XDECREF(keep_include);
+        Py_XDECREF(keep_exclude);
+        PyMem_Free(include_array);
+        PyMem_Free(exclude_array);
+        return NULL;
+    }
+    graph->handle = NULL;
+
+    Py_INCREF(collection);
+    collection->busy++;
+    state.thread = PyEval_SaveThread();
+    modeltree_status_t status = modeltree_recover(&graph->handle, collection->handle, &opts);
+    PyEval_RestoreThread(state.thread);
+    collection->busy--;
+    if (collection->busy == 0 && collection->close_pending) collection_release(collection);
+    Py_DECREF(collection);
+
+    Py_XDECREF(keep_include);
+    Py_XDECREF(keep_exclude);
+    PyMem_Free(include_array);
+    PyMem_Free(exclude_array);
+
+    if (state.exc_type != NULL) {
+        /* The callable raised, or a signal handler did (KeyboardInterrupt): that wins. */
+        Py_DECREF(graph);
+        PyErr_Restore(state.exc_type, state.exc_value, state.exc_tb);
+        return NULL;
+    }
+    if (status != MODELTREE_OK) {
+        Py_DECREF(graph);
+        return raise_status(status);
+    }
+    return (PyObject *)graph;
+}
+
+/* ============================================================================================
+ * Module
+ * ========================================================================================== */
+
+static PyObject *mt_version_number(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(a)) {
+    return PyLong_FromUnsignedLong(modeltree_version_number());
+}
+static PyObject *mt_version_string(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(a)) {
+    return PyUnicode_FromString(modeltree_version_string());
+}
+static PyObject *mt_status_string(PyObject *Py_UNUSED(m), PyObject *arg) {
+    long v = PyLong_AsLong(arg);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    return PyUnicode_FromString(modeltree_status_string((modeltree_status_t)v));
+}
+static PyObject *mt_last_error_message(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(a)) {
+    return PyUnicode_FromString(modeltree_last_error_message());
+}
+
+static PyMethodDef module_methods[] = {
+    {"version_number", mt_version_number, METH_NOARGS, "modeltree_version_number (the loaded library's)"},
+    {"version_string", mt_version_string, METH_NOARGS, "modeltree_version_string (the loaded library's)"},
+    {"status_string", mt_status_string, METH_O, "modeltree_status_string"},
+    {"last_error_message", mt_last_error_message, METH_NOARGS, "modeltree_last_error_message"},
+    {"recover", (PyCFunction)(void (*)(void))mt_recover, METH_VARARGS | METH_KEYWORDS, recover_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "modeltree._modeltree",
+    .m_doc = "Raw 1:1 layer over include/modeltree.h; use the modeltree package instead.",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__modeltree(void) {
+    PyObject *errors = PyImport_ImportModule("modeltree._errors");
+    if (errors == NULL) return NULL;
+    status_errors = PyObject_GetAttrString(errors, "STATUS_ERRORS");
+    base_error = PyObject_GetAttrString(errors, "ModelTreeError");
+    Py_DECREF(errors);
+    if (status_errors == NULL || base_error == NULL || !PyTuple_Check(status_errors)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ImportError, "modeltree._errors.STATUS_ERRORS must be a tuple");
+        return NULL;
+    }
+    if (PyType_Ready(&CollectionType) < 0 || PyType_Ready(&GraphType) < 0) return NULL;
+
+    PyObject *m = PyModule_Create(&module_def);
+    if (m == NULL) return NULL;
+    if (PyModule_AddObjectRef(m, "Collection", (PyObject *)&CollectionType) < 0 ||
+        PyModule_AddObjectRef(m, "Graph", (PyObject *)&GraphType) < 0)
+        goto fail;
+    /* The header's constants, as compiled: a test compares them with include/modeltree.h and with
+     * the Python layer's own tables. */
+    struct { const char *name; long long value; } constants[] = {
+        {"HEADER_VERSION_NUMBER", MODELTREE_VERSION_NUMBER},
+        {"OK", MODELTREE_OK},
+        {"INVALID_ARGUMENT", MODELTREE_INVALID_ARGUMENT},
+        {"IO", MODELTREE_IO},
+        {"FORMAT", MODELTREE_FORMAT},
+        {"INCOMPATIBLE_MODELS", MODELTREE_INCOMPATIBLE_MODELS},
+        {"OUT_OF_MEMORY", MODELTREE_OUT_OF_MEMORY},
+        {"CANCELLED", MODELTREE_CANCELLED},
+        {"INTERNAL", MODELTREE_INTERNAL},
+        {"DTYPE_F32", MODELTREE_DTYPE_F32},
+        {"DTYPE_F64", MODELTREE_DTYPE_F64},
+        {"DTYPE_F16", MODELTREE_DTYPE_F16},
+        {"DTYPE_BF16", MODELTREE_DTYPE_BF16},
+        {"METRIC_AUTO", MODELTREE_METRIC_AUTO},
+        {"METRIC_RMS", MODELTREE_METRIC_RMS},
+        {"METRIC_MAX", MODELTREE_METRIC_MAX},
+        {"METRIC_RANK", MODELTREE_METRIC_RANK},
+        {"DIRECTION_AUTO", MODELTREE_DIRECTION_AUTO},
+        {"DIRECTION_FINETUNE", MODELTREE_DIRECTION_FINETUNE},
+        {"DIRECTION_GENERALIZATION", MODELTREE_DIRECTION_GENERALIZATION},
+        {"MAX_NDIM", MODELTREE_MAX_NDIM},
+        {"INDEX_INVALID", MODELTREE_INDEX_INVALID},
+        {"NO_PARENT", MODELTREE_NO_PARENT},
+    };
+    for (size_t k = 0; k < sizeof constants / sizeof constants[0]; k++) {
+        PyObject *v = PyLong_FromLongLong(constants[k].value);
+        if (v == NULL || PyModule_AddObject(m, constants[k].name, v) < 0) {
+            Py_XDECREF(v);
+            goto fail;
+        }
+    }
+    if (PyModule_AddStringConstant(m, "HEADER_VERSION_STRING", MODELTREE_VERSION_STRING) < 0) goto fail;
+    return m;
+fail:
+    Py_DECREF(m);
+    return NULL;
+}
