@@ -85,7 +85,7 @@ extension _Collection {
     /// The collection behind a handle, or an invalid-argument error for NULL.
     static func from(_ handle: OpaquePointer?, _ function: StaticString) throws -> _Collection {
         let handle = try _required(handle, "collection", function)
-        return Unmanaged<_Collection>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+        return _Handle.borrow(handle, as: _Collection.self)
     }
 }
 
@@ -95,7 +95,7 @@ public func modeltree_collection_create(_ out: UnsafeMutablePointer<OpaquePointe
     _catching {
         let out = try _required(out, "out", "modeltree_collection_create")
         out.pointee = nil
-        out.pointee = OpaquePointer(Unmanaged.passRetained(_Collection()).toOpaque())
+        out.pointee = _Handle.make(_Collection())
     }
 }
 
@@ -103,14 +103,14 @@ public func modeltree_collection_create(_ out: UnsafeMutablePointer<OpaquePointe
 @c @implementation
 public func modeltree_collection_free(_ c: OpaquePointer!) {
     guard let c else { return }
-    Unmanaged<_Collection>.fromOpaque(UnsafeRawPointer(c)).release()
+    _Handle.release(c, as: _Collection.self)
 }
 
 /// The C function `modeltree_collection_model_count`.
 @c @implementation
 public func modeltree_collection_model_count(_ c: OpaquePointer!) -> Int {
     guard let c else { return 0 }
-    return Unmanaged<_Collection>.fromOpaque(UnsafeRawPointer(c)).takeUnretainedValue().count
+    return _Handle.borrow(c, as: _Collection.self).count
 }
 
 /// The C function `modeltree_collection_add_path`: expands (no id) or takes exactly one model

@@ -83,7 +83,7 @@ final class _Graph {
     /// The graph behind a handle; nil for NULL.
     static func from(_ handle: OpaquePointer?) -> _Graph? {
         guard let handle else { return nil }
-        return Unmanaged<_Graph>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+        return _Handle.borrow(handle, as: _Graph.self)
     }
 
     /// `i` as a model index, or nil when out of range (`size_t` arrives as `Int`: a huge value is
@@ -103,7 +103,7 @@ final class _Graph {
 @c @implementation
 public func modeltree_graph_free(_ g: OpaquePointer!) {
     guard let g else { return }
-    Unmanaged<_Graph>.fromOpaque(UnsafeRawPointer(g)).release()
+    _Handle.release(g, as: _Graph.self)
 }
 
 /// The C function `modeltree_graph_model_count`.

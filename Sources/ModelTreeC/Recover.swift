@@ -91,6 +91,6 @@ public func modeltree_recover(
             throw ModelTreeError.invalidArgument("\(function): the collection is empty")
         }
         let graph = try _Graph(try recover(collection.models(), options: options))
-        out.pointee = OpaquePointer(Unmanaged.passRetained(graph).toOpaque())
+        out.pointee = _Handle.make(graph)
     }
 }
