@@ -90,7 +90,7 @@ endef
 
 MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --libdir $(MT_STAGE)/lib --toolchain $(MT_TOOLCHAIN) --tmp $(MT_OUT)
 
-test-c: $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
+test-c: check-header $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CC),$(CXX),-O1 -g,)
 	cd $(MT_ROOT) && $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --hub $(MT_OUT)/hub --hub-cpp $(MT_OUT)/hub-cpp --test-hpp $(MT_OUT)/test_hpp
 

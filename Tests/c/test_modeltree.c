@@ -962,6 +962,21 @@ static void *recover_job(void *arg) {
     return NULL;
 }
 
+/* Reads a whole graph through every accessor and returns its JSON (malloc'ed). */
+static void *read_graph(void *arg) {
+    const modeltree_graph_t *g = arg;
+    size_t n = modeltree_graph_model_count(g);
+    double sum = 0;
+    for (int round = 0; round < 50; round++)
+        for (size_t i = 0; i < n; i++) {
+            sum += (double)modeltree_graph_parent(g, i) + (double)strlen(modeltree_graph_model_id(g, i));
+            sum += (double)modeltree_graph_tree_of(g, i) + (double)modeltree_graph_find(g, modeltree_graph_model_id(g, i));
+        }
+    char *json = NULL;
+    if (modeltree_graph_to_json(&json, g) != MODELTREE_OK || sum < 0) return NULL;
+    return json;
+}
+
 static void test_two_threads(void) {
     syn_zoo z;
     syn_make(&z);
@@ -988,6 +1003,14 @@ static void test_two_threads(void) {
             modeltree_graph_free(jobs[k].graph);
         }
     }
+    /* one graph read by two threads at once */
+    pthread_t readers[2];
+    void *json[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) REQUIRE(pthread_create(&readers[k], NULL, read_graph, reference) == 0);
+    for (int k = 0; k < 2; k++) REQUIRE(pthread_join(readers[k], &json[k]) == 0);
+    CHECK(json[0] && json[1] && strcmp(json[0], json[1]) == 0);
+    modeltree_string_free(json[0]);
+    modeltree_string_free(json[1]);
     modeltree_collection_free(shared);
     modeltree_graph_free(reference);
     syn_free(&z);
