@@ -31,7 +31,7 @@ MODELTREE_CLI ?= $(MT_DIST_SCRATCH)/release/modeltree-cli
 # The example zoo the tests recover (relative to MT_ROOT: the JSON holds paths as given).
 MT_ZOO ?= examples/zoo
 # The Swift toolchain's root (hidden in the "runs without the toolchain" test).
-MT_TOOLCHAIN ?= $(abspath $(dir $(shell command -v $(SWIFT)))../..)
+MT_TOOLCHAIN ?= $(abspath $(dir $(shell realpath "$$(command -v $(SWIFT))"))../..)
 
 MT_OUT := $(abspath $(BUILD_DIR))/c
 MT_VERSION := $(shell sed -n 's/^\#define MODELTREE_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$$/\2/p' $(MT_ROOT)/include/modeltree.h | paste -sd. -)
