@@ -1,0 +1,188 @@
+"""Recovery through the package against the CLI and against plain numpy."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import modeltree as mt
+from conftest import NAMES, ROOT, TREE, cli_json, example_zoo, rms_distance, st
+
+
+def test_synthetic_zoo_json_is_the_clis(zoo):
+    g = mt.recover(zoo)
+    assert g.to_json() == cli_json(zoo)
+    assert {c: g.parent(c) for c in g.ids} == TREE
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["zoo", "zoo2"])
+def test_example_zoo_json_is_the_clis(index):
+    zoo = os.path.relpath(example_zoo(index), ROOT)  # the JSON holds paths as given
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        g = mt.recover(zoo)
+    finally:
+        os.chdir(cwd)
+    assert g.to_json() == cli_json(zoo)
+    truth = json.load(open(os.path.join(ROOT, zoo, "truth.json")))
+    assert g.evaluate(truth).accuracy == 1.0
+
+
+def test_graph_accessors_agree_with_the_json(zoo):
+    g = mt.recover(zoo)
+    doc = g.to_dict()
+    assert g.ids == [m["id"] for m in doc["models"]]
+    assert g.paths == {m["id"]: m["path"] for m in doc["models"]}
+    assert g.kurtosis == {m["id"]: m["kurtosis"] for m in doc["models"]}
+    assert [(e.parent, e.child, e.distance, e.confidence, e.unsure) for e in g.edges] == [
+        (e["parent"], e["child"], e["distance"], e["confidence"], e["unsure"]) for e in doc["edges"]
+    ]
+    assert g.roots == doc["roots"] and g.trees == doc["trees"]
+    assert g.tensors == doc["tensors"] and g.metric == doc["metric"]
+    assert g.directions == doc["directions"] and g.warnings == doc["warnings"]
+
+
+def test_in_memory_arrays_give_the_same_graph_as_files(zoo):
+    from_files = mt.recover(zoo)
+    loaded = {m: st.load_model(os.path.join(zoo, m)) for m in sorted(TREE)}
+    in_memory = mt.recover(loaded)
+    assert in_memory.ids == from_files.ids
+    assert in_memory.edges == from_files.edges
+    assert in_memory.roots == from_files.roots and in_memory.trees == from_files.trees
+    assert in_memory.kurtosis == from_files.kurtosis
+    np.testing.assert_array_equal(in_memory.distances, from_files.distances)
+    assert in_memory.paths == {m: None for m in TREE}
+    # Same document apart from the paths (null for models lent from memory).
+    a, b = in_memory.to_dict(), from_files.to_dict()
+    for m in b["models"]:
+        m["path"] = None
+    assert a == b
+
+
+def test_mixed_paths_and_state_dicts(zoo, weights):
+    models = {m: (os.path.join(zoo, m) if m.startswith("a") else weights[m]) for m in sorted(TREE)}
+    g = mt.recover(models)
+    assert {c: g.parent(c) for c in g.ids} == TREE
+    assert g.paths["a"] == os.path.join(zoo, "a") and g.paths["b"] is None
+
+
+def test_distance_matrix_is_a_plain_numpy_computation(zoo, weights):
+    g = mt.recover(zoo)
+    assert sorted(g.tensors) == sorted(NAMES)  # the square matrices: not the head, not the counter
+    expected = np.array([[rms_distance(weights[a], weights[b], g.tensors) for b in g.ids] for a in g.ids])
+    np.testing.assert_allclose(g.distances, expected, rtol=1e-6, atol=1e-12)
+    assert g.distances.shape == (len(g.ids), len(g.ids)) and not g.distances.flags.writeable
+    for e in g.edges:
+        assert e.distance == pytest.approx(g.distance(e.parent, e.child), rel=1e-12)
+
+
+def test_kurtosis_is_the_mean_excess_kurtosis(zoo, weights):
+    g = mt.recover(zoo)
+    for m in g.ids:
+        ks = []
+        for t in g.tensors:
+            x = weights[m][t].astype(np.float64).ravel()
+            d = x - x.mean()
+            ks.append(np.mean(d**4) / np.mean(d**2) ** 2 - 3)
+        assert g.kurtosis[m] == pytest.approx(np.mean(ks), rel=1e-6)
+
+
+def test_list_of_paths_and_dict_of_paths(zoo):
+    paths = [os.path.join(zoo, m) for m in sorted(TREE)]
+    by_list = mt.recover(paths)
+    by_dict = mt.recover({f"model-{m}": p for m, p in zip(sorted(TREE), paths)})
+    assert by_list.ids == sorted(TREE)
+    assert by_dict.ids == [f"model-{m}" for m in sorted(TREE)]
+    assert [(e.parent, e.child) for e in by_dict.edges] == [(f"model-{e.parent}", f"model-{e.child}") for e in by_list.edges]
+
+
+@pytest.mark.parametrize(
+    "kwargs, flags",
+    [
+        ({"metric": "max"}, ["--metric", "max"]),
+        ({"direction": "generalization"}, ["--direction", "generalization"]),
+        ({"lam": 0.0, "trees": 1}, ["--lambda", "0", "--trees", "1"]),
+        ({"include": ["layers.0.*"]}, ["--include", "layers.0.*"]),
+        ({"exclude": ["*.v.weight", "*.q.weight"], "include": ["*"]},
+         ["--include", "*", "--exclude", "*.v.weight", "--exclude", "*.q.weight"]),
+    ],
+)
+def test_options_mean_what_the_cli_flags_mean(zoo, kwargs, flags):
+    assert mt.recover(zoo, **kwargs).to_json() == cli_json(zoo, *flags)
+
+
+def test_torch_module_and_state_dict(zoo, weights):
+    torch = pytest.importorskip("torch")
+    modules = {}
+    for m, w in sorted(weights.items()):  # the folder's order, so that the matrices line up
+        module = torch.nn.Module()
+        for name, a in w.items():
+            if a.dtype.kind == "f":
+                module.register_parameter(name.replace(".", "_"), torch.nn.Parameter(torch.from_numpy(a.copy())))
+            else:
+                module.register_buffer(name.replace(".", "_"), torch.from_numpy(a.copy()))
+        modules[m] = module
+    g = mt.recover(modules)  # modules: their state_dict(), parameters requiring grad included
+    assert {c: g.parent(c) for c in g.ids} == TREE
+    np.testing.assert_array_equal(g.distances, mt.recover(zoo).distances)
+
+
+def test_dtypes_float16_float64_bfloat16(weights):
+    f64 = mt.recover({m: {n: a.astype(np.float64) for n, a in w.items()} for m, w in weights.items()})
+    f16 = mt.recover({m: {n: a.astype(np.float16) for n, a in w.items()} for m, w in weights.items()})
+    assert {c: f16.parent(c) for c in f16.ids} == TREE == {c: f64.parent(c) for c in f64.ids}
+    expected = np.array([[rms_distance({t: weights[a][t].astype(np.float16) for t in NAMES},
+                                       {t: weights[b][t].astype(np.float16) for t in NAMES}, NAMES)
+                          for b in f16.ids] for a in f16.ids])
+    np.testing.assert_allclose(f16.distances, expected, rtol=1e-6, atol=1e-12)
+    torch = pytest.importorskip("torch")
+    bf16 = {m: {n: torch.from_numpy(a).to(torch.bfloat16) for n, a in w.items() if a.dtype.kind == "f"}
+            for m, w in weights.items()}
+    g = mt.recover(bf16)
+    assert {c: g.parent(c) for c in g.ids} == TREE
+    widened = {m: {n: t.float().numpy() for n, t in w.items()} for m, w in bf16.items()}
+    expected = np.array([[rms_distance(widened[a], widened[b], NAMES) for b in g.ids] for a in g.ids])
+    np.testing.assert_allclose(g.distances, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_graph_helpers(zoo):
+    g = mt.recover(zoo)
+    assert len(g) == len(TREE) and "a1" in g and "zz" not in g and list(g) == g.ids
+    assert sorted(g.children("a")) == ["a1", "a2"] and g.children("a11") == []
+    assert g.edge("a") is None and g.edge("a1").parent == "a"
+    assert g.tree_of("a11") == g.tree_of("a") != g.tree_of("b")
+    assert g.roots[g.tree_of("b21")] == "b"
+    with pytest.raises(KeyError, match="zz"):
+        g.parent("zz")
+    assert "8 models" in repr(g)
+
+
+def test_to_dot_and_to_networkx(zoo):
+    g = mt.recover(zoo)
+    dot = g.to_dot()
+    assert dot.startswith("digraph") and dot.count("->") == len(g.edges)
+    assert all(f'"{m}"' in dot for m in g.ids)
+    nx = pytest.importorskip("networkx")
+    h = g.to_networkx()
+    assert isinstance(h, nx.DiGraph)
+    assert set(h.edges) == {(e.parent, e.child) for e in g.edges}
+    assert nx.is_forest(h) and h.nodes["a1"]["kurtosis"] == g.kurtosis["a1"]
+    assert h.edges["a", "a1"]["distance"] == g.edge("a1").distance
+    assert {n for n in h if h.in_degree(n) == 0} == set(g.roots)
+
+
+def test_collection_layer(zoo, weights):
+    with mt.Collection() as c:
+        c.add_path(zoo)
+        assert len(c) == len(TREE)
+        g1 = c.recover()
+        g2 = c.recover(metric="rms")  # a collection may be recovered again
+    assert c.closed and "closed" in repr(c)
+    assert g1.edges == g2.edges  # graphs outlive their collection
+    with pytest.raises(ValueError, match="closed"):
+        c.add_path(zoo)
+    with pytest.raises(ValueError, match="closed"):
+        c.recover()
