@@ -9,7 +9,7 @@ import pytest
 
 import modeltree as mt
 from modeltree import _errors, _graph, _modeltree
-from conftest import ROOT
+from mt_support import ROOT
 
 HEADER = os.path.join(ROOT, "include", "modeltree.h")
 SOURCE = os.path.join(os.path.dirname(__file__), "..", "src", "modeltree", "_modeltree.c")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import modeltree as mt
-from conftest import NAMES, ROOT, TREE, cli_json, example_zoo, rms_distance, st
+from mt_support import NAMES, ROOT, TREE, cli_json, example_zoo, rms_distance, st
 
 
 def test_synthetic_zoo_json_is_the_clis(zoo):
