@@ -3,7 +3,8 @@
 #   make python-install         builds libmodeltree.so (mk/c.mk's `lib`), then
 #                               pip install ./bindings/python (the .so is bundled into the package)
 #   make test-bindings-python   python-install, then pytest on bindings/python/tests (which also
-#                               runs examples/python/*); needs the CLI (make build) for comparisons
+#                               runs examples/python/*), comparing with the CLI built from the same
+#                               sources and scratch path as the library (mk/c.mk's MODELTREE_CLI)
 #
 # Included by the top-level Makefile; also usable alone (make -f mk/python.mk test-bindings-python).
 # Defines no `all`, `test` or `run`.
@@ -26,4 +27,5 @@ python-install: lib
 	MODELTREE_LIB=$(MT_LIB) $(MT_PY_PIP) $(MT_PY_ROOT)/bindings/python
 
 test-bindings-python: python-install
-	cd $(MT_PY_ROOT) && $(PYTHON) -m pytest -q -p no:cacheprovider bindings/python/tests
+	cd $(MT_PY_ROOT) && $(SWIFT) build -c release --product modeltree-cli --scratch-path $(MT_DIST_SCRATCH)
+	cd $(MT_PY_ROOT) && MODELTREE_CLI=$(MODELTREE_CLI) $(PYTHON) -m pytest -q -p no:cacheprovider bindings/python/tests

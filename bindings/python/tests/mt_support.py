@@ -21,7 +21,7 @@ EXAMPLE_ZOOS = [os.path.join(ROOT, "examples", name) for name in ("zoo", "zoo2")
 
 def cli_path() -> str | None:
     candidates = [os.environ.get("MODELTREE_CLI")] + [
-        os.path.join(ROOT, scratch, "release", "modeltree-cli") for scratch in (".build", ".build-dist", ".build-py")
+        os.path.join(ROOT, scratch, "release", "modeltree-cli") for scratch in (".build-dist", ".build", ".build-py")
     ]
     return next((c for c in candidates if c and os.path.exists(c)), None)
 

@@ -66,10 +66,15 @@ def test_state_dict_without_a_float_tensor():
         mt.recover({"a": {"step": np.array([3])}, "b": square(1)})
 
 
-def test_mismatched_shapes_are_incompatible_models():
-    with pytest.raises(mt.IncompatibleModelsError) as info:
-        mt.recover({"a": square(0, side=8), "b": {"w": np.zeros((8, 4), np.float32)}})
-    assert info.value.status == _modeltree.INCOMPATIBLE_MODELS
+def test_mismatched_shapes_make_separate_trees_or_an_error():
+    # Models that share no tensor are different architectures: recovered apart, with a warning.
+    models = {"a": square(0, side=8), "b": {"w": np.zeros((8, 4), np.float32)}}
+    g = mt.recover(models)
+    assert g.roots == ["a", "b"] and g.edges == []
+    assert any("architectures" in w for w in g.warnings)
+    # Asked for fewer trees than there are architectures: the library says so.
+    with pytest.raises(mt.InvalidArgumentError, match="architectures"):
+        mt.recover(models, trees=1)
 
 
 def test_size_that_disagrees_with_the_shape_raw_layer():

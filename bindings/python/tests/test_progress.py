@@ -65,21 +65,24 @@ _CTRL_C = textwrap.dedent(
     import numpy as np
     import modeltree as mt
     rng = np.random.default_rng(0)
-    base = {f"t{k}": rng.standard_normal((512, 512), dtype=np.float32) for k in range(6)}
-    child = {k: a + np.float32(0.01) * rng.standard_normal((512, 512), dtype=np.float32) for k, a in base.items()}
+    base = {f"t{k}": rng.standard_normal((384, 384), dtype=np.float32) for k in range(3)}
+    models = {f"m{i}": {k: a + np.float32(0.01 * (i + 1)) * rng.standard_normal(a.shape, dtype=np.float32)
+                        for k, a in base.items()} for i in range(16)}
     mode = sys.argv[1]
-    if mode == "callback":   # Ctrl-C delivered while the callback runs
-        progress = lambda f, s: os.kill(os.getpid(), signal.SIGINT) if f > 0.3 else None
-    else:                    # Ctrl-C delivered while the library computes, GIL released
-        progress = None
-        threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    timer = []
+    def progress(fraction, stage):
+        if mode == "callback" and fraction > 0.3:   # Ctrl-C delivered while the callback runs
+            os.kill(os.getpid(), signal.SIGINT)
+        elif mode == "computing" and not timer:     # ... while the library computes, GIL released
+            timer.append(threading.Timer(0.05, lambda: os.kill(os.getpid(), signal.SIGINT)))
+            timer[0].start()
     start = time.monotonic()
     try:
-        mt.recover({"base": base, "child": child}, metric="auto", progress=progress)
+        mt.recover(models, metric="rms", progress=progress)
     except KeyboardInterrupt:
         print("interrupted after", round(time.monotonic() - start, 2))
-        g = mt.recover({"base": base, "child": child}, metric="rms")  # the library is still usable
-        print("then", g.parent("child"))
+        g = mt.recover({"a": base, "b": models["m0"]}, metric="rms")  # the library is still usable
+        print("then", g.parent("b"))
     else:
         print("finished")
     """
@@ -94,8 +97,16 @@ def test_ctrl_c_cancels_with_keyboard_interrupt(mode):
     assert "then " in proc.stdout
 
 
+def crowd(models: int = 16, side: int = 384, tensors: int = 3) -> dict[str, dict[str, np.ndarray]]:
+    """Many models of a few large tensors: the library computes for a while between reports."""
+    rng = np.random.default_rng(0)
+    base = {f"t{k}": rng.standard_normal((side, side), dtype=np.float32) for k in range(tensors)}
+    return {f"m{i}": {k: a + np.float32(0.01 * (i + 1)) * rng.standard_normal(a.shape, dtype=np.float32)
+                      for k, a in base.items()} for i in range(models)}
+
+
 def test_recovery_releases_the_gil():
-    models = family(side=512, tensors=2)
+    models = crowd()
     stamps: list[float] = []
     stop = threading.Event()
 
@@ -109,7 +120,7 @@ def test_recovery_releases_the_gil():
     time.sleep(0.05)
     reports: list[float] = []
     start = time.perf_counter()
-    mt.recover(models, metric="auto", progress=lambda f, s: reports.append(time.perf_counter()))
+    mt.recover(models, metric="rms", progress=lambda f, s: reports.append(time.perf_counter()))
     end = time.perf_counter()
     stop.set()
     thread.join()
