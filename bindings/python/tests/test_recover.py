@@ -9,6 +9,7 @@ import pytest
 
 import modeltree as mt
 from mt_support import NAMES, ROOT, TREE, cli_json, example_zoo, rms_distance, st
+from mt_support import weights, zoo  # noqa: F401  (fixtures)
 
 
 def test_synthetic_zoo_json_is_the_clis(zoo):
