@@ -88,6 +88,7 @@ setup(
             "modeltree._modeltree",
             sources=["src/modeltree/_modeltree.c"],
             include_dirs=[_header_dir()],
+            depends=[os.path.join(_header_dir(), "modeltree.h")],  # rebuild when the contract changes
             extra_compile_args=["-std=c11", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
         )
     ],
