@@ -72,7 +72,13 @@ def test_training_hook_reports_the_parent(tmp_path):
     assert "fine-tuned from: b-math" in out
 
 
-def test_training_hook_with_known_models_on_disk(tmp_path):
+@pytest.mark.parametrize("start", ["a", "a11", "b2"])
+def test_training_hook_with_known_models_on_disk(zoo, tmp_path, start):
+    out = run("training_hook.py", "--known", zoo, "--start", start, cwd=str(tmp_path)).stdout
+    assert f"fine-tuned from: {start} " in out
+
+
+def test_training_hook_with_the_example_zoo(tmp_path):
     zoo = example_zoo(0)
-    out = run("training_hook.py", "--known", zoo, cwd=str(tmp_path)).stdout
+    out = run("training_hook.py", "--known", zoo, cwd=str(tmp_path)).stdout  # exits 1 on a wrong parent
     assert "the new checkpoint was fine-tuned from" in out
