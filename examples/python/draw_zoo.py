@@ -60,7 +60,9 @@ def layout(graph: mt.Graph) -> dict[str, tuple[float, int]]:
     return slots
 
 
-positions = layout(g)
+# Slots as wide as the longest id, so that labels never overlap.
+longest = max(len(m) for m in g.ids)
+positions = {m: (x * max(1.0, longest / 10), d) for m, (x, d) in layout(g).items()}
 
 
 # %% Draw: matplotlib, Graphviz, or a hand-made SVG
@@ -72,7 +74,7 @@ def draw_matplotlib(path: str) -> None:
 
     width = max(x for x, _ in positions.values()) + 1
     depth = max(d for _, d in positions.values()) + 1
-    fig, ax = plt.subplots(figsize=(max(4, 1.6 * width), max(3, 1.3 * depth)))
+    fig, ax = plt.subplots(figsize=(max(4, 0.95 * width), max(3, 1.2 * depth)))
     for e in g.edges:
         (x0, y0), (x1, y1) = positions[e.parent], positions[e.child]
         ax.annotate("", xy=(x1, -y1 + 0.12), xytext=(x0, -y0 - 0.12),
@@ -94,7 +96,8 @@ def draw_dot(path: str, dot_source: str) -> None:
 
 
 def draw_svg(path: str) -> None:
-    box_w, box_h, step_x, step_y = 120, 34, 140, 90
+    box_w, box_h, step_x, step_y = 14 + 7 * longest, 34, 130, 90
+    step_x = max(step_x, box_w + 20) / max(1.0, longest / 10)  # positions are already widened
     width = int((max(x for x, _ in positions.values()) + 1) * step_x + 20)
     height = int((max(d for _, d in positions.values()) + 1) * step_y + 40)
 
