@@ -31,10 +31,20 @@ def test_progress_reports_rising_fractions_and_stages():
     assert all(isinstance(s, str) and s for _, s in calls)
 
 
-def test_a_true_result_cancels():
-    with pytest.raises(mt.CancelledError) as info:
-        mt.recover(family(), progress=lambda f, s: f > 0.1)
+def test_raising_cancelled_error_cancels():
+    def progress(fraction, stage):
+        if fraction > 0.1:
+            raise mt.CancelledError("enough")
+
+    with pytest.raises(mt.CancelledError, match="enough") as info:
+        mt.recover(family(), progress=progress)
     assert info.value.status == _modeltree.CANCELLED
+
+
+def test_the_callbacks_result_is_ignored():
+    # tqdm's update() returns True when it redraws: that must not cancel anything.
+    g = mt.recover(family(), progress=lambda f, s: True)
+    assert len(g) == 2
 
 
 def test_an_exception_in_the_callback_is_reraised_as_is():

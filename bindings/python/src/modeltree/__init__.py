@@ -81,7 +81,7 @@ def recover(
     include, exclude
                glob patterns on tensor names (fnmatch); with include, only matching tensors are used.
     progress   True for a tqdm bar (quiet when tqdm is not installed), or a callable
-               ``progress(fraction, stage)`` whose true result cancels.
+               ``progress(fraction, stage)``; raising in it (CancelledError, say) cancels.
 
     Ctrl-C cancels cleanly (KeyboardInterrupt). Raises a ModelTreeError subclass on failure:
     FileError (missing or unreadable path), FormatError (malformed checkpoint),

@@ -91,8 +91,8 @@ class Collection:
         progress: Progress | None = None,
     ) -> Graph:
         """Recovers the Model Graph; see ``modeltree.recover`` for the options. ``progress`` is
-        called as ``progress(fraction, stage)``; returning a true value cancels
-        (CancelledError). Ctrl-C cancels and raises KeyboardInterrupt."""
+        called as ``progress(fraction, stage)``; an exception it raises (CancelledError, say)
+        cancels the recovery and is re-raised. Ctrl-C cancels and raises KeyboardInterrupt."""
         if metric not in METRICS:
             raise InvalidArgumentError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
         if direction not in DIRECTIONS:

@@ -51,8 +51,9 @@ class OutOfMemoryError(ModelTreeError, MemoryError):
 
 
 class CancelledError(ModelTreeError):
-    """The progress callback asked to stop (MODELTREE_CANCELLED). Ctrl-C raises
-    KeyboardInterrupt instead, and an exception raised by the callback is re-raised as is."""
+    """The recovery was cancelled (MODELTREE_CANCELLED). Raise it from a progress callback to
+    stop a recovery; whatever the callback raises is re-raised as is, and Ctrl-C raises
+    KeyboardInterrupt."""
 
     status = 6
 

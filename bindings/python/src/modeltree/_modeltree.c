@@ -13,7 +13,8 @@
  * Recovery releases the GIL. The progress callback runs on the same thread (the header promises
  * it), re-acquires the GIL, calls the Python callable if any, and checks for signals, so Ctrl-C
  * cancels: the callback returns non-zero, modeltree_recover returns MODELTREE_CANCELLED, and the
- * pending exception (KeyboardInterrupt, or whatever the callable raised) is re-raised.
+ * pending exception (KeyboardInterrupt, or whatever the callable raised) is re-raised. A Python
+ * callable cancels by raising (modeltree.CancelledError, say); its return value is ignored.
  *
  * Errors: a failing status raises the class modeltree._errors.STATUS_ERRORS[status] with the
  * library's thread-local message (modeltree_last_error_message).
@@ -34,8 +35,9 @@ static PyObject *raise_status(modeltree_status_t status) {
     const char *message = modeltree_last_error_message();
     if (message == NULL || message[0] == '\0') message = modeltree_status_string(status);
     PyObject *cls = base_error;
-    if ((long long)status >= 0 && (long long)status < (long long)PyTuple_GET_SIZE(status_errors)) {
-        PyObject *item = PyTuple_GET_ITEM(status_errors, (Py_ssize_t)status);
+    int code = (int)status; /* a status this build does not know raises the base class */
+    if (code >= 0 && code < PyTuple_GET_SIZE(status_errors)) {
+        PyObject *item = PyTuple_GET_ITEM(status_errors, code);
         if (item != Py_None) cls = item;
     }
     PyErr_SetString(cls, message);
@@ -506,17 +508,15 @@ typedef struct {
 /* Runs on the thread that called modeltree_recover, with the GIL released. */
 static int32_t progress_trampoline(double fraction, const char *stage, void *user_data) {
     ProgressState *state = user_data;
+    if (state->exc_type != NULL) return 1; /* already cancelled: keep the first exception */
     PyEval_RestoreThread(state->thread);
     int32_t stop = 0;
     if (state->callable != NULL) {
+        /* The result is ignored (tqdm's update() returns True when it redraws): only an
+         * exception cancels. */
         PyObject *result = PyObject_CallFunction(state->callable, "ds", fraction, stage);
-        if (result == NULL) {
-            stop = 1;
-        } else {
-            int truth = PyObject_IsTrue(result);
-            Py_DECREF(result);
-            if (truth != 0) stop = 1; /* a true result cancels; -1 (an error) too */
-        }
+        if (result == NULL) stop = 1;
+        Py_XDECREF(result);
     }
     if (!stop && PyErr_CheckSignals() < 0) stop = 1; /* Ctrl-C: KeyboardInterrupt is pending */
     if (PyErr_Occurred()) PyErr_Fetch(&state->exc_type, &state->exc_value, &state->exc_tb);
@@ -565,9 +565,9 @@ PyDoc_STRVAR(recover_doc,
 "        exclude=None, progress=None)\n--\n\n"
 "modeltree_recover with options from modeltree_options_init, overridden by every argument that\n"
 "is not None (metric and direction: METRIC_* / DIRECTION_* values; include/exclude: sequences\n"
-"of glob str). progress(fraction, stage) is called on this thread; a true result or an\n"
-"exception cancels. The GIL is released meanwhile; Ctrl-C cancels and raises\n"
-"KeyboardInterrupt. Returns a Graph.");
+"of glob str). progress(fraction, stage) is called on this thread; its result is ignored, and\n"
+"an exception it raises cancels the recovery and is re-raised. The GIL is released meanwhile;\n"
+"Ctrl-C cancels and raises KeyboardInterrupt. Returns a Graph.");
 static PyObject *mt_recover(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"collection", "metric", "direction", "lam", "trees",
                              "include", "exclude", "progress", NULL};
