@@ -25,46 +25,90 @@ struct PairwiseStatistics {
 }
 
 extension PairwiseStatistics {
-    /// Elements per block: n blocks of 64 KiB stay in L2 for the pair loop.
-    static let blockSize = 16_384
+    /// Elements per segment: the unit of parallel work and of the deterministic reduction.
+    static let segmentSize = 65_536
 
-    /// Streams `tensorNames` of every model once (tensor by tensor, block by block).
-    /// - Parameter progress: called after each tensor with the fraction done; returns false to stop.
-    static func gather(models: [Model], tensorNames: [String],
+    /// Elements per block: the n decoded blocks of one step stay in L2 (≈ 512 KiB) while every
+    /// pair of them is compared.
+    static func blockSize(models n: Int) -> Int {
+        var b = 8_192
+        while b > 256 && b * Swift.max(n, 1) * 4 > 524_288 { b /= 2 }
+        return b
+    }
+
+    /// Streams `tensorNames` of every model once (tensor by tensor, segment by segment).
+    ///
+    /// Each tensor is cut into segments of `segmentSize` elements; segments are spread over
+    /// `threads` threads, each segment yields partial sums (per model: moments about a shift fixed
+    /// per tensor; per pair: Σ (a − b)² and max |a − b|), and partials are added in segment order,
+    /// so results do not depend on the thread count. Within a segment, blocks of all n models are
+    /// decoded into cache and compared pair by pair from there: the weights are read once.
+    ///
+    /// Cost: O(n² · elements) arithmetic (3 vector operations per pair and element, 5 with the
+    /// maximum), O(n · elements) bytes read. Memory: `threads` × n × `blockSize` floats plus
+    /// O(n²) per segment in flight (at most 16 segments); the pages of the files read so
+    /// far are released as the pass goes (`releasePages`), so resident memory stays at the part
+    /// in flight however large the models are.
+    /// - Parameters:
+    ///   - maxDifference: also compute `maxNormalized` (the `max` metric); without it the pair
+    ///     loop does less work and `maxNormalized` is NaN off the diagonal.
+    ///   - threads: worker threads (default: `defaultThreadCount()`).
+    ///   - progress: called on the caller's thread after each tensor with the fraction done;
+    ///     throws to stop.
+    static func gather(models: [Model], tensorNames: [String], maxDifference: Bool = true,
+                       threads: Int = defaultThreadCount(),
                        progress: (Double) throws -> Void) throws -> PairwiseStatistics {
         let n = models.count
         var result = PairwiseStatistics(modelCount: n)
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: n * blockSize)
-        defer { buffer.deallocate() }
-        var sumSquares = [Double](repeating: 0, count: n * n)
-        var maxAbs = [Float](repeating: 0, count: n * n)
+        let block = blockSize(models: n)
+        let scratch = (0..<Swift.max(1, threads)).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n * block) }
+        defer { for p in scratch { p.deallocate() } }
         var rmsSum = [Double](repeating: 0, count: n * n)
         var correlationSum = [Double](repeating: 0, count: n * n)
         var correlationCount = [Int](repeating: 0, count: n * n)
+        let maxBatch = 16      // segments in flight: 1M elements of every model
 
         for (tensorIndex, name) in tensorNames.enumerated() {
             let views = models.map { $0.tensor(named: name)! }
             let count = views[0].count
-            var moments = [Moments](repeating: Moments(), count: n)
-            for i in 0..<(n * n) { sumSquares[i] = 0; maxAbs[i] = 0 }
+            // One shift per model: the mean of the first values (see `Moments`).
+            var moments = views.map { v -> Moments in
+                let k = Swift.min(count, 4_096)
+                let tmp = UnsafeMutablePointer<Float>.allocate(capacity: k)
+                defer { tmp.deallocate() }
+                v.dtype.decode(v.bytes.baseAddress!, count: k, into: tmp)
+                var sum = 0.0, finite = 0
+                for i in 0..<k where tmp[i].isFinite { sum += Double(tmp[i]); finite += 1 }
+                return Moments(shift: Double(Float(finite > 0 ? sum / Double(finite) : 0)))
+            }
+            var sumSquares = [Double](repeating: 0, count: n * n)
+            var maxAbs = [Float](repeating: 0, count: n * n)
 
-            var start = 0
-            while start < count {
-                let len = Swift.min(blockSize, count - start)
-                for m in 0..<n {
-                    let v = views[m]
-                    let row = buffer + m * blockSize
-                    v.dtype.decode(v.bytes.baseAddress! + start * v.dtype.size, count: len, into: row)
-                    moments[m].add(row, count: len)
+            let segments = (count + segmentSize - 1) / segmentSize
+            var first = 0
+            while first < segments {
+                let batch = Swift.min(maxBatch, segments - first)
+                let parts = UnsafeMutablePointer<SegmentPartial>.allocate(capacity: batch)
+                defer { parts.deinitialize(count: batch); parts.deallocate() }
+                nonisolated(unsafe) let out = parts
+                nonisolated(unsafe) let buffers = scratch
+                let shifts = moments.map(\.center)
+                parallelForEach(batch, threads: threads) { item, worker in
+                    let seg = first + item
+                    let start = seg * segmentSize, end = Swift.min(count, start + segmentSize)
+                    (out + item).initialize(to: segmentPartial(
+                        views: views, range: start..<end, shifts: shifts, block: block,
+                        buffer: buffers[worker], maxDifference: maxDifference))
                 }
-                for a in 0..<n {
-                    for b in (a + 1)..<n {
-                        let (ss, mx) = squaredDistanceAndMax(buffer + a * blockSize, buffer + b * blockSize, len)
-                        sumSquares[a * n + b] += ss
-                        maxAbs[a * n + b] = Swift.max(maxAbs[a * n + b], mx)
-                    }
+                for item in 0..<batch {
+                    let p = parts[item]
+                    for m in 0..<n { moments[m].merge(p.moments[m]) }
+                    for i in 0..<(n * n) { sumSquares[i] += p.sumSquares[i] }
+                    if maxDifference { for i in 0..<(n * n) { maxAbs[i] = Swift.max(maxAbs[i], p.maxAbs[i]) } }
                 }
-                start += len
+                let done = (first * segmentSize)..<Swift.min(count, (first + batch) * segmentSize)
+                for m in 0..<n { releasePages(of: models[m], views[m], elements: done) }
+                first += batch
             }
 
             if let bad = moments.firstIndex(where: { $0.nonFinite > 0 }) {
@@ -81,10 +125,12 @@ extension PairwiseStatistics {
                     let ss = sumSquares[a * n + b]
                     let r = (ss / total).squareRoot()
                     rmsSum[a * n + b] += r
-                    let range = Double(Swift.max(moments[a].maximum, moments[b].maximum))
-                        - Double(Swift.min(moments[a].minimum, moments[b].minimum))
-                    let normalized = range > 0 ? Double(maxAbs[a * n + b]) / range : 0
-                    result.maxNormalized[a * n + b] = Swift.max(result.maxNormalized[a * n + b], normalized)
+                    if maxDifference {
+                        let range = Double(Swift.max(moments[a].maximum, moments[b].maximum))
+                            - Double(Swift.min(moments[a].minimum, moments[b].minimum))
+                        let normalized = range > 0 ? Double(maxAbs[a * n + b]) / range : 0
+                        result.maxNormalized[a * n + b] = Swift.max(result.maxNormalized[a * n + b], normalized)
+                    }
                     // Pearson correlation from the variance of the difference:
                     // cov = (var a + var b − var(a − b)) / 2, var(a − b) = E[(a−b)²] − (mean a − mean b)².
                     let va = moments[a].variance, vb = moments[b].variance
@@ -106,6 +152,7 @@ extension PairwiseStatistics {
                 let d = used > 0 ? rmsSum[a * n + b] / used : 0
                 result.rms[a * n + b] = d
                 result.rms[b * n + a] = d
+                if !maxDifference { result.maxNormalized[a * n + b] = .nan }
                 result.maxNormalized[b * n + a] = result.maxNormalized[a * n + b]
                 // Two models whose every used tensor is constant: equal means related only if equal.
                 let k = correlationCount[a * n + b]
@@ -116,6 +163,131 @@ extension PairwiseStatistics {
         }
         return result
     }
+
+    /// What one segment contributes: per-model moments and per-pair sums (row-major n × n, a < b).
+    struct SegmentPartial {
+        var moments: [Moments]
+        var sumSquares: [Double]
+        var maxAbs: [Float]
+    }
+
+    /// Reads `range` of every model's tensor block by block into `buffer` (n × block floats) and
+    /// compares every pair of models there.
+    static func segmentPartial(views: [TensorView], range: Range<Int>, shifts: [Double], block: Int,
+                               buffer: UnsafeMutablePointer<Float>, maxDifference: Bool) -> SegmentPartial {
+        let n = views.count
+        var part = SegmentPartial(moments: shifts.map { Moments(shift: $0) },
+                                  sumSquares: [Double](repeating: 0, count: n * n),
+                                  maxAbs: maxDifference ? [Float](repeating: 0, count: n * n) : [])
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let len = Swift.min(block, range.upperBound - start)
+            for m in 0..<n {
+                let v = views[m]
+                let row = buffer + m * block
+                v.dtype.decode(v.bytes.baseAddress! + start * v.dtype.size, count: len, into: row)
+                part.moments[m].addFast(row, count: len, extremes: maxDifference)
+            }
+            part.sumSquares.withUnsafeMutableBufferPointer { ss in
+                if maxDifference {
+                    part.maxAbs.withUnsafeMutableBufferPointer { mx in
+                        for a in 0..<n {
+                            for b in (a + 1)..<n {
+                                let (s, m) = squaredDistanceAndMax(buffer + a * block, buffer + b * block, len)
+                                ss[a * n + b] += s
+                                mx[a * n + b] = Swift.max(mx[a * n + b], m)
+                            }
+                        }
+                    }
+                } else {
+                    for a in 0..<n {
+                        let x = buffer + a * block
+                        var b = a + 1
+                        // Two partners per pass: one load of x serves both.
+                        while b + 1 < n {
+                            let (s0, s1) = squaredDistances2(x, buffer + b * block, buffer + (b + 1) * block, len)
+                            ss[a * n + b] += s0
+                            ss[a * n + b + 1] += s1
+                            b += 2
+                        }
+                        if b < n { ss[a * n + b] += squaredDistance(x, buffer + b * block, len) }
+                    }
+                }
+            }
+            start += len
+        }
+        return part
+    }
+}
+
+/// Lane-wise max(|a|, |b|).
+@inline(__always)
+func magnitudeMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    let mask = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
+    let x = unsafeBitCast(unsafeBitCast(a, to: SIMD8<UInt32>.self) & mask, to: SIMD8<Float>.self)
+    let y = unsafeBitCast(unsafeBitCast(b, to: SIMD8<UInt32>.self) & mask, to: SIMD8<Float>.self)
+    return x.replacing(with: y, where: y .> x)
+}
+
+/// Σ (x − y)² over `count` floats, accumulated as in `squaredDistanceAndMax`.
+@inline(__always)
+func squaredDistance(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Double {
+    typealias V = SIMD8<Float>
+    var total = 0.0
+    var i = 0
+    let vectorEnd = count & ~15
+    while i < vectorEnd {
+        let runEnd = Swift.min(vectorEnd, i + 512)
+        var acc0 = V(repeating: 0), acc1 = V(repeating: 0)
+        while i < runEnd {
+            let d0 = UnsafeRawPointer(x + i).loadUnaligned(as: V.self) - UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
+            let d1 = UnsafeRawPointer(x + i + 8).loadUnaligned(as: V.self) - UnsafeRawPointer(y + i + 8).loadUnaligned(as: V.self)
+            acc0 += d0 * d0
+            acc1 += d1 * d1
+            i += 16
+        }
+        total += Double((acc0 + acc1).sum())
+    }
+    while i < count {
+        let d = x[i] - y[i]
+        total += Double(d * d)
+        i += 1
+    }
+    return total
+}
+
+/// Σ (x − y)² and Σ (x − z)²: the same sums as two `squaredDistance` calls, one pass over x.
+@inline(__always)
+func squaredDistances2(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafePointer<Float>,
+                       _ count: Int) -> (Double, Double) {
+    typealias V = SIMD8<Float>
+    var ty = 0.0, tz = 0.0
+    var i = 0
+    let vectorEnd = count & ~15
+    while i < vectorEnd {
+        let runEnd = Swift.min(vectorEnd, i + 512)
+        var y0 = V(repeating: 0), y1 = V(repeating: 0), z0 = V(repeating: 0), z1 = V(repeating: 0)
+        while i < runEnd {
+            let x0 = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+            let x1 = UnsafeRawPointer(x + i + 8).loadUnaligned(as: V.self)
+            let dy0 = x0 - UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
+            let dy1 = x1 - UnsafeRawPointer(y + i + 8).loadUnaligned(as: V.self)
+            let dz0 = x0 - UnsafeRawPointer(z + i).loadUnaligned(as: V.self)
+            let dz1 = x1 - UnsafeRawPointer(z + i + 8).loadUnaligned(as: V.self)
+            y0 += dy0 * dy0; y1 += dy1 * dy1
+            z0 += dz0 * dz0; z1 += dz1 * dz1
+            i += 16
+        }
+        ty += Double((y0 + y1).sum())
+        tz += Double((z0 + z1).sum())
+    }
+    while i < count {
+        let dy = x[i] - y[i], dz = x[i] - z[i]
+        ty += Double(dy * dy)
+        tz += Double(dz * dz)
+        i += 1
+    }
+    return (ty, tz)
 }
 
 /// Σ (x − y)² (in double) and max |x − y| over `count` floats.
@@ -137,7 +309,9 @@ func squaredDistanceAndMax(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
             let d1 = UnsafeRawPointer(x + i + 8).loadUnaligned(as: V.self) - UnsafeRawPointer(y + i + 8).loadUnaligned(as: V.self)
             acc0 += d0 * d0
             acc1 += d1 * d1
-            maxLanes = pointwiseMax(maxLanes, pointwiseMax(pointwiseMax(d0, -d0), pointwiseMax(d1, -d1)))
+            // |d| by clearing the sign bit; max by masks (the generic pointwiseMax is a call).
+            let m = magnitudeMax(d0, d1)
+            maxLanes = maxLanes.replacing(with: m, where: m .> maxLanes)
             i += 16
         }
         total += Double((acc0 + acc1).sum())

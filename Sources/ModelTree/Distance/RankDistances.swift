@@ -6,79 +6,178 @@ import Glibc
 /// child differ by rank r per adapted matrix, siblings by 2r, and so on (Horwitz et al. 2025).
 /// Tensors of more than two dimensions are read as `shape[0] × (product of the rest)`.
 ///
-/// Matrices whose smaller side exceeds `sketchColumns` are first multiplied by a fixed Gaussian
-/// matrix Ω (the same for every model): `(W_a − W_b)·Ω = W_a·Ω − W_b·Ω`, so one sketch per model
+/// Each model's tensor is reduced once to a small linear sketch `S_m = Ψᵀ·(W_m − W_ref)·Ω`, with
+/// fixed Gaussian matrices (the same for every model) and `W_ref` the tensor of the first model
+/// involved. The sketch of a difference is the difference of sketches, so one sketch per model
 /// serves every pair, and its rank equals the rank of the difference whenever that rank is below
-/// the sketch size (with probability one).
+/// the sketch size (with probability one; Halko, Martinsson & Tropp 2011, §4). Ω reduces the
+/// smaller side to `sketchSize` columns when it is larger; Ψ reduces the other side to
+/// `sketchSize + 64` rows when it is larger (kept taller than wide, so that a full-rank
+/// difference keeps singular values far from zero). Subtracting the reference first keeps the
+/// Float sketch's rounding relative to the (small) fine-tuning deltas, not to the weights.
+///
+/// The rank of `S_a − S_b` comes from a Householder QR with column pivoting (Businger & Golub
+/// 1965) that stops as soon as every remaining column is below the tolerance: O(R·k·rank) for a
+/// low rank instead of the O(R·k²·sweeps) of a full SVD. When both sides are sketched it first
+/// tries the leading 96 × 64 corner of the sketch (itself a Gaussian sketch) and falls back to
+/// the whole sketch only if that corner is saturated.
 enum RankDistances {
     static let sketchColumns = 256
+    /// Extra sketch rows beyond the columns.
+    static let extraRows = 64
+    /// The nested small sketch tried first.
+    static let smallColumns = 64, smallRows = 96
 
     /// - Returns: `ranks[p][t]` for pair `pairs[p]` and tensor `tensorNames[t]`.
-    /// - Parameter sketchSize: columns of the sketch (tests use a small one to exercise it cheaply).
+    /// - Parameters:
+    ///   - sketchSize: columns of the sketch (tests use a small one to exercise it cheaply).
+    ///   - stopAbove: one limit per tensor; when given, the computation stops at the first rank
+    ///     above its tensor's limit and the ranks not computed are -1 (a cheap "is this a LoRA
+    ///     family?" test: a full fine-tune fails it at the first pair).
+    ///   - threads: worker threads; results do not depend on it.
+    ///   - progress: called on the caller's thread after each tensor with the fraction done.
     static func ranks(models: [Model], tensorNames: [String], pairs: [(Int, Int)], sketchSize: Int = sketchColumns,
+                      stopAbove: [Int]? = nil, threads: Int = defaultThreadCount(),
                       progress: (Double) throws -> Void) throws -> [[Int]] {
-        var result = [[Int]](repeating: [Int](repeating: 0, count: tensorNames.count), count: pairs.count)
+        var result = [[Int]](repeating: [Int](repeating: stopAbove == nil ? 0 : -1, count: tensorNames.count), count: pairs.count)
+        guard !pairs.isEmpty else { return result }
         let involved = Array(Set(pairs.flatMap { [$0.0, $0.1] })).sorted()
         for (t, name) in tensorNames.enumerated() {
-            let shape = models[involved[0]].tensor(named: name)!.shape
-            let r = shape.first ?? 1
-            let c = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
-            // Orient so that rows ≥ columns; sketch the columns when they are too many.
-            let transposed = c > r
-            let rows = Swift.max(r, c), cols = Swift.min(r, c)
-            let sketched = cols > sketchSize
-            let k = sketched ? sketchSize : cols
-            let omega = sketched ? gaussianMatrix(rows: cols, cols: k, seed: 0x5EED_0000 &+ UInt64(t)) : []
+            let plan = SketchPlan(shape: models[involved[0]].tensor(named: name)!.shape, sketchSize: sketchSize, seed: UInt64(t))
+            let reference = decode(models[involved[0]].tensor(named: name)!)
+            var sketches = [Int: Sketch]()
+            // Pairs in chunks of a fixed size (never the thread count): sketch the models a chunk
+            // needs, then rank its pairs in parallel. With a limit the first chunk is one pair, so
+            // a full fine-tune stops after two sketches.
+            var first = 0
+            while first < pairs.count {
+                let chunk = stopAbove == nil ? pairs.count : (first == 0 && t == 0 ? 1 : 8)
+                let part = Array(pairs[first..<Swift.min(pairs.count, first + chunk)])
+                let missing = Array(Set(part.flatMap { [$0.0, $0.1] })).filter { sketches[$0] == nil }.sorted()
+                let made = UnsafeMutablePointer<Sketch?>.allocate(capacity: missing.count)
+                made.initialize(repeating: nil, count: missing.count)
+                nonisolated(unsafe) let madeOut = made
+                parallelForEach(missing.count, threads: threads) { i, _ in
+                    madeOut[i] = plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference)
+                }
+                for (i, m) in missing.enumerated() { sketches[m] = made[i]! }
+                made.deinitialize(count: missing.count)
+                made.deallocate()
 
-            var matrices = [Int: [Double]]()      // model → column-major rows × k
-            var sumSquares = [Int: Double]()
-            var roundoff = [Int: Double]()
-            for m in involved {
-                let view = models[m].tensor(named: name)!
-                var values = [Float](repeating: 0, count: r * c)
-                values.withUnsafeMutableBufferPointer { out in
-                    view.dtype.decode(view.bytes.baseAddress!, count: r * c, into: out.baseAddress!)
+                let ranks = UnsafeMutablePointer<Int>.allocate(capacity: part.count)
+                defer { ranks.deallocate() }
+                nonisolated(unsafe) let ranksOut = ranks
+                let snapshot = sketches
+                parallelForEach(part.count, threads: threads) { i, _ in
+                    ranksOut[i] = plan.rank(snapshot[part[i].0]!, snapshot[part[i].1]!)
                 }
-                var ss = 0.0
-                for v in values { ss += Double(v) * Double(v) }
-                sumSquares[m] = ss
-                roundoff[m] = Swift.max(view.dtype.unitRoundoff, DType.f32.unitRoundoff)
-                // Column-major rows × cols view of the (possibly transposed) row-major r × c data:
-                // element (i, j) is values[i*c + j] untransposed, values[j*c + i] transposed.
-                var full = [Double](repeating: 0, count: rows * cols)
-                for j in 0..<cols {
-                    for i in 0..<rows {
-                        full[j * rows + i] = Double(transposed ? values[j * c + i] : values[i * c + j])
-                    }
+                for i in 0..<part.count { result[first + i][t] = ranks[i] }
+                if let limits = stopAbove, (0..<part.count).contains(where: { ranks[$0] > limits[t] }) {
+                    return result
                 }
-                matrices[m] = sketched ? multiply(full, rows: rows, inner: cols, omega, cols: k) : full
-            }
-            for (p, pair) in pairs.enumerated() {
-                let a = matrices[pair.0]!, b = matrices[pair.1]!
-                var diff = [Double](repeating: 0, count: a.count)
-                for i in 0..<a.count { diff[i] = a[i] - b[i] }
-                let rmsWeight = ((sumSquares[pair.0]! + sumSquares[pair.1]!) / Double(2 * r * c)).squareRoot()
-                let tol = NumericalRank.tolerance(
-                    unitRoundoff: Swift.max(roundoff[pair.0]!, roundoff[pair.1]!), rmsWeight: rmsWeight,
-                    rows: rows, cols: k, scale: sketched ? (Double(cols) / Double(k)).squareRoot() : 1)
-                result[p][t] = NumericalRank.rank(diff, rows: rows, cols: k, tolerance: tol)
+                first += part.count
             }
             try progress(Double(t + 1) / Double(tensorNames.count))
         }
         return result
     }
 
-    /// Column-major product (rows × inner) · (inner × cols).
-    static func multiply(_ a: [Double], rows: Int, inner: Int, _ b: [Double], cols: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: rows * cols)
-        for j in 0..<cols {
-            for l in 0..<inner {
-                let s = b[j * inner + l]
-                if s == 0 { continue }
-                for i in 0..<rows { out[j * rows + i] += a[l * rows + i] * s }
+    /// A model's tensor decoded to row-major Float.
+    static func decode(_ view: TensorView) -> [Float] {
+        var values = [Float](repeating: 0, count: view.count)
+        values.withUnsafeMutableBufferPointer { out in
+            view.dtype.decode(view.bytes.baseAddress!, count: view.count, into: out.baseAddress!)
+        }
+        return values
+    }
+
+    /// One model's sketch of one tensor and what its tolerance needs.
+    struct Sketch {
+        /// Column-major `plan.sketchRows × plan.sketchCols`.
+        var values: [Float]
+        var sumSquares: Double
+        var unitRoundoff: Double
+    }
+
+    /// Shapes and random matrices of one tensor's sketch.
+    struct SketchPlan {
+        let r: Int, c: Int
+        /// Orientation: `rows ≥ cols` after an optional transpose of the row-major r × c data.
+        let transposed: Bool
+        let rows: Int, cols: Int
+        /// Sketch size; a side that is not sketched keeps its size.
+        let sketchRows: Int, sketchCols: Int
+        /// Ω in panels of 8 columns (cols × sketchCols, N(0, 1/sketchCols)), empty when not used.
+        let omegaPanels: [Float]
+        /// Ψᵀ row-major (sketchRows × rows, N(0, 1/sketchRows)), empty when not used.
+        let psiT: [Float]
+
+        init(shape: [Int], sketchSize: Int, seed: UInt64) {
+            r = shape.first ?? 1
+            c = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
+            transposed = c > r
+            rows = Swift.max(r, c); cols = Swift.min(r, c)
+            sketchCols = cols > sketchSize ? sketchSize : cols
+            sketchRows = rows > sketchCols + RankDistances.extraRows ? sketchCols + RankDistances.extraRows : rows
+            let (n, k) = (cols, sketchCols)
+            if k < n {
+                let omega = RankDistances.gaussianMatrix(rows: n, cols: k, seed: 0x5EED_0000 &+ seed)  // column-major
+                omegaPanels = packPanels(n, k) { i, j in Float(omega[j * n + i]) }
+            } else {
+                omegaPanels = []
+            }
+            if sketchRows < rows {
+                let psi = RankDistances.gaussianMatrix(rows: rows, cols: sketchRows, seed: 0x5EED_8000 &+ seed)  // column-major rows × R
+                psiT = psi.map(Float.init)       // column-major rows × R is row-major R × rows
+            } else {
+                psiT = []
             }
         }
-        return out
+
+        /// Ψᵀ · (W − reference) · Ω, column-major, with the norm and roundoff of W.
+        func sketch(_ view: TensorView, reference: [Float]) -> Sketch {
+            var w = RankDistances.decode(view)
+            var ss = 0.0
+            var i = 0
+            while i < w.count {          // Σ w² in Double over Float runs, then w − reference
+                let end = Swift.min(w.count, i + 256)
+                var acc: Float = 0
+                while i < end { acc += w[i] * w[i]; w[i] -= reference[i]; i += 1 }
+                ss += Double(acc)
+            }
+            // A: rows × cols row-major.
+            let a: [Float] = transposed ? transpose(w, rows: r, cols: c) : w
+            // Y = A·Ω: rows × sketchCols row-major.
+            let y: [Float] = omegaPanels.isEmpty ? a : multiply(a, rows, cols, omegaPanels, sketchCols)
+            // Z = Ψᵀ·Y: sketchRows × sketchCols row-major.
+            let z: [Float] = psiT.isEmpty ? y
+                : multiply(psiT, sketchRows, rows, packPanels(rows, sketchCols) { i, j in y[i * sketchCols + j] }, sketchCols)
+            return Sketch(values: transpose(z, rows: sketchRows, cols: sketchCols), sumSquares: ss,
+                          unitRoundoff: Swift.max(view.dtype.unitRoundoff, DType.f32.unitRoundoff))
+        }
+
+        /// Numerical rank of the difference of two sketches (see the type's documentation).
+        func rank(_ a: Sketch, _ b: Sketch) -> Int {
+            let rmsWeight = ((a.sumSquares + b.sumSquares) / Double(2 * r * c)).squareRoot()
+            let u = Swift.max(a.unitRoundoff, b.unitRoundoff)
+            let rowGain = sketchRows < rows ? Double(rows) / Double(sketchRows) : 1
+            let colGain = sketchCols < cols ? Double(cols) / Double(sketchCols) : 1
+            let scale = (rowGain * colGain).squareRoot()
+            // The nested corner: a Gaussian sketch of its own when both sides are sketched.
+            if sketchCols < cols && sketchRows < rows && sketchCols > RankDistances.smallColumns
+                && sketchRows > RankDistances.smallRows {
+                let kr = RankDistances.smallRows, kc = RankDistances.smallColumns
+                var d = [Double](repeating: 0, count: kr * kc)
+                for j in 0..<kc { for i in 0..<kr { d[j * kr + i] = Double(a.values[j * sketchRows + i]) - Double(b.values[j * sketchRows + i]) } }
+                let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: kr, cols: kc, scale: scale)
+                let small = NumericalRank.pivotedRank(&d, rows: kr, cols: kc, tolerance: tol)
+                if small < kc - 8 { return small }
+            }
+            var d = [Double](repeating: 0, count: sketchRows * sketchCols)
+            for i in 0..<d.count { d[i] = Double(a.values[i]) - Double(b.values[i]) }
+            let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: sketchRows, cols: sketchCols, scale: scale)
+            return NumericalRank.pivotedRank(&d, rows: sketchRows, cols: sketchCols, tolerance: tol)
+        }
     }
 
     /// A column-major `rows × cols` matrix of independent N(0, 1/cols) entries from a fixed seed
@@ -107,3 +206,82 @@ enum RankDistances {
     }
 }
 
+/// Row-major transpose of a `rows × cols` Float matrix, in cache-sized tiles.
+func transpose(_ a: [Float], rows: Int, cols: Int) -> [Float] {
+    var t = [Float](repeating: 0, count: a.count)
+    let tile = 32
+    a.withUnsafeBufferPointer { src in
+        t.withUnsafeMutableBufferPointer { dst in
+            var i0 = 0
+            while i0 < rows {
+                var j0 = 0
+                while j0 < cols {
+                    for i in i0..<Swift.min(rows, i0 + tile) {
+                        for j in j0..<Swift.min(cols, j0 + tile) { dst[j * rows + i] = src[i * cols + j] }
+                    }
+                    j0 += tile
+                }
+                i0 += tile
+            }
+        }
+    }
+    return t
+}
+
+/// A `k × n` matrix given by `element(i, j)` in panels of 8 columns: panel p holds columns
+/// 8p..<8p+8 as k consecutive groups of 8 (zero-padded), the layout `multiply` streams.
+func packPanels(_ k: Int, _ n: Int, _ element: (Int, Int) -> Float) -> [Float] {
+    let panels = (n + 7) / 8
+    var out = [Float](repeating: 0, count: panels * k * 8)
+    for p in 0..<panels {
+        for i in 0..<k {
+            for l in 0..<8 where p * 8 + l < n { out[(p * k + i) * 8 + l] = element(i, p * 8 + l) }
+        }
+    }
+    return out
+}
+
+/// Row-major `m × n` product of a row-major `m × k` matrix and a `k × n` matrix packed by
+/// `packPanels`: 4 × 8 register tiles, Float accumulation (the inputs are fine-tuning deltas, see
+/// `RankDistances`).
+func multiply(_ a: [Float], _ m: Int, _ k: Int, _ panels: [Float], _ n: Int) -> [Float] {
+    typealias V = SIMD8<Float>
+    var c = [Float](repeating: 0, count: m * n)
+    let panelCount = (n + 7) / 8
+    a.withUnsafeBufferPointer { aBuf in
+        panels.withUnsafeBufferPointer { bBuf in
+            c.withUnsafeMutableBufferPointer { cBuf in
+                let A = aBuf.baseAddress!, B = bBuf.baseAddress!, C = cBuf.baseAddress!
+                func store(_ v: V, row: Int, panel: Int) {
+                    for l in 0..<8 where panel * 8 + l < n { C[row * n + panel * 8 + l] = v[l] }
+                }
+                for p in 0..<panelCount {
+                    let panel = B + p * k * 8
+                    var i = 0
+                    while i + 4 <= m {
+                        var c0 = V(repeating: 0), c1 = V(repeating: 0), c2 = V(repeating: 0), c3 = V(repeating: 0)
+                        let a0 = A + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
+                        for l in 0..<k {
+                            let b = UnsafeRawPointer(panel + l * 8).loadUnaligned(as: V.self)
+                            c0 += V(repeating: a0[l]) * b
+                            c1 += V(repeating: a1[l]) * b
+                            c2 += V(repeating: a2[l]) * b
+                            c3 += V(repeating: a3[l]) * b
+                        }
+                        store(c0, row: i, panel: p); store(c1, row: i + 1, panel: p)
+                        store(c2, row: i + 2, panel: p); store(c3, row: i + 3, panel: p)
+                        i += 4
+                    }
+                    while i < m {
+                        var c0 = V(repeating: 0)
+                        let a0 = A + i * k
+                        for l in 0..<k { c0 += V(repeating: a0[l]) * UnsafeRawPointer(panel + l * 8).loadUnaligned(as: V.self) }
+                        store(c0, row: i, panel: p)
+                        i += 1
+                    }
+                }
+            }
+        }
+    }
+    return c
+}

@@ -13,7 +13,8 @@ public struct ModelGraph: Sendable {
     public var edgeDistance: [Double]
     /// Confidence in [0, 1] of the edge into each model; NaN for a root.
     public var edgeConfidence: [Double]
-    /// Edges whose confidence is too low to trust (always false for a root).
+    /// Edges not to trust: confidence below 0.2, or in a tree whose direction could not be told
+    /// (always false for a root).
     public var unsure: [Bool]
     /// Indices of the roots, one per tree, in the order of `trees`.
     public var roots: [Int]

@@ -72,7 +72,7 @@ struct Recovery {
 
         try report(0, "selecting tensors")
         let names = try TensorSelection.select(models: models, include: options.include, exclude: options.exclude)
-        let stats = try PairwiseStatistics.gather(models: models, tensorNames: names) { f in
+        let stats = try PairwiseStatistics.gather(models: models, tensorNames: names, maxDifference: options.metric == .max) { f in
             try report(0.02 + 0.68 * f, "reading weights")
         }
         for s in stats.skipped { warnings.append("tensor '\(s.tensor)' skipped: \(s.reason)") }
@@ -126,7 +126,9 @@ struct Recovery {
             ids: models.map(\.id), paths: models.map(\.path), kurtosis: kurtosis, parent: parent,
             edgeDistance: (0..<n).map { parent[$0] >= 0 ? distance[parent[$0] * n + $0] : .nan },
             edgeConfidence: confidence,
-            unsure: (0..<n).map { parent[$0] >= 0 && !(confidence[$0] >= unsureConfidence) },
+            unsure: (0..<n).map { i in
+                parent[i] >= 0 && (!(confidence[i] >= unsureConfidence) || directionUnsure[trees.firstIndex { $0.contains(i) }!])
+            },
             roots: roots, trees: trees, treeDirections: directions, treeDirectionUnsure: directionUnsure,
             tensors: stats.tensors, metric: metric, distances: distance, warnings: warnings)
     }
@@ -161,13 +163,15 @@ struct Recovery {
                 pairs.insert(Pair(Swift.min(i, j), Swift.max(i, j)))
             }
             let nearest = pairs.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
-            let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: nearest.map { ($0.a, $0.b) }) { f in
-                try report(0.70 + 0.05 * f, "testing for low-rank differences")
-            }
             let limits = stats.tensors.map { name -> Int in
                 let shape = models[0].tensor(named: name)!.shape
                 let r = shape.first ?? 1, c = shape.dropFirst().reduce(1, *)
                 return Swift.min(Swift.min(r, c) / 2, RankDistances.sketchColumns - 1)
+            }
+            // Stops at the first rank above its limit: a full fine-tune costs one pair's sketch.
+            let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: nearest.map { ($0.a, $0.b) },
+                                                stopAbove: limits) { f in
+                try report(0.70 + 0.05 * f, "testing for low-rank differences")
             }
             let lowRank = ranks.allSatisfy { row in zip(row, limits).allSatisfy { $0 <= $1 } }
                 && ranks.contains { $0.contains { $0 > 0 } }
