@@ -106,3 +106,20 @@ def test_peak_memory_does_not_grow_with_the_lent_weights():
     # The library's working memory is about n x the largest tensor (a few MiB); a copy of the
     # weights would add 192 MiB (or 384 MiB converted to double).
     assert growth < 0.25 * lent, f"peak memory grew by {growth:.0f} MiB while recovering {lent:.0f} MiB of lent weights"
+
+
+def test_dlpack_objects_are_lent_in_place():
+    class Foreign:  # an array from another library that speaks only DLPack
+        def __init__(self, a):
+            self._a = a
+
+        def __dlpack__(self, **kwargs):
+            return self._a.__dlpack__(**kwargs)
+
+        def __dlpack_device__(self):
+            return self._a.__dlpack_device__()
+
+    a = np.random.default_rng(0).normal(size=(16, 16)).astype(np.float32)
+    with mt.Collection() as c:
+        c.add_tensor("m", "w", Foreign(a))
+        assert c._raw._lent() == [(address(a), a.nbytes)]
