@@ -1,7 +1,6 @@
 """Bad input raises the right class of the one hierarchy, with the library's message."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest

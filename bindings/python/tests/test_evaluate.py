@@ -8,8 +8,8 @@ import pytest
 
 import modeltree as mt
 from modeltree._graph import score
-from mt_support import ROOT, TREE, cli_json, example_zoo, truth_of_tree
-from mt_support import weights, zoo  # noqa: F401  (fixtures)
+from mt_support import cli_json, example_zoo, truth_of_tree
+from mt_support import weights, zoo  # noqa: F401  (fixtures; zoo needs weights)
 
 # The zoo's recovered graph is TREE. This truth differs in two edges (a1 -> a11 is a -> a11, and
 # b -> b2 is b1 -> b2): 2 of 3 right in each tree, 4 of 6 overall; membership is the same: ARI 1.

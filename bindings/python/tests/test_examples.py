@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mt_support import ROOT, TREE, example_zoo
-from mt_support import weights, zoo  # noqa: F401  (fixtures)
+from mt_support import weights, zoo  # noqa: F401  (fixtures; zoo needs weights)
 
 EXAMPLES = os.path.join(ROOT, "examples", "python")
 

@@ -1,7 +1,6 @@
 """Progress, cancellation, Ctrl-C, the released GIL, and a collection shared between threads."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap

@@ -1,7 +1,6 @@
 """Recovery through the package against the CLI and against plain numpy."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -27,9 +26,7 @@ def test_example_zoo_json_is_the_clis(index):
         g = mt.recover(zoo)
     finally:
         os.chdir(cwd)
-    assert g.to_json() == cli_json(zoo)
-    truth = json.load(open(os.path.join(ROOT, zoo, "truth.json")))
-    assert g.evaluate(truth).accuracy == 1.0
+    assert g.to_json() == cli_json(zoo)  # how well it scores is the CLI tests' business
 
 
 def test_graph_accessors_agree_with_the_json(zoo):
