@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sysconfig
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -21,6 +22,15 @@ from setuptools.command.build_ext import build_ext
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
 SONAME = "libmodeltree.so.0"
+
+
+def _check_python_headers() -> None:
+    include = sysconfig.get_paths()["include"]
+    if not os.path.isfile(os.path.join(include, "Python.h")):
+        raise SystemExit(
+            f"Python.h is not in {include}: install this Python's development headers "
+            "(Debian/Ubuntu: apt-get install python3-dev)"
+        )
 
 
 def _header_dir() -> str:
@@ -64,6 +74,7 @@ class BuildExt(build_ext):
     """Copies libmodeltree.so next to the extension before linking against that copy."""
 
     def run(self) -> None:
+        _check_python_headers()
         library = _library()
         soname = _soname(library)
         if soname not in (None, SONAME):
