@@ -25,8 +25,8 @@
  * - Every exported symbol starts with `modeltree_` (functions, `modeltree_<object>_<verb>`),
  *   `modeltree_..._t` (types) or `MODELTREE_` (macros). Nothing else is exported.
  * - A call that can fail returns a modeltree_status_t; MODELTREE_OK is 0. On failure it also
- *   records a message for the calling thread (modeltree_last_error_message) and leaves every
- *   out-parameter set to NULL (or untouched where documented), so a cleanup path may free it.
+ *   records a message for the calling thread (modeltree_last_error_message) and sets every
+ *   out-parameter it was given to NULL, so a cleanup path may free it unconditionally.
  * - Such calls write their results through out-parameters placed first, then take the handle,
  *   then the inputs. Accessors that cannot fail in correct use (modeltree_graph_*) take the
  *   handle first and return the value directly; their misuse result is documented per function.
