@@ -14,7 +14,8 @@ import Glibc
 /// smaller side to `sketchSize` columns when it is larger; Ψ reduces the other side to
 /// `sketchSize + 64` rows when it is larger (kept taller than wide, so that a full-rank
 /// difference keeps singular values far from zero). Subtracting the reference first keeps the
-/// Float sketch's rounding relative to the (small) fine-tuning deltas, not to the weights.
+/// sketch's rounding relative to the (small) fine-tuning deltas, not to the weights, which lets
+/// BF16 and F16 weights be sketched in Float (see `SketchPlan.sketch`).
 ///
 /// The rank of `S_a − S_b` comes from a Householder QR with column pivoting (Businger & Golub
 /// 1965) that stops as soon as every remaining column is below the tolerance: O(R·k·rank) for a
@@ -45,6 +46,7 @@ enum RankDistances {
         for (t, name) in tensorNames.enumerated() {
             let plan = SketchPlan(shape: models[involved[0]].tensor(named: name)!.shape, sketchSize: sketchSize, seed: UInt64(t))
             let reference = decode(models[involved[0]].tensor(named: name)!)
+            let precise = involved.contains { models[$0].tensor(named: name)!.dtype.unitRoundoff < 0x1p-16 }
             var sketches = [Int: Sketch]()
             // Pairs in chunks of a fixed size (never the thread count): sketch the models a chunk
             // needs, then rank its pairs in parallel. With a limit the first chunk is one pair, so
@@ -58,7 +60,7 @@ enum RankDistances {
                 made.initialize(repeating: nil, count: missing.count)
                 nonisolated(unsafe) let madeOut = made
                 parallelForEach(missing.count, threads: threads) { i, _ in
-                    madeOut[i] = plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference)
+                    madeOut[i] = plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise)
                 }
                 for (i, m) in missing.enumerated() { sketches[m] = made[i]! }
                 made.deinitialize(count: missing.count)
@@ -94,7 +96,7 @@ enum RankDistances {
     /// One model's sketch of one tensor and what its tolerance needs.
     struct Sketch {
         /// Column-major `plan.sketchRows × plan.sketchCols`.
-        var values: [Float]
+        var values: [Double]
         var sumSquares: Double
         var unitRoundoff: Double
     }
@@ -134,8 +136,18 @@ enum RankDistances {
             }
         }
 
-        /// Ψᵀ · (W − reference) · Ω, column-major, with the norm and roundoff of W.
-        func sketch(_ view: TensorView, reference: [Float]) -> Sketch {
+        /// Ψᵀ · (W − reference) · Ω, column-major, with the norm and roundoff of W. Computed in
+        /// Float when every involved model is stored in BF16 or F16 (`precise` false): the
+        /// Float rounding of the product, relative to the deltas, is then orders of magnitude
+        /// below the tolerance. F32 and F64 weights, whose tolerance is at Float's own rounding,
+        /// are sketched in Double.
+        func sketch(_ view: TensorView, reference: [Float], precise: Bool) -> Sketch {
+            precise ? sketch(view, reference: reference, as: Double.self) : sketch(view, reference: reference, as: Float.self)
+        }
+
+        @_specialize(where T == Float)
+        @_specialize(where T == Double)
+        func sketch<T: BinaryFloatingPoint & SIMDScalar>(_ view: TensorView, reference: [Float], as: T.Type) -> Sketch {
             var w = RankDistances.decode(view)
             var ss = 0.0
             var i = 0
@@ -146,13 +158,16 @@ enum RankDistances {
                 ss += Double(acc)
             }
             // A: rows × cols row-major.
-            let a: [Float] = transposed ? transpose(w, rows: r, cols: c) : w
+            let a: [T] = (transposed ? transpose(w, rows: r, cols: c) : w).map { T($0) }
             // Y = A·Ω: rows × sketchCols row-major.
-            let y: [Float] = omegaPanels.isEmpty ? a : multiply(a, rows, cols, omegaPanels, sketchCols)
+            let y: [T] = omegaPanels.isEmpty ? a : multiply(a, rows, cols, omegaPanels.map { T($0) }, sketchCols)
             // Z = Ψᵀ·Y: sketchRows × sketchCols row-major.
-            let z: [Float] = psiT.isEmpty ? y
-                : multiply(psiT, sketchRows, rows, packPanels(rows, sketchCols) { i, j in y[i * sketchCols + j] }, sketchCols)
-            return Sketch(values: transpose(z, rows: sketchRows, cols: sketchCols), sumSquares: ss,
+            let k = sketchCols
+            let z: [T] = psiT.isEmpty ? y
+                : multiply(psiT.map { T($0) }, sketchRows, rows, packPanels(rows, k) { i, j in y[i * k + j] }, k)
+            var values = [Double](repeating: 0, count: z.count)      // column-major
+            for i in 0..<sketchRows { for j in 0..<k { values[j * sketchRows + i] = Double(z[i * k + j]) } }
+            return Sketch(values: values, sumSquares: ss,
                           unitRoundoff: Swift.max(view.dtype.unitRoundoff, DType.f32.unitRoundoff))
         }
 
@@ -168,13 +183,13 @@ enum RankDistances {
                 && sketchRows > RankDistances.smallRows {
                 let kr = RankDistances.smallRows, kc = RankDistances.smallColumns
                 var d = [Double](repeating: 0, count: kr * kc)
-                for j in 0..<kc { for i in 0..<kr { d[j * kr + i] = Double(a.values[j * sketchRows + i]) - Double(b.values[j * sketchRows + i]) } }
+                for j in 0..<kc { for i in 0..<kr { d[j * kr + i] = a.values[j * sketchRows + i] - b.values[j * sketchRows + i] } }
                 let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: kr, cols: kc, scale: scale)
                 let small = NumericalRank.pivotedRank(&d, rows: kr, cols: kc, tolerance: tol)
                 if small < kc - 8 { return small }
             }
             var d = [Double](repeating: 0, count: sketchRows * sketchCols)
-            for i in 0..<d.count { d[i] = Double(a.values[i]) - Double(b.values[i]) }
+            for i in 0..<d.count { d[i] = a.values[i] - b.values[i] }
             let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: sketchRows, cols: sketchCols, scale: scale)
             return NumericalRank.pivotedRank(&d, rows: sketchRows, cols: sketchCols, tolerance: tol)
         }
@@ -230,9 +245,9 @@ func transpose(_ a: [Float], rows: Int, cols: Int) -> [Float] {
 
 /// A `k × n` matrix given by `element(i, j)` in panels of 8 columns: panel p holds columns
 /// 8p..<8p+8 as k consecutive groups of 8 (zero-padded), the layout `multiply` streams.
-func packPanels(_ k: Int, _ n: Int, _ element: (Int, Int) -> Float) -> [Float] {
+func packPanels<T: BinaryFloatingPoint>(_ k: Int, _ n: Int, _ element: (Int, Int) -> T) -> [T] {
     let panels = (n + 7) / 8
-    var out = [Float](repeating: 0, count: panels * k * 8)
+    var out = [T](repeating: 0, count: panels * k * 8)
     for p in 0..<panels {
         for i in 0..<k {
             for l in 0..<8 where p * 8 + l < n { out[(p * k + i) * 8 + l] = element(i, p * 8 + l) }
@@ -242,11 +257,13 @@ func packPanels(_ k: Int, _ n: Int, _ element: (Int, Int) -> Float) -> [Float] {
 }
 
 /// Row-major `m × n` product of a row-major `m × k` matrix and a `k × n` matrix packed by
-/// `packPanels`: 4 × 8 register tiles, Float accumulation (the inputs are fine-tuning deltas, see
-/// `RankDistances`).
-func multiply(_ a: [Float], _ m: Int, _ k: Int, _ panels: [Float], _ n: Int) -> [Float] {
-    typealias V = SIMD8<Float>
-    var c = [Float](repeating: 0, count: m * n)
+/// `packPanels`: 4 × 8 register tiles, accumulated in `T` (Float for BF16/F16 weights, whose
+/// rounding is far coarser; Double for F32, whose tolerance is at Float's own rounding).
+@_specialize(where T == Float)
+@_specialize(where T == Double)
+func multiply<T: BinaryFloatingPoint & SIMDScalar>(_ a: [T], _ m: Int, _ k: Int, _ panels: [T], _ n: Int) -> [T] {
+    typealias V = SIMD8<T>
+    var c = [T](repeating: 0, count: m * n)
     let panelCount = (n + 7) / 8
     a.withUnsafeBufferPointer { aBuf in
         panels.withUnsafeBufferPointer { bBuf in

@@ -1,0 +1,204 @@
+import XCTest
+@testable import ModelTree
+
+/// The fast paths of issue 5 against direct computations: the parallel blocked pass against
+/// plain Double loops, its independence from the thread count, the SIMD moments against a two-pass
+/// kurtosis, and the sketched, QR-based rank against the exact SVD rank.
+final class FastPathTests: XCTestCase {
+    /// Row-major values of `model`'s tensor `name`, decoded to Double through Float (as stored).
+    func values(_ model: Model, _ name: String) -> [Double] {
+        let v = model.tensor(named: name)!
+        var f = [Float](repeating: 0, count: v.count)
+        f.withUnsafeMutableBufferPointer { v.dtype.decode(v.bytes.baseAddress!, count: v.count, into: $0.baseAddress!) }
+        return f.map(Double.init)
+    }
+
+    /// A root and fine-tunes of it (each a dense perturbation of `relative` size), two tensors,
+    /// one of them spanning several segments and blocks with a ragged end.
+    func family(count: Int, relative: Double, dtype: DType, seed: UInt64) throws -> [Model] {
+        var s = Sampler(seed: seed)
+        let shapes = [("a", [300, 301]), ("b", [17, 29])]
+        let roots = shapes.map { (0..<($0.1[0] * $0.1[1])).map { _ in s.laplace(0.02) } }
+        return try (0..<count).map { m in
+            try makeModel("m\(m)", zip(shapes, roots).map { shape, root in
+                (shape.0, shape.1, m == 0 ? root : root.map { $0 + s.gaussian() * 0.02 * relative * Double(m) })
+            }, dtype: dtype)
+        }
+    }
+
+    func testPassMatchesDirectDoubleLoops() throws {
+        for (dtype, relative) in [(DType.f32, 1e-1), (.bf16, 1e-1), (.f32, 1e-6), (.f16, 1e-2)] {
+            let models = try family(count: 5, relative: relative, dtype: dtype, seed: 21)
+            let stats = try PairwiseStatistics.gather(models: models, tensorNames: ["a", "b"]) { _ in }
+            let n = models.count
+            var rms = [Double](repeating: 0, count: n * n), corr = rms, maxNorm = rms
+            for name in ["a", "b"] {
+                let v = models.map { values($0, name) }
+                for a in 0..<n {
+                    for b in (a + 1)..<n {
+                        var ss = 0.0, mx = 0.0
+                        for i in 0..<v[a].count { let d = v[a][i] - v[b][i]; ss += d * d; mx = Swift.max(mx, Swift.abs(d)) }
+                        rms[a * n + b] += (ss / Double(v[a].count)).squareRoot() / 2
+                        let lo = Swift.min(v[a].min()!, v[b].min()!), hi = Swift.max(v[a].max()!, v[b].max()!)
+                        maxNorm[a * n + b] = Swift.max(maxNorm[a * n + b], mx / (hi - lo))
+                        let ma = v[a].reduce(0, +) / Double(v[a].count), mb = v[b].reduce(0, +) / Double(v[b].count)
+                        var sab = 0.0, saa = 0.0, sbb = 0.0
+                        for i in 0..<v[a].count { sab += (v[a][i] - ma) * (v[b][i] - mb); saa += (v[a][i] - ma) * (v[a][i] - ma); sbb += (v[b][i] - mb) * (v[b][i] - mb) }
+                        corr[a * n + b] += sab / (saa * sbb).squareRoot() / 2
+                    }
+                }
+            }
+            for a in 0..<n {
+                for b in (a + 1)..<n {
+                    let i = a * n + b
+                    // Differences are taken directly, never through ‖a‖² + ‖b‖² − 2a·b: exact to
+                    // Float rounding of each term even for deltas a millionth of the weights.
+                    XCTAssertEqual(stats.rms[i], rms[i], accuracy: 1e-6 * rms[i], "\(dtype) \(relative) rms \(a),\(b)")
+                    XCTAssertEqual(stats.rms[b * n + a], stats.rms[i])
+                    XCTAssertEqual(stats.maxNormalized[i], maxNorm[i], accuracy: 1e-6 * maxNorm[i], "\(dtype) max \(a),\(b)")
+                    XCTAssertEqual(stats.correlation[i], corr[i], accuracy: 1e-6, "\(dtype) correlation \(a),\(b)")
+                }
+            }
+            for (t, name) in ["a", "b"].enumerated() {
+                for m in 0..<n {
+                    let x = values(models[m], name)
+                    let mean = x.reduce(0, +) / Double(x.count)
+                    let m2 = x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count)
+                    let m4 = x.map { let d = $0 - mean; return d * d * d * d }.reduce(0, +) / Double(x.count)
+                    XCTAssertEqual(stats.kurtosis[t][m], m4 / (m2 * m2) - 3, accuracy: 1e-5, "\(dtype) kurtosis \(name) \(m)")
+                }
+            }
+        }
+    }
+
+    func testResultsDoNotDependOnTheThreadCount() throws {
+        let models = try family(count: 7, relative: 0.05, dtype: .bf16, seed: 5)
+        func run(_ threads: Int, _ withMax: Bool) throws -> PairwiseStatistics {
+            try PairwiseStatistics.gather(models: models, tensorNames: ["a", "b"], maxDifference: withMax, threads: threads) { _ in }
+        }
+        let one = try run(1, true)
+        for threads in [2, 3, 8] {
+            let other = try run(threads, true)
+            XCTAssertEqual(other.rms, one.rms, "threads \(threads)")          // bit for bit
+            XCTAssertEqual(other.maxNormalized, one.maxNormalized)
+            XCTAssertEqual(other.correlation, one.correlation)
+            XCTAssertEqual(other.kurtosis, one.kurtosis)
+        }
+        // Without the maximum the other statistics are unchanged and the maximum is NaN.
+        let lean = try run(2, false)
+        XCTAssertEqual(lean.rms, one.rms)
+        XCTAssertEqual(lean.correlation, one.correlation)
+        XCTAssertEqual(lean.kurtosis, one.kurtosis)
+        XCTAssertTrue(lean.maxNormalized[1].isNaN)
+    }
+
+    func testNonFiniteValueSkipsTheTensor() throws {
+        var s = Sampler(seed: 8)
+        let clean = (0..<70_000).map { _ in s.gaussian() }
+        var dirty = clean
+        dirty[66_000] = .infinity
+        let models = [try makeModel("p", [("w", [70_000], clean)]), try makeModel("c", [("w", [70_000], dirty)])]
+        let stats = try PairwiseStatistics.gather(models: models, tensorNames: ["w"]) { _ in }
+        XCTAssertEqual(stats.tensors, [])
+        XCTAssertEqual(stats.skipped.map(\.tensor), ["w"])
+    }
+
+    func testSIMDMomentsMatchTwoPassKurtosis() {
+        var s = Sampler(seed: 13)
+        for (count, offset) in [(5, 0.0), (1_001, 0.3), (100_003, -0.01)] {
+            let x = (0..<count).map { _ in Float(offset + s.laplace(0.02)) }
+            var m = Moments(shift: Double(x[0]))
+            x.withUnsafeBufferPointer { m.addFast($0.baseAddress!, count: count) }
+            let d = x.map(Double.init)
+            let mean = d.reduce(0, +) / Double(count)
+            let m2 = d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(count)
+            let m4 = d.map { let e = $0 - mean; return e * e * e * e }.reduce(0, +) / Double(count)
+            XCTAssertEqual(m.mean, mean, accuracy: 1e-7 * Swift.max(1, Swift.abs(offset)))
+            XCTAssertEqual(m.variance, m2, accuracy: 1e-6 * m2)
+            XCTAssertEqual(m.excessKurtosis, m4 / (m2 * m2) - 3, accuracy: 1e-5)
+            XCTAssertEqual(m.minimum, x.min()!)
+            XCTAssertEqual(m.maximum, x.max()!)
+        }
+    }
+
+    func testParallelForEachRunsEveryItemOnce() {
+        for threads in [1, 2, 5] {
+            var hits = [Int](repeating: 0, count: 37)
+            hits.withUnsafeMutableBufferPointer { buf in
+                nonisolated(unsafe) let p = buf.baseAddress!
+                parallelForEach(37, threads: threads) { i, worker in
+                    XCTAssertEqual(worker, i % threads)
+                    p[i] += 1
+                }
+            }
+            XCTAssertEqual(hits, [Int](repeating: 1, count: 37))
+        }
+    }
+
+    /// Row-major `rows × cols` matrix of rank r.
+    func lowRank(_ rows: Int, _ cols: Int, _ r: Int, _ s: inout Sampler, scale: Double) -> [Double] {
+        let b = s.gaussians(rows * r, std: scale), a = s.gaussians(r * cols, std: 1)
+        var m = [Double](repeating: 0, count: rows * cols)
+        for i in 0..<rows { for l in 0..<r { let bil = b[i * r + l]; for j in 0..<cols { m[i * cols + j] += bil * a[l * cols + j] } } }
+        return m
+    }
+
+    /// Both sides sketched (Ψ and Ω), through the nested corner (ranks below 56) and the whole
+    /// sketch (rank 60), tall and wide, F32 and BF16: the same rank as the exact SVD.
+    func testSketchedQRRankEqualsExactRank() throws {
+        var s = Sampler(seed: 17)
+        let sketch = 72      // sketch 136 × 72, corner 96 × 64
+        for (rows, cols) in [(150, 100), (100, 150)] {
+            let base = (0..<(rows * cols)).map { _ in s.laplace(0.03) }
+            for dtype in [DType.f32, .bf16] {
+                for r in [1, 6, 30, 60] {
+                    let update = lowRank(rows, cols, r, &s, scale: 0.01)
+                    let child = zip(base, update).map { $0 + $1 }
+                    let parent = try makeModel("p", [("w", [rows, cols], base)], dtype: dtype)
+                    let lora = try makeModel("c", [("w", [rows, cols], child)], dtype: dtype)
+                    let pv = values(parent, "w"), cv = values(lora, "w")
+                    // Exact: Jacobi SVD of the whole stored difference (column-major), same tolerance.
+                    var diff = [Double](repeating: 0, count: rows * cols)
+                    for i in 0..<rows { for j in 0..<cols { diff[j * rows + i] = cv[i * cols + j] - pv[i * cols + j] } }
+                    let rms = ((pv.map { $0 * $0 }.reduce(0, +) + cv.map { $0 * $0 }.reduce(0, +)) / Double(2 * rows * cols)).squareRoot()
+                    let tol = NumericalRank.tolerance(unitRoundoff: Swift.max(dtype.unitRoundoff, 0x1p-24), rmsWeight: rms,
+                                                      rows: Swift.max(rows, cols), cols: Swift.min(rows, cols))
+                    let exact = NumericalRank.rank(diff, rows: rows, cols: cols, tolerance: tol)
+                    XCTAssertEqual(exact, r, "\(rows)×\(cols) \(dtype)")
+                    let sketched = try RankDistances.ranks(models: [parent, lora], tensorNames: ["w"], pairs: [(0, 1)],
+                                                           sketchSize: sketch) { _ in }
+                    XCTAssertEqual(sketched[0][0], exact, "\(rows)×\(cols) \(dtype) rank \(r)")
+                }
+            }
+        }
+    }
+
+    func testPivotedQRRankEqualsJacobiRank() {
+        var s = Sampler(seed: 23)
+        for (rows, cols, r) in [(30, 20, 0), (30, 20, 3), (20, 30, 11), (25, 25, 25), (40, 8, 8)] {
+            var m = r == 0 ? [Double](repeating: 0, count: rows * cols) : lowRank(rows, cols, r, &s, scale: 1)
+            let noise = s.gaussians(rows * cols, std: 1e-12)
+            for i in 0..<m.count { m[i] += noise[i] }
+            // Row-major rows × cols is column-major cols × rows (the transpose: same rank).
+            let exact = NumericalRank.rank(m, rows: cols, cols: rows, tolerance: 1e-8)
+            XCTAssertEqual(exact, r)
+            XCTAssertEqual(NumericalRank.pivotedRank(&m, rows: cols, cols: rows, tolerance: 1e-8), r, "\(rows)×\(cols) rank \(r)")
+        }
+    }
+
+    /// With limits, the ranks stop at the first one above its limit; the rest are -1.
+    func testRanksStopAboveTheLimit() throws {
+        var s = Sampler(seed: 29)
+        let n = 24
+        let base = (0..<(n * n)).map { _ in s.laplace(0.05) }
+        let full = base.map { $0 + s.gaussian() * 0.01 }
+        let models = [try makeModel("p", [("w", [n, n], base), ("v", [n, n], base)]),
+                      try makeModel("f", [("w", [n, n], full), ("v", [n, n], full)]),
+                      try makeModel("g", [("w", [n, n], full), ("v", [n, n], full)])]
+        let all = try RankDistances.ranks(models: models, tensorNames: ["w", "v"], pairs: [(0, 1), (0, 2)]) { _ in }
+        XCTAssertEqual(all, [[n, n], [n, n]])
+        let stopped = try RankDistances.ranks(models: models, tensorNames: ["w", "v"], pairs: [(0, 1), (0, 2)],
+                                              stopAbove: [n / 2, n / 2]) { _ in }
+        XCTAssertEqual(stopped, [[n, -1], [-1, -1]])
+    }
+}
