@@ -19,14 +19,14 @@ import Glibc
 ///
 /// The rank of `S_a − S_b` comes from a Householder QR with column pivoting (Businger & Golub
 /// 1965) that stops as soon as every remaining column is below the tolerance: O(R·k·rank) for a
-/// low rank instead of the O(R·k²·sweeps) of a full SVD. When both sides are sketched it first
-/// tries the leading 96 × 64 corner of the sketch (itself a Gaussian sketch) and falls back to
-/// the whole sketch only if that corner is saturated.
+/// low rank instead of the O(R·k²·sweeps) of a full SVD. Every pair is first ranked on a small
+/// 96 × 64 sketch (a fifth of the big one's cost to make); only the models of pairs whose rank
+/// comes within 8 of 64 are sketched at full size.
 enum RankDistances {
     static let sketchColumns = 256
     /// Extra sketch rows beyond the columns.
     static let extraRows = 64
-    /// The nested small sketch tried first.
+    /// The small sketch tried first.
     static let smallColumns = 64, smallRows = 96
 
     /// - Returns: `ranks[p][t]` for pair `pairs[p]` and tensor `tensorNames[t]`.
@@ -44,37 +44,61 @@ enum RankDistances {
         guard !pairs.isEmpty else { return result }
         let involved = Array(Set(pairs.flatMap { [$0.0, $0.1] })).sorted()
         for (t, name) in tensorNames.enumerated() {
-            let plan = SketchPlan(shape: models[involved[0]].tensor(named: name)!.shape, sketchSize: sketchSize, seed: UInt64(t))
+            let shape = models[involved[0]].tensor(named: name)!.shape
+            let big = SketchPlan(shape: shape, sketchSize: sketchSize, extraRows: extraRows, seed: UInt64(t))
+            // The small sketch first; the big one only for pairs that saturate it.
+            let small = big.sketchCols > smallColumns
+                ? SketchPlan(shape: shape, sketchSize: smallColumns, extraRows: smallRows - smallColumns, seed: 0x100_0000 &+ UInt64(t))
+                : nil
             let reference = decode(models[involved[0]].tensor(named: name)!)
             let precise = involved.contains { models[$0].tensor(named: name)!.dtype.unitRoundoff < 0x1p-16 }
-            var sketches = [Int: Sketch]()
-            // Pairs in chunks of a fixed size (never the thread count): sketch the models a chunk
-            // needs, then rank its pairs in parallel. With a limit the first chunk is one pair, so
-            // a full fine-tune stops after two sketches.
+            var smallSketches = [Int: Sketch](), bigSketches = [Int: Sketch]()
+
+            /// Sketches `models` (those not done yet) into `cache`, in parallel.
+            func ensure(_ plan: SketchPlan, _ wanted: [Int], _ cache: inout [Int: Sketch]) {
+                let missing = Array(Set(wanted)).filter { cache[$0] == nil }.sorted()
+                guard !missing.isEmpty else { return }
+                let made = UnsafeMutablePointer<Sketch?>.allocate(capacity: missing.count)
+                made.initialize(repeating: nil, count: missing.count)
+                defer { made.deinitialize(count: missing.count); made.deallocate() }
+                nonisolated(unsafe) let out = made
+                parallelForEach(missing.count, threads: threads) { i, _ in
+                    out[i] = plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise)
+                }
+                for (i, m) in missing.enumerated() { cache[m] = made[i]! }
+            }
+            /// Ranks of `part` under `plan`, in parallel.
+            func rank(_ plan: SketchPlan, _ part: [(Int, Int)], _ cache: [Int: Sketch]) -> [Int] {
+                var out = [Int](repeating: 0, count: part.count)
+                out.withUnsafeMutableBufferPointer { buf in
+                    nonisolated(unsafe) let p = buf.baseAddress!
+                    parallelForEach(part.count, threads: threads) { i, _ in p[i] = plan.rank(cache[part[i].0]!, cache[part[i].1]!) }
+                }
+                return out
+            }
+
+            // Pairs in chunks of a fixed size (never the thread count). With a limit the first
+            // chunk is one pair, so a full fine-tune stops after two sketches.
             var first = 0
             while first < pairs.count {
                 let chunk = stopAbove == nil ? pairs.count : (first == 0 && t == 0 ? 1 : 8)
                 let part = Array(pairs[first..<Swift.min(pairs.count, first + chunk)])
-                let missing = Array(Set(part.flatMap { [$0.0, $0.1] })).filter { sketches[$0] == nil }.sorted()
-                let made = UnsafeMutablePointer<Sketch?>.allocate(capacity: missing.count)
-                made.initialize(repeating: nil, count: missing.count)
-                nonisolated(unsafe) let madeOut = made
-                parallelForEach(missing.count, threads: threads) { i, _ in
-                    madeOut[i] = plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise)
+                var ranks: [Int]
+                var saturated = Array(part.indices)
+                if let small {
+                    ensure(small, part.flatMap { [$0.0, $0.1] }, &smallSketches)
+                    ranks = rank(small, part, smallSketches)
+                    saturated = part.indices.filter { ranks[$0] >= small.sketchCols - 8 }
+                } else {
+                    ranks = [Int](repeating: 0, count: part.count)
                 }
-                for (i, m) in missing.enumerated() { sketches[m] = made[i]! }
-                made.deinitialize(count: missing.count)
-                made.deallocate()
-
-                let ranks = UnsafeMutablePointer<Int>.allocate(capacity: part.count)
-                defer { ranks.deallocate() }
-                nonisolated(unsafe) let ranksOut = ranks
-                let snapshot = sketches
-                parallelForEach(part.count, threads: threads) { i, _ in
-                    ranksOut[i] = plan.rank(snapshot[part[i].0]!, snapshot[part[i].1]!)
+                if !saturated.isEmpty {
+                    let again = saturated.map { part[$0] }
+                    ensure(big, again.flatMap { [$0.0, $0.1] }, &bigSketches)
+                    for (i, r) in zip(saturated, rank(big, again, bigSketches)) { ranks[i] = r }
                 }
                 for i in 0..<part.count { result[first + i][t] = ranks[i] }
-                if let limits = stopAbove, (0..<part.count).contains(where: { ranks[$0] > limits[t] }) {
+                if let limits = stopAbove, ranks.contains(where: { $0 > limits[t] }) {
                     return result
                 }
                 first += part.count
@@ -114,13 +138,13 @@ enum RankDistances {
         /// Ψᵀ row-major (sketchRows × rows, N(0, 1/sketchRows)), empty when not used.
         let psiT: [Float]
 
-        init(shape: [Int], sketchSize: Int, seed: UInt64) {
+        init(shape: [Int], sketchSize: Int, extraRows: Int, seed: UInt64) {
             r = shape.first ?? 1
             c = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
             transposed = c > r
             rows = Swift.max(r, c); cols = Swift.min(r, c)
             sketchCols = cols > sketchSize ? sketchSize : cols
-            sketchRows = rows > sketchCols + RankDistances.extraRows ? sketchCols + RankDistances.extraRows : rows
+            sketchRows = rows > sketchCols + extraRows ? sketchCols + extraRows : rows
             let (n, k) = (cols, sketchCols)
             if k < n {
                 let omega = RankDistances.gaussianMatrix(rows: n, cols: k, seed: 0x5EED_0000 &+ seed)  // column-major
@@ -178,16 +202,6 @@ enum RankDistances {
             let rowGain = sketchRows < rows ? Double(rows) / Double(sketchRows) : 1
             let colGain = sketchCols < cols ? Double(cols) / Double(sketchCols) : 1
             let scale = (rowGain * colGain).squareRoot()
-            // The nested corner: a Gaussian sketch of its own when both sides are sketched.
-            if sketchCols < cols && sketchRows < rows && sketchCols > RankDistances.smallColumns
-                && sketchRows > RankDistances.smallRows {
-                let kr = RankDistances.smallRows, kc = RankDistances.smallColumns
-                var d = [Double](repeating: 0, count: kr * kc)
-                for j in 0..<kc { for i in 0..<kr { d[j * kr + i] = a.values[j * sketchRows + i] - b.values[j * sketchRows + i] } }
-                let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: kr, cols: kc, scale: scale)
-                let small = NumericalRank.pivotedRank(&d, rows: kr, cols: kc, tolerance: tol)
-                if small < kc - 8 { return small }
-            }
             var d = [Double](repeating: 0, count: sketchRows * sketchCols)
             for i in 0..<d.count { d[i] = a.values[i] - b.values[i] }
             let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: sketchRows, cols: sketchCols, scale: scale)
