@@ -93,3 +93,51 @@ def example_zoo(index: int) -> str:
 def rms_distance(a: dict[str, np.ndarray], b: dict[str, np.ndarray], tensors: list[str]) -> float:
     """The paper's distance, computed plainly: mean over tensors of the RMS of the difference."""
     return float(np.mean([np.sqrt(np.mean((a[t].astype(np.float64) - b[t].astype(np.float64)) ** 2)) for t in tensors]))
+
+
+def crowd(models: int, side: int, tensors: int = 2, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+    """Many models of a few large tensors around one base."""
+    rng = np.random.default_rng(seed)
+    base = {f"t{k}": rng.standard_normal((side, side), dtype=np.float32) for k in range(tensors)}
+    out = {}
+    for i in range(models):
+        out[f"m{i:03d}"] = {}
+        for k, a in base.items():
+            b = rng.standard_normal(a.shape, dtype=np.float32)
+            b *= 0.01 * (i + 1)
+            b += a
+            out[f"m{i:03d}"][k] = b
+    return out
+
+
+def longest_silence(models, **options) -> float:
+    """The longest time the library computes between two progress reports."""
+    import time
+
+    import modeltree as mt
+
+    stamps = [time.perf_counter()]
+    mt.recover(models, progress=lambda f, s: stamps.append(time.perf_counter()), **options)
+    stamps.append(time.perf_counter())
+    return max(b - a for a, b in zip(stamps, stamps[1:]))
+
+
+def slow_crowd(min_silence: float = 0.2, max_bytes: float = 1.5e9) -> tuple[int, float]:
+    """How many models `crowd(models, 512)` needs for its recovery (metric rms) to compute at
+    least min_silence seconds between two progress reports. The library keeps getting faster, so
+    the size is found by doubling the number of models (the pairwise work grows as its square).
+    Returns (models, silence); skips the calling test when even max_bytes of weights is too quick."""
+    models, side, tensors = 16, 512, 2
+    while True:
+        silence = longest_silence(crowd(models, side, tensors), metric="rms")
+        if silence >= min_silence:
+            return models, silence
+        if 2 * models * tensors * side * side * 4 > max_bytes:
+            pytest.skip(f"the library computes {max_bytes / 1e9:.1f} GB of weights with pauses under {min_silence} s")
+        models *= 2
+
+
+@pytest.fixture(scope="session")
+def slow() -> tuple[int, float]:
+    """slow_crowd(), measured once per session."""
+    return slow_crowd()

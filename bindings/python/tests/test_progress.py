@@ -1,6 +1,7 @@
 """Progress, cancellation, Ctrl-C, the released GIL, and a collection shared between threads."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ import pytest
 
 import modeltree as mt
 from modeltree import _modeltree
+from mt_support import crowd, slow  # noqa: F401  (slow: a fixture)
 
 
 def family(side: int = 32, tensors: int = 4, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
@@ -71,13 +73,10 @@ def test_progress_true_is_quiet_without_tqdm_and_a_bar_with_it(capsys):
 _CTRL_C = textwrap.dedent(
     """
     import os, signal, sys, threading, time
-    import numpy as np
+    sys.path.insert(0, sys.argv[3])
     import modeltree as mt
-    rng = np.random.default_rng(0)
-    base = {f"t{k}": rng.standard_normal((384, 384), dtype=np.float32) for k in range(3)}
-    models = {f"m{i}": {k: a + np.float32(0.01 * (i + 1)) * rng.standard_normal(a.shape, dtype=np.float32)
-                        for k, a in base.items()} for i in range(16)}
-    mode = sys.argv[1]
+    from mt_support import crowd
+    mode, models = sys.argv[1], crowd(int(sys.argv[2]), 512)
     timer = []
     def progress(fraction, stage):
         if mode == "callback" and fraction > 0.3:   # Ctrl-C delivered while the callback runs
@@ -90,7 +89,7 @@ _CTRL_C = textwrap.dedent(
         mt.recover(models, metric="rms", progress=progress)
     except KeyboardInterrupt:
         print("interrupted after", round(time.monotonic() - start, 2))
-        g = mt.recover({"a": base, "b": models["m0"]}, metric="rms")  # the library is still usable
+        g = mt.recover({"a": models["m000"], "b": models["m001"]}, metric="rms")  # still usable
         print("then", g.parent("b"))
     else:
         print("finished")
@@ -99,23 +98,17 @@ _CTRL_C = textwrap.dedent(
 
 
 @pytest.mark.parametrize("mode", ["callback", "computing"])
-def test_ctrl_c_cancels_with_keyboard_interrupt(mode):
-    proc = subprocess.run([sys.executable, "-c", _CTRL_C, mode], capture_output=True, text=True, timeout=300)
+def test_ctrl_c_cancels_with_keyboard_interrupt(mode, slow):
+    here = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.run([sys.executable, "-c", _CTRL_C, mode, str(slow[0]), here], capture_output=True,
+                          text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "interrupted after" in proc.stdout, proc.stdout
     assert "then " in proc.stdout
 
 
-def crowd(models: int = 16, side: int = 384, tensors: int = 3) -> dict[str, dict[str, np.ndarray]]:
-    """Many models of a few large tensors: the library computes for a while between reports."""
-    rng = np.random.default_rng(0)
-    base = {f"t{k}": rng.standard_normal((side, side), dtype=np.float32) for k in range(tensors)}
-    return {f"m{i}": {k: a + np.float32(0.01 * (i + 1)) * rng.standard_normal(a.shape, dtype=np.float32)
-                      for k, a in base.items()} for i in range(models)}
-
-
-def test_recovery_releases_the_gil():
-    models = crowd()
+def test_recovery_releases_the_gil(slow):
+    models = crowd(slow[0], 512)
     stamps: list[float] = []
     stop = threading.Event()
 
