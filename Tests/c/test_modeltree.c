@@ -797,6 +797,43 @@ static void test_different_architectures(void) {
     syn_free(&z);
 }
 
+/* Lent memory is only read: after recoveries (and the library's page-release hints, which are for
+ * file mappings only) the caller's page-aligned buffers hold exactly what they held before. */
+static void test_lent_memory_is_not_written(void) {
+    enum { MODELS = 3, SIDE = 512 };
+    const size_t count = (size_t)SIDE * SIDE, bytes = count * sizeof(float);
+    float *lent[MODELS], *copy[MODELS];
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    int64_t shape[2] = {SIDE, SIDE};
+    for (int m = 0; m < MODELS; m++) {
+        lent[m] = NULL;
+        REQUIRE(posix_memalign((void **)&lent[m], 4096, bytes) == 0);
+        for (size_t k = 0; k < count; k++) lent[m][k] = (float)(m == 0 ? normal() : lent[0][k] + 0.01 * normal());
+        copy[m] = malloc(bytes);
+        memcpy(copy[m], lent[m], bytes);
+        char id[8];
+        snprintf(id, sizeof id, "m%d", m);
+        REQUIRE_OK(modeltree_collection_add_tensor(c, id, "w", MODELTREE_DTYPE_F32, shape, 2, lent[m], bytes));
+        REQUIRE_OK(modeltree_collection_add_tensor(c, id, "w2", MODELTREE_DTYPE_F32, shape, 2, lent[m], bytes));
+    }
+    modeltree_metric_t metrics[3] = {MODELTREE_METRIC_AUTO, MODELTREE_METRIC_MAX, MODELTREE_METRIC_RANK};
+    for (int k = 0; k < 3; k++) {
+        modeltree_options_t o;
+        modeltree_options_init(&o);
+        o.metric = metrics[k];
+        modeltree_graph_t *g = NULL;
+        CHECK_STATUS(MODELTREE_OK, modeltree_recover(&g, c, &o));
+        modeltree_graph_free(g);
+    }
+    for (int m = 0; m < MODELS; m++) {
+        CHECK(memcmp(copy[m], lent[m], bytes) == 0);
+        free(copy[m]);
+    }
+    modeltree_collection_free(c);
+    for (int m = 0; m < MODELS; m++) free(lent[m]);
+}
+
 /* The same weights handed over as F64 give bit-identical results (F32 -> F64 is exact), and as
  * F16/BF16 a valid graph. */
 static void test_dtypes(void) {
@@ -1052,6 +1089,16 @@ static void test_zoo_json_equals_cli(void) {
     free(expected);
 }
 
+/* FNV-1a over every tensor's bytes of a model. */
+static uint64_t fnv1a(const st_model *m) {
+    uint64_t h = 14695981039346656037ull;
+    for (size_t t = 0; t < m->count; t++) {
+        const unsigned char *b = m->tensors[t].data;
+        for (size_t k = 0; k < m->tensors[t].nbytes; k++) h = (h ^ b[k]) * 1099511628211ull;
+    }
+    return h;
+}
+
 static int by_string(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static void test_zoo_memory_equals_files(void) {
@@ -1086,8 +1133,12 @@ static void test_zoo_memory_equals_files(void) {
         }
     }
     CHECK(modeltree_collection_model_count(c) == modeltree_graph_model_count(from_files));
+    uint64_t before = 0, after = 0;
+    for (size_t m = 0; m < count; m++) before ^= fnv1a(&models[m]) + m;
     modeltree_graph_t *from_memory = NULL;
     CHECK_STATUS(MODELTREE_OK, modeltree_recover(&from_memory, c, NULL));
+    for (size_t m = 0; m < count; m++) after ^= fnv1a(&models[m]) + m;
+    CHECK(before == after); /* lent memory is only read */
     if (from_memory) {
         check_same_graph(from_files, from_memory, 1);
         for (size_t i = 0; i < modeltree_graph_model_count(from_memory); i++)
@@ -1221,6 +1272,7 @@ static const test_case tests[] = {
     {"options_are_honoured", test_options_are_honoured},
     {"different_architectures", test_different_architectures},
     {"dtypes", test_dtypes},
+    {"lent_memory_is_not_written", test_lent_memory_is_not_written},
     {"memory_equals_files_synthetic", test_memory_equals_files_synthetic},
     {"progress_and_cancel", test_progress_and_cancel},
     {"two_threads", test_two_threads},
