@@ -88,6 +88,8 @@ extension PairwiseStatistics {
             var first = 0
             while first < segments {
                 let batch = Swift.min(maxBatch, segments - first)
+                let next = Swift.min(count, (first + batch) * segmentSize)..<Swift.min(count, (first + 2 * batch) * segmentSize)
+                for m in 0..<n where models[m].path != nil { prefetchPages(views[m], elements: next) }
                 let parts = UnsafeMutablePointer<SegmentPartial>.allocate(capacity: batch)
                 defer { parts.deinitialize(count: batch); parts.deallocate() }
                 nonisolated(unsafe) let out = parts

@@ -57,12 +57,25 @@ func parallelForEach(_ count: Int, threads: Int, _ body: (_ item: Int, _ worker:
 /// part being read. Only for models loaded from files (`Model.path != nil`), whose tensors live
 /// in read-only private file mappings; on memory a caller lent, the call would zero it.
 func releasePages(of model: Model, _ view: TensorView, elements range: Range<Int>) {
-    guard model.path != nil, let base = view.bytes.baseAddress, !range.isEmpty else { return }
+    guard model.path != nil else { return }
+    advise(view, range, MADV_DONTNEED)
+}
+
+/// Asks the kernel to start reading `range` of a tensor from its file (`madvise(MADV_WILLNEED)`)
+/// while the part before it is being compared: on a collection that is not in the page cache the
+/// next part arrives from disk in the background. Harmless on memory a caller lent.
+func prefetchPages(_ view: TensorView, elements range: Range<Int>) {
+    advise(view, range, MADV_WILLNEED)
+}
+
+/// `madvise` on the whole pages inside `range` of a tensor.
+private func advise(_ view: TensorView, _ range: Range<Int>, _ advice: Int32) {
+    guard let base = view.bytes.baseAddress, !range.isEmpty else { return }
     let page = Swift.max(4096, sysconf(Int32(_SC_PAGESIZE)))
     let start = Int(bitPattern: base) + range.lowerBound * view.dtype.size
     let end = Int(bitPattern: base) + range.upperBound * view.dtype.size
     let alignedStart = (start + page - 1) / page * page
     let alignedEnd = end / page * page
     guard alignedEnd > alignedStart else { return }
-    _ = madvise(UnsafeMutableRawPointer(bitPattern: alignedStart), alignedEnd - alignedStart, MADV_DONTNEED)
+    _ = madvise(UnsafeMutableRawPointer(bitPattern: alignedStart), alignedEnd - alignedStart, advice)
 }
