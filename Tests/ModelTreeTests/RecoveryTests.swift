@@ -126,10 +126,22 @@ final class RecoveryTests: XCTestCase {
         let g = try recover(try models([("r", r), ("c1", c1), ("c2", c2), ("c3", c3), ("g1", g1)]))
         XCTAssertEqual(g.treeDirections, [.generalization])
         XCTAssertEqual(parents(g), ["c1": "r", "c2": "r", "c3": "r", "g1": "c1"])
-        // Asking for the wrong direction must change the answer (the rule is not ignored).
-        var o = RecoveryOptions(); o.direction = .finetune
-        XCTAssertNotEqual(parents(try recover(try models([("r", r), ("c1", c1), ("c2", c2), ("c3", c3), ("g1", g1)]), options: o)),
-                          ["c1": "r", "c2": "r", "c3": "r", "g1": "c1"])
+    }
+
+    /// K[i][j] from per-tensor votes, computed by hand: kurtosis order by mode, norm order always
+    /// "the child is larger", ties half, undefined values left out.
+    func testDirectionPenaltyVotes() {
+        let solver = TreeSolver(distance: [0, 1, 1, 0],
+                                kurtosis: [[3, 3, 3, .nan], [2, 2, 3, 1]],
+                                sumSquares: [[1, 1, 1, 1], [2, 2, 2, 0.5]], lambda: 0.3)
+        // parent 0 → child 1: kurtosis disagrees in 0 of 3 finite tensors plus one tie (0.5/3);
+        // norm disagrees in 1 of 4 (the last tensor shrank).
+        XCTAssertEqual(solver.disagreement(parent: 0, child: 1, .finetune), (0.5 / 3 + 1.0 / 4) / 2, accuracy: 1e-12)
+        XCTAssertEqual(solver.disagreement(parent: 1, child: 0, .finetune), (2.5 / 3 + 3.0 / 4) / 2, accuracy: 1e-12)
+        XCTAssertEqual(solver.disagreement(parent: 0, child: 1, .generalization), (2.5 / 3 + 1.0 / 4) / 2, accuracy: 1e-12)
+        // M = D + λ · mean(D) · K.
+        let m = solver.objective(.finetune)
+        XCTAssertEqual(m[0][1], 1 + 0.3 * 1 * (0.5 / 3 + 1.0 / 4) / 2, accuracy: 1e-12)
     }
 
     func testNonFiniteTensorIsSkippedAndNamed() throws {

@@ -83,7 +83,7 @@ extension ModelGraph {
             draw(root, "", true, true)
         }
         let unsureCount = unsure.filter { $0 }.count
-        if unsureCount > 0 { out += "\n\(unsureCount) edge\(unsureCount == 1 ? " is" : "s are") unsure (confidence below \(F.fixed(unsureConfidence, 2)), or a direction kurtosis could not tell)\n" }
+        if unsureCount > 0 { out += "\n\(unsureCount) edge\(unsureCount == 1 ? " is" : "s are") unsure (confidence below \(F.fixed(unsureConfidence, 2)), or in a tree whose direction could not be told)\n" }
         for w in warnings { out += "warning: \(w)\n" }
         return out
     }

@@ -81,7 +81,12 @@ struct Recovery {
         }
 
         let (metric, distance) = try distances(stats)
-        try report(0.95, "building trees")
+        let directionNames = TensorSelection.directionTensors(models: models, selected: stats.tensors,
+                                                              include: options.include, exclude: options.exclude)
+        let evidence = try DirectionEvidence.gather(models: models, tensorNames: directionNames) { f in
+            try report(0.95 + 0.04 * f, "reading direction evidence")
+        }
+        try report(0.99, "building trees")
 
         let kurtosis = (0..<n).map { m -> Double in
             let values = stats.kurtosis.map { $0[m] }.filter { $0.isFinite }
@@ -104,7 +109,8 @@ struct Recovery {
             let s = members.count
             var sub = [Double](repeating: 0, count: s * s)
             for i in 0..<s { for j in 0..<s { sub[i * s + j] = distance[members[i] * n + members[j]] } }
-            let solver = TreeSolver(distance: sub, kurtosis: members.map { m in stats.kurtosis.map { $0[m] } }, lambda: options.lambda)
+            let solver = TreeSolver(distance: sub, kurtosis: members.map { evidence.kurtosis[$0] },
+                                    sumSquares: members.map { evidence.sumSquares[$0] }, lambda: options.lambda)
             let solution = try solver.solve(direction: options.direction)
             for (local, p) in solution.parent.enumerated() {
                 if p >= 0 {

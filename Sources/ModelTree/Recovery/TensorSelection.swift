@@ -30,10 +30,10 @@ enum TensorSelection {
         }
         chosen.removeAll { t in exclude.contains { matches($0, t.name) } }
         guard !chosen.isEmpty else {
-            let what = include.isEmpty ? "a floating-point 2-D tensor" : "a floating-point tensor matching --include"
+            let what = include.isEmpty ? "floating-point 2-D tensor" : "floating-point tensor matching the include patterns"
             throw ModelTreeError.incompatibleModels(
                 "no \(what) is shared by all \(models.count) models with the same name and shape"
-                + (candidates.isEmpty ? " (the models share no tensor at all: different architectures?)" : ""))
+                + (candidates.isEmpty ? " (no tensor has the same name and shape in all of them: different architectures?)" : ""))
         }
         return chosen.map(\.name)
     }
@@ -57,6 +57,20 @@ enum TensorSelection {
             }
         }
         return Clustering.components(similarity: similarity, threshold: 0.5)
+    }
+
+    /// The tensors whose kurtosis and norm vote on direction (`DirectionEvidence`): with include
+    /// patterns, the selected ones; otherwise every 2-D candidate (square or not), less `exclude`.
+    static func directionTensors(models: [Model], selected: [String], include: [String], exclude: [String]) -> [String] {
+        guard include.isEmpty, let first = models.first else { return selected }
+        return first.tensors.filter { t in
+            t.shape.count == 2 && t.dtype.isFloatingPoint && t.count > 0
+                && !exclude.contains { matches($0, t.name) }
+                && models.allSatisfy { m in
+                    guard let o = m.tensor(named: t.name) else { return false }
+                    return o.shape == t.shape && o.dtype.isFloatingPoint
+                }
+        }.map(\.name)
     }
 
     /// Shell-style glob match (`*`, `?`, `[…]`), as fnmatch(3) without flags.

@@ -2,18 +2,20 @@
 /// sure each edge is.
 ///
 /// The tree is the minimum spanning arborescence of `M = D + λ · mean(D) · K` (Chu-Liu/Edmonds),
-/// where `K[i][j]` says how much the kurtosis disagrees with "i is the parent of j".
+/// where `K[i][j]` in [0, 1] says how much the evidence disagrees with "i is the parent of j".
 ///
 /// The paper sets `K[i][j]` to 1 when one kurtosis per model is in the wrong order. Here `K[i][j]`
-/// is the fraction of tensors whose kurtosis is in the wrong order (ties count half): the same
-/// when every tensor agrees, but a near-tie decided by sampling noise in a few tensors costs half
-/// a penalty instead of a whole one, which kept a grandchild from being moved under its
-/// grandparent in our synthetic families.
+/// is the mean of two per-tensor votes (`DirectionEvidence`): the fraction of tensors whose
+/// kurtosis is in the wrong order for the tree's direction mode, and the fraction whose norm is
+/// (a child's is the larger, in either mode); ties count half. When every tensor agrees on both
+/// this is the paper's K; a near-tie costs half a penalty instead of a whole one.
 struct TreeSolver {
     /// Distances between the tree's members, row-major s × s.
     var distance: [Double]
-    /// Excess kurtosis per member (outer) and tensor (inner); NaN where undefined.
+    /// Excess kurtosis per member (outer) and direction tensor (inner); NaN where undefined.
     var kurtosis: [[Double]]
+    /// Squared norm per member and direction tensor; NaN where undefined.
+    var sumSquares: [[Double]]
     var lambda: Double
 
     var size: Int { kurtosis.count }
@@ -71,14 +73,29 @@ struct TreeSolver {
         return m
     }
 
-    /// K[i][j]: the fraction of tensors whose kurtosis order disagrees with i → j under `mode`.
+    /// K[i][j]: how much the evidence disagrees with i → j under `mode`, in [0, 1].
     func disagreement(parent i: Int, child j: Int, _ mode: DirectionMode) -> Double {
-        var votes = 0.0, count = 0
-        for (p, c) in zip(kurtosis[i], kurtosis[j]) where p.isFinite && c.isFinite {
-            count += 1
-            if p == c { votes += 0.5 } else if (mode == .generalization) == (p > c) { votes += 1 }
+        // Kurtosis: the parent's is higher when fine-tuning, lower under further general training.
+        let kurt = Self.fraction(kurtosis[i], kurtosis[j]) { p, c in (mode == .generalization) == (p > c) }
+        // Norm: the child's is larger.
+        let norm = Self.fraction(sumSquares[i], sumSquares[j]) { p, c in p > c }
+        switch (kurt, norm) {
+        case let (k?, n?): return (k + n) / 2
+        case let (k?, nil): return k
+        case let (nil, n?): return n
+        case (nil, nil): return 0
         }
-        return count == 0 ? 0 : votes / Double(count)
+    }
+
+    /// The fraction of finite (parent, child) value pairs for which `disagrees` holds; ties count
+    /// half; nil when no pair is finite.
+    static func fraction(_ parent: [Double], _ child: [Double], disagrees: (Double, Double) -> Bool) -> Double? {
+        var votes = 0.0, count = 0
+        for (p, c) in zip(parent, child) where p.isFinite && c.isFinite {
+            count += 1
+            if p == c { votes += 0.5 } else if disagrees(p, c) { votes += 1 }
+        }
+        return count == 0 ? nil : votes / Double(count)
     }
 
     static func cost(_ parent: [Int], _ m: [[Double]]) -> Double {

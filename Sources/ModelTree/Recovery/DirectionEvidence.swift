@@ -1,0 +1,44 @@
+/// Per-model, per-tensor statistics that say which way training went: excess kurtosis and the
+/// sum of squares (squared norm) of every direction tensor.
+///
+/// Why these two. Fine-tuning lowers the kurtosis of the weights (Horwitz et al. 2025), and it
+/// adds an update that is nearly orthogonal to the parent's weights, so the child's weights have
+/// the larger norm (Pythagoras; weight decay works against it, which is why neither signal is
+/// used alone). On the example zoos, where merged LoRA adapters raise kurtosis as often as not,
+/// the norm grew on every edge measured over all shared matrices, but on only 19 of 22 over the
+/// square ones, so the evidence is gathered over every 2-D tensor the models share — more votes —
+/// while distances keep to the default selection.
+struct DirectionEvidence {
+    /// Names of the tensors (in the order of the inner arrays).
+    var tensors: [String]
+    /// Per model (outer) and tensor (inner); NaN where undefined (constant or non-finite tensor).
+    var kurtosis: [[Double]]
+    var sumSquares: [[Double]]
+
+    /// One pass over `tensorNames` of every model, block by block (memory: one block).
+    static func gather(models: [Model], tensorNames: [String], progress: (Double) throws -> Void) throws -> DirectionEvidence {
+        let block = 16_384
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: block)
+        defer { buffer.deallocate() }
+        var kurtosis = [[Double]](repeating: [], count: models.count)
+        var sumSquares = [[Double]](repeating: [], count: models.count)
+        for (t, name) in tensorNames.enumerated() {
+            for (m, model) in models.enumerated() {
+                let view = model.tensor(named: name)!
+                var moments = Moments()
+                var start = 0
+                while start < view.count {
+                    let len = Swift.min(block, view.count - start)
+                    view.dtype.decode(view.bytes.baseAddress! + start * view.dtype.size, count: len, into: buffer)
+                    moments.add(buffer, count: len)
+                    start += len
+                }
+                let finite = moments.nonFinite == 0
+                kurtosis[m].append(finite ? moments.excessKurtosis : .nan)
+                sumSquares[m].append(finite ? Double(moments.count) * (moments.variance + moments.mean * moments.mean) : .nan)
+            }
+            try progress(Double(t + 1) / Double(tensorNames.count))
+        }
+        return DirectionEvidence(tensors: tensorNames, kurtosis: kurtosis, sumSquares: sumSquares)
+    }
+}
