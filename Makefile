@@ -1,6 +1,6 @@
 # libmodeltree. The README's two commands:
 #   make run    recover the bundled example zoos and score them against their truth
-#   make test   every test (Swift, C, Python)
+#   make test   every test: Swift, C (plain and under ASan/UBSan), Python CLI and package tests
 SWIFT  ?= swift
 PYTHON ?= python3
 CLI     = .build/release/modeltree-cli
@@ -17,7 +17,7 @@ run: build
 python-deps:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
 
-test: build python-deps test-swift test-c test-python
+test: build python-deps test-swift test-c test-c-sanitize test-python test-bindings-python
 
 test-swift:
 	$(SWIFT) test
@@ -25,8 +25,11 @@ test-swift:
 test-python:
 	$(PYTHON) -m pytest -q Tests/python
 
-clean:
-	rm -rf .build
+clean: clean-c
+	rm -rf .build .build-dist
 
-# The C ABI, its tests, install and sanitizer runs.
--include mk/c.mk
+# The C ABI (lib, install, test-c, test-c-sanitize, check-header), the Python package
+# (python-install, test-bindings-python) and the benchmark (bench, not part of the tests).
+include mk/c.mk
+include mk/python.mk
+-include mk/bench.mk
