@@ -212,7 +212,7 @@ extension PairwiseStatistics {
                             ss[a * n + b + 1] += s1
                             b += 2
                         }
-                        if b < n { ss[a * n + b] += squaredDistance(x, buffer + b * block, len) }
+                        if b < n { ss[a * n + b] += squaredDistances2(x, buffer + b * block, buffer + b * block, len).0 }
                     }
                 }
             }
@@ -231,34 +231,8 @@ func magnitudeMax(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
     return x.replacing(with: y, where: y .> x)
 }
 
-/// Σ (x − y)² over `count` floats, accumulated as in `squaredDistanceAndMax`.
-@inline(__always)
-func squaredDistance(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> Double {
-    typealias V = SIMD8<Float>
-    var total = 0.0
-    var i = 0
-    let vectorEnd = count & ~15
-    while i < vectorEnd {
-        let runEnd = Swift.min(vectorEnd, i + 512)
-        var acc0 = V(repeating: 0), acc1 = V(repeating: 0)
-        while i < runEnd {
-            let d0 = UnsafeRawPointer(x + i).loadUnaligned(as: V.self) - UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
-            let d1 = UnsafeRawPointer(x + i + 8).loadUnaligned(as: V.self) - UnsafeRawPointer(y + i + 8).loadUnaligned(as: V.self)
-            acc0 += d0 * d0
-            acc1 += d1 * d1
-            i += 16
-        }
-        total += Double((acc0 + acc1).sum())
-    }
-    while i < count {
-        let d = x[i] - y[i]
-        total += Double(d * d)
-        i += 1
-    }
-    return total
-}
-
-/// Σ (x − y)² and Σ (x − z)²: the same sums as two `squaredDistance` calls, one pass over x.
+/// Σ (x − y)² and Σ (x − z)² over `count` floats, accumulated as in `squaredDistanceAndMax`:
+/// one load of x serves two partners.
 @inline(__always)
 func squaredDistances2(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ z: UnsafePointer<Float>,
                        _ count: Int) -> (Double, Double) {

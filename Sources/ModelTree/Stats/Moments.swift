@@ -19,21 +19,7 @@ struct Moments {
             for i in 0..<n where x[i].isFinite { sum += Double(x[i]); finite += 1 }
             shift = finite > 0 ? sum / Double(finite) : 0
         }
-        var a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0
-        var lo = minimum, hi = maximum, bad = 0
-        for i in 0..<n {
-            let v = x[i]
-            guard v.isFinite else { bad += 1; continue }
-            lo = Swift.min(lo, v)
-            hi = Swift.max(hi, v)
-            let d = Double(v) - shift
-            let d2 = d * d
-            a1 += d; a2 += d2; a3 += d2 * d; a4 += d2 * d2
-        }
-        s1 += a1; s2 += a2; s3 += a3; s4 += a4
-        minimum = lo; maximum = hi
-        count += n - bad
-        nonFinite += bad
+        addExact(x, count: n)
     }
 
     /// Empty moments whose sums will be taken about `shift` (the streaming pass fixes one shift
