@@ -177,7 +177,9 @@ public func modeltree_graph_distances(_ g: OpaquePointer!, _ out: UnsafeMutableP
     let distances = g.graph.distances
     // capacity is a size_t: compare unsigned so a huge capacity is not read as negative.
     if let out, UInt(bitPattern: capacity) >= UInt(distances.count) {
-        distances.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: $0.count) }
+        distances.withUnsafeBufferPointer { buffer in
+            if let base = buffer.baseAddress { out.update(from: base, count: buffer.count) }
+        }
     }
     return distances.count
 }
