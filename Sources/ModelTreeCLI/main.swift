@@ -72,7 +72,10 @@ struct Recover: ParsableCommand {
             options.trees = trees ?? 0
             options.include = include
             options.exclude = exclude
-            if !quiet && isatty(2) != 0 { options.progress = Progress().report }
+            if !quiet && isatty(2) != 0 {
+                let bar = Progress()
+                options.progress = { fraction, stage in bar.report(fraction, stage) }
+            }
 
             // Read the truth first: a bad truth file should fail before minutes of reading weights.
             let known = try truth.map(Self.loadTruth)
