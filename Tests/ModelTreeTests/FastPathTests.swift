@@ -92,6 +92,22 @@ final class FastPathTests: XCTestCase {
         XCTAssertTrue(lean.maxNormalized[1].isNaN)
     }
 
+    /// The moments-only pass (direction evidence) agrees with the pair pass and with itself on
+    /// any thread count.
+    func testTensorMomentsMatchThePairPass() throws {
+        let models = try family(count: 4, relative: 0.05, dtype: .bf16, seed: 31)
+        let stats = try PairwiseStatistics.gather(models: models, tensorNames: ["a", "b"]) { _ in }
+        let one = try TensorMoments.gather(models: models, tensorNames: ["a", "b"], threads: 1) { _ in }
+        let three = try TensorMoments.gather(models: models, tensorNames: ["a", "b"], threads: 3) { _ in }
+        for t in 0..<2 {
+            for m in 0..<4 {
+                XCTAssertEqual(one[t][m].excessKurtosis, three[t][m].excessKurtosis)
+                XCTAssertEqual(one[t][m].excessKurtosis, stats.kurtosis[t][m], accuracy: 1e-9)
+                XCTAssertEqual(one[t][m].variance, stats.moments[t][m].variance, accuracy: 1e-12)
+            }
+        }
+    }
+
     func testNonFiniteValueSkipsTheTensor() throws {
         var s = Sampler(seed: 8)
         let clean = (0..<70_000).map { _ in s.gaussian() }
@@ -186,7 +202,8 @@ final class FastPathTests: XCTestCase {
         }
     }
 
-    /// With limits, the ranks stop at the first one above its limit; the rest are -1.
+    /// With limits, the ranks stop at the first one above its limit; the rest are -1. A low-rank
+    /// first pair is not stopped by the column-subset proof.
     func testRanksStopAboveTheLimit() throws {
         var s = Sampler(seed: 29)
         let n = 24
@@ -195,10 +212,17 @@ final class FastPathTests: XCTestCase {
         let models = [try makeModel("p", [("w", [n, n], base), ("v", [n, n], base)]),
                       try makeModel("f", [("w", [n, n], full), ("v", [n, n], full)]),
                       try makeModel("g", [("w", [n, n], full), ("v", [n, n], full)])]
+        let lowRank = try RankDistances.ranks(models: [models[1], models[2], models[0]], tensorNames: ["w", "v"],
+                                              pairs: [(0, 1), (0, 2)], stopAbove: [n / 2, n / 2]) { _ in }
+        // Identical models (rank 0), then the full-rank pair, both in the first tensor, stops it.
+        XCTAssertEqual(lowRank, [[0, -1], [n, -1]])
         let all = try RankDistances.ranks(models: models, tensorNames: ["w", "v"], pairs: [(0, 1), (0, 2)]) { _ in }
         XCTAssertEqual(all, [[n, n], [n, n]])
         let stopped = try RankDistances.ranks(models: models, tensorNames: ["w", "v"], pairs: [(0, 1), (0, 2)],
                                               stopAbove: [n / 2, n / 2]) { _ in }
-        XCTAssertEqual(stopped, [[n, -1], [-1, -1]])
+        // The first rank is only proven above the limit (on a column subset): a lower bound.
+        XCTAssertGreaterThan(stopped[0][0], n / 2)
+        XCTAssertLessThanOrEqual(stopped[0][0], n)
+        XCTAssertEqual([stopped[0][1]] + stopped[1], [-1, -1, -1])
     }
 }

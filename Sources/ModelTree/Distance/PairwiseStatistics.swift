@@ -9,6 +9,9 @@ struct PairwiseStatistics {
     var skipped: [(tensor: String, reason: String)] = []
     /// Per tensor (in `tensors` order), per model: excess kurtosis.
     var kurtosis: [[Double]] = []
+    /// Per tensor (in `tensors` order), per model: the moments kurtosis came from (so that later
+    /// stages need not read these tensors again).
+    var moments: [[Moments]] = []
     /// Mean over tensors of RMS(W_a − W_b). Row-major n × n.
     var rms: [Double]
     /// Max over tensors of max|W_a − W_b| / (range of both). Row-major n × n.
@@ -72,15 +75,7 @@ extension PairwiseStatistics {
             let views = models.map { $0.tensor(named: name)! }
             let count = views[0].count
             // One shift per model: the mean of the first values (see `Moments`).
-            var moments = views.map { v -> Moments in
-                let k = Swift.min(count, 4_096)
-                let tmp = UnsafeMutablePointer<Float>.allocate(capacity: k)
-                defer { tmp.deallocate() }
-                v.dtype.decode(v.bytes.baseAddress!, count: k, into: tmp)
-                var sum = 0.0, finite = 0
-                for i in 0..<k where tmp[i].isFinite { sum += Double(tmp[i]); finite += 1 }
-                return Moments(shift: Double(Float(finite > 0 ? sum / Double(finite) : 0)))
-            }
+            var moments = views.map { Moments(shift: TensorMoments.initialShift($0)) }
             var sumSquares = [Double](repeating: 0, count: n * n)
             var maxAbs = [Float](repeating: 0, count: n * n)
 
@@ -121,6 +116,7 @@ extension PairwiseStatistics {
             let kurt = moments.map(\.excessKurtosis)
             result.tensors.append(name)
             result.kurtosis.append(kurt)
+            result.moments.append(moments)
             let total = Double(count)
             for a in 0..<n {
                 for b in (a + 1)..<n {

@@ -15,29 +15,24 @@ struct DirectionEvidence {
     var kurtosis: [[Double]]
     var sumSquares: [[Double]]
 
-    /// One pass over `tensorNames` of every model, block by block (memory: one block).
-    static func gather(models: [Model], tensorNames: [String], progress: (Double) throws -> Void) throws -> DirectionEvidence {
-        let block = 16_384
-        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: block)
-        defer { buffer.deallocate() }
+    /// One pass over `tensorNames` of every model (`TensorMoments`: parallel, SIMD, file pages
+    /// released as it goes; memory: the part in flight).
+    /// - Parameter known: moments already gathered (by `PairwiseStatistics`), per tensor name and
+    ///   model; those tensors are not read again.
+    static func gather(models: [Model], tensorNames: [String], known: [String: [Moments]] = [:],
+                       progress: (Double) throws -> Void) throws -> DirectionEvidence {
+        let unread = tensorNames.filter { known[$0] == nil }
+        let read = try TensorMoments.gather(models: models, tensorNames: unread, progress: progress)
+        let fresh = Dictionary(uniqueKeysWithValues: zip(unread, read))
+        let moments = tensorNames.map { known[$0] ?? fresh[$0]! }
         var kurtosis = [[Double]](repeating: [], count: models.count)
         var sumSquares = [[Double]](repeating: [], count: models.count)
-        for (t, name) in tensorNames.enumerated() {
-            for (m, model) in models.enumerated() {
-                let view = model.tensor(named: name)!
-                var moments = Moments()
-                var start = 0
-                while start < view.count {
-                    let len = Swift.min(block, view.count - start)
-                    view.dtype.decode(view.bytes.baseAddress! + start * view.dtype.size, count: len, into: buffer)
-                    moments.add(buffer, count: len)
-                    start += len
-                }
+        for perModel in moments {
+            for (m, moments) in perModel.enumerated() {
                 let finite = moments.nonFinite == 0
                 kurtosis[m].append(finite ? moments.excessKurtosis : .nan)
                 sumSquares[m].append(finite ? Double(moments.count) * (moments.variance + moments.mean * moments.mean) : .nan)
             }
-            try progress(Double(t + 1) / Double(tensorNames.count))
         }
         return DirectionEvidence(tensors: tensorNames, kurtosis: kurtosis, sumSquares: sumSquares)
     }

@@ -83,7 +83,8 @@ struct Recovery {
         let (metric, distance) = try distances(stats)
         let directionNames = TensorSelection.directionTensors(models: models, selected: stats.tensors,
                                                               include: options.include, exclude: options.exclude)
-        let evidence = try DirectionEvidence.gather(models: models, tensorNames: directionNames) { f in
+        let evidence = try DirectionEvidence.gather(models: models, tensorNames: directionNames,
+                                                    known: Dictionary(uniqueKeysWithValues: zip(stats.tensors, stats.moments))) { f in
             try report(0.95 + 0.04 * f, "reading direction evidence")
         }
         try report(0.99, "building trees")
