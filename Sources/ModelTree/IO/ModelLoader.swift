@@ -171,9 +171,15 @@ public enum ModelLoader {
     /// Reads `weight_map` from a shard index, rejecting shard names that leave the folder.
     private static func readWeightMap(_ indexPath: String) throws -> [String: String] {
         let file = try MappedFile(path: indexPath)
+        return try weightMap(parsing: file.bytes, indexPath: indexPath)
+    }
+
+    /// `weight_map` (tensor → shard file name) from the bytes of a shard index; `indexPath`
+    /// only prefixes the messages. Separate from the file so the fuzz target can call it.
+    static func weightMap(parsing bytes: UnsafeRawBufferPointer, indexPath: String) throws -> [String: String] {
         let root: JSONValue
         do {
-            root = try JSONParser.parse(file.bytes)
+            root = try JSONParser.parse(bytes)
         } catch ModelTreeError.format(let reason) {
             throw ModelTreeError.format("\(indexPath): \(reason)")
         }
