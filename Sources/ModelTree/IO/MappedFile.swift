@@ -15,7 +15,9 @@ final class MappedFile {
     /// - Throws: `ModelTreeError.io("<path>: <reason>")` when the file cannot be opened, is not a
     ///   regular file, or cannot be mapped.
     init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever (a
+        // hostile folder can name one as a shard); fstat then refuses it. No effect on a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw posixError(path) }
         defer { close(fd) }
         var info = stat()

@@ -1,0 +1,241 @@
+import Foundation
+import Glibc
+import Testing
+@testable import ModelTree
+
+/// Collections and files from issue 6 ("hostile and broken input") that the reader's and the
+/// recovery's own suites do not already cover: each case ends in a specific error or a specific
+/// warning, never a crash, a hang or a silent wrong answer.
+@Suite struct HostileInputTests {
+    typealias T = SafetensorsWriter.Tensor
+    static let side = 16
+    static let names = ["layer.0.q", "layer.0.v", "layer.1.q"]
+
+    /// A heavy-tailed "pre-trained" model's tensors (excess kurtosis ≈ 3).
+    private func root(_ s: inout Sampler) -> [[Double]] {
+        Self.names.map { _ in (0..<(Self.side * Self.side)).map { _ in s.laplace(0.05) } }
+    }
+
+    /// A full fine-tune of `w`: a dense Gaussian update.
+    private func fineTune(_ w: [[Double]], _ s: inout Sampler) -> [[Double]] {
+        w.map { m in m.map { $0 + s.gaussian() * 0.02 } }
+    }
+
+    private func model(_ id: String, _ w: [[Double]], dtype: DType = .f32,
+                       extra: [(name: String, shape: [Int], values: [Double])] = []) throws -> Model {
+        try makeModel(id, zip(Self.names, w).map { ($0, [Self.side, Self.side], $1) } + extra, dtype: dtype)
+    }
+
+    private func parents(_ g: ModelGraph) -> [String: String] {
+        var out: [String: String] = [:]
+        for (i, p) in g.parent.enumerated() where p >= 0 { out[g.ids[i]] = g.ids[p] }
+        return out
+    }
+
+    /// Expects `body` to throw `.incompatibleModels` whose message contains every fragment.
+    private func expectIncompatible(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
+                                    _ body: () throws -> Void) {
+        do {
+            try body()
+            Issue.record("expected incompatibleModels, got success", sourceLocation: sourceLocation)
+        } catch ModelTreeError.incompatibleModels(let message) {
+            for f in fragments where !message.contains(f) {
+                Issue.record("message \"\(message)\" does not mention \"\(f)\"", sourceLocation: sourceLocation)
+            }
+        } catch {
+            Issue.record("expected incompatibleModels, got \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A safetensors file of F32 tensors (values given as Float) plus tensors given as raw bytes.
+    private func file(_ tensors: [(String, [Int], [Float])], raw: [T] = []) -> [UInt8] {
+        SafetensorsWriter.file(raw + tensors.map { T(name: $0.0, dtype: "F32", shape: $0.1, bytes: SafetensorsWriter.bytes($0.2.map(\.bitPattern))) })
+    }
+
+    // MARK: - Zero-sized tensors
+
+    /// Zero-sized tensors are valid safetensors (the reference accepts them); they hold no
+    /// evidence, so a recovery never selects one, even when every pattern includes it.
+    @Test func zeroSizedTensorsAreReadAndNeverCompared() throws {
+        let dir = try TemporaryDirectory()
+        var s = Sampler(seed: 61)
+        let w = root(&s), c = fineTune(w, &s)
+        // A huge zero-sized shape: the byte count is 0 however the other dimensions multiply.
+        let empty = [T(name: "empty.bias", dtype: "F32", shape: [0], bytes: []),
+                     T(name: "empty.huge", dtype: "BF16", shape: [0, 1 << 53, 1 << 53], bytes: [])]
+        var locations: [ModelLocation] = []
+        for (id, weights) in [("r", w), ("c", c)] {
+            let tensors = zip(Self.names, weights).map { ($0, [Self.side, Self.side], $1.map { Float($0) }) }
+            let path = try dir.write("\(id).safetensors", file(tensors, raw: empty))
+            locations.append(ModelLocation(id: id, path: path))
+        }
+        let models = try locations.map(ModelLoader.load)
+        let huge = try #require(models[0].tensor(named: "empty.huge"))
+        #expect(huge.count == 0 && huge.bytes.count == 0 && huge.shape == [0, 1 << 53, 1 << 53])
+
+        for include in [[], ["*"]] {
+            var o = RecoveryOptions(); o.include = include
+            let g = try recover(models, options: o)
+            #expect(g.tensors == Self.names, "include \(include)")
+            #expect(parents(g) == ["c": "r"], "include \(include)")
+        }
+    }
+
+    /// Models whose only shared tensors are zero-sized have nothing to compare.
+    @Test func onlyZeroSizedTensorsIsIncompatible() throws {
+        let a = try makeModel("a", [("w", [0, 4], [])]), b = try makeModel("b", [("w", [0, 4], [])])
+        expectIncompatible("no floating-point 2-D tensor") { _ = try recover([a, b]) }
+        var o = RecoveryOptions(); o.include = ["*"]
+        expectIncompatible("matching the include patterns") { _ = try recover([a, b], options: o) }
+    }
+
+    // MARK: - No tensor in common
+
+    /// Two models with no tensor of the same name and shape are two architectures: each is its own
+    /// tree, at infinite distance, and a warning names both groups.
+    @Test func modelsWithNoTensorInCommonAreSeparateTrees() throws {
+        var s = Sampler(seed: 62)
+        let w = root(&s)
+        let a = try model("a", w)
+        // Same names, other shapes; then other names.
+        let b = try makeModel("b", Self.names.map { ($0, [8, 32], (0..<256).map { _ in s.laplace(0.05) }) })
+        let c = try makeModel("c", [("other", [Self.side, Self.side], w[0])])
+        let g = try recover([a, b, c])
+        #expect(g.parent == [-1, -1, -1])
+        #expect(g.trees == [[0], [1], [2]])
+        #expect(g.distances[0 * 3 + 1] == .infinity && g.distances[1 * 3 + 2] == .infinity && g.distances[0 * 3 + 2] == .infinity)
+        #expect(g.warnings.first?.contains("3 different architectures") == true)
+        #expect(g.warnings.first?.contains("[a] and [b] and [c]") == true)
+        // Forcing them into fewer trees than architectures is refused, not crashed on.
+        var o = RecoveryOptions(); o.trees = 2
+        expectError(.invalidArgument, "3 different architectures", "--trees 2") { _ = try recover([a, b, c], options: o) }
+    }
+
+    /// Models that share only integer tensors (no floating-point weights at all) cannot be compared.
+    @Test func onlyIntegerTensorsIsIncompatible() throws {
+        let dir = try TemporaryDirectory()
+        let ints = SafetensorsWriter.file([T(name: "ids", dtype: "I64", shape: [2, 2], bytes: SafetensorsWriter.bytes([Int64](repeating: 7, count: 4)))])
+        let models = try ["a", "b"].map { try ModelLoader.load(ModelLocation(id: $0, path: dir.write("\($0).safetensors", ints))) }
+        expectIncompatible("no floating-point 2-D tensor", "different architectures?") { _ = try recover(models) }
+    }
+
+    // MARK: - Identical duplicates
+
+    /// Identical models are at distance 0: the recovery warns, names both, marks the edge unsure,
+    /// and makes the same choice on every call and whatever the input order (the first model of
+    /// the pair in input order is the parent, because ties go to the lower index).
+    @Test func identicalDuplicatesAreReportedAndDeterministic() throws {
+        var s = Sampler(seed: 63)
+        let w = root(&s), c = fineTune(w, &s)
+        let family = [try model("orig", w), try model("copy", w), try model("child", c)]
+        let first = try recover(family)
+        #expect(first.warnings.contains { $0.contains("'orig' and 'copy' have identical weights") })
+        #expect(first.distances[0 * 3 + 1] == 0)
+        #expect(parents(first)["copy"] == "orig")
+        #expect(first.unsure[1])
+        for _ in 0..<3 {
+            let again = try recover(family)
+            #expect(again.parent == first.parent && again.distances == first.distances && again.warnings == first.warnings)
+        }
+        // Reversing the input order swaps which copy is the parent: the choice follows input order.
+        let reversed = try recover([family[1], family[0], family[2]])
+        #expect(reversed.warnings.contains { $0.contains("'copy' and 'orig' have identical weights") })
+        #expect(parents(reversed)["orig"] == "copy")
+    }
+
+    // MARK: - NaN and Inf
+
+    /// A non-finite value in any floating dtype skips that tensor for every model, and the warning
+    /// names the tensor and the model; the other tensors still recover the edge.
+    @Test func infinitiesInHalfPrecisionSkipTheTensorAndNameIt() throws {
+        for (dtype, bad) in [(DType.f16, Double.infinity), (.bf16, -Double.infinity), (.f64, Double.nan), (.f32, -Double.infinity)] {
+            var s = Sampler(seed: 64)
+            let w = root(&s)
+            var c = fineTune(w, &s)
+            c[2][17] = bad
+            let g = try recover([try model("r", w, dtype: dtype), try model("c", c, dtype: dtype)])
+            #expect(g.tensors == ["layer.0.q", "layer.0.v"], "\(dtype)")
+            #expect(g.warnings.contains { $0.contains("tensor 'layer.1.q' skipped") && $0.contains("'c'") }, "\(dtype)")
+            #expect(parents(g).count == 1, "\(dtype)")
+        }
+    }
+
+    /// When every selected tensor has a non-finite value, nothing is left to compare: an error that
+    /// says why, not a graph built on NaN distances.
+    @Test func everyTensorNonFiniteIsAnError() throws {
+        var s = Sampler(seed: 65)
+        var w = root(&s)
+        for k in w.indices { w[k][k] = .nan }
+        let c = fineTune(root(&s), &s)
+        expectIncompatible("every selected tensor was skipped", "non-finite") {
+            _ = try recover([try model("r", w), try model("c", c)])
+        }
+    }
+
+    // MARK: - Files that change between listing and loading
+
+    /// A file removed after `expand` listed it: loading is an I/O error naming it.
+    @Test func fileRemovedAfterExpandIsAnIOError() throws {
+        let dir = try TemporaryDirectory()
+        let one = file([("w", [2, 2], [1, 2, 3, 4])])
+        try dir.write("zoo/a.safetensors", one)
+        try dir.write("zoo/b.safetensors", one)
+        let locations = try ModelLoader.expand([dir.path + "/zoo"])
+        #expect(locations.map(\.id) == ["a", "b"])
+        try FileManager.default.removeItem(atPath: locations[1].path)
+        _ = try ModelLoader.load(locations[0])
+        expectError(.io, "b.safetensors", "No such file") { _ = try ModelLoader.load(locations[1]) }
+    }
+
+    /// A file replaced by a folder, or truncated, after `expand`: a specific error each.
+    @Test func fileReplacedOrTruncatedAfterExpand() throws {
+        let dir = try TemporaryDirectory()
+        let one = file([("w", [2, 2], [1, 2, 3, 4])])
+        let path = try dir.write("m.safetensors", one)
+        let location = try #require(try ModelLoader.expand([path]).first)
+
+        try FileManager.default.removeItem(atPath: path)
+        try dir.mkdir("m.safetensors")
+        expectError(.format, "m.safetensors: no model.safetensors") { _ = try ModelLoader.load(location) }
+
+        try FileManager.default.removeItem(atPath: path)
+        try dir.write("m.safetensors", Array(one.dropLast(3)))
+        expectError(.format, "m.safetensors", "past the end of the") { _ = try ModelLoader.load(location) }
+        try dir.write("m.safetensors", Array(one.prefix(5)))
+        expectError(.format, "m.safetensors", "shorter than the 8-byte header length") { _ = try ModelLoader.load(location) }
+        try dir.write("m.safetensors", [])
+        expectError(.format, "m.safetensors", "file is 0 bytes") { _ = try ModelLoader.load(location) }
+    }
+
+    /// A shard deleted after `expand` found its index: an I/O error naming the shard.
+    @Test func shardRemovedAfterExpandIsAnIOError() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("m/model-00001-of-00002.safetensors", file([("a", [1], [1])]))
+        try dir.write("m/model-00002-of-00002.safetensors", file([("b", [1], [2])]))
+        try dir.write("m/model.safetensors.index.json", text: """
+            {"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+            """)
+        let location = try #require(try ModelLoader.expand([dir.path + "/m"]).first)
+        try FileManager.default.removeItem(atPath: dir.path + "/m/model-00002-of-00002.safetensors")
+        expectError(.io, "model-00002-of-00002.safetensors", "No such file") { _ = try ModelLoader.load(location) }
+    }
+
+    /// A shard (or a file named directly) that is a FIFO must not block the reader: opening a FIFO
+    /// for reading waits for a writer, which a hostile upload never provides.
+    @Test func fifoIsRefusedWithoutBlocking() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("m/model-00001-of-00002.safetensors", file([("a", [1], [1])]))
+        try dir.write("m/model.safetensors.index.json", text: """
+            {"weight_map": {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}}
+            """)
+        #expect(mkfifo(dir.path + "/m/model-00002-of-00002.safetensors", 0o644) == 0)
+        let location = try #require(try ModelLoader.expand([dir.path + "/m"]).first)
+        expectError(.io, "model-00002-of-00002.safetensors", "not a regular file") { _ = try ModelLoader.load(location) }
+        // Named directly, after `expand` saw a regular file there.
+        let path = try dir.write("x.safetensors", file([("a", [1], [1])]))
+        let direct = try #require(try ModelLoader.expand([path]).first)
+        try FileManager.default.removeItem(atPath: path)
+        #expect(mkfifo(path, 0o644) == 0)
+        expectError(.io, "x.safetensors", "not a regular file") { _ = try ModelLoader.load(direct) }
+    }
+}
