@@ -89,6 +89,25 @@ import Testing
         expectIncompatible("matching the include patterns") { _ = try recover([a, b], options: o) }
     }
 
+    // MARK: - Memory a header can cost
+
+    /// A shape has at most 64 dimensions: a header made of one long shape (`[0,0,0,…]`, two bytes
+    /// per JSON value) would otherwise cost ~17× its size while parsing and ~4× for as long as the
+    /// model lives (measured in FUZZING.md). The parser stops at the 65th element.
+    @Test func shapesLongerThan64DimensionsAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        let ok = SafetensorsWriter.file([T(name: "t", dtype: "F32", shape: [Int](repeating: 1, count: 64), bytes: [0, 0, 0, 0])])
+        #expect(try SafetensorsFile(path: dir.write("ok.safetensors", ok)).tensors[0].shape.count == 64)
+        let zeros = "[" + [String](repeating: "0", count: 1_000_000).joined(separator: ",") + "]"
+        let hostile = SafetensorsWriter.raw(header: "{\"t\":{\"dtype\":\"F32\",\"shape\":\(zeros),\"data_offsets\":[0,0]}}")
+        let path = try dir.write("long.safetensors", hostile)
+        // The shape's "[" is byte 28 of the header, so the 65th "0" is byte 157 and ends before 158.
+        expectError(.format, "long.safetensors", "array longer than 64 elements at byte 158") { _ = try SafetensorsFile(path: path) }
+        // The shard index has no such cap (its arrays are not ours to bound), only the JSON parser's option.
+        expectError(.format, "array longer than 2 elements at byte 6") { _ = try JSONParser.parse("[1,2,3]", maxArrayLength: 2) }
+        #expect(try JSONParser.parse("[[1,2],[3,4]]", maxArrayLength: 2) == .array([.array([.number(1), .number(2)]), .array([.number(3), .number(4)])]))
+    }
+
     // MARK: - No tensor in common
 
     /// Two models with no tensor of the same name and shape are two architectures: each is its own

@@ -43,16 +43,20 @@ public enum JSONParser {
     /// - Parameters:
     ///   - bytes: the document; whitespace may surround the value, nothing else may follow it.
     ///   - maxDepth: the deepest nesting of arrays and objects accepted (a top-level `[]` is depth 1).
+    ///   - maxArrayLength: the most elements an array may hold. Each element costs more memory
+    ///     than its two bytes of text (`0,`), so a caller that knows its arrays are short says so.
     /// - Throws: `ModelTreeError.format` with the byte offset: invalid UTF-8, syntax error,
-    ///   nesting deeper than `maxDepth`, duplicate object key, trailing garbage.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) throws -> JSONValue {
-        var parser = _JSONParser(bytes: bytes, maxDepth: maxDepth)
+    ///   nesting deeper than `maxDepth`, an array longer than `maxArrayLength`, duplicate object
+    ///   key, trailing garbage.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64,
+                             maxArrayLength: Int = .max) throws -> JSONValue {
+        var parser = _JSONParser(bytes: bytes, maxDepth: maxDepth, maxArrayLength: maxArrayLength)
         return try parser.parseDocument()
     }
 
-    public static func parse(_ text: String, maxDepth: Int = 64) throws -> JSONValue {
+    public static func parse(_ text: String, maxDepth: Int = 64, maxArrayLength: Int = .max) throws -> JSONValue {
         var text = text
-        return try text.withUTF8 { try parse(UnsafeRawBufferPointer($0), maxDepth: maxDepth) }
+        return try text.withUTF8 { try parse(UnsafeRawBufferPointer($0), maxDepth: maxDepth, maxArrayLength: maxArrayLength) }
     }
 }
 
@@ -76,11 +80,13 @@ private struct _JSONParser {
 
     let bytes: UnsafeRawBufferPointer
     let maxDepth: Int
+    let maxArrayLength: Int
     var pos = 0
 
-    init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    init(bytes: UnsafeRawBufferPointer, maxDepth: Int, maxArrayLength: Int) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.maxArrayLength = maxArrayLength
     }
 
     private func fail(_ what: String, at offset: Int? = nil) -> ModelTreeError {
@@ -122,7 +128,10 @@ private struct _JSONParser {
             }
             // A value is complete: hand it to the innermost open container, closing as many as end here.
             while let top = stack.last {
-                if top.isArray { top.elements.append(value) } else { top.members.append((top.pendingKey, value)) }
+                if top.isArray {
+                    guard top.elements.count < maxArrayLength else { throw fail("array longer than \(maxArrayLength) elements") }
+                    top.elements.append(value)
+                } else { top.members.append((top.pendingKey, value)) }
                 skipWhitespace()
                 if peek == UInt8(ascii: ",") {
                     pos += 1

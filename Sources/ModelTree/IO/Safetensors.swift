@@ -35,6 +35,12 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// hostile length cannot make us parse an arbitrarily large "header".
     static let maxHeaderLength = 100_000_000
 
+    /// The most dimensions a shape may have (numpy's `NPY_MAXDIMS`). The reference has no such
+    /// cap; without one, a 100 MB header of `[0,0,0,…]` parses into ~50 M JSON values (1.7 GB
+    /// transient) and keeps a 400 MB shape alive per model. Arrays in a valid header are shapes
+    /// and offset pairs, so the parser stops any array at this length.
+    static let maxRank = 64
+
     /// Validates a whole safetensors image and returns views into `bytes`; errors carry the
     /// reason only (the caller prefixes the path).
     static func parse(_ bytes: UnsafeRawBufferPointer) throws -> (tensors: [TensorView], metadata: [String: String]) {
@@ -58,7 +64,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         do {
             // Depth 3 is all a valid header needs (root, entry, shape); a little more keeps the
             // messages about wrong structure specific.
-            root = try JSONParser.parse(header, maxDepth: 8)
+            root = try JSONParser.parse(header, maxDepth: 8, maxArrayLength: maxRank)
         } catch ModelTreeError.format(let reason) {
             throw ModelTreeError.format("invalid header \(reason) of the header")
         }
