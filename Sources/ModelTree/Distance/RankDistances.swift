@@ -45,6 +45,14 @@ enum RankDistances {
         guard !pairs.isEmpty else { return result }
         let involved = Array(Set(pairs.flatMap { [$0.0, $0.1] })).sorted()
         for (t, name) in tensorNames.enumerated() {
+            // The first pair of a limited call: a full fine-tune is usually caught by a column
+            // subset of its difference, before any random matrix is made (`exceedsOnColumns`).
+            if let limits = stopAbove, t == 0,
+               let above = exceedsOnColumns(models[pairs[0].0].tensor(named: name)!,
+                                            models[pairs[0].1].tensor(named: name)!, limit: limits[0]) {
+                result[0][0] = above
+                return result
+            }
             let shape = models[involved[0]].tensor(named: name)!.shape
             let big = SketchPlan(shape: shape, sketchSize: sketchSize, extraRows: extraRows, seed: UInt64(t))
             // The small sketch first; the big one only for pairs that saturate it.
@@ -81,14 +89,6 @@ enum RankDistances {
             // Pairs in chunks of a fixed size (never the thread count). With a limit the first
             // chunk is one pair, so a full fine-tune stops after two sketches.
             var first = 0
-            // The first pair of a limited call: a full fine-tune is usually caught by a column
-            // subset of its difference, without any sketch (see `exceedsOnColumns`).
-            if let limits = stopAbove, t == 0,
-               let above = big.exceedsOnColumns(models[pairs[0].0].tensor(named: name)!,
-                                                models[pairs[0].1].tensor(named: name)!, limit: limits[0]) {
-                result[0][0] = above
-                return result
-            }
             while first < pairs.count {
                 let chunk = stopAbove == nil ? pairs.count : (first == 0 && t == 0 ? 1 : 8)
                 let part = Array(pairs[first..<Swift.min(pairs.count, first + chunk)])
@@ -115,6 +115,37 @@ enum RankDistances {
             try progress(Double(t + 1) / Double(tensorNames.count))
         }
         return result
+    }
+
+    /// A cheap proof that `rank(W_a − W_b) > limit`: the numerical rank of `limit + 1`
+    /// evenly spaced columns of the difference (of the full height, against the whole
+    /// matrix's tolerance) is a lower bound of the whole one's, since a submatrix's singular
+    /// values never exceed the matrix's. Returns that rank when it exceeds `limit`, nil when
+    /// it does not (a low-rank difference: the caller sketches as usual) or cannot apply.
+    /// Cost O(rows · limit²) and no sketch: the `auto` metric's test on a full fine-tune of
+    /// 2048 × 2048 matrices drops from two sketches (2.5 G multiply-adds) to this.
+    static func exceedsOnColumns(_ a: TensorView, _ b: TensorView, limit: Int) -> Int? {
+        let r = a.shape.first ?? 1
+        let c = a.shape.count > 1 ? a.shape.dropFirst().reduce(1, *) : 1
+        let transposed = c > r, rows = Swift.max(r, c), cols = Swift.min(r, c)
+        let k = limit + 1
+        guard k <= cols, k > 0 else { return nil }
+        let wa = RankDistances.decode(a), wb = RankDistances.decode(b)
+        var ss = 0.0
+        for i in 0..<wa.count { ss += Double(wa[i]) * Double(wa[i]) + Double(wb[i]) * Double(wb[i]) }
+        var d = [Double](repeating: 0, count: rows * k)      // column-major rows × k
+        for q in 0..<k {
+            let j = q * cols / k
+            for i in 0..<rows {
+                let at = transposed ? j * c + i : i * c + j
+                d[q * rows + i] = Double(wa[at]) - Double(wb[at])
+            }
+        }
+        let u = Swift.max(a.dtype.unitRoundoff, b.dtype.unitRoundoff, DType.f32.unitRoundoff)
+        let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: (ss / Double(2 * r * c)).squareRoot(),
+                                          rows: rows, cols: cols)
+        let found = NumericalRank.pivotedRank(&d, rows: rows, cols: k, tolerance: tol)
+        return found > limit ? found : nil
     }
 
     /// A model's tensor decoded to row-major Float.
@@ -202,34 +233,6 @@ enum RankDistances {
             for i in 0..<sketchRows { for j in 0..<k { values[j * sketchRows + i] = Double(z[i * k + j]) } }
             return Sketch(values: values, sumSquares: ss,
                           unitRoundoff: Swift.max(view.dtype.unitRoundoff, DType.f32.unitRoundoff))
-        }
-
-        /// A cheap proof that `rank(W_a − W_b) > limit`: the numerical rank of `limit + 1`
-        /// evenly spaced columns of the difference (of the full height, against the whole
-        /// matrix's tolerance) is a lower bound of the whole one's, since a submatrix's singular
-        /// values never exceed the matrix's. Returns that rank when it exceeds `limit`, nil when
-        /// it does not (a low-rank difference: the caller sketches as usual) or cannot apply.
-        /// Cost O(rows · limit²) and no sketch: the `auto` metric's test on a full fine-tune of
-        /// 2048 × 2048 matrices drops from two sketches (2.5 G multiply-adds) to this.
-        func exceedsOnColumns(_ a: TensorView, _ b: TensorView, limit: Int) -> Int? {
-            let k = limit + 1
-            guard k <= cols, k > 0 else { return nil }
-            let wa = RankDistances.decode(a), wb = RankDistances.decode(b)
-            var ss = 0.0
-            for i in 0..<wa.count { ss += Double(wa[i]) * Double(wa[i]) + Double(wb[i]) * Double(wb[i]) }
-            var d = [Double](repeating: 0, count: rows * k)      // column-major rows × k
-            for q in 0..<k {
-                let j = q * cols / k
-                for i in 0..<rows {
-                    let at = transposed ? j * c + i : i * c + j
-                    d[q * rows + i] = Double(wa[at]) - Double(wb[at])
-                }
-            }
-            let u = Swift.max(a.dtype.unitRoundoff, b.dtype.unitRoundoff, DType.f32.unitRoundoff)
-            let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: (ss / Double(2 * r * c)).squareRoot(),
-                                              rows: rows, cols: cols)
-            let found = NumericalRank.pivotedRank(&d, rows: rows, cols: k, tolerance: tol)
-            return found > limit ? found : nil
         }
 
         /// Numerical rank of the difference of two sketches (see the type's documentation).
