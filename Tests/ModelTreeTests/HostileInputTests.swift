@@ -108,6 +108,18 @@ import Testing
         #expect(try JSONParser.parse("[[1,2],[3,4]]", maxArrayLength: 2) == .array([.array([.number(1), .number(2)]), .array([.number(3), .number(4)])]))
     }
 
+    /// A shard index over 100 MB is refused before it is parsed (a sparse file: nothing is read).
+    @Test func oversizedShardIndexIsRefusedUnread() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("m/model-00001-of-00002.safetensors", file([("a", [1], [1])]))
+        let index = try dir.write("m/model.safetensors.index.json", text: "{")
+        #expect(truncate(index, off_t(ModelLoader.maxIndexLength + 1)) == 0)
+        let location = try #require(try ModelLoader.expand([dir.path + "/m"]).first)
+        expectError(.format, "model.safetensors.index.json: 100000001 bytes, over the limit of 100000000 bytes") {
+            _ = try ModelLoader.load(location)
+        }
+    }
+
     // MARK: - No tensor in common
 
     /// Two models with no tensor of the same name and shape are two architectures: each is its own

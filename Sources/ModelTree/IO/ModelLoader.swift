@@ -171,8 +171,15 @@ public enum ModelLoader {
     /// Reads `weight_map` from a shard index, rejecting shard names that leave the folder.
     private static func readWeightMap(_ indexPath: String) throws -> [String: String] {
         let file = try MappedFile(path: indexPath)
+        // Parsing costs up to ~10× the text in memory; real indexes are kilobytes to a few MB.
+        guard file.bytes.count <= maxIndexLength else {
+            throw ModelTreeError.format("\(indexPath): \(file.bytes.count) bytes, over the limit of \(maxIndexLength) bytes for a shard index")
+        }
         return try weightMap(parsing: file.bytes, indexPath: indexPath)
     }
+
+    /// The largest shard index read: the safetensors header's cap (`SafetensorsFile.maxHeaderLength`).
+    static let maxIndexLength = SafetensorsFile.maxHeaderLength
 
     /// `weight_map` (tensor → shard file name) from the bytes of a shard index; `indexPath`
     /// only prefixes the messages. Separate from the file so the fuzz target can call it.
