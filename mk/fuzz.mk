@@ -7,6 +7,7 @@
 #   make fuzz-regress    builds the targets and runs every seed and regression input once
 #                        (seconds; needs only the Swift toolchain)
 #   make fuzz-build      the binaries only
+#   make clean-fuzz      removes $(FUZZ_OUT) (binaries, working corpora, findings)
 #
 # Targets (Tests/fuzz/<Name>Fuzz.swift, each compiled into one module with the reader's sources
 # and -sanitize=fuzzer,address, so internal entry points are reachable):
@@ -32,7 +33,7 @@ FUZZ_SOURCES := $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/*.swift) \
 # defaults to gold, which warns about every ASan symbol.
 FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -O -g -sanitize=fuzzer,address -use-ld=bfd
 
-.PHONY: fuzz fuzz-build fuzz-regress
+.PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
 
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz-$(t))
 
@@ -62,3 +63,6 @@ fuzz-regress: fuzz-build
 	        > $(FUZZ_OUT)/regress-$$t.log 2>&1 || { cat $(FUZZ_OUT)/regress-$$t.log; exit 1; }; \
 	    echo "fuzz-regress $$t: $$(find $(FUZZ_ROOT)/Tests/fuzz/corpus/$$t $(FUZZ_ROOT)/Tests/fuzz/regressions/$$t -type f | wc -l) inputs, no finding"; \
 	done
+
+clean-fuzz:
+	rm -rf $(FUZZ_OUT)
