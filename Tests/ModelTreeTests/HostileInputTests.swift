@@ -147,7 +147,7 @@ import Testing
         let dir = try TemporaryDirectory()
         let ints = SafetensorsWriter.file([T(name: "ids", dtype: "I64", shape: [2, 2], bytes: SafetensorsWriter.bytes([Int64](repeating: 7, count: 4)))])
         let models = try ["a", "b"].map { try ModelLoader.load(ModelLocation(id: $0, path: dir.write("\($0).safetensors", ints))) }
-        expectIncompatible("no floating-point 2-D tensor", "different architectures?") { _ = try recover(models) }
+        expectIncompatible("model 'a'", "no floating-point 2-D tensor") { _ = try recover(models) }
     }
 
     // MARK: - Identical duplicates

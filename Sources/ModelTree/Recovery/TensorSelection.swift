@@ -31,6 +31,9 @@ enum TensorSelection {
         chosen.removeAll { t in exclude.contains { matches($0, t.name) } }
         guard !chosen.isEmpty else {
             let what = include.isEmpty ? "floating-point 2-D tensor" : "floating-point tensor matching the include patterns"
+            if models.count == 1 {
+                throw ModelTreeError.incompatibleModels("model '\(first.id)' has no \(what) with elements to compare")
+            }
             throw ModelTreeError.incompatibleModels(
                 "no \(what) is shared by all \(models.count) models with the same name and shape"
                 + (candidates.isEmpty ? " (no tensor has the same name and shape in all of them: different architectures?)" : ""))
