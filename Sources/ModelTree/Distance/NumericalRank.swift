@@ -45,15 +45,9 @@ enum NumericalRank {
 
     /// Number of singular values above `tolerance`.
     static func rank(_ a: [Double], rows: Int, cols: Int, tolerance: Double) -> Int {
-        let (r, c, t) = rows >= cols ? (rows, cols, a) : (cols, rows, transpose(a, rows: rows, cols: cols))
+        // Column-major rows × cols is row-major cols × rows: the shared tiled transpose serves.
+        let (r, c, t) = rows >= cols ? (rows, cols, a) : (cols, rows, transpose(a, rows: cols, cols: rows))
         return singularValues(t, rows: r, cols: c).filter { $0 > tolerance }.count
-    }
-
-    /// Column-major transpose.
-    static func transpose(_ a: [Double], rows: Int, cols: Int) -> [Double] {
-        var t = [Double](repeating: 0, count: a.count)
-        for j in 0..<cols { for i in 0..<rows { t[i * cols + j] = a[j * rows + i] } }
-        return t
     }
 
     /// The rank tolerance for the difference of two stored matrices.

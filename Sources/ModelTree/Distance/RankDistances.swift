@@ -275,9 +275,10 @@ enum RankDistances {
     }
 }
 
-/// Row-major transpose of a `rows × cols` Float matrix, in cache-sized tiles.
-func transpose(_ a: [Float], rows: Int, cols: Int) -> [Float] {
-    var t = [Float](repeating: 0, count: a.count)
+/// Row-major transpose of a `rows × cols` matrix, in cache-sized tiles. (A column-major
+/// `rows × cols` matrix is a row-major `cols × rows` one: pass the sides swapped.)
+func transpose<T: Numeric>(_ a: [T], rows: Int, cols: Int) -> [T] {
+    var t = [T](repeating: 0, count: a.count)
     let tile = 32
     a.withUnsafeBufferPointer { src in
         t.withUnsafeMutableBufferPointer { dst in
