@@ -105,6 +105,7 @@ struct Recovery {
 
         var parent = [Int](repeating: -1, count: n)
         var confidence = [Double](repeating: .nan, count: n)
+        var unsure = [Bool](repeating: false, count: n)
         var roots: [Int] = [], directions: [DirectionMode] = [], directionUnsure: [Bool] = []
         for members in trees {
             let s = members.count
@@ -113,18 +114,20 @@ struct Recovery {
             let solver = TreeSolver(distance: sub, kurtosis: members.map { evidence.kurtosis[$0] },
                                     sumSquares: members.map { evidence.sumSquares[$0] }, lambda: options.lambda)
             let solution = try solver.solve(direction: options.direction)
+            let treeDirectionUnsure = solution.directionUnsure && s > 1
             for (local, p) in solution.parent.enumerated() {
                 if p >= 0 {
                     parent[members[local]] = members[p]
                     confidence[members[local]] = solution.confidence[local]
+                    unsure[members[local]] = !(solution.confidence[local] >= unsureConfidence) || treeDirectionUnsure
                 } else {
                     roots.append(members[local])
                 }
             }
             directions.append(solution.direction)
-            directionUnsure.append(solution.directionUnsure && s > 1)
-            if solution.directionUnsure && s > 1 {
-                warnings.append("tree of '\(models[members[0]].id)': kurtosis cannot tell fine-tuning from further training (a chain reads the same both ways); assumed fine-tuning")
+            directionUnsure.append(treeDirectionUnsure)
+            if treeDirectionUnsure {
+                warnings.append("tree of '\(models[members[0]].id)': the weights cannot tell fine-tuning from further training (a chain reads the same both ways); assumed fine-tuning")
             }
         }
         try report(1, "done")
@@ -133,9 +136,7 @@ struct Recovery {
             ids: models.map(\.id), paths: models.map(\.path), kurtosis: kurtosis, parent: parent,
             edgeDistance: (0..<n).map { parent[$0] >= 0 ? distance[parent[$0] * n + $0] : .nan },
             edgeConfidence: confidence,
-            unsure: (0..<n).map { i in
-                parent[i] >= 0 && (!(confidence[i] >= unsureConfidence) || directionUnsure[trees.firstIndex { $0.contains(i) }!])
-            },
+            unsure: unsure,
             roots: roots, trees: trees, treeDirections: directions, treeDirectionUnsure: directionUnsure,
             tensors: stats.tensors, metric: metric, distances: distance, warnings: warnings)
     }
