@@ -12,14 +12,21 @@ import Glibc
 /// With include patterns: every candidate matching one (any number of dimensions).
 /// Exclude patterns always win.
 enum TensorSelection {
-    static func select(models: [Model], include: [String], exclude: [String]) throws -> [String] {
+    /// The candidates: floating-point tensors with elements that every model has under the same
+    /// name and shape (dtypes may differ), in the first model's order.
+    static func candidates(_ models: [Model]) -> [TensorView] {
         guard let first = models.first else { return [] }
-        let candidates = first.tensors.filter { t in
+        return first.tensors.filter { t in
             t.dtype.isFloatingPoint && t.count > 0 && models.allSatisfy { m in
                 guard let o = m.tensor(named: t.name) else { return false }
                 return o.shape == t.shape && o.dtype.isFloatingPoint
             }
         }
+    }
+
+    static func select(models: [Model], include: [String], exclude: [String]) throws -> [String] {
+        guard let first = models.first else { return [] }
+        let candidates = candidates(models)
         var chosen: [TensorView]
         if include.isEmpty {
             let matrices = candidates.filter { $0.shape.count == 2 }
@@ -65,14 +72,9 @@ enum TensorSelection {
     /// The tensors whose kurtosis and norm vote on direction (`DirectionEvidence`): with include
     /// patterns, the selected ones; otherwise every 2-D candidate (square or not), less `exclude`.
     static func directionTensors(models: [Model], selected: [String], include: [String], exclude: [String]) -> [String] {
-        guard include.isEmpty, let first = models.first else { return selected }
-        return first.tensors.filter { t in
-            t.shape.count == 2 && t.dtype.isFloatingPoint && t.count > 0
-                && !exclude.contains { matches($0, t.name) }
-                && models.allSatisfy { m in
-                    guard let o = m.tensor(named: t.name) else { return false }
-                    return o.shape == t.shape && o.dtype.isFloatingPoint
-                }
+        guard include.isEmpty else { return selected }
+        return candidates(models).filter { t in
+            t.shape.count == 2 && !exclude.contains { matches($0, t.name) }
         }.map(\.name)
     }
 
