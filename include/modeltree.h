@@ -229,7 +229,7 @@ typedef struct modeltree_collection modeltree_collection_t;
 MODELTREE_API modeltree_status_t modeltree_collection_create(modeltree_collection_t **out);
 
 /**
- * Frees a collection, its file mappings, and its hold on memory lent by add_tensor (that
+ * Frees a collection, its hold on its files, and its hold on memory lent by add_tensor (that
  * memory may be released by the caller once this returns). Graphs recovered from the collection
  * stay valid. NULL is ignored.
  *
@@ -238,8 +238,10 @@ MODELTREE_API modeltree_status_t modeltree_collection_create(modeltree_collectio
 MODELTREE_API void modeltree_collection_free(modeltree_collection_t *c);
 
 /**
- * Adds models stored on disk (safetensors), reading their headers and memory-mapping their
- * tensors now, so that unreadable or malformed files fail here rather than in modeltree_recover.
+ * Adds models stored on disk (safetensors), reading and validating their headers now, so that
+ * unreadable or malformed files fail here rather than in modeltree_recover. Tensors are read
+ * later, by modeltree_recover, with pread(2): no file is memory-mapped and none is kept open, so
+ * a file truncated meanwhile is an error, never a SIGBUS in the host process.
  *
  * With model_id == NULL, path is expanded, as by `modeltree-cli recover PATH`:
  * - a `.safetensors` file is one model, its id the file name without `.safetensors`;
@@ -255,8 +257,9 @@ MODELTREE_API void modeltree_collection_free(modeltree_collection_t *c);
  *
  * @param c        the collection; must not be NULL.
  * @param model_id the id to give the model, or NULL to take it from the path; copied.
- * @param path     a file or folder; copied. The files must not be modified or truncated until the
- *                 collection is freed (they are memory-mapped).
+ * @param path     a file or folder; copied. The files must stay as they are until the last
+ *                 modeltree_recover on the collection: one removed, replaced, truncated, extended
+ *                 or rewritten since this call makes modeltree_recover fail with MODELTREE_IO.
  * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT, MODELTREE_IO, MODELTREE_FORMAT or
  *         MODELTREE_OUT_OF_MEMORY.
  */
@@ -392,6 +395,7 @@ typedef struct modeltree_graph modeltree_graph_t;
  *             sizeof(modeltree_options_t)); anything else is MODELTREE_INVALID_ARGUMENT.
  * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT (NULL pointer, empty collection, bad option),
  *         MODELTREE_INCOMPATIBLE_MODELS, MODELTREE_CANCELLED, MODELTREE_OUT_OF_MEMORY,
+ *         MODELTREE_IO (a model's file can no longer be read, or changed since it was added),
  *         MODELTREE_FORMAT or MODELTREE_INTERNAL.
  */
 MODELTREE_API modeltree_status_t modeltree_recover(modeltree_graph_t **out,

@@ -1,4 +1,4 @@
-// modeltree_collection_*: a mutable set of models, from files (loaded and mapped when added) or
+// modeltree_collection_*: a mutable set of models, from files (headers validated when added, tensors read at each recovery) or
 // from tensors lent by the caller (gathered per model, turned into `Model`s at each recovery).
 import CModelTree
 import ModelTree

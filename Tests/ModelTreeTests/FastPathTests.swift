@@ -7,10 +7,7 @@ import XCTest
 final class FastPathTests: XCTestCase {
     /// Row-major values of `model`'s tensor `name`, decoded to Double through Float (as stored).
     func values(_ model: Model, _ name: String) -> [Double] {
-        let v = model.tensor(named: name)!
-        var f = [Float](repeating: 0, count: v.count)
-        f.withUnsafeMutableBufferPointer { v.dtype.decode(v.bytes.baseAddress!, count: v.count, into: $0.baseAddress!) }
-        return f.map(Double.init)
+        try! model.tensor(named: name)!.decode().map(Double.init)
     }
 
     /// A root and fine-tunes of it (each a dense perturbation of `relative` size), two tensors,
@@ -148,6 +145,17 @@ final class FastPathTests: XCTestCase {
                 }
             }
             XCTAssertEqual(hits, [Int](repeating: 1, count: 37))
+        }
+    }
+
+    /// Items that throw: the error of the lowest failing item comes out, whatever the thread count
+    /// (here items 11, 12 and 30 fail; with 2 threads 11 and 12 fail on different workers).
+    func testParallelForEachRethrowsTheLowestFailingItem() {
+        struct Failed: Error, Equatable { let item: Int }
+        for threads in [1, 2, 5, 64] {
+            XCTAssertThrowsError(try parallelForEach(37, threads: threads) { i, _ throws(Failed) in
+                if [30, 12, 11].contains(i) { throw Failed(item: i) }
+            }) { XCTAssertEqual($0 as? Failed, Failed(item: 11), "threads: \(threads)") }
         }
     }
 

@@ -71,7 +71,7 @@ import Testing
         }
         let models = try locations.map(ModelLoader.load)
         let huge = try #require(models[0].tensor(named: "empty.huge"))
-        #expect(huge.count == 0 && huge.bytes.count == 0 && huge.shape == [0, 1 << 53, 1 << 53])
+        #expect(try huge.count == 0 && huge.readBytes().isEmpty && huge.shape == [0, 1 << 53, 1 << 53])
 
         for include in [[], ["*"]] {
             var o = RecoveryOptions(); o.include = include
@@ -236,6 +236,90 @@ import Testing
         expectError(.format, "m.safetensors", "shorter than the 8-byte header length") { _ = try ModelLoader.load(location) }
         try dir.write("m.safetensors", [])
         expectError(.format, "m.safetensors", "file is 0 bytes") { _ = try ModelLoader.load(location) }
+    }
+
+    // MARK: - Files that change while they are read
+
+    /// Three models written as files and loaded: a root and two fine-tunes of it.
+    private func loadedFamily(_ dir: TemporaryDirectory) throws -> [Model] {
+        var s = Sampler(seed: 61)
+        let r = root(&s)
+        return try [("r", r), ("a", fineTune(r, &s)), ("b", fineTune(r, &s))].map { id, w in
+            let tensors = zip(Self.names, w).map { ($0, [Self.side, Self.side], $1.map { Float($0) }) }
+            return try ModelLoader.load(ModelLocation(id: id, path: dir.write("\(id).safetensors", file(tensors))))
+        }
+    }
+
+    /// Runs `change` on the first progress report of a recovery, while tensors remain to be read.
+    private func recoverWhile(_ models: [Model], changing change: @escaping @Sendable () -> Void) throws {
+        final class Once: @unchecked Sendable { var done = false }
+        let once = Once()
+        var options = RecoveryOptions()
+        options.progress = { _, _ in
+            if !once.done { once.done = true; change() }
+            return true
+        }
+        _ = try ModelTree.recover(models, options: options)
+    }
+
+    /// The case mmap-based readers crash on: a file truncated while the recovery reads it. Touching
+    /// a mapped page past the new end of file raises SIGBUS, which would end this test process;
+    /// read with pread, it is an I/O error that names the file and says what happened.
+    @Test func fileTruncatedDuringTheRecoveryIsAnIOError() throws {
+        let dir = try TemporaryDirectory()
+        let models = try loadedFamily(dir)
+        let path = dir.path + "/b.safetensors"
+        let size = try #require(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        try recoverWhile(models, changing: {})              // unchanged, they recover
+        expectError(.io, "b.safetensors", "was truncated from \(size) to 100 bytes while it was being read") {
+            try recoverWhile(models, changing: { _ = truncate(path, 100) })
+        }
+        #expect(truncate(path, 0) == 0)
+        expectError(.io, "b.safetensors", "was truncated from \(size) to 0 bytes") { _ = try models[2].tensors[0].decode() }
+    }
+
+    /// Replaced (a new file renamed over it), removed, grown or rewritten in place after the model
+    /// was opened: each is an I/O error saying which, never weights from two different files.
+    @Test func fileReplacedRemovedGrownOrRewrittenAfterOpening() throws {
+        let dir = try TemporaryDirectory()
+        var models = try loadedFamily(dir)
+        let path = dir.path + "/a.safetensors"
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+
+        // Replaced by a file with the very same bytes: still another file.
+        try dir.write("copy.safetensors", original)
+        #expect(rename(dir.path + "/copy.safetensors", path) == 0)
+        expectError(.io, "a.safetensors", "was replaced by another file while it was being read") {
+            try recoverWhile(models, changing: {})
+        }
+
+        models = try loadedFamily(dir)
+        #expect(unlink(path) == 0)
+        expectError(.io, "a.safetensors", "No such file", "it was there when the model was opened") {
+            _ = try models[1].tensors[0].decode()
+        }
+
+        models = try loadedFamily(dir)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data([1, 2, 3]))
+        try handle.close()
+        expectError(.io, "a.safetensors", "grew from \(original.count) to \(original.count + 3) bytes") {
+            _ = try models[1].tensors[0].decode()
+        }
+
+        // Rewritten in place, same size: seen through the modification time, which a later write
+        // moves (set here explicitly: two writes within one timestamp tick look the same).
+        models = try loadedFamily(dir)
+        var changed = original
+        changed[changed.count - 1] ^= 0x40
+        let fd = open(path, O_WRONLY)
+        #expect(fd >= 0 && pwrite(fd, changed, changed.count, 0) == changed.count)
+        var times = [timespec(tv_sec: time(nil), tv_nsec: 0), timespec(tv_sec: time(nil) + 5, tv_nsec: 0)]
+        #expect(futimens(fd, &times) == 0 && close(fd) == 0)
+        expectError(.io, "a.safetensors", "was rewritten (its modification time changed) while it was being read") {
+            try recoverWhile(models, changing: {})
+        }
     }
 
     /// A shard deleted after `expand` found its index: an I/O error naming the shard.

@@ -12,7 +12,7 @@ import Testing
 
     private func value(_ model: Model, _ tensor: String) -> Float? {
         guard let t = model.tensor(named: tensor), t.dtype == .f32, t.count == 1 else { return nil }
-        return Float(bitPattern: t.bytes.loadUnaligned(as: UInt32.self))
+        return try? t.decode().first
     }
 
     /// Writes a sharded model: `shards` maps shard file → tensors in it; `index` is the weight_map.

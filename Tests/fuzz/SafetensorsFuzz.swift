@@ -29,18 +29,21 @@ private func checkInvariants(_ tensors: [TensorView], in image: UnsafeRawBufferP
     var floats = [Float](repeating: 0, count: 64)
     for (i, t) in tensors.enumerated() {
         precondition(i == 0 || tensors[i - 1].name < t.name, "names not sorted and unique")
-        precondition(t.bytes.count == t.count * t.dtype.size, "byte count is not count × dtype size")
-        if let base = t.bytes.baseAddress {
-            precondition(base >= image.baseAddress! && base + t.bytes.count <= image.baseAddress! + image.count,
+        guard let bytes = t.memory else { fatalError("a tensor parsed from memory is not in memory") }
+        precondition(bytes.count == t.count * t.dtype.size, "byte count is not count × dtype size")
+        if let base = bytes.baseAddress {
+            precondition(base >= image.baseAddress! && base + bytes.count <= image.baseAddress! + image.count,
                          "tensor '\(t.name)' points outside the file")
         }
-        covered += t.bytes.count
+        covered += bytes.count
         // Read every byte (ASan flags a view that strays past the input) and decode a prefix as
         // the streaming pass would.
-        for b in t.bytes { checksum ^= b }
-        if t.dtype.isFloatingPoint, let base = t.bytes.baseAddress {
+        for b in bytes { checksum ^= b }
+        if t.dtype.isFloatingPoint {
             let n = Swift.min(t.count, floats.count)
-            floats.withUnsafeMutableBufferPointer { t.dtype.decode(base, count: n, into: $0.baseAddress!) }
+            floats.withUnsafeMutableBufferPointer { out in
+                do { try t.decode(0..<n, into: out.baseAddress!) } catch { fatalError("decoding memory threw \(error)") }
+            }
         }
     }
     precondition(covered <= image.count, "tensors cover more bytes than the file has")

@@ -48,24 +48,23 @@ extension PairwiseStatistics {
     /// decoded into cache and compared pair by pair from there: the weights are read once.
     ///
     /// Cost: O(n² · elements) arithmetic (3 vector operations per pair and element, 5 with the
-    /// maximum), O(n · elements) bytes read. Memory: `threads` × n × `blockSize` floats plus
-    /// O(n²) per segment in flight (at most 16 segments); the pages of the files read so
-    /// far are released as the pass goes (`releasePages`), so resident memory stays at the part
-    /// in flight however large the models are.
+    /// maximum), O(n · elements) bytes read. Memory: per thread, n × `blockSize` floats and
+    /// `readBudget` bytes of file reads, plus O(n²) per segment in flight (at most 16 segments),
+    /// however large the models are.
     /// - Parameters:
     ///   - maxDifference: also compute `maxNormalized` (the `max` metric); without it the pair
     ///     loop does less work and `maxNormalized` is NaN off the diagonal.
     ///   - threads: worker threads (default: `defaultThreadCount()`).
     ///   - progress: called on the caller's thread after each tensor with the fraction done;
     ///     throws to stop.
+    /// - Throws: what `progress` throws; `.io` when a file cannot be read or has changed.
     static func gather(models: [Model], tensorNames: [String], maxDifference: Bool = true,
                        threads: Int = defaultThreadCount(),
                        progress: (Double) throws -> Void) throws -> PairwiseStatistics {
         let n = models.count
         var result = PairwiseStatistics(modelCount: n)
         let block = blockSize(models: n)
-        let scratch = (0..<Swift.max(1, threads)).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n * block) }
-        defer { for p in scratch { p.deallocate() } }
+        let scratch = (0..<Swift.max(1, threads)).map { _ in Scratch(models: n, block: block) }
         var rmsSum = [Double](repeating: 0, count: n * n)
         var correlationSum = [Double](repeating: 0, count: n * n)
         var correlationCount = [Int](repeating: 0, count: n * n)
@@ -75,7 +74,7 @@ extension PairwiseStatistics {
             let views = models.map { $0.tensor(named: name)! }
             let count = views[0].count
             // One shift per model: the mean of the first values (see `Moments`).
-            var moments = views.map { Moments(shift: TensorMoments.initialShift($0)) }
+            var moments = try views.map { Moments(shift: try TensorMoments.initialShift($0)) }
             var sumSquares = [Double](repeating: 0, count: n * n)
             var maxAbs = [Float](repeating: 0, count: n * n)
 
@@ -83,28 +82,24 @@ extension PairwiseStatistics {
             var first = 0
             while first < segments {
                 let batch = Swift.min(maxBatch, segments - first)
-                let next = Swift.min(count, (first + batch) * segmentSize)..<Swift.min(count, (first + 2 * batch) * segmentSize)
-                for m in 0..<n where models[m].path != nil { prefetchPages(views[m], elements: next) }
-                let parts = UnsafeMutablePointer<SegmentPartial>.allocate(capacity: batch)
-                defer { parts.deinitialize(count: batch); parts.deallocate() }
-                nonisolated(unsafe) let out = parts
-                nonisolated(unsafe) let buffers = scratch
+                var parts = [SegmentPartial?](repeating: nil, count: batch)
                 let shifts = moments.map(\.center)
-                parallelForEach(batch, threads: threads) { item, worker in
-                    let seg = first + item
-                    let start = seg * segmentSize, end = Swift.min(count, start + segmentSize)
-                    (out + item).initialize(to: segmentPartial(
-                        views: views, range: start..<end, shifts: shifts, block: block,
-                        buffer: buffers[worker], maxDifference: maxDifference))
+                try parts.withUnsafeMutableBufferPointer { buf in
+                    nonisolated(unsafe) let out = buf.baseAddress!
+                    try parallelForEach(batch, threads: threads) { item, worker in
+                        let seg = first + item
+                        let start = seg * segmentSize, end = Swift.min(count, start + segmentSize)
+                        out[item] = try segmentPartial(
+                            views: views, range: start..<end, shifts: shifts, block: block,
+                            scratch: scratch[worker], maxDifference: maxDifference)
+                    }
                 }
                 for item in 0..<batch {
-                    let p = parts[item]
+                    let p = parts[item]!
                     for m in 0..<n { moments[m].merge(p.moments[m]) }
                     for i in 0..<(n * n) { sumSquares[i] += p.sumSquares[i] }
                     if maxDifference { for i in 0..<(n * n) { maxAbs[i] = Swift.max(maxAbs[i], p.maxAbs[i]) } }
                 }
-                let done = (first * segmentSize)..<Swift.min(count, (first + batch) * segmentSize)
-                for m in 0..<n { releasePages(of: models[m], views[m], elements: done) }
                 first += batch
             }
 
@@ -169,21 +164,53 @@ extension PairwiseStatistics {
         var maxAbs: [Float]
     }
 
-    /// Reads `range` of every model's tensor block by block into `buffer` (n × block floats) and
-    /// compares every pair of models there.
+    /// The most bytes of file reads one thread holds at a time (n models' parts of a segment).
+    static let readBudget = 4 << 20
+
+    /// One thread's buffers: the decoded blocks (n × block floats), and the raw bytes of every
+    /// model's part of the segment read from files (n × `chunk` elements of up to 8 bytes).
+    final class Scratch: @unchecked Sendable {
+        let block: Int, chunk: Int
+        let floats: UnsafeMutablePointer<Float>
+        let raw: UnsafeMutableRawPointer
+
+        init(models n: Int, block: Int) {
+            self.block = block
+            // Reads of `chunk` elements, a multiple of the block, as large as the budget allows.
+            chunk = Swift.max(block, Swift.min(PairwiseStatistics.segmentSize, readBudget / (8 * Swift.max(n, 1)) / block * block))
+            floats = .allocate(capacity: n * block)
+            raw = .allocate(byteCount: n * chunk * 8, alignment: 64)
+        }
+
+        deinit { floats.deallocate(); raw.deallocate() }
+    }
+
+    /// Reads `range` of every model's tensor, `scratch.chunk` elements at a time (in place for
+    /// tensors in memory), decodes it block by block into `scratch.floats` and compares every
+    /// pair of models there.
     static func segmentPartial(views: [TensorView], range: Range<Int>, shifts: [Double], block: Int,
-                               buffer: UnsafeMutablePointer<Float>, maxDifference: Bool) -> SegmentPartial {
+                               scratch: Scratch, maxDifference: Bool) throws -> SegmentPartial {
         let n = views.count
         var part = SegmentPartial(moments: shifts.map { Moments(shift: $0) },
                                   sumSquares: [Double](repeating: 0, count: n * n),
                                   maxAbs: maxDifference ? [Float](repeating: 0, count: n * n) : [])
+        let buffer = scratch.floats
+        var sources = [UnsafeRawPointer?](repeating: nil, count: n)
+        var chunkStart = range.lowerBound, chunkEnd = range.lowerBound
         var start = range.lowerBound
         while start < range.upperBound {
-            let len = Swift.min(block, range.upperBound - start)
+            if start == chunkEnd {
+                chunkStart = start
+                chunkEnd = Swift.min(range.upperBound, start + scratch.chunk)
+                for m in 0..<n {
+                    sources[m] = try views[m].bytes(chunkStart..<chunkEnd, buffer: scratch.raw + m * scratch.chunk * 8, prefetch: true)
+                }
+            }
+            let len = Swift.min(block, chunkEnd - start)
             for m in 0..<n {
                 let v = views[m]
                 let row = buffer + m * block
-                v.dtype.decode(v.bytes.baseAddress! + start * v.dtype.size, count: len, into: row)
+                v.dtype.decode(sources[m]! + (start - chunkStart) * v.dtype.size, count: len, into: row)
                 part.moments[m].addFast(row, count: len, extremes: maxDifference)
             }
             part.sumSquares.withUnsafeMutableBufferPointer { ss in

@@ -48,7 +48,7 @@ enum RankDistances {
             // The first pair of a limited call: a full fine-tune is usually caught by a column
             // subset of its difference, before any random matrix is made (`exceedsOnColumns`).
             if let limits = stopAbove, t == 0,
-               let above = exceedsOnColumns(models[pairs[0].0].tensor(named: name)!,
+               let above = try exceedsOnColumns(models[pairs[0].0].tensor(named: name)!,
                                             models[pairs[0].1].tensor(named: name)!, limit: limits[0]) {
                 result[0][0] = above
                 return result
@@ -59,20 +59,20 @@ enum RankDistances {
             let small = big.sketchCols > smallColumns
                 ? SketchPlan(shape: shape, sketchSize: smallColumns, extraRows: smallRows - smallColumns, seed: 0x100_0000 &+ UInt64(t))
                 : nil
-            let reference = decode(models[involved[0]].tensor(named: name)!)
+            let reference = try models[involved[0]].tensor(named: name)!.decode()
             let precise = involved.contains { models[$0].tensor(named: name)!.dtype.unitRoundoff < 0x1p-16 }
             var smallSketches = [Int: Sketch](), bigSketches = [Int: Sketch]()
 
             /// Sketches `models` (those not done yet) into `cache`, in parallel.
-            func ensure(_ plan: SketchPlan, _ wanted: [Int], _ cache: inout [Int: Sketch]) {
+            func ensure(_ plan: SketchPlan, _ wanted: [Int], _ cache: inout [Int: Sketch]) throws {
                 let missing = Array(Set(wanted)).filter { cache[$0] == nil }.sorted()
                 guard !missing.isEmpty else { return }
                 let made = UnsafeMutablePointer<Sketch?>.allocate(capacity: missing.count)
                 made.initialize(repeating: nil, count: missing.count)
                 defer { made.deinitialize(count: missing.count); made.deallocate() }
                 nonisolated(unsafe) let out = made
-                parallelForEach(missing.count, threads: threads) { i, _ in
-                    out[i] = plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise)
+                try parallelForEach(missing.count, threads: threads) { i, _ in
+                    out[i] = try plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise)
                 }
                 for (i, m) in missing.enumerated() { cache[m] = made[i]! }
             }
@@ -95,7 +95,7 @@ enum RankDistances {
                 var ranks: [Int]
                 var saturated = Array(part.indices)
                 if let small {
-                    ensure(small, part.flatMap { [$0.0, $0.1] }, &smallSketches)
+                    try ensure(small, part.flatMap { [$0.0, $0.1] }, &smallSketches)
                     ranks = rank(small, part, smallSketches)
                     saturated = part.indices.filter { ranks[$0] >= small.sketchCols - 8 }
                 } else {
@@ -103,7 +103,7 @@ enum RankDistances {
                 }
                 if !saturated.isEmpty {
                     let again = saturated.map { part[$0] }
-                    ensure(big, again.flatMap { [$0.0, $0.1] }, &bigSketches)
+                    try ensure(big, again.flatMap { [$0.0, $0.1] }, &bigSketches)
                     for (i, r) in zip(saturated, rank(big, again, bigSketches)) { ranks[i] = r }
                 }
                 for i in 0..<part.count { result[first + i][t] = ranks[i] }
@@ -124,13 +124,13 @@ enum RankDistances {
     /// it does not (a low-rank difference: the caller sketches as usual) or cannot apply.
     /// Cost O(rows · limit²) and no sketch: the `auto` metric's test on a full fine-tune of
     /// 2048 × 2048 matrices drops from two sketches (2.5 G multiply-adds) to this.
-    static func exceedsOnColumns(_ a: TensorView, _ b: TensorView, limit: Int) -> Int? {
+    static func exceedsOnColumns(_ a: TensorView, _ b: TensorView, limit: Int) throws -> Int? {
         let r = a.shape.first ?? 1
         let c = a.shape.count > 1 ? a.shape.dropFirst().reduce(1, *) : 1
         let transposed = c > r, rows = Swift.max(r, c), cols = Swift.min(r, c)
         let k = limit + 1
         guard k <= cols, k > 0 else { return nil }
-        let wa = RankDistances.decode(a), wb = RankDistances.decode(b)
+        let wa = try a.decode(), wb = try b.decode()
         var ss = 0.0
         for i in 0..<wa.count { ss += Double(wa[i]) * Double(wa[i]) + Double(wb[i]) * Double(wb[i]) }
         var d = [Double](repeating: 0, count: rows * k)      // column-major rows × k
@@ -146,15 +146,6 @@ enum RankDistances {
                                           rows: rows, cols: cols)
         let found = NumericalRank.pivotedRank(&d, rows: rows, cols: k, tolerance: tol)
         return found > limit ? found : nil
-    }
-
-    /// A model's tensor decoded to row-major Float.
-    static func decode(_ view: TensorView) -> [Float] {
-        var values = [Float](repeating: 0, count: view.count)
-        values.withUnsafeMutableBufferPointer { out in
-            view.dtype.decode(view.bytes.baseAddress!, count: view.count, into: out.baseAddress!)
-        }
-        return values
     }
 
     /// One model's sketch of one tensor and what its tolerance needs.
@@ -205,14 +196,14 @@ enum RankDistances {
         /// Float rounding of the product, relative to the deltas, is then orders of magnitude
         /// below the tolerance. F32 and F64 weights, whose tolerance is at Float's own rounding,
         /// are sketched in Double.
-        func sketch(_ view: TensorView, reference: [Float], precise: Bool) -> Sketch {
-            precise ? sketch(view, reference: reference, as: Double.self) : sketch(view, reference: reference, as: Float.self)
+        func sketch(_ view: TensorView, reference: [Float], precise: Bool) throws -> Sketch {
+            precise ? try sketch(view, reference: reference, as: Double.self) : try sketch(view, reference: reference, as: Float.self)
         }
 
         @_specialize(where T == Float)
         @_specialize(where T == Double)
-        func sketch<T: BinaryFloatingPoint & SIMDScalar>(_ view: TensorView, reference: [Float], as: T.Type) -> Sketch {
-            var w = RankDistances.decode(view)
+        func sketch<T: BinaryFloatingPoint & SIMDScalar>(_ view: TensorView, reference: [Float], as: T.Type) throws -> Sketch {
+            var w = try view.decode()
             var ss = 0.0
             var i = 0
             while i < w.count {          // Σ w² in Double over Float runs, then w − reference

@@ -15,67 +15,66 @@ func defaultThreadCount() -> Int {
 /// which is how callers keep their results independent of the thread count (they store one
 /// partial result per item and reduce them in item order).
 ///
+/// When items throw (a file that cannot be read), each worker stops at its first failure and the
+/// error of the lowest failing item is rethrown once all have stopped: the same error whatever
+/// the thread count, since every item below a worker's first failure was done.
+///
 /// POSIX threads rather than Dispatch keep the core free of dependencies beyond Glibc.
-func parallelForEach(_ count: Int, threads: Int, _ body: (_ item: Int, _ worker: Int) -> Void) {
+func parallelForEach<E: Error>(_ count: Int, threads: Int,
+                               _ body: (_ item: Int, _ worker: Int) throws(E) -> Void) throws(E) {
     let t = Swift.max(1, Swift.min(threads, count))
     if t == 1 {
-        for i in 0..<count { body(i, 0) }
+        for i in 0..<count { try body(i, 0) }
         return
     }
-    withoutActuallyEscaping(body) { body in
-        final class Job {
-            let body: (Int, Int) -> Void
-            let count: Int, stride: Int, worker: Int
-            init(_ body: @escaping (Int, Int) -> Void, _ count: Int, _ stride: Int, _ worker: Int) {
-                self.body = body; self.count = count; self.stride = stride; self.worker = worker
-            }
-            func run() { var i = worker; while i < count { body(i, worker); i += stride } }
-        }
+    let failure: (item: Int, error: E)? = withoutActuallyEscaping(body) { body in
+        var jobs: [Share<E>] = []
         var ids: [pthread_t] = []
         for w in 1..<t {
-            let job = Unmanaged.passRetained(Job(body, count, t, w)).toOpaque()
+            let job = Share(body, count, t, w)
+            jobs.append(job)
             var id = pthread_t()
             let rc = pthread_create(&id, nil, { arg in
-                let job = Unmanaged<Job>.fromOpaque(arg!).takeRetainedValue()
-                job.run()
+                Unmanaged<ThreadWork>.fromOpaque(arg!).takeRetainedValue().run()
                 return nil
-            }, job)
+            }, Unmanaged<ThreadWork>.passRetained(job).toOpaque())
             if rc == 0 {
                 ids.append(id)
             } else {                       // no thread: do its share here (same items, same results)
-                Unmanaged<Job>.fromOpaque(job).takeRetainedValue().run()
+                Unmanaged<ThreadWork>.passUnretained(job).release()
+                job.run()
             }
         }
-        Job(body, count, t, 0).run()
+        let own = Share(body, count, t, 0)
+        jobs.append(own)
+        own.run()
         for id in ids { pthread_join(id, nil) }
+        return jobs.compactMap(\.failure).min { $0.item < $1.item }
     }
+    if let failure { throw failure.error }
 }
 
-/// Drops this process's mapping of the whole pages inside `range` of a tensor read from a file
-/// (`madvise(MADV_DONTNEED)`): the kernel keeps them in its page cache, a later read maps them
-/// again, and the resident memory of a pass over a collection larger than RAM stays at the
-/// part being read. Only for models loaded from files (`Model.path != nil`), whose tensors live
-/// in read-only private file mappings; on memory a caller lent, the call would zero it.
-func releasePages(of model: Model, _ view: TensorView, elements range: Range<Int>) {
-    guard model.path != nil else { return }
-    advise(view, range, MADV_DONTNEED)
+/// What a thread runs; not generic, so that a C function pointer can start it.
+private class ThreadWork {
+    func run() {}
 }
 
-/// Asks the kernel to start reading `range` of a tensor from its file (`madvise(MADV_WILLNEED)`)
-/// while the part before it is being compared: on a collection that is not in the page cache the
-/// next part arrives from disk in the background. Harmless on memory a caller lent.
-func prefetchPages(_ view: TensorView, elements range: Range<Int>) {
-    advise(view, range, MADV_WILLNEED)
-}
+/// One worker's share of a `parallelForEach`: items `worker, worker + stride, …`.
+private final class Share<E: Error>: ThreadWork {
+    let body: (Int, Int) throws(E) -> Void
+    let count: Int, stride: Int, worker: Int
+    /// The first item that threw, and its error; read after the thread is joined.
+    var failure: (item: Int, error: E)?
 
-/// `madvise` on the whole pages inside `range` of a tensor.
-private func advise(_ view: TensorView, _ range: Range<Int>, _ advice: Int32) {
-    guard let base = view.bytes.baseAddress, !range.isEmpty else { return }
-    let page = Swift.max(4096, sysconf(Int32(_SC_PAGESIZE)))
-    let start = Int(bitPattern: base) + range.lowerBound * view.dtype.size
-    let end = Int(bitPattern: base) + range.upperBound * view.dtype.size
-    let alignedStart = (start + page - 1) / page * page
-    let alignedEnd = end / page * page
-    guard alignedEnd > alignedStart else { return }
-    _ = madvise(UnsafeMutableRawPointer(bitPattern: alignedStart), alignedEnd - alignedStart, advice)
+    init(_ body: @escaping (Int, Int) throws(E) -> Void, _ count: Int, _ stride: Int, _ worker: Int) {
+        self.body = body; self.count = count; self.stride = stride; self.worker = worker
+    }
+
+    override func run() {
+        var i = worker
+        while i < count {
+            do throws(E) { try body(i, worker) } catch { failure = (i, error); return }
+            i += stride
+        }
+    }
 }

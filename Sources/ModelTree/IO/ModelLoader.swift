@@ -63,7 +63,7 @@ public enum ModelLoader {
         return locations
     }
 
-    /// Opens a model, memory-mapped and validated.
+    /// Opens a model and validates its headers (its tensors are read later, on demand).
     ///
     /// `location.path` is a `.safetensors` file, or a folder that holds, in this order of
     /// precedence (that of Hugging Face transformers' `from_pretrained`): `model.safetensors`;
@@ -174,12 +174,11 @@ public enum ModelLoader {
 
     /// Reads `weight_map` from a shard index, rejecting shard names that leave the folder.
     private static func readWeightMap(_ indexPath: String) throws -> [String: String] {
-        let file = try MappedFile(path: indexPath)
         // Parsing costs up to ~10× the text in memory; real indexes are kilobytes to a few MB.
-        guard file.bytes.count <= maxIndexLength else {
-            throw ModelTreeError.format("\(indexPath): \(file.bytes.count) bytes, over the limit of \(maxIndexLength) bytes for a shard index")
+        let text = try CheckpointFile(path: indexPath).readAll(limit: maxIndexLength) { size in
+            ModelTreeError.format("\(indexPath): \(size) bytes, over the limit of \(maxIndexLength) bytes for a shard index")
         }
-        return try weightMap(parsing: file.bytes, indexPath: indexPath)
+        return try text.withUnsafeBytes { try weightMap(parsing: $0, indexPath: indexPath) }
     }
 
     /// The largest shard index read: the safetensors header's cap (`SafetensorsFile.maxHeaderLength`).

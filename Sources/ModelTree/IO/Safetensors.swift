@@ -1,4 +1,5 @@
-/// One memory-mapped `.safetensors` file whose header has been fully validated.
+/// One `.safetensors` file whose header has been fully validated; its tensors are read from the
+/// file on demand (`CheckpointFile`).
 ///
 /// The format (huggingface/safetensors, README "Format"): 8 bytes `N`, a little-endian u64; `N`
 /// bytes of UTF-8 JSON mapping each tensor name to `{"dtype", "shape", "data_offsets": [begin,
@@ -7,28 +8,38 @@
 /// implementation (`SafeTensors::read_metadata` / `Metadata::validate`): header length capped at
 /// 100,000,000 bytes, each tensor's byte length equal to its element count times the dtype size,
 /// and the tensors' byte ranges tiling the data section exactly — no gap, no overlap, no
-/// trailing bytes. A checkpoint is untrusted input, so nothing is read before all of that holds.
+/// trailing bytes. A checkpoint is untrusted input, so no tensor is read before all of that holds.
 public final class SafetensorsFile: @unchecked Sendable {
     public let path: String
-    /// Tensors sorted by name; their bytes point into the mapping, valid while this object lives.
+    /// Tensors sorted by name; they read from the file, and keep it (not a descriptor) alive.
     public let tensors: [TensorView]
     /// The optional `__metadata__` string map.
     public let metadata: [String: String]
-    private let file: MappedFile
 
-    /// Maps `path` and validates its header. O(header size + tensor count × log).
+    /// Opens `path` and validates its header: reads 8 + N bytes, whatever the file's size.
     /// - Throws: `ModelTreeError.io` when the file cannot be read; `ModelTreeError.format`
     ///   ("<path>: <reason>") for anything that is not a well-formed safetensors file.
     public init(path: String) throws {
-        let file = try MappedFile(path: path)
+        let file = try CheckpointFile(path: path)
         do {
-            (tensors, metadata) = try Self.parse(file.bytes)
+            var prefix: UInt64 = 0
+            if file.size >= 8 { try file.read(into: &prefix, count: 8, at: 0) }
+            let headerLength = try Self.headerLength(UInt64(littleEndian: prefix), fileSize: file.size)
+            let header = try [UInt8](unsafeUninitializedCapacity: headerLength) { buffer, initialized in
+                if let base = buffer.baseAddress { try file.read(into: base, count: headerLength, at: 8) }
+                initialized = headerLength
+            }
+            let dataStart = 8 + headerLength
+            let layout: [Entry]
+            (layout, metadata) = try header.withUnsafeBytes { try Self.layout(header: $0, dataSize: file.size - dataStart) }
+            tensors = layout.map {
+                TensorView(name: $0.name, dtype: $0.dtype, shape: $0.shape, source: .file(file, offset: dataStart + $0.begin))
+            }
         } catch let error as ModelTreeError {
             guard case .format(let reason) = error else { throw error }
             throw ModelTreeError.format("\(path): \(reason)")
         }
         self.path = path
-        self.file = file
     }
 
     /// The reference implementation's cap on the header length (`MAX_HEADER_SIZE`), so that a
@@ -41,23 +52,44 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// and offset pairs, so the parser stops any array at this length.
     static let maxRank = 64
 
-    /// Validates a whole safetensors image and returns views into `bytes`; errors carry the
-    /// reason only (the caller prefixes the path).
+    /// One tensor of a header; `begin..<end` is its byte range in the data section.
+    struct Entry {
+        var name: String, dtype: DType, shape: [Int], begin: Int, end: Int
+    }
+
+    /// Validates a whole safetensors image in memory and returns views into `bytes`; errors
+    /// carry the reason only. The same checks as a file's (the fuzz target calls this).
     static func parse(_ bytes: UnsafeRawBufferPointer) throws -> (tensors: [TensorView], metadata: [String: String]) {
-        guard bytes.count >= 8 else {
-            throw ModelTreeError.format("file is \(bytes.count) bytes, shorter than the 8-byte header length")
+        let declared = bytes.count >= 8 ? UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self)) : 0
+        let headerLength = try headerLength(declared, fileSize: bytes.count)
+        let header = UnsafeRawBufferPointer(rebasing: bytes[8..<8 + headerLength])
+        let data = UnsafeRawBufferPointer(rebasing: bytes[(8 + headerLength)...])
+        let (layout, metadata) = try layout(header: header, dataSize: data.count)
+        let tensors = layout.map {
+            TensorView(name: $0.name, dtype: $0.dtype, shape: $0.shape,
+                       bytes: UnsafeRawBufferPointer(rebasing: data[$0.begin..<$0.end]))
         }
-        let declared = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
+        return (tensors, metadata)
+    }
+
+    /// The header length a file declares in its first 8 bytes (`declared`), checked against the
+    /// cap and the file's size.
+    static func headerLength(_ declared: UInt64, fileSize: Int) throws -> Int {
+        guard fileSize >= 8 else {
+            throw ModelTreeError.format("file is \(fileSize) bytes, shorter than the 8-byte header length")
+        }
         guard declared <= UInt64(maxHeaderLength) else {
             throw ModelTreeError.format("header length \(declared) exceeds the limit of \(maxHeaderLength) bytes")
         }
-        let headerLength = Int(declared)
-        guard headerLength <= bytes.count - 8 else {
-            throw ModelTreeError.format("header length \(headerLength) runs past the end of the file (\(bytes.count) bytes)")
+        guard Int(declared) <= fileSize - 8 else {
+            throw ModelTreeError.format("header length \(declared) runs past the end of the file (\(fileSize) bytes)")
         }
-        let header = UnsafeRawBufferPointer(rebasing: bytes[8..<8 + headerLength])
-        let data = UnsafeRawBufferPointer(rebasing: bytes[(8 + headerLength)...])
+        return Int(declared)
+    }
 
+    /// Validates the JSON header against a data section of `dataSize` bytes: the tensors, sorted
+    /// by name, and the metadata.
+    static func layout(header: UnsafeRawBufferPointer, dataSize: Int) throws -> (tensors: [Entry], metadata: [String: String]) {
         // The reference rejects a header that does not start with '{' before parsing it.
         guard header.first == UInt8(ascii: "{") else { throw ModelTreeError.format("header does not start with '{'") }
         let root: JSONValue
@@ -71,14 +103,14 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard case .object(let entries) = root else { throw ModelTreeError.format("header is not a JSON object") }
 
         var metadata: [String: String] = [:]
-        var layout: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
+        var layout: [Entry] = []
         layout.reserveCapacity(entries.count)
         for (name, value) in entries {
             if name == "__metadata__" {
                 metadata = try parseMetadata(value)
             } else {
                 let (dtype, shape, begin, end) = try parseEntry(name, value)
-                layout.append((name, dtype, shape, begin, end))
+                layout.append(Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
             }
         }
 
@@ -98,18 +130,14 @@ public final class SafetensorsFile: @unchecked Sendable {
             covered = t.end
             previous = t.name
         }
-        if covered > data.count {
-            throw ModelTreeError.format("tensor '\(previous!)' ends at \(covered), past the end of the \(data.count)-byte data section")
+        if covered > dataSize {
+            throw ModelTreeError.format("tensor '\(previous!)' ends at \(covered), past the end of the \(dataSize)-byte data section")
         }
-        if covered < data.count {
-            throw ModelTreeError.format("\(data.count - covered) trailing bytes after the last tensor (data section is \(data.count) bytes, tensors cover \(covered))")
+        if covered < dataSize {
+            throw ModelTreeError.format("\(dataSize - covered) trailing bytes after the last tensor (data section is \(dataSize) bytes, tensors cover \(covered))")
         }
-
-        let tensors = layout
-            .map { TensorView(name: $0.name, dtype: $0.dtype, shape: $0.shape,
-                              bytes: UnsafeRawBufferPointer(rebasing: data[$0.begin..<$0.end])) }
-            .sorted { $0.name < $1.name }
-        return (tensors, metadata)
+        layout.sort { $0.name < $1.name }
+        return (layout, metadata)
     }
 
     /// `__metadata__`: an object of string → string (the reference's `HashMap<String, String>`).

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 
+import os
+
 import numpy as np
 import pytest
 
 import modeltree as mt
 from modeltree import _modeltree
+from mt_support import make_weights, st
 
 
 def square(seed: int, dtype=np.float32, side: int = 8) -> dict[str, np.ndarray]:
@@ -175,3 +178,24 @@ def test_raw_graph_accessors_check_their_arguments(tmp_path):
     assert g.closed
     with pytest.raises(ValueError, match="closed"):
         g.model_count()
+
+
+def test_file_truncated_after_adding_is_a_file_error_not_a_crash(tmp_path):
+    # An mmap reader dies of SIGBUS here (the whole Python process, no exception to catch); the
+    # library reads with pread and checks the file is the one it validated.
+    paths = {}
+    for model, w in make_weights(side=64).items():
+        paths[model] = str(tmp_path / f"{model}.safetensors")
+        st.write(paths[model], w)
+    with mt.Collection() as c:
+        for p in paths.values():
+            c.add_path(p)
+        size = os.path.getsize(paths["a1"])
+        c.recover()                                   # as added, they recover
+        os.truncate(paths["a1"], 64)
+        with pytest.raises(mt.FileError, match=f"a1.safetensors: was truncated from {size} to 64 bytes") as info:
+            c.recover()
+        assert info.value.status == _modeltree.IO
+        os.remove(paths["a1"])
+        with pytest.raises(mt.FileError, match="No such file.*it was there when the model was opened"):
+            c.recover()

@@ -131,7 +131,7 @@ static PyObject *Collection_add_path(CollectionObject *self, PyObject *args) {
         return NULL;
     }
     modeltree_status_t status;
-    /* Reading headers and mapping files may take a while: let other threads run. The busy flag
+    /* Reading and validating headers may take a while: let other threads run. The busy flag
      * keeps this thread the collection's only user meanwhile. */
     self->adding = 1;
     Py_BEGIN_ALLOW_THREADS
