@@ -2,11 +2,11 @@
  *
  *   probe FILE...   prints {"bytes": B, "seconds": S, "threads": T}
  *
- * Every file is mapped read-only (as modeltree-cli maps its models) and summed as 64-bit words by
- * T threads (the online processors), each summing a contiguous share of every file; the sum is
- * printed to stderr so that the reads cannot be optimised away. Run it on files already in the
- * page cache: it measures the reading floor of a pass over memory-mapped weights, page faults
- * included. */
+ * Every file is mapped read-only and summed as 64-bit words by T threads (the online
+ * processors), each summing a contiguous share of every file; the sum is printed to stderr so
+ * that the reads cannot be optimised away. Run it on files already in the page cache: it
+ * measures the reading floor of a zero-copy pass over the weights, page faults included (a floor
+ * for modeltree-cli too, which copies what it reads with pread). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
