@@ -90,7 +90,7 @@ extension PairwiseStatistics {
                         let seg = first + item
                         let start = seg * segmentSize, end = Swift.min(count, start + segmentSize)
                         out[item] = try segmentPartial(
-                            views: views, range: start..<end, shifts: shifts, block: block,
+                            views: views, range: start..<end, shifts: shifts,
                             scratch: scratch[worker], maxDifference: maxDifference)
                     }
                 }
@@ -188,9 +188,9 @@ extension PairwiseStatistics {
     /// Reads `range` of every model's tensor, `scratch.chunk` elements at a time (in place for
     /// tensors in memory), decodes it block by block into `scratch.floats` and compares every
     /// pair of models there.
-    static func segmentPartial(views: [TensorView], range: Range<Int>, shifts: [Double], block: Int,
+    static func segmentPartial(views: [TensorView], range: Range<Int>, shifts: [Double],
                                scratch: Scratch, maxDifference: Bool) throws -> SegmentPartial {
-        let n = views.count
+        let n = views.count, block = scratch.block
         var part = SegmentPartial(moments: shifts.map { Moments(shift: $0) },
                                   sumSquares: [Double](repeating: 0, count: n * n),
                                   maxAbs: maxDifference ? [Float](repeating: 0, count: n * n) : [])
