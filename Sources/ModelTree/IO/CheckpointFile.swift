@@ -17,7 +17,11 @@ import Glibc
 /// the modification time, so one within the file system's timestamp resolution of the first
 /// open can go unnoticed; a change of size never does.)
 final class CheckpointFile: @unchecked Sendable {
+    /// The path as given, for messages.
     let path: String
+    /// The path each read opens: absolute, so that a host that changes its working directory
+    /// between adding a model and recovering (a notebook's `os.chdir`) still reads the same file.
+    private let openPath: String
     /// The size when the file was opened, in bytes.
     var size: Int { identity.size }
     private let identity: Identity
@@ -38,7 +42,8 @@ final class CheckpointFile: @unchecked Sendable {
     /// - Throws: `.io("<path>: <reason>")` when the file cannot be opened or is not a regular file.
     init(path: String) throws {
         self.path = path
-        let fd = try Self.open(path)
+        openPath = path.hasPrefix("/") ? path : FileSystem.join(try FileSystem.currentDirectory(), path)
+        let fd = try Self.open(openPath, path)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw posixError(path) }
@@ -58,7 +63,7 @@ final class CheckpointFile: @unchecked Sendable {
     func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int, prefetch: Bool = false) throws {
         guard count > 0 else { return }
         let fd: Int32
-        do { fd = try Self.open(path) } catch ModelTreeError.io(let reason) {
+        do { fd = try Self.open(openPath, path) } catch ModelTreeError.io(let reason) {
             throw ModelTreeError.io("\(reason) (it was there when the model was opened)")
         }
         defer { close(fd) }
@@ -113,9 +118,9 @@ final class CheckpointFile: @unchecked Sendable {
     /// `open(2)` for reading. O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
     /// writer forever (a hostile folder can name one as a shard); `fstat` then refuses it. No
     /// effect on a regular file.
-    private static func open(_ path: String) throws -> Int32 {
+    private static func open(_ openPath: String, _ path: String) throws -> Int32 {
         while true {
-            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+            let fd = Glibc.open(openPath, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             if fd >= 0 { return fd }
             if errno != EINTR { throw posixError(path) }
         }

@@ -34,6 +34,14 @@ enum FileSystem {
         return names.sorted()
     }
 
+    /// The process's working directory (`getcwd`).
+    /// - Throws: `ModelTreeError.io` when it cannot be determined (removed, or too long).
+    static func currentDirectory() throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { throw posixError("the working directory") }
+        return String(cString: buffer)
+    }
+
     /// `directory` + "/" + `name`, without doubling a trailing slash.
     static func join(_ directory: String, _ name: String) -> String {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name

@@ -184,3 +184,24 @@ def test_collection_layer(zoo, weights):
         c.add_path(zoo)
     with pytest.raises(ValueError, match="closed"):
         c.recover()
+
+
+def test_relative_paths_survive_a_change_of_working_directory(tmp_path, weights, monkeypatch):
+    # Tensors are read at recover time, not when added: a notebook that adds models by relative
+    # path and then changes directory must still get those files — not an error, and not the
+    # same-named files of the new directory.
+    for place, seed in (("here", 0), ("elsewhere", 1)):
+        os.makedirs(tmp_path / place)
+        for model, w in weights.items():
+            w = {k: v + np.float32(seed) * v[::-1] if v.ndim == 2 else v for k, v in w.items()}
+            st.write(str(tmp_path / place / f"{model}.safetensors"), w)
+    here, elsewhere = (mt.recover(str(tmp_path / p)).distances for p in ("here", "elsewhere"))
+    assert not np.array_equal(here, elsewhere)
+    monkeypatch.chdir(tmp_path / "here")
+    with mt.Collection() as c:
+        for model in sorted(weights):          # the order a folder expands to
+            c.add_path(f"{model}.safetensors")
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        g = c.recover()
+    assert {m: g.parent(m) for m in g.ids} == TREE
+    assert np.array_equal(g.distances, here)
