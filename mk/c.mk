@@ -7,6 +7,8 @@
 #   make test-c                  installs into a staging prefix, builds the C tests and the
 #                                examples with pkg-config only, runs them (zoo, ldd, toolchain hidden)
 #   make test-c-sanitize         the same tests built with clang -fsanitize=address,undefined
+#   make test-c-tsan             the library built with ThreadSanitizer; Tests/c/test_concurrency.c
+#                                and the C suite run against it from several threads at once
 #   make check-header            the headers alone as C99 and C++17, -Wall -Wextra -pedantic -Werror
 #
 # Included by the top-level Makefile; also usable alone (make -f mk/c.mk test-c). Defines no
@@ -43,7 +45,7 @@ MT_WARN := -Wall -Wextra -pedantic -Werror
 MT_HEADER_WARN := $(MT_WARN) -Wshadow -Wconversion -Wsign-conversion -Wundef -Wcast-qual -Wredundant-decls
 MT_TEST_SRC := $(addprefix $(MT_ROOT)/Tests/c/,test_modeltree.c harness.c st_files.c)
 
-.PHONY: lib install test-c test-c-sanitize check-header clean-c
+.PHONY: lib install test-c test-c-sanitize test-c-tsan check-header clean-c
 
 # Always asks SwiftPM (it is incremental), then refreshes the stripped copy and its links.
 lib:
@@ -103,6 +105,37 @@ test-c-sanitize: $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	cd $(MT_ROOT) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MT_OUT)/test_modeltree-san $(MT_TEST_ARGS) --hub $(MT_OUT)/hub-san --hub-cpp $(MT_OUT)/hub-cpp-san --test-hpp $(MT_OUT)/test_hpp-san
 
+# ThreadSanitizer on the library itself: the Swift code, where a race would be, is built with
+# --sanitize=thread in its own scratch path, and Tests/c/test_concurrency.c (several threads on
+# independent and shared collections, one shared graph, a cancellation, per-thread messages), then
+# the whole C suite (tests that need the distributable skip), drive it while the library's own
+# worker threads run (MODELTREE_THREADS). halt_on_error makes any report fail the target.
+# - The library links the toolchain clang's shared TSan runtime, since its link uses -z defs; the
+#   tests use that same runtime (-shared-libsan), which needs the toolchain's libdispatch and
+#   BlocksRuntime.
+# - The Swift runtime must be the toolchain's shared one: its exported __tsan_on_initialize tells
+#   TSan about swift_once. Linked in statically (MODELTREE_STATIC_STDLIB=1) that symbol is hidden
+#   and TSan reports the lazy initialisation of Swift globals as races; hence `env -u`.
+MT_TSAN_SCRATCH ?= $(MT_ROOT)/.build-tsan
+MT_TSAN_THREADS ?= 4
+MT_TSAN_RT = $(shell $(CLANG) -print-file-name=libclang_rt.tsan-$(shell uname -m).so)
+MT_SWIFT_LIBDIR = $(MT_TOOLCHAIN)/usr/lib/swift/linux
+MT_TSAN := -O1 -g -fsanitize=thread -shared-libsan -fno-omit-frame-pointer -I$(MT_ROOT)/include
+MT_TSAN_LINK = -L$(MT_OUT)/tsan -lmodeltree -L$(MT_SWIFT_LIBDIR) -ldispatch -lBlocksRuntime -lpthread -lm \
+    -Wl,-rpath,$(MT_OUT)/tsan:$(MT_SWIFT_LIBDIR):$(dir $(MT_TSAN_RT))
+MT_TSAN_ENV = MODELTREE_THREADS=$(MT_TSAN_THREADS) TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $$TSAN_OPTIONS"
+test-c-tsan:
+	cd $(MT_ROOT) && env -u MODELTREE_STATIC_STDLIB $(SWIFT) build -c release --sanitize=thread --product modeltree \
+	    --scratch-path $(MT_TSAN_SCRATCH) -Xlinker $(MT_TSAN_RT)
+	mkdir -p $(MT_OUT)/tsan
+	ln -sf $(MT_TSAN_SCRATCH)/release/libmodeltree.so $(MT_OUT)/tsan/libmodeltree.so.$(MT_SOMAJOR)
+	ln -sf libmodeltree.so.$(MT_SOMAJOR) $(MT_OUT)/tsan/libmodeltree.so
+	$(CLANG) -std=c11 $(MT_WARN) $(MT_TSAN) $(addprefix $(MT_ROOT)/Tests/c/,test_concurrency.c harness.c st_files.c) \
+	    $(MT_TSAN_LINK) -o $(MT_OUT)/test_concurrency-tsan
+	$(CLANG) -std=c99 $(MT_WARN) $(MT_TSAN) $(MT_TEST_SRC) $(MT_TSAN_LINK) -o $(MT_OUT)/test_modeltree-tsan
+	cd $(MT_ROOT) && $(MT_TSAN_ENV) $(MT_OUT)/test_concurrency-tsan --zoo $(MT_ZOO)
+	cd $(MT_ROOT) && $(MT_TSAN_ENV) $(MT_OUT)/test_modeltree-tsan --zoo $(MT_ZOO) --tmp $(MT_OUT)
+
 # The public headers compile on their own, with the strictest common warnings, with both compilers.
 check-header:
 	mkdir -p $(MT_OUT)
@@ -119,4 +152,4 @@ check-header:
 	@echo "check-header: modeltree.h (C99, C11, C++17) and modeltree.hpp (C++17) compile alone"
 
 clean-c:
-	rm -rf $(MT_OUT)
+	rm -rf $(MT_OUT) $(MT_TSAN_SCRATCH)
