@@ -1,5 +1,5 @@
 """Writes the fuzzers' seed corpora (Tests/fuzz/corpus/<target>/): small valid and near-valid
-inputs, one per file, named by what they show. Deterministic; rerun after editing, commit the files.
+inputs, one per file, named by what they show (for the abi target: programs of ABI calls). Deterministic; rerun after editing, commit the files.
 
     python3 Tests/fuzz/make_seeds.py
 """
@@ -91,6 +91,110 @@ def index_seeds():
     yield "trailing", b'{"weight_map":{"a":"x"}} x'
 
 
+# The ABI target (Tests/fuzz/abi_fuzz.c) reads a program of operations; these helpers spell them.
+F32, F64, F16, BF16 = 0, 1, 2, 3                  # dtype bytes (1 + b & 3); 0xf0.. are invalid values
+CHAIN, LORA, RAW, CONST, SPECIALS, RANDOM, ZEROS = 0, 1, 2, 3, 4, 5, 6   # data modes
+
+
+def batch(name, dtype, rows, cols, models, mode=CHAIN, param=2):
+    """Tensor name slot `name`, shape [rows, cols], added to model slots 0..models-1."""
+    return bytes([0x80, name, dtype, rows, cols, models - 1, mode, param])
+
+
+def add(model, name, dtype, dims, size=0, mode=CHAIN, param=2, ndim=None):
+    """One add_tensor: dims are dimension bytes (< 0xc0: the value & 63; 0xc0..0xfe: a special
+    value; 0xff then 8 bytes: that value); size 0 is the right data_size."""
+    nd = len(dims) if ndim is None else ndim
+    return bytes([0x00, model, name, dtype, nd]) + bytes(dims) + bytes([size, mode, param])
+
+
+def recover(flags=0, opts=True, size=0, metric=0, direction=0, lam=0, trees=0, include=(), exclude=(),
+            progress=None, threads=0):
+    """flags: 1 out NULL, 2 collection NULL, 4 opts NULL, 8 progress, 0x10 keep and renew, 0x20 keep.
+    threads: 0 MODELTREE_THREADS unset, 1 '1', 2 '3', 3 + k the k-th of '8', '64', '65', '0', '-1',
+    'abc', '', '99999999999999999999'.
+    include/exclude: pattern slots (0 '*', 1 'w1', 2 'w[0-3]', 3 '*1*', 4 '?', 5 '[', 6 '[!w]*',
+    7 '\\*'). progress: (cancel at call k or 0, flags: 0-3 return value, 4 fail inside, 8 nested)."""
+    if progress is not None:
+        flags |= 8
+    flags |= min(threads, 3) << 6
+    head = bytes([0x90, flags]) + (bytes([threads - 3]) if threads >= 3 else b"")
+    if not opts:
+        return bytes([0x90, flags | 4]) + head[2:]
+    out = head + bytes([size, metric, direction, lam, trees])
+    out += bytes([len(include)]) + bytes(include) + bytes([len(exclude)]) + bytes(exclude)
+    if progress is not None:
+        out += bytes(progress)
+    return out
+
+
+def set_slot(op, slot, value):
+    return bytes([op, slot, len(value)]) + value
+
+
+def set_id(slot, value):
+    return set_slot(0xa0, slot, value)
+
+
+def set_name(slot, value):
+    return set_slot(0xa8, slot, value)
+
+
+def abi_seeds():
+    family = batch(0, F32, 8, 8, 4) + batch(1, F32, 8, 8, 4, param=3)
+    yield "chain_f32_4_models", family + recover()
+    yield "chain_defaults_null_opts", family + recover(opts=False)
+    yield "lora_16x16_auto", batch(0, F32, 16, 16, 4, LORA, 1) + batch(1, F32, 16, 16, 4, LORA, 1) + recover()
+    yield "lora_rank_metric", batch(0, F32, 16, 16, 3, LORA, 1) + recover(metric=3)
+    yield "two_families_8_models", batch(0, F32, 8, 8, 8, CHAIN, 0x12) + batch(2, F32, 8, 8, 8, CHAIN, 0x12) + recover()
+    yield "two_trees_forced", batch(0, F32, 8, 8, 6, CHAIN, 0x12) + recover(trees=0x82, direction=2)
+    yield "every_dtype", (batch(0, F64, 8, 8, 3) + batch(1, F16, 8, 8, 3) + batch(2, BF16, 8, 8, 3)
+                          + batch(3, F32, 4, 8, 3) + recover(metric=2, direction=1))
+    yield "rectangular_only", batch(0, F32, 4, 12, 3) + batch(1, F16, 12, 4, 3) + recover()
+    yield "include_exclude", (batch(0, F32, 8, 8, 3) + batch(1, F32, 8, 8, 3) + batch(5, F32, 8, 0, 3)
+                              + recover(include=(0, 2), exclude=(3,)))
+    yield "progress_cancel_3", family + recover(progress=(3, 0))
+    yield "progress_nested_fail_inside", family + recover(progress=(0, 0x0c))
+    yield "keep_renew_thread", family + recover(flags=0x20) + bytes([0xc0, 0xd0, 0]) + family + recover(flags=0x10)
+    yield "concurrent_recoveries", family + bytes([0xd0, 1]) + recover(flags=0x20) + bytes([0xd0, 1])
+    yield "thread_counts", (batch(0, F32, 16, 16, 4) + recover(threads=1) + recover(threads=2)
+                            + recover(threads=3) + recover(threads=3 + 5))
+    yield "specials_and_constant", (batch(0, F32, 8, 8, 3, SPECIALS, 1) + batch(1, F32, 8, 8, 3, CONST, 0)
+                                    + batch(2, F32, 8, 8, 3) + recover())
+    yield "all_equal_models", batch(0, F32, 8, 8, 3, CONST, 8) + batch(1, F16, 8, 8, 3, ZEROS) + recover()
+    yield "identical_models", batch(0, BF16, 8, 8, 3, CHAIN, 15) + recover()
+    yield "unrelated_models", batch(0, F32, 8, 8, 3, RANDOM) + batch(1, F32, 8, 8, 3, RANDOM) + recover()
+    yield "raw_bytes", (add(0, 0, F32, [2, 2], mode=RAW) + b"\x00\x00\x80\x3f" * 4
+                        + add(1, 0, F32, [2, 2], mode=RAW) + bytes(range(16)) + recover())
+    yield "single_model", batch(0, F32, 8, 8, 1) + recover()
+    yield "no_shared_tensor", add(0, 0, F32, [4, 4]) + add(1, 1, F32, [4, 4]) + recover()
+    yield "empty_collection", recover() + recover(flags=1) + recover(flags=2)
+    yield "bad_options", (family + recover(size=0xf0) + recover(size=0xf1) + recover(metric=0xf0)
+                          + recover(direction=0xf1) + recover(lam=0xc1))
+    yield "bad_options_2", (family + recover(lam=0xff)[:6] + b"\x00" * 6 + b"\xf8\x7f" + bytes([0, 0, 0])
+                            + recover(trees=0xf0) + recover(size=0xf3))
+    yield "bad_patterns", family + recover(include=(5,)) + bytes([0x90, 0, 0, 0, 0, 0, 0, 0x06, 1, 0x12])
+    yield "bad_tensors", (add(0, 0, 0xf4, [2, 2]) + add(0x80, 0, F32, [2, 2]) + add(0, 0x80, F32, [2, 2])
+                          + add(0x40, 0, F32, [2, 2]) + add(0, 0, F32, [2, 2], size=0xc0) + add(0, 0, F32, [2, 2], size=0xc1)
+                          + add(0, 0, F32, [2, 2], size=0xc3) + add(0, 0, F32, [2, 2], mode=0x80)
+                          + add(0, 0, F32, [0xc0, 2]) + add(0, 0, F32, [0xc2, 0xc2])
+                          + add(0, 0, F32, [0xff] + [0xff] * 8 + [1])
+                          + add(0, 0, F32, [], ndim=0x80 | 2) + add(0, 0, F32, [1] * 65) + add(0, 0, F32, [0] * 70)
+                          + add(0, 0, F32, [1] * 72, ndim=0x7b) + add(0, 0, F32, [2, 2]) + add(0, 0, F32, [2, 2]))
+    yield "zero_sized_shapes", (add(0, 0, F32, [0, 0xc4, 4]) + add(0, 2, F32, []) + add(0, 3, BF16, [0, 0xc2])
+                                + add(0, 4, F32, [0], mode=0x80))
+    yield "odd_strings", (set_id(1, b"\xc3\x28") + set_id(2, b"") + set_id(3, b"a\x00b") + set_name(1, b"\xed\xa0\x80")
+                          + set_name(2, b"") + set_name(3, b"x\ny") + add(1, 0, F32, [2, 2]) + add(2, 0, F32, [2, 2])
+                          + add(3, 0, F32, [2, 2]) + add(0, 1, F32, [2, 2]) + add(0, 2, F32, [2, 2]) + add(0, 3, F32, [2, 2]))
+    yield "unicode_equivalent_ids", (set_id(0, "\u00e9".encode()) + set_id(1, "e\u0301".encode())
+                                     + set_id(2, "\u212a".encode()) + set_id(3, b"K") + set_name(0, "\u00e9.w".encode())
+                                     + set_name(1, "e\u0301.w".encode()) + batch(0, F32, 4, 4, 4) + batch(1, F32, 4, 4, 4)
+                                     + recover())
+    yield "add_path_null", bytes([0xc8, 0, 0xc8, 1, 0xc8, 2, 0xc8, 5, 0xc8, 8])
+    yield "add_after_recover", (family + recover() + batch(2, F32, 8, 8, 4) + add(7, 0, F32, [8, 8])
+                                + recover(progress=(0, 0)))
+
+
 def write(target, seeds):
     folder = os.path.join(HERE, "corpus", target)
     os.makedirs(folder, exist_ok=True)
@@ -102,3 +206,4 @@ def write(target, seeds):
 if __name__ == "__main__":
     write("safetensors", safetensors_seeds())
     write("index", index_seeds())
+    write("abi", abi_seeds())
