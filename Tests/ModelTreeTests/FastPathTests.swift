@@ -159,6 +159,46 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    /// Finite weights whose differences overflow a Float square (|Δ| > 1.8e19, up to 3e38 − (−3e38)
+    /// in Float): the distances are still the Double computation's, and the rank still exact
+    /// (the fuzzer's finding 5: +∞ or NaN distances, separate trees with no warning).
+    func testHugeFiniteWeightsGiveFiniteExactDistances() throws {
+        var s = Sampler(seed: 31)
+        let side = 40
+        let base = (0..<(side * side)).map { _ in s.laplace(0.02) }
+        var big = base
+        big[7] = 1e20; big[500] = -3e38; big[901] = 3e38          // in both models
+        let update = lowRank(side, side, 1, &s, scale: 1e19)       // a rank-1 update of 1e19
+        let child = zip(big, update).enumerated().map { i, p in [7, 500, 901].contains(i) ? p.0 : p.0 + p.1 }
+        var far = child
+        far[500] = 3e38                                            // one difference of 6e38
+        let models = try [("p", big), ("c", child), ("f", far)].map { try makeModel($0.0, [("w", [side, side], $0.1)]) }
+        let stats = try PairwiseStatistics.gather(models: models, tensorNames: ["w"]) { _ in }
+        let v = models.map { values($0, "w") }
+        for (a, b) in [(0, 1), (0, 2), (1, 2)] {
+            var ss = 0.0, mx = 0.0
+            for i in 0..<v[a].count { let d = v[a][i] - v[b][i]; ss += d * d; mx = Swift.max(mx, Swift.abs(d)) }
+            let rms = (ss / Double(v[a].count)).squareRoot()
+            XCTAssertTrue(stats.rms[a * 3 + b].isFinite, "pair \(a),\(b)")
+            XCTAssertEqual(stats.rms[a * 3 + b], rms, accuracy: 1e-6 * rms, "pair \(a),\(b)")
+            let lo = Swift.min(v[a].min()!, v[b].min()!), hi = Swift.max(v[a].max()!, v[b].max()!)
+            XCTAssertEqual(stats.maxNormalized[a * 3 + b], mx / (hi - lo), accuracy: 1e-6, "pair \(a),\(b)")
+        }
+        XCTAssertEqual(stats.tensors, ["w"])
+        // The rank: weights of ~2e19 everywhere (their Float squares overflow) and a rank-1
+        // update of the same size; F32 is sketched in Double, BF16 in Float, both then redone.
+        for dtype in [DType.f32, .bf16] {
+            let scaled = base.map { $0 * 1e21 }
+            let pair = try [("p", scaled), ("c", zip(scaled, update).map { $0 + $1 })].map {
+                try makeModel($0.0, [("w", [side, side], $0.1)], dtype: dtype)
+            }
+            let ranks = try RankDistances.ranks(models: pair, tensorNames: ["w"], pairs: [(0, 1)]) { _ in }
+            XCTAssertEqual(ranks[0][0], 1, "\(dtype)")
+        }
+        // The difference of one entry of 6e38 (c and f) is rank 1 too.
+        XCTAssertEqual(try RankDistances.ranks(models: models, tensorNames: ["w"], pairs: [(1, 2)]) { _ in }[0][0], 1)
+    }
+
     /// Row-major `rows × cols` matrix of rank r.
     func lowRank(_ rows: Int, _ cols: Int, _ r: Int, _ s: inout Sampler, scale: Double) -> [Double] {
         let b = s.gaussians(rows * r, std: scale), a = s.gaussians(r * cols, std: 1)

@@ -76,7 +76,7 @@ extension PairwiseStatistics {
             // One shift per model: the mean of the first values (see `Moments`).
             var moments = try views.map { Moments(shift: try TensorMoments.initialShift($0)) }
             var sumSquares = [Double](repeating: 0, count: n * n)
-            var maxAbs = [Float](repeating: 0, count: n * n)
+            var maxAbs = [Double](repeating: 0, count: n * n)
 
             let segments = (count + segmentSize - 1) / segmentSize
             var first = 0
@@ -104,7 +104,7 @@ extension PairwiseStatistics {
             }
 
             if let bad = moments.firstIndex(where: { $0.nonFinite > 0 }) {
-                result.skipped.append((name, "non-finite values (NaN or Inf) in model '\(models[bad].id)'"))
+                result.skipped.append((name, "non-finite values (NaN or Inf, or F64 beyond Float's range) in model '\(models[bad].id)'"))
                 try progress(Double(tensorIndex + 1) / Double(tensorNames.count))
                 continue
             }
@@ -121,7 +121,7 @@ extension PairwiseStatistics {
                     if maxDifference {
                         let range = Double(Swift.max(moments[a].maximum, moments[b].maximum))
                             - Double(Swift.min(moments[a].minimum, moments[b].minimum))
-                        let normalized = range > 0 ? Double(maxAbs[a * n + b]) / range : 0
+                        let normalized = range > 0 ? maxAbs[a * n + b] / range : 0
                         result.maxNormalized[a * n + b] = Swift.max(result.maxNormalized[a * n + b], normalized)
                     }
                     // Pearson correlation from the variance of the difference:
@@ -161,7 +161,7 @@ extension PairwiseStatistics {
     struct SegmentPartial {
         var moments: [Moments]
         var sumSquares: [Double]
-        var maxAbs: [Float]
+        var maxAbs: [Double]
     }
 
     /// The most bytes of file reads one thread holds at a time (n models' parts of a segment).
@@ -193,8 +193,9 @@ extension PairwiseStatistics {
         let n = views.count, block = scratch.block
         var part = SegmentPartial(moments: shifts.map { Moments(shift: $0) },
                                   sumSquares: [Double](repeating: 0, count: n * n),
-                                  maxAbs: maxDifference ? [Float](repeating: 0, count: n * n) : [])
+                                  maxAbs: maxDifference ? [Double](repeating: 0, count: n * n) : [])
         let buffer = scratch.floats
+        var finite = [Bool](repeating: true, count: n)      // the block of each model
         var sources = [UnsafeRawPointer?](repeating: nil, count: n)
         var chunkStart = range.lowerBound, chunkEnd = range.lowerBound
         var start = range.lowerBound
@@ -211,16 +212,25 @@ extension PairwiseStatistics {
                 let v = views[m]
                 let row = buffer + m * block
                 v.dtype.decode(sources[m]! + (start - chunkStart) * v.dtype.size, count: len, into: row)
+                let nonFinite = part.moments[m].nonFinite
                 part.moments[m].addFast(row, count: len, extremes: maxDifference)
+                finite[m] = part.moments[m].nonFinite == nonFinite
+            }
+            // The Float kernels square differences in Float: one above ~1.8e19 overflows. Such a
+            // pair of finite blocks is redone in Double (a block with NaN or Inf skips its tensor).
+            func exact(_ a: Int, _ b: Int) -> (Double, Double)? {
+                finite[a] && finite[b] ? exactSquaredDistanceAndMax(buffer + a * block, buffer + b * block, len) : nil
             }
             part.sumSquares.withUnsafeMutableBufferPointer { ss in
                 if maxDifference {
                     part.maxAbs.withUnsafeMutableBufferPointer { mx in
                         for a in 0..<n {
                             for b in (a + 1)..<n {
-                                let (s, m) = squaredDistanceAndMax(buffer + a * block, buffer + b * block, len)
+                                var (s, m) = squaredDistanceAndMax(buffer + a * block, buffer + b * block, len)
+                                var mm = Double(m)
+                                if !(s.isFinite && m.isFinite), let e = exact(a, b) { (s, mm) = e }
                                 ss[a * n + b] += s
-                                mx[a * n + b] = Swift.max(mx[a * n + b], m)
+                                mx[a * n + b] = Swift.max(mx[a * n + b], mm)
                             }
                         }
                     }
@@ -230,12 +240,18 @@ extension PairwiseStatistics {
                         var b = a + 1
                         // Two partners per pass: one load of x serves both.
                         while b + 1 < n {
-                            let (s0, s1) = squaredDistances2(x, buffer + b * block, buffer + (b + 1) * block, len)
+                            var (s0, s1) = squaredDistances2(x, buffer + b * block, buffer + (b + 1) * block, len)
+                            if !s0.isFinite, let e = exact(a, b) { s0 = e.0 }
+                            if !s1.isFinite, let e = exact(a, b + 1) { s1 = e.0 }
                             ss[a * n + b] += s0
                             ss[a * n + b + 1] += s1
                             b += 2
                         }
-                        if b < n { ss[a * n + b] += squaredDistances2(x, buffer + b * block, buffer + b * block, len).0 }
+                        if b < n {
+                            var s0 = squaredDistances2(x, buffer + b * block, buffer + b * block, len).0
+                            if !s0.isFinite, let e = exact(a, b) { s0 = e.0 }
+                            ss[a * n + b] += s0
+                        }
                     }
                 }
             }
@@ -243,6 +259,18 @@ extension PairwiseStatistics {
         }
         return part
     }
+}
+
+/// Σ (x − y)² and max |x − y| in Double: the fallback of the Float kernels for a block whose
+/// Float squares overflow (finite weights beyond ~1.8e19; in Double nothing a Float holds can).
+func exactSquaredDistanceAndMax(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ count: Int) -> (Double, Double) {
+    var sum = 0.0, largest = 0.0
+    for i in 0..<count {
+        let d = Double(x[i]) - Double(y[i])
+        sum += d * d
+        largest = Swift.max(largest, Swift.abs(d))
+    }
+    return (sum, largest)
 }
 
 /// Lane-wise max(|a|, |b|).

@@ -197,23 +197,36 @@ enum RankDistances {
         /// below the tolerance. F32 and F64 weights, whose tolerance is at Float's own rounding,
         /// are sketched in Double.
         func sketch(_ view: TensorView, reference: [Float], precise: Bool) throws -> Sketch {
-            precise ? try sketch(view, reference: reference, as: Double.self) : try sketch(view, reference: reference, as: Float.self)
+            let s = precise ? try sketch(view, reference: reference, as: Double.self)
+                            : try sketch(view, reference: reference, as: Float.self)
+            if s.sumSquares.isFinite && s.values.allSatisfy(\.isFinite) { return s }
+            // Finite weights beyond ~1.8e19 overflow a Float square (beyond ~1.7e38, a Float
+            // difference): redone with every step in Double, where nothing a Float holds can.
+            return try sketch(view, reference: reference, as: Double.self, wide: true)
         }
 
         @_specialize(where T == Float)
         @_specialize(where T == Double)
-        func sketch<T: BinaryFloatingPoint & SIMDScalar>(_ view: TensorView, reference: [Float], as: T.Type) throws -> Sketch {
+        func sketch<T: BinaryFloatingPoint & SIMDScalar>(_ view: TensorView, reference: [Float], as: T.Type,
+                                                        wide: Bool = false) throws -> Sketch {
             var w = try view.decode()
             var ss = 0.0
-            var i = 0
-            while i < w.count {          // Σ w² in Double over Float runs, then w − reference
-                let end = Swift.min(w.count, i + 256)
-                var acc: Float = 0
-                while i < end { acc += w[i] * w[i]; w[i] -= reference[i]; i += 1 }
-                ss += Double(acc)
+            let a: [T]
+            if wide {
+                for x in w { ss += Double(x) * Double(x) }
+                let d = (0..<w.count).map { T(w[$0]) - T(reference[$0]) }
+                a = transposed ? transpose(d, rows: r, cols: c) : d
+            } else {
+                var i = 0
+                while i < w.count {          // Σ w² in Double over Float runs, then w − reference
+                    let end = Swift.min(w.count, i + 256)
+                    var acc: Float = 0
+                    while i < end { acc += w[i] * w[i]; w[i] -= reference[i]; i += 1 }
+                    ss += Double(acc)
+                }
+                // A: rows × cols row-major.
+                a = (transposed ? transpose(w, rows: r, cols: c) : w).map { T($0) }
             }
-            // A: rows × cols row-major.
-            let a: [T] = (transposed ? transpose(w, rows: r, cols: c) : w).map { T($0) }
             // Y = A·Ω: rows × sketchCols row-major.
             let y: [T] = omegaPanels.isEmpty ? a : multiply(a, rows, cols, omegaPanels.map { T($0) }, sketchCols)
             // Z = Ψᵀ·Y: sketchRows × sketchCols row-major.

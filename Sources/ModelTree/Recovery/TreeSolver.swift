@@ -59,15 +59,23 @@ struct TreeSolver {
     }
 
     /// M = D + λ · mean(D) · K for one orientation.
+    ///
+    /// When λ · mean(D) is so large that the costs or their sums over a tree could overflow (λ is
+    /// the caller's, up to 1.8e308), every cost is divided by it: M / (λ · mean(D)) =
+    /// (D / mean(D)) / λ + K. The trees and the confidences are unchanged by a positive scale;
+    /// the default λ on real distances never comes near.
     func objective(_ mode: DirectionMode) -> [[Double]] {
         let s = size
         var sum = 0.0
         for i in 0..<s { for j in 0..<s where i != j { sum += distance[i * s + j] } }
-        let penalty = lambda * sum / Double(s * (s - 1))
+        let mean = sum / Double(s * (s - 1))
+        let penalty = lambda * mean
+        let direct = penalty * Double(s) <= 1e300          // false for an infinite product too
         var m = [[Double]](repeating: [Double](repeating: 0, count: s), count: s)
         for i in 0..<s {
             for j in 0..<s where i != j {
-                m[i][j] = distance[i * s + j] + penalty * disagreement(parent: i, child: j, mode)
+                let k = disagreement(parent: i, child: j, mode)
+                m[i][j] = direct ? distance[i * s + j] + penalty * k : distance[i * s + j] / mean / lambda + k
             }
         }
         return m
