@@ -198,6 +198,72 @@ final class RecoveryTests: XCTestCase {
         XCTAssertThrowsError(try recover(all, options: o))
     }
 
+    /// λ up to the largest Double (finding 1 of the C ABI fuzzer: λ · mean(D) overflowed and the
+    /// recovery failed with an internal error): the costs are rescaled, and a huge λ gives the
+    /// trees of a penalty that dominates the distances, as a large finite one (1e9) does directly.
+    func testHugeLambdaActsAsAnInfinitePenalty() throws {
+        var s = Sampler(seed: 44)
+        let r = root(&s), a = fullFineTune(r, &s), b = fullFineTune(r, &s), c = fullFineTune(a, &s)
+        let family = try models([("r", r), ("a", a), ("b", b), ("c", c)])
+        for metric in [Metric.rms, .rank] {
+            var options = RecoveryOptions()
+            options.metric = metric
+            options.lambda = 1e9
+            let large = try recover(family, options: options)
+            options.lambda = .greatestFiniteMagnitude
+            let huge = try recover(family, options: options)
+            XCTAssertEqual(huge.parent, large.parent, "\(metric)")
+            XCTAssertEqual(huge.treeDirections, large.treeDirections, "\(metric)")
+            for (x, y) in zip(huge.edgeConfidence, large.edgeConfidence) where !x.isNaN {
+                XCTAssertEqual(x, y, accuracy: 1e-9, "\(metric)")
+            }
+        }
+    }
+
+    /// Three architectures of 1, 2 and 2 models: the progress fractions never go down, not even
+    /// by a rounding (finding 2: 1/5 + 2/5 > 3/5), and end at 1.
+    func testProgressNeverGoesDownAcrossArchitectures() throws {
+        var s = Sampler(seed: 45)
+        var family: [Model] = []
+        for (arch, count) in [("x", 1), ("y", 2), ("z", 2)] {
+            let w = (0..<64).map { _ in s.laplace(0.05) }
+            for k in 0..<count {
+                family.append(try makeModel("\(arch)\(k)", [("\(arch).w", [8, 8], w.map { $0 + Double(k) * 0.01 * s.gaussian() })]))
+            }
+        }
+        final class Log: @unchecked Sendable { var fractions: [Double] = [] }
+        let log = Log()
+        var options = RecoveryOptions()
+        options.progress = { f, _ in log.fractions.append(f); return true }
+        _ = try recover(family, options: options)
+        XCTAssertGreaterThan(log.fractions.count, 5)
+        for (x, y) in zip(log.fractions, log.fractions.dropFirst()) { XCTAssertLessThanOrEqual(x, y) }
+        XCTAssertEqual(log.fractions.last, 1)
+    }
+
+    /// `trees` equal to the number of architectures is one tree each; more than that cannot be
+    /// shared out between them, and the warning says the request was not applied.
+    func testTreesAcrossArchitectures() throws {
+        var s = Sampler(seed: 46)
+        var family: [Model] = []
+        for arch in ["x", "y"] {
+            let w = (0..<64).map { _ in s.laplace(0.05) }
+            for k in 0..<3 {   // per architecture: two related models and an unrelated one
+                let base = k == 2 ? (0..<64).map { _ in s.laplace(0.05) } : w
+                family.append(try makeModel("\(arch)\(k)", [("\(arch).w", [8, 8], base.map { $0 + 0.01 * s.gaussian() })]))
+            }
+        }
+        var options = RecoveryOptions()
+        options.trees = 2
+        let two = try recover(family, options: options)
+        XCTAssertEqual(two.roots.count, 2)
+        XCTAssertFalse(two.warnings.contains { $0.contains("trees were asked for") })
+        options.trees = 5
+        let five = try recover(family, options: options)
+        XCTAssertTrue(five.warnings.contains { $0.hasPrefix("5 trees were asked for") && $0.contains("(\(five.roots.count) in all)") },
+                      "\(five.warnings)")
+    }
+
     func testSingleModelAndDuplicates() throws {
         var s = Sampler(seed: 12)
         let r = root(&s)

@@ -31,8 +31,9 @@ let unsureConfidence = 0.2
 struct Recovery {
     let models: [Model]
     var options: RecoveryOptions
-    /// The part of the caller's progress bar this recovery fills (several when architectures differ).
-    var progressRange: (start: Double, width: Double) = (0, 1)
+    /// The part of the caller's progress bar this recovery fills, in models: from `done` of
+    /// `total` for `count` more (several parts when architectures differ).
+    var progressPart: (done: Int, count: Int, total: Int) = (0, 1, 1)
 
     init(models: [Model], options: RecoveryOptions) {
         self.models = models
@@ -53,12 +54,18 @@ struct Recovery {
         var done = 0
         for members in groups {
             var sub = Recovery(models: members.map { models[$0] }, options: options)
-            sub.options.trees = 0
-            sub.progressRange = (Double(done) / Double(models.count), Double(members.count) / Double(models.count))
+            // One tree per architecture when that many were asked for; more cannot be shared out
+            // between the architectures without a rule of our own, so each then finds its own.
+            sub.options.trees = options.trees == groups.count ? 1 : 0
+            sub.progressPart = (done, members.count, models.count)
             parts.append((members, try sub.recoverGroup()))
             done += members.count
         }
         var graph = ModelGraph.sideBySide(parts, count: models.count)
+        if options.trees > groups.count {
+            graph.warnings.insert("\(options.trees) trees were asked for, but the models have \(groups.count) different "
+                + "architectures, recovered separately: each was cut into trees from its own data (\(graph.roots.count) in all)", at: 0)
+        }
         graph.warnings.insert("the models have \(groups.count) different architectures (no tensors in common between: "
             + groups.map { "[" + $0.map { models[$0].id }.joined(separator: ", ") + "]" }.joined(separator: " and ")
             + "); each was recovered on its own", at: 0)
@@ -207,7 +214,10 @@ struct Recovery {
     }
 
     private func report(_ fraction: Double, _ stage: String) throws {
-        let overall = progressRange.start + progressRange.width * Swift.min(1, Swift.max(0, fraction))
+        // (done + count·f) / total: exactly the next part's start at f = 1, so the fractions the
+        // caller sees never go down, even by a rounding.
+        let f = Swift.min(1, Swift.max(0, fraction))
+        let overall = (Double(progressPart.done) + Double(progressPart.count) * f) / Double(progressPart.total)
         if let progress = options.progress, !progress(overall, stage) {
             throw ModelTreeError.cancelled
         }
