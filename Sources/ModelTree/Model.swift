@@ -26,8 +26,9 @@ public struct TensorView: @unchecked Sendable {
         self.source = source
     }
 
-    /// Number of elements (the product of the shape; 1 for a scalar).
-    public var count: Int { shape.reduce(1, *) }
+    /// Number of elements (the product of the shape; 1 for a scalar, 0 when a dimension is 0,
+    /// which a validated shape may pair with dimensions whose product would overflow).
+    public var count: Int { shape.contains(0) ? 0 : shape.reduce(1, *) }
 
     /// The bytes, when the tensor is in memory; nil when it is read from a file on demand.
     public var memory: UnsafeRawBufferPointer? {

@@ -179,14 +179,9 @@ public func modeltree_collection_add_tensor(
                 dims.append(dim)
             }
         }
-        var expected = type.size
-        for d in dims {
-            let (product, overflow) = expected.multipliedReportingOverflow(by: d)
-            guard !overflow else {
-                throw ModelTreeError.invalidArgument(
-                    "\(function): shape \(dims) of \(type.rawValue) overflows the address space")
-            }
-            expected = product
+        guard let expected = type.byteCount(shape: dims) else {
+            throw ModelTreeError.invalidArgument(
+                "\(function): shape \(dims) of \(type.rawValue) overflows the address space")
         }
         guard data_size >= 0, data_size == expected else {
             throw ModelTreeError.invalidArgument(

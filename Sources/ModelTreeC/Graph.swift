@@ -63,7 +63,7 @@ final class _Graph {
             ids = try graph.ids.map(copy)
             paths = try graph.paths.map { try $0.map(copy) }
             tensors = try graph.tensors.map(copy)
-            warnings = try graph.warnings.map(copy)
+            warnings = try graph.warnings.map { try copy(singleLine($0)) }   // "one line" (modeltree.h)
         } catch {
             owned.forEach { free($0) }
             throw error

@@ -60,9 +60,11 @@ import Testing
         let dir = try TemporaryDirectory()
         var s = Sampler(seed: 61)
         let w = root(&s), c = fineTune(w, &s)
-        // A huge zero-sized shape: the byte count is 0 however the other dimensions multiply.
+        // Huge zero-sized shapes: the byte count is 0 however the other dimensions multiply, in
+        // any order (the product of the others overflowing before the 0 included).
         let empty = [T(name: "empty.bias", dtype: "F32", shape: [0], bytes: []),
-                     T(name: "empty.huge", dtype: "BF16", shape: [0, 1 << 53, 1 << 53], bytes: [])]
+                     T(name: "empty.huge", dtype: "BF16", shape: [0, 1 << 53, 1 << 53], bytes: []),
+                     T(name: "empty.last", dtype: "F64", shape: [1 << 53, 1 << 53, 0], bytes: [])]
         var locations: [ModelLocation] = []
         for (id, weights) in [("r", w), ("c", c)] {
             let tensors = zip(Self.names, weights).map { ($0, [Self.side, Self.side], $1.map { Float($0) }) }
@@ -72,6 +74,11 @@ import Testing
         let models = try locations.map(ModelLoader.load)
         let huge = try #require(models[0].tensor(named: "empty.huge"))
         #expect(try huge.count == 0 && huge.readBytes().isEmpty && huge.shape == [0, 1 << 53, 1 << 53])
+        let last = try #require(models[0].tensor(named: "empty.last"))
+        #expect(try last.count == 0 && last.readBytes().isEmpty)
+        // Lent memory through the same rule (the C ABI's add_tensor uses it too).
+        #expect(DType.f32.byteCount(shape: [1 << 62, 4, 0]) == 0 && DType.f32.byteCount(shape: [0, 1 << 62, 4]) == 0)
+        #expect(DType.f32.byteCount(shape: [1 << 62, 4]) == nil && DType.bf16.byteCount(shape: [3, 5]) == 30)
 
         for include in [[], ["*"]] {
             var o = RecoveryOptions(); o.include = include
@@ -79,6 +86,28 @@ import Testing
             #expect(g.tensors == Self.names, "include \(include)")
             #expect(parents(g) == ["c": "r"], "include \(include)")
         }
+    }
+
+    /// A name with a line break (or any control character) quoted in an error or a warning comes
+    /// out escaped: messages are one line (modeltree.h), while the JSON keeps the exact name.
+    @Test func namesWithLineBreaksStayOnOneLine() throws {
+        var s = Sampler(seed: 64)
+        let w = root(&s), c = fineTune(w, &s)
+        let twice = TensorView(name: "x\ny", dtype: .f32, shape: [1], bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+        do {
+            _ = try Model(id: "m\u{1b}[2J", path: nil, tensors: [twice, twice], owners: [])
+            Issue.record("a duplicate tensor was accepted")
+        } catch let error as ModelTreeError {
+            #expect(error.message == "model 'm\\u{1b}[2J': tensor 'x\\ny' appears twice")
+        }
+        let bad = (0..<(Self.side * Self.side)).map { $0 == 3 ? Double.nan : 0.01 * Double($0 % 7) }
+        let g = try recover([try model("r", w, extra: [("odd\r\nname", [Self.side, Self.side], bad)]),
+                             try model("c", c, extra: [("odd\r\nname", [Self.side, Self.side], bad)])])
+        #expect(g.warnings.contains { $0.contains("'odd\r\nname'") })          // the graph holds the name
+        let text = g.text()
+        #expect(text.contains("'odd\\r\\nname'") && !text.contains("odd\r"))
+        #expect(g.json().contains("odd\\r\\nname"))                               // JSON escapes
+        #expect(singleLine("a\u{85}b\u{2028}c\td\u{7f}") == "a\\u{85}b\\u{2028}c\\td\\u{7f}")
     }
 
     /// Models whose only shared tensors are zero-sized have nothing to compare.

@@ -39,6 +39,19 @@ public enum DType: String, CaseIterable, Sendable {
         default: return 1
         }
     }
+
+    /// The bytes a tensor of `shape` takes: 0 when any dimension is 0, whatever the others (the
+    /// order of the dimensions never matters); nil when the product overflows.
+    public func byteCount(shape: [Int]) -> Int? {
+        if shape.contains(0) { return 0 }
+        var bytes = size
+        for d in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
+    }
 }
 
 extension DType {

@@ -176,11 +176,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard case .array(let dims) = shapeValue, let shape = nonNegativeIntegers(dims) else {
             throw bad("'shape' is not an array of non-negative integers")
         }
-        var byteCount = dtype.size
-        for d in shape {
-            let (product, overflow) = byteCount.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw bad("shape \(shape) of \(dtypeName) overflows the byte count") }
-            byteCount = product
+        guard let byteCount = dtype.byteCount(shape: shape) else {
+            throw bad("shape \(shape) of \(dtypeName) overflows the byte count")
         }
 
         guard case .array(let pair) = offsetsValue, pair.count == 2, let offsets = nonNegativeIntegers(pair) else {

@@ -84,7 +84,7 @@ extension ModelGraph {
         }
         let unsureCount = unsure.filter { $0 }.count
         if unsureCount > 0 { out += "\n\(unsureCount) edge\(unsureCount == 1 ? " is" : "s are") unsure (confidence below \(F.fixed(unsureConfidence, 2)), or in a tree whose direction could not be told)\n" }
-        for w in warnings { out += "warning: \(w)\n" }
+        for w in warnings { out += "warning: \(singleLine(w))\n" }
         return out
     }
 }
