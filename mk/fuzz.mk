@@ -19,9 +19,8 @@
 #                 (ModelTree and ModelTreeC, instrumented), see the rules at the end
 #
 # Variables: FUZZ_TIME (seconds per target, default 600), FUZZ_TARGETS (subset), FUZZ_ARGS
-# (extra libFuzzer flags), FUZZ_OUT, FUZZ_ABI_STRICT=1 (the abi target also fails on the
-# deviations FUZZING.md lists as reported and not yet fixed). A finding stops `make fuzz`; copy it
-# to Tests/fuzz/regressions/<target>/ with the fix. Included by the top-level Makefile or alone:
+# (extra libFuzzer flags), FUZZ_OUT. A finding stops `make fuzz`; copy it to
+# Tests/fuzz/regressions/<target>/ with the fix. Included by the top-level Makefile or alone:
 # make -f mk/fuzz.mk fuzz-regress.
 
 FUZZ_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
@@ -85,10 +84,9 @@ FUZZ_ABI_OUT := $(FUZZ_OUT)/abi
 FUZZ_CORE_SOURCES := $(sort $(shell find $(FUZZ_ROOT)/Sources/ModelTree -name '*.swift'))
 FUZZ_SHIM_SOURCES := $(sort $(wildcard $(FUZZ_ROOT)/Sources/ModelTreeC/*.swift))
 FUZZ_ABI_SWIFTFLAGS := -parse-as-library -swift-version 5 -O -g -sanitize=fuzzer,address
-FUZZ_ABI_CFLAGS := -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address -I$(FUZZ_ROOT)/include \
-    $(if $(filter 1,$(FUZZ_ABI_STRICT)),-DABI_FUZZ_STRICT)
+FUZZ_ABI_CFLAGS := -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address -I$(FUZZ_ROOT)/include
 
-# Rewritten only when the C flags change (FUZZ_ABI_STRICT), so that the harness is rebuilt then.
+# Rewritten only when the C flags change, so that the harness is rebuilt then.
 $(FUZZ_ABI_OUT)/cflags: fuzz-abi-force
 	@mkdir -p $(@D)
 	@echo '$(FUZZ_ABI_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_ABI_CFLAGS)' > $@

@@ -34,10 +34,6 @@
  *                       message must not change, both recoveries must agree
  *   others     no-op
  * Tests/fuzz/make_seeds.py writes the seeds in this format.
- *
- * Known deviations, reported but not fixed in the library, are tolerated unless the harness is
- * built with -DABI_FUZZ_STRICT (make fuzz-regress FUZZ_ABI_STRICT=1): see KNOWN() below and
- * FUZZING.md.
  */
 #define _GNU_SOURCE
 #include "modeltree.h"
@@ -81,12 +77,6 @@ static void violation(int line, const char *fmt, ...) {
 }
 #define CHECK(cond, ...) do { if (!(cond)) violation(__LINE__, __VA_ARGS__); } while (0)
 
-/* A deviation already reported (FUZZING.md, "ABI target"): fatal only in a strict build. */
-#ifdef ABI_FUZZ_STRICT
-#define KNOWN(cond, ...) CHECK(cond, __VA_ARGS__)
-#else
-#define KNOWN(cond, ...) do { (void)(cond); } while (0)
-#endif
 
 /* ---------------------------------------------------------------------------------------------
  * Input reader
@@ -255,7 +245,7 @@ typedef struct {
     model_state models[MAX_MODELS];
     int model_count;
     int fuzzy; /* a model id matched an existing model only up to Unicode equivalence */
-    int huge;  /* some tensor lent holds a finite value of magnitude >= 1e18 (see KNOWN uses) */
+    int huge;  /* some tensor lent holds a finite value of magnitude >= 1e18 (findings 1 and 5) */
     int kept_huge;
     char *orphan_names[MAX_TENSOR_CALLS]; /* names added to such a model */
     int orphan_count;
@@ -299,7 +289,7 @@ static void after_call(modeltree_status_t st, const char *what, int line) {
     if (st != MODELTREE_OK) {
         if (!*m) violation(line, "%s failed (%s) with an empty error message", what, modeltree_status_string(st));
         if (!cstr_utf8(m)) violation(line, "%s: error message is not valid UTF-8", what);
-        KNOWN(!strchr(m, '\n') && !strchr(m, '\r'), "%s: error message is not one line", what);
+        CHECK(!strchr(m, '\n') && !strchr(m, '\r'), "%s: error message is not one line", what);
         copy_message();
     } else {
         if (S.message_truncated ? strncmp(m, S.message, sizeof S.message - 1) : strcmp(m, S.message))
@@ -495,7 +485,7 @@ static void add_tensor(int null_c, const char *id, int id_slot, const char *name
         }
         if (zero) count = 0;
     }
-    /* The order-dependent overflow check (see KNOWN below) */
+    /* The order-dependent overflow check of finding 3 (fixed; asserted below) */
     int order_overflow = 0;
     if (shape && !negative && ndim <= 64) {
         unsigned __int128 running = elsize ? (unsigned)elsize : 4;
@@ -568,9 +558,9 @@ static void add_tensor(int null_c, const char *id, int id_slot, const char *name
     message_unchanged("modeltree_collection_model_count", __LINE__);
 
     if (valid && !uncertain && order_overflow && st == MODELTREE_INVALID_ARGUMENT) {
-        /* Known: the byte count is multiplied in shape order and refused at the first overflow, so
-         * [2^62, 4, 0] is refused while [0, 2^62, 4] (also 0 bytes) is accepted. */
-        KNOWN(0, "add_tensor refused a zero-element shape because a partial product overflowed");
+        /* Finding 3 (fixed): the byte count was multiplied in shape order and refused at the first
+         * overflow, so [2^62, 4, 0] was refused while [0, 2^62, 4] (also 0 bytes) was accepted. */
+        CHECK(0, "add_tensor refused a zero-element shape because a partial product overflowed");
         return;
     }
     if (!valid) {
@@ -779,9 +769,9 @@ static void check_graph(const modeltree_graph_t *g, const requested *req, int ag
         for (size_t j = 0; j < n; j++) {
             double d = dist[i * n + j];
             if (isnan(d) && huge) {
-                /* Known (finding 5): a weight >= 1.8e19 overflows the Float square of a
-                 * difference, RMS is +inf, and the rank metric's tie term inf/inf is NaN. */
-                KNOWN(0, "distance[%zu][%zu] is NaN (weights of magnitude >= 1e18)", i, j);
+                /* Finding 5 (fixed): a weight >= 1.8e19 overflowed the Float square of a
+                 * difference, RMS was +inf, and the rank metric's tie term inf/inf NaN. */
+                CHECK(0, "distance[%zu][%zu] is NaN (weights of magnitude >= 1e18)", i, j);
                 continue;
             }
             CHECK(d >= 0 && d == dist[j * n + i], "distance[%zu][%zu] = %g, [%zu][%zu] = %g", i, j, d, j, i, dist[j * n + i]);
@@ -817,7 +807,7 @@ static void check_graph(const modeltree_graph_t *g, const requested *req, int ag
     for (size_t k = 0; k < wc; k++) {
         const char *w = modeltree_graph_warning(g, k);
         CHECK(w && *w && cstr_utf8(w), "warning(%zu) NULL, empty or not UTF-8", k);
-        KNOWN(!strchr(w, '\n') && !strchr(w, '\r'), "warning(%zu) is not one line: %s", k, w);
+        CHECK(!strchr(w, '\n') && !strchr(w, '\r'), "warning(%zu) is not one line: %s", k, w);
     }
 
     /* Out of range: the documented misuse results. */
@@ -891,10 +881,9 @@ static int32_t progress_cb(double fraction, const char *stage, void *user_data) 
           p ? p->user_data_expected : NULL);
     CHECK(pthread_equal(pthread_self(), p->thread), "progress called on another thread");
     CHECK(fraction >= 0 && fraction <= 1, "progress: fraction %g not in [0, 1]", fraction);
-    /* Known: with several architectures each group's range is start + width * f in floating
-     * point, so one group can end an ulp above where the next starts (1/5 + 2/5 > 3/5). */
-    CHECK(fraction >= p->last - 1e-12, "progress: fraction went down from %.17g to %.17g", p->last, fraction);
-    KNOWN(fraction >= p->last, "progress: fraction went down by rounding, from %.17g to %.17g", p->last, fraction);
+    /* Finding 2 (fixed): with several architectures each group's range was start + width * f,
+     * so one group could end an ulp above where the next starts (1/5 + 2/5 > 3/5). */
+    CHECK(fraction >= p->last, "progress: fraction went down from %.17g to %.17g", p->last, fraction);
     CHECK(stage && cstr_utf8(stage), "progress: stage NULL or not UTF-8");
     if (p->cancelled) p->called_after_cancel = 1;
     p->last = fraction;
@@ -1078,10 +1067,10 @@ static void op_recover(void) {
     if (!null_out && st != MODELTREE_OK) CHECK(g == NULL, "recover failed (%s) and left *out non-NULL", modeltree_status_string(st));
     if (valid && st == MODELTREE_INTERNAL && ((!null_opts && opts.lambda > 1e250) || S.huge) &&
         strstr(modeltree_last_error_message(), "no spanning arborescence")) {
-        /* Known (findings 1 and 5): lambda * mean(D) overflows to +inf in TreeSolver.objective,
-         * or a weight >= 1.8e19 makes a distance +inf/NaN; every candidate edge's cost is then
-         * non-finite and Chu-Liu/Edmonds finds no arborescence. */
-        KNOWN(0, "recover with a huge lambda (%g) or huge weights (%d) returned internal error", opts.lambda, S.huge);
+        /* Findings 1 and 5 (fixed): lambda * mean(D) overflowed to +inf in TreeSolver.objective,
+         * or a weight >= 1.8e19 made a distance +inf/NaN; every candidate edge's cost was then
+         * non-finite and Chu-Liu/Edmonds found no arborescence. */
+        CHECK(0, "recover with a huge lambda (%g) or huge weights (%d) returned internal error", opts.lambda, S.huge);
         free(opts_mem);
         return;
     }
