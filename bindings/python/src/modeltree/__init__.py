@@ -84,9 +84,9 @@ def recover(
                ``progress(fraction, stage)``; raising in it (CancelledError, say) cancels.
 
     Ctrl-C cancels cleanly (KeyboardInterrupt). Raises a ModelTreeError subclass on failure:
-    FileError (missing or unreadable path), FormatError (malformed checkpoint),
-    InvalidArgumentError (bad option, wrong dtype, shape mismatch, nothing to compare),
-    IncompatibleModelsError (no tensor shared by all models).
+    FileError (missing or unreadable path, or a file changed while it was read), FormatError
+    (malformed checkpoint), InvalidArgumentError (bad option, wrong dtype, shape mismatch, nothing
+    to compare), IncompatibleModelsError (no tensor shared by all models).
     """
     with Collection() as collection:
         _add(collection, models)

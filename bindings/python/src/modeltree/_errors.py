@@ -26,7 +26,8 @@ class InvalidArgumentError(ModelTreeError, ValueError):
 
 
 class FileError(ModelTreeError, OSError):
-    """The file system refused: a path that does not exist, a read that failed (MODELTREE_IO)."""
+    """The file system refused: a path that does not exist, a read that failed, or a model file
+    that was truncated, replaced, rewritten or removed after it was added (MODELTREE_IO)."""
 
     status = 2
 
