@@ -88,13 +88,18 @@ final class CheckpointFile: @unchecked Sendable {
         }
     }
 
-    /// The whole file, which must be at most `limit` bytes (read in one go: a header or an index).
+    /// `count` bytes at `offset`, as an array (a header, an index).
+    func bytes(count: Int, at offset: Int) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress { try read(into: base, count: count, at: offset) }
+            initialized = count
+        }
+    }
+
+    /// The whole file, which must be at most `limit` bytes.
     func readAll(limit: Int, tooLarge: (Int) -> ModelTreeError) throws -> [UInt8] {
         guard size <= limit else { throw tooLarge(size) }
-        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            if let base = buffer.baseAddress { try read(into: base, count: size, at: 0) }
-            initialized = size
-        }
+        return try bytes(count: size, at: 0)
     }
 
     private func checkUnchanged(_ fd: Int32) throws {

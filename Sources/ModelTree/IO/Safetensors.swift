@@ -25,10 +25,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             var prefix: UInt64 = 0
             if file.size >= 8 { try file.read(into: &prefix, count: 8, at: 0) }
             let headerLength = try Self.headerLength(UInt64(littleEndian: prefix), fileSize: file.size)
-            let header = try [UInt8](unsafeUninitializedCapacity: headerLength) { buffer, initialized in
-                if let base = buffer.baseAddress { try file.read(into: base, count: headerLength, at: 8) }
-                initialized = headerLength
-            }
+            let header = try file.bytes(count: headerLength, at: 8)
             let dataStart = 8 + headerLength
             let layout: [Entry]
             (layout, metadata) = try header.withUnsafeBytes { try Self.layout(header: $0, dataSize: file.size - dataStart) }
