@@ -23,8 +23,8 @@ struct MemoryBytes: ByteSource {
     }
 }
 
-/// A forward cursor over `source[start..<limit]` that reads through a window of up to 1 MiB, so
-/// that a header of many small fields costs a few `pread` calls, never the whole file.
+/// A forward cursor over `source[start..<limit]` that reads through a window (1 MiB by default),
+/// so that a header of many small fields costs a few `pread` calls, never the whole file.
 ///
 /// Every read checks its length against `limit` first (with overflow-checked arithmetic), so a
 /// hostile length field becomes an error naming what it ran past — `limitName` ("the file",
@@ -40,13 +40,16 @@ struct ByteReader {
 
     private var window: [UInt8] = []
     private var windowStart = 0
-    static let windowSize = 1 << 20
+    /// The most bytes read ahead of what is asked for.
+    let windowSize: Int
 
     /// Reads from `start` up to `limit` (default: the end of the source); a `limit` beyond the
     /// source's end is the source's end, and `limitName` then says "the file".
-    init(_ source: ByteSource, from start: Int = 0, limit: Int = .max, limitName: String = "the file") {
+    init(_ source: ByteSource, from start: Int = 0, limit: Int = .max, limitName: String = "the file",
+         windowSize: Int = 1 << 20) {
         self.source = source
         self.offset = start
+        self.windowSize = windowSize
         if limit < source.size {
             self.limit = limit
             self.limitName = limitName
@@ -54,6 +57,15 @@ struct ByteReader {
             self.limit = source.size
             self.limitName = "the file"
         }
+    }
+
+    /// A cursor over `range` (which must lie inside this one's limits) that starts with this
+    /// cursor's window, so that reading a small nested region costs no further `pread`.
+    func child(_ range: Range<Int>, limitName: String) -> ByteReader {
+        var r = ByteReader(source, from: range.lowerBound, limit: range.upperBound, limitName: limitName, windowSize: windowSize)
+        r.window = window
+        r.windowStart = windowStart
+        return r
     }
 
     /// Bytes left before the limit.
@@ -69,7 +81,7 @@ struct ByteReader {
     /// Makes `offset..<offset + count` available in the window (after `require`).
     private mutating func load(_ count: Int) throws {
         if offset >= windowStart && offset + count <= windowStart + window.count { return }
-        let length = Swift.min(Swift.max(count, Self.windowSize), limit - offset)
+        let length = Swift.min(Swift.max(count, windowSize), limit - offset)
         window = try source.bytes(count: length, at: offset)
         windowStart = offset
     }
