@@ -13,6 +13,11 @@
 # and -sanitize=fuzzer,address, so internal entry points are reachable):
 #   safetensors   SafetensorsFile.parse: a whole file image, header validation and tiling
 #   index         ModelLoader.weightMap: a model.safetensors.index.json (JSONParser at depth 64)
+#   gguf          GGUFFile.parse: a whole GGUF image (header, metadata, tensor infos, layout),
+#                 the ggml dequantizers on its tensors, arrays read on demand, the name map
+#   pickle        torch.save checkpoints: first byte even, a whole archive (ZipArchive +
+#                 PickleMachine + StateDictPolicy); odd, a data.pkl over a fixed archive
+#   protobuf      ProtobufReader driven schema-free, and ONNXModel.parse on a whole .onnx image
 # and one C target:
 #   abi           Tests/fuzz/abi_fuzz.c: programs of C ABI calls over in-memory tensors, every
 #                 result checked against include/modeltree.h; linked with the whole library
@@ -27,13 +32,13 @@ FUZZ_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 SWIFTC ?= swiftc
 FUZZ_OUT ?= $(FUZZ_ROOT)/.build-fuzz/fuzz
 FUZZ_TIME ?= 600
-FUZZ_TARGETS ?= safetensors index abi
+FUZZ_TARGETS ?= safetensors index gguf pickle protobuf abi
 FUZZ_ARGS ?=
 # Inputs up to 16 KB; an input that runs for 10 s is a hang; 2 GB of RSS is a leak or a blow-up.
 # SWIFT_BACKTRACE=enable=no: the Swift runtime's crash handler would otherwise run under ASan
 # after a finding and bury its report under a spurious one of its own.
 FUZZ_FLAGS := -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-FUZZ_SOURCES := $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/*.swift) \
+FUZZ_SOURCES := $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/*.swift) $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/Formats/*.swift) \
     $(FUZZ_ROOT)/Sources/ModelTree/Model.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift
 # -O keeps Swift's overflow and bounds traps (only -Ounchecked drops them). bfd: the toolchain
 # defaults to gold, which warns about every ASan symbol.

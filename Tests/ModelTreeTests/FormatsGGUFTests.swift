@@ -349,8 +349,15 @@ import Testing
         }
         expectError(.format, "tensor 'w': offset 18446744073709551584 is not below 2^63") { _ = try parse(one(ne: [1], offset: UInt64.max - 31)) }
         expectError(.format, "runs past the end of the file") { _ = try parse(one(ne: [1], offset: 1 << 62)) }
-        // Zero-sized tensors are fine anywhere inside the data section.
+        // Zero-sized tensors are fine anywhere inside the data section, but the data section must
+        // be in the file (fuzz finding 1: a header cut before its padding, with only an empty
+        // tensor, gave a location past the end of the file).
         #expect(try parse(one(ne: [0, 5], offset: 32)).tensors[0].shape == [5, 0])
+        var header = GGUFBuilder()
+        header.tensors = [(Array("z".utf8), [0, 3], 0, 0)]
+        expectError(.format, "the data section starts at byte 96, past the end of the file (65 bytes)") { _ = try parse(header.header) }
+        let regression = try Fixtures.bytes("../fuzz/regressions/gguf/empty-tensor-past-the-end")
+        expectError(.format, "the data section starts at byte 96, past the end of the file (66 bytes)") { _ = try parse(regression) }
 
         var b = GGUFBuilder()
         b.tensors = [(Array("a".utf8), [16], 0, 0), (Array("b".utf8), [8], 0, 32)]

@@ -282,6 +282,11 @@ struct GGUFParser {
             throw ModelTreeError.format("the data section's offset overflows")
         }
         let fileSize = reader.source.size
+        // Even a tensor of zero bytes is somewhere: the data section must start inside the file
+        // (a writer pads the header before the first tensor, so only a truncated file fails).
+        if !infos.isEmpty && dataOffset > fileSize {
+            throw ModelTreeError.format("the data section starts at byte \(dataOffset), past the end of the file (\(fileSize) bytes)")
+        }
         let dataSize = fileSize - Swift.min(dataOffset, fileSize)
         // In file order of their offsets, the tensors must lie inside the data section and not overlap.
         var order = Array(infos.indices)

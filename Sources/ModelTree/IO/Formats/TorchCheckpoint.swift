@@ -77,8 +77,8 @@ public struct TorchCheckpoint: Sendable {
         }
     }
 
-    /// The state dict from the pickle's result.
-    private static func stateDict(_ root: PickleValue, machine: PickleMachine, policy: StateDictPolicy) throws -> TorchCheckpoint {
+    /// The state dict from the pickle's result (the pickle fuzz target calls it directly).
+    static func stateDict(_ root: PickleValue, machine: PickleMachine, policy: StateDictPolicy) throws -> TorchCheckpoint {
         func entries(_ value: PickleValue) -> [(PickleValue, PickleValue)]? {
             guard case .object(let i) = value, case .dict(let keys, let values, _, _) = machine.objects[i] else { return nil }
             return Array(zip(keys, values))
