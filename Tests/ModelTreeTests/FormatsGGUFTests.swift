@@ -259,15 +259,7 @@ import Testing
         let image = try Fixtures.bytes("formats/gguf/metadata.gguf")
         let gguf = try parse(image)
         let end = gguf.tensors.map { $0.offset + $0.byteCount }.max()!
-        for n in 0..<end {
-            do {
-                _ = try parse(Array(image[..<n]))
-                Issue.record("a \(n)-byte prefix parsed")
-            } catch ModelTreeError.format {
-            } catch {
-                Issue.record("prefix \(n): \(error)")
-            }
-        }
+        expectEveryPrefixRefused(image, upTo: end) { _ = try parse($0) }
         #expect(try parse(Array(image[..<end])).tensors.count == 2)     // trailing padding is optional
     }
 

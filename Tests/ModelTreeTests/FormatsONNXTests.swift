@@ -20,22 +20,7 @@ import Testing
             bytes = Array(try Fixtures.bytes(folder + "/" + location)[offset..<offset + length])
         case .none: return []
         }
-        let size = t.dtype!.size
-        return (0..<t.elementCount).map { i in
-            let b = bytes[i * size..<(i + 1) * size]
-            let u = b.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
-            switch t.dtype! {
-            case .f32: return Double(Float(bitPattern: UInt32(u)))
-            case .f64: return Double(bitPattern: u)
-            case .f16: return Double(Float16(bitPattern: UInt16(u)))
-            case .bf16: return Double(Float(bitPattern: UInt32(u) << 16))
-            case .i8: return Double(Int8(bitPattern: UInt8(u)))
-            case .u8: return Double(u)
-            case .i32: return Double(Int32(bitPattern: UInt32(u)))
-            case .i64: return Double(Int64(bitPattern: u))
-            default: return .nan
-            }
-        }
+        return referenceValues(bytes, t.dtype!)
     }
 
     /// Every initializer of every fixture — raw, typed, external, scalar, unsupported — as onnx

@@ -17,9 +17,7 @@ import Testing
         #expect(t.dtype == .f32 && t.isContiguous)
         let image = try Fixtures.bytes("formats/peft/\(folder)/adapter_model.bin")
         let start = checkpoint.storages[t.storage].offset + 4 * t.storageOffset
-        return (0..<t.elementCount).map { i in
-            Float(bitPattern: image[start + 4 * i..<start + 4 * i + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
-        }
+        return referenceValues(Array(image[start..<start + 4 * t.elementCount]), .f32).map { Float($0) }
     }
 
     /// Every update of every adapter equals peft's, computed in two blocks of rows; the scales

@@ -10,6 +10,7 @@ run against storages "0" (64 bytes), "1" (7), "2" (0) and "3" (256) — see Pick
 """
 import os
 import struct
+import sys
 import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -139,12 +140,13 @@ def protobuf_seeds():
 
 
 def write(target, seeds):
-    folder = os.path.join(HERE, "corpus", target)
-    os.makedirs(folder, exist_ok=True)
+    """make_seeds.py's writer, after checking that each seed fits libFuzzer's -max_len."""
+    sys.path.insert(0, HERE)
+    import make_seeds
+    seeds = list(seeds)
     for name, data in seeds:
         assert len(data) <= MAX_LEN, (name, len(data))
-        with open(os.path.join(folder, name), "wb") as f:
-            f.write(data)
+    make_seeds.write(target, seeds)
 
 
 if __name__ == "__main__":

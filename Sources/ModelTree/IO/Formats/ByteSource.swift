@@ -149,3 +149,13 @@ func checkedProduct(_ values: [Int]) -> Int? {
     }
     return p
 }
+
+/// `body`'s result, with a format error's reason prefixed by `path` ("<path>: <reason>"), as
+/// every reader reports a malformed file.
+func prefixingFormatErrors<T>(_ path: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch ModelTreeError.format(let reason) {
+        throw ModelTreeError.format("\(path): \(reason)")
+    }
+}

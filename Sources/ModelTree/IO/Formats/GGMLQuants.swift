@@ -162,8 +162,8 @@ public enum GGMLDequantizer {
                 case .q5_1: q5_1(block, y)
                 case .q2_K: q2_K(block, y)
                 case .q3_K: q3_K(block, y)
-                case .q4_K: q4_K(block, y)
-                case .q5_K: q5_K(block, y)
+                case .q4_K: q4_5_K(block, y, fifthBit: false)
+                case .q5_K: q4_5_K(block, y, fifthBit: true)
                 case .q6_K: q6_K(block, y)
                 default: preconditionFailure("unreachable: \(type.name)")
                 }
@@ -286,35 +286,22 @@ public enum GGMLDequantizer {
         return (Float(s[j + 4] & 0x0F | (s[j - 4] >> 2) & 0x30), Float(s[j + 4] >> 4 | (s[j] >> 2) & 0x30))
     }
 
-    /// Q4_K: f16 d, f16 dmin, 12 bytes of scales, 128 bytes of nibbles. Element e = 64c + 32s + l
-    /// is nibble s of byte 32c + l; y = (d·scale_j)·q − dmin·min_j with j = e / 32.
-    @inline(__always) private static func q4_K(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
-        let d = half(x, 0), dmin = half(x, 2)
-        let scales = (x + 4).assumingMemoryBound(to: UInt8.self)
-        let qs = (x + 16).assumingMemoryBound(to: UInt8.self)
-        for j in 0..<8 {
-            let (sc, m) = scaleMin(scales, j)
-            let d1 = d * sc, m1 = dmin * m
-            let q = qs + 32 * (j / 2), shift = UInt8(4 * (j % 2))
-            let out = y + 32 * j
-            for l in 0..<32 { out[l] = d1 * Float((q[l] >> shift) & 0x0F) - m1 }
-        }
-    }
-
-    /// Q5_K: as Q4_K with 32 bytes qh after the scales: bit j of qh[l] is the fifth bit of
-    /// element 32j + l.
-    @inline(__always) private static func q5_K(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>) {
+    /// Q4_K and Q5_K: f16 d, f16 dmin, 12 bytes of scales, (Q5_K: 32 bytes qh,) 128 bytes of
+    /// nibbles. Element e = 64c + 32s + l is nibble s of byte 32c + l, with (Q5_K) bit j of qh[l]
+    /// as its fifth bit; y = (d·scale_j)·q − dmin·min_j with j = e / 32.
+    @inline(__always) private static func q4_5_K(_ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, fifthBit: Bool) {
         let d = half(x, 0), dmin = half(x, 2)
         let scales = (x + 4).assumingMemoryBound(to: UInt8.self)
         let qh = (x + 16).assumingMemoryBound(to: UInt8.self)
-        let qs = (x + 48).assumingMemoryBound(to: UInt8.self)
+        let qs = (x + (fifthBit ? 48 : 16)).assumingMemoryBound(to: UInt8.self)
         for j in 0..<8 {
             let (sc, m) = scaleMin(scales, j)
             let d1 = d * sc, m1 = dmin * m
             let q = qs + 32 * (j / 2), shift = UInt8(4 * (j % 2))
+            let high = fifthBit ? UInt8(j) : 0, mask: UInt8 = fifthBit ? 1 : 0
             let out = y + 32 * j
             for l in 0..<32 {
-                let v = (q[l] >> shift) & 0x0F | ((qh[l] >> UInt8(j)) & 1) << 4
+                let v = (q[l] >> shift) & 0x0F | ((qh[l] >> high) & mask) << 4
                 out[l] = d1 * Float(v) - m1
             }
         }

@@ -73,11 +73,7 @@ public struct GGUFFile: Sendable {
     /// - Throws: `.io` when the file cannot be read; `.format("<path>: <reason>")` otherwise.
     static func open(path: String) throws -> (file: CheckpointFile, gguf: GGUFFile) {
         let file = try CheckpointFile(path: path)
-        do {
-            return (file, try parse(file))
-        } catch ModelTreeError.format(let reason) {
-            throw ModelTreeError.format("\(path): \(reason)")
-        }
+        return (file, try prefixingFormatErrors(path) { try parse(file) })
     }
 }
 
@@ -345,9 +341,14 @@ struct GGUFParser {
     }
 
     /// A string element of an array: nil when it is not UTF-8 (tokenizer vocabularies are not
-    /// ours to judge: such an array is left in the file, not refused), unless `strict`.
-    private mutating func arrayString(key: String) throws -> GGUFValue? {
+    /// ours to judge: such an array is left in the file, not refused), unless `strict`; nil
+    /// without looking at it when the array is not being kept (`keep` false).
+    private mutating func arrayString(key: String, keep: Bool) throws -> GGUFValue? {
         let n = try length("a string in '\(key)'")
+        guard keep || strict else {
+            try reader.skip(n, "a string in '\(key)'")
+            return nil
+        }
         guard let text = try reader.withBytes(n, "a string in '\(key)'", { validUTF8($0) }) else {
             if strict { throw ModelTreeError.format("a string in '\(key)' is not valid UTF-8") }
             return nil
@@ -410,12 +411,14 @@ struct GGUFParser {
             }
             return GGUFArray(elementType: type, count: count, range: start..<reader.offset, elements: nil)
         }
-        // Strings and arrays: every element is walked (and validated); the elements are kept only
-        // if the whole array turns out to fit the budget (they are collected tentatively).
+        // Strings and arrays: every element is walked; the elements are kept (strings validated)
+        // only while the whole array may still fit the budget — at least 8 bytes per string, 12
+        // per array — and collected tentatively until it is known to.
         let budgetBefore = inlineBudget
-        var elements: [GGUFValue]? = []
+        let mayFit = count <= Swift.min(maxKeptArray, budgetBefore) / type.minimumSize
+        var elements: [GGUFValue]? = mayFit ? [] : nil
         for _ in 0..<count {
-            let value = type == .string ? try arrayString(key: key) : try parseValue(type, key: key, depth: depth)
+            let value = type == .string ? try arrayString(key: key, keep: elements != nil) : try parseValue(type, key: key, depth: depth)
             let used = reader.offset - start
             if let value, elements != nil, used <= maxKeptArray, used <= budgetBefore {
                 elements!.append(value)

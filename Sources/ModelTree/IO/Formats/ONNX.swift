@@ -66,12 +66,7 @@ public struct ONNXModel: Sendable {
     /// - Throws: `.io` when a file cannot be read; `.format("<path>: <reason>")` otherwise.
     static func open(path: String) throws -> (file: CheckpointFile, model: ONNXModel) {
         let file = try CheckpointFile(path: path)
-        let model: ONNXModel
-        do {
-            model = try parse(file)
-        } catch ModelTreeError.format(let reason) {
-            throw ModelTreeError.format("\(path): \(reason)")
-        }
+        let model = try prefixingFormatErrors(path) { try parse(file) }
         let folder = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         var sizes: [String: Int] = [:]
         for t in model.initializers {

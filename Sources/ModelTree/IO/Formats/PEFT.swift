@@ -33,12 +33,7 @@ public struct LoRAAdapter: Sendable {
         let text = try CheckpointFile(path: configPath).readAll(limit: maxConfigLength) {
             ModelTreeError.format("\(configPath): \($0) bytes, over the limit of \(maxConfigLength) bytes for an adapter config")
         }
-        let config: LoRAConfig
-        do {
-            config = try text.withUnsafeBytes { try LoRAConfig.parse($0) }
-        } catch ModelTreeError.format(let reason) {
-            throw ModelTreeError.format("\(configPath): \(reason)")
-        }
+        let config = try prefixingFormatErrors(configPath) { try text.withUnsafeBytes { try LoRAConfig.parse($0) } }
         let safetensors = FileSystem.join(folder, "adapter_model.safetensors")
         let bin = FileSystem.join(folder, "adapter_model.bin")
         let tensors: [(name: String, shape: [Int])]
@@ -52,11 +47,7 @@ public struct LoRAAdapter: Sendable {
         } else {
             throw ModelTreeError.format("\(folder): an adapter_config.json without adapter_model.safetensors or adapter_model.bin")
         }
-        do {
-            return try pair(config: config, tensors: tensors)
-        } catch ModelTreeError.format(let reason) {
-            throw ModelTreeError.format("\(weights): \(reason)")
-        }
+        return try prefixingFormatErrors(weights) { try pair(config: config, tensors: tensors) }
     }
 
     /// Pairs the factors of an adapter whose tensors are `tensors` (names and shapes).

@@ -166,10 +166,10 @@ struct PickleMachine {
                 try push(try newObject(.set(items)))
             case 0x61:                                                    // APPEND
                 let item = try pop()
-                try append(to: try top(), [item])
+                try extend(try top(), [item], set: false)
             case 0x65:                                                    // APPENDS
                 let items = try popMark()
-                try append(to: try top(), items)
+                try extend(try top(), items, set: false)
             case 0x73:                                                    // SETITEM
                 let value = try pop(), key = try pop()
                 try setItems(try top(), [key, value])
@@ -178,7 +178,7 @@ struct PickleMachine {
                 try setItems(try top(), items)
             case 0x90:                                                    // ADDITEMS
                 let items = try popMark()
-                try addItems(to: try top(), items)
+                try extend(try top(), items, set: true)
 
             // The memo.
             case 0x70: memo[try textIndex()] = try top(); try checkLive()                  // PUT
@@ -284,13 +284,17 @@ struct PickleMachine {
         return .object(objects.count - 1)
     }
 
-    private mutating func append(to target: PickleValue, _ items: [PickleValue]) throws {
-        guard case .object(let i) = target, case .list(var list) = objects[i] else {
-            throw fail("APPEND to something that is not a list")
+    /// APPEND(S) to a list, ADDITEMS to a set.
+    private mutating func extend(_ target: PickleValue, _ items: [PickleValue], set: Bool) throws {
+        guard case .object(let i) = target else { throw fail(set ? "ADDITEMS to something that is not a set" : "APPEND to something that is not a list") }
+        var elements: [PickleValue]
+        switch (objects[i], set) {
+        case (.list(let l), false), (.set(let l), true): elements = l
+        default: throw fail(set ? "ADDITEMS to something that is not a set" : "APPEND to something that is not a list")
         }
         objects[i] = .list([])                          // keep the buffer unique while it grows
-        list += items
-        objects[i] = .list(list)
+        elements += items
+        objects[i] = set ? .set(elements) : .list(elements)
         containedValues += items.count
         try checkLive()
     }
@@ -315,17 +319,6 @@ struct PickleMachine {
             containedValues += 2
         }
         objects[i] = .dict(keys: keys, values: values, ordered: ordered, attributes: attributes)
-        try checkLive()
-    }
-
-    private mutating func addItems(to target: PickleValue, _ items: [PickleValue]) throws {
-        guard case .object(let i) = target, case .set(var set) = objects[i] else {
-            throw fail("ADDITEMS to something that is not a set")
-        }
-        objects[i] = .set([])
-        set += items
-        objects[i] = .set(set)
-        containedValues += items.count
         try checkLive()
     }
 

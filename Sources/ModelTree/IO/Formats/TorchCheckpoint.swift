@@ -70,11 +70,7 @@ public struct TorchCheckpoint: Sendable {
     /// - Throws: `.io` when the file cannot be read; `.format("<path>: <reason>")` otherwise.
     static func open(path: String) throws -> (file: CheckpointFile, checkpoint: TorchCheckpoint) {
         let file = try CheckpointFile(path: path)
-        do {
-            return (file, try parse(file))
-        } catch ModelTreeError.format(let reason) {
-            throw ModelTreeError.format("\(path): \(reason)")
-        }
+        return (file, try prefixingFormatErrors(path) { try parse(file) })
     }
 
     /// The state dict from the pickle's result (the pickle fuzz target calls it directly).

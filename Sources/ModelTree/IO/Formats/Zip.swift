@@ -57,11 +57,10 @@ struct ZipArchive {
             throw ModelTreeError.format("not a zip archive (no end of central directory record)")
         }
         let eocdOffset = size - tailLength + eocd
-        func u16(_ p: Int) -> Int { Int(tail[p]) | Int(tail[p + 1]) << 8 }
-        func u32(_ p: Int) -> Int { u16(p) | u16(p + 2) << 16 }
-        var disk = u16(eocd + 4), directoryDisk = u16(eocd + 6)
-        var entriesHere = u16(eocd + 8), entryCount = u16(eocd + 10)
-        var directorySize = u32(eocd + 12), directoryOffset = u32(eocd + 16)
+        var record = ByteReader(source, from: eocdOffset + 4)     // after the signature
+        var disk = Int(try record.u16("the end record")), directoryDisk = Int(try record.u16("the end record"))
+        var entriesHere = Int(try record.u16("the end record")), entryCount = Int(try record.u16("the end record"))
+        var directorySize = Int(try record.u32("the end record")), directoryOffset = Int(try record.u32("the end record"))
         var directoryEnd = eocdOffset                 // where the central directory must end by
         if entriesHere == 0xFFFF || entryCount == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF {
             // ZIP64: a locator just before the end record points to the ZIP64 end record.
@@ -77,7 +76,7 @@ struct ZipArchive {
             guard recordOffset <= UInt64(eocdOffset - 20 - 56) else {
                 throw ModelTreeError.format("zip: the ZIP64 end record offset \(recordOffset) is not before its locator")
             }
-            var record = ByteReader(source, from: Int(recordOffset), limit: eocdOffset - 20, limitName: "the ZIP64 locator")
+            record = ByteReader(source, from: Int(recordOffset), limit: eocdOffset - 20, limitName: "the ZIP64 locator")
             guard try record.u32("the ZIP64 end record") == 0x0606_4b50 else {
                 throw ModelTreeError.format("zip: no ZIP64 end of central directory record at byte \(recordOffset)")
             }
