@@ -223,14 +223,22 @@ import Testing
         expectError(.format, "'deep' nests arrays deeper than 8") { _ = try parse(tooDeep.bytes) }
     }
 
-    /// The budget for kept arrays is per file: many small arrays stop being kept after 1 MiB.
+    /// The budget for kept arrays is per file and counts memory: each value as 48 bytes plus its
+    /// encoding. Arrays of 1,000 u8 cost 49,000, so 85 fit in 4 MiB; one of 6,000 is over 256 KiB.
     @Test func keptArraysAreBudgeted() throws {
         var b = GGUFBuilder()
-        for i in 0..<40 { b.add("a\(i)", GGUFBuilder.array(0, count: 60_000, [UInt8](repeating: UInt8(i), count: 60_000))) }
+        for i in 0..<100 { b.add("a\(i)", GGUFBuilder.array(0, count: 1_000, [UInt8](repeating: UInt8(i), count: 1_000))) }
+        b.add("big", GGUFBuilder.array(0, count: 6_000, [UInt8](repeating: 1, count: 6_000)))
         let gguf = try parse(b.bytes)
         let kept = gguf.metadata.filter { if case .array(let a) = $0.value { return a.elements != nil }; return false }
-        #expect(kept.count == (1 << 20) / 60_000)            // 17
-        #expect(kept.map(\.key) == (0..<17).map { "a\($0)" })
+        #expect(kept.count == (4 << 20) / 49_000)            // 85
+        #expect(kept.map(\.key) == (0..<85).map { "a\($0)" })
+        var one = GGUFBuilder()
+        one.add("big", GGUFBuilder.array(0, count: 6_000, [UInt8](repeating: 1, count: 6_000)))
+        one.add("fits", GGUFBuilder.array(0, count: 5_000, [UInt8](repeating: 1, count: 5_000)))
+        let single = try parse(one.bytes)
+        guard case .array(let big)? = single.value("big"), case .array(let fits)? = single.value("fits") else { Issue.record("arrays"); return }
+        #expect(big.elements == nil && fits.elements?.count == 5_000)
     }
 
     /// Invalid UTF-8 in a vocabulary leaves the array in the file (and reading it on demand
@@ -279,11 +287,15 @@ import Testing
     @Test func countsAndLengthsBeyondTheFile() throws {
         var b = GGUFBuilder()
         b.keyCount = UInt64.max
-        expectError(.format, "the header claims 18446744073709551615 metadata entries, more than the 8 bytes left") { _ = try parse(b.bytes) }
+        expectError(.format, "the header claims 18446744073709551615 metadata entries, more than the limit of 1000000") { _ = try parse(b.bytes) }
+        b.keyCount = 1_000_000
+        expectError(.format, "the header claims 1000000 metadata entries, more than the 8 bytes left") { _ = try parse(b.bytes) }
         b = GGUFBuilder()
         b.add("k", GGUFBuilder.u32(1))
-        b.tensorCount = 1 << 40
-        expectError(.format, "claims 1099511627776 tensor infos") { _ = try parse(b.bytes) }
+        b.tensorCount = 1_000_001
+        expectError(.format, "the header claims 1000001 tensor infos, more than the limit of 1000000") { _ = try parse(b.bytes) }
+        b.tensorCount = 1_000_000
+        expectError(.format, "the header claims 1000000 tensor infos, more than the") { _ = try parse(b.bytes) }
         b = GGUFBuilder()
         b.add("s", LE.u32(8) + LE.u64(UInt64.max))
         expectError(.format, "a string in 's' (18446744073709551615 bytes at byte 45) runs past the end of the file at byte 64") { _ = try parse(b.bytes) }

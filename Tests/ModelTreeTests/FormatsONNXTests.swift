@@ -141,6 +141,12 @@ import Testing
         // A type libmodeltree does not read is listed, not checked.
         let string = try parse(one(PB.tensor("s", type: 8, dims: [2], PB.bytes(6, [0x61]))))
         #expect(string.initializers[0].dtype == nil && string.initializers[0].data == ONNXTensor.Location.none)
+        // At most 1,000,000 initializers (3 here).
+        let four = PB.model(initializers: (0..<4).map { PB.tensor("w\($0)", type: 1, dims: [], PB.fixed32(4, 0)) })
+        #expect(try parse(four).initializers.count == 4)
+        expectError(.format, "more than 3 initializers (the limit for a model)") {
+            _ = try four.withUnsafeBytes { try ONNXModel.parse(MemoryBytes(image: $0), maxInitializers: 3) }
+        }
         refuses(PB.int(1, 8), "no graph: not an ONNX model")
         refuses(PB.int(7, 1), "ModelProto field 7 has the wrong wire type")
     }

@@ -174,7 +174,7 @@ import Testing
         expectError(.format, "data.pkl holds a list, not a dict of tensors") { _ = try parse(archive(Array("]q\u{0}h\u{0}a.".utf8))) }
     }
 
-    /// The machine stops at its cap of live values (4,000,000 by default; 1,000 here), whatever
+    /// The machine stops at its cap of values made (4,000,000 by default; 1,000 here), whatever
     /// the opcodes that make them: containers, memo entries, tuple elements, dict items.
     @Test func liveValuesAreCapped() throws {
         let zip = try archive([0x4E, 0x2E]).withUnsafeBytes { try ZipArchive.parse(MemoryBytes(image: $0)) }
@@ -194,7 +194,7 @@ import Testing
             ("dict", [0x7D] + (0..<2).flatMap { _ in [0x28] + (0..<300).flatMap { _ in [0x4B, 1, 0x4E] } + [0x75] } + [0x2E]),
         ]
         for (what, pickle) in cases {
-            expectError(.format, "more than 1000 values alive at once (the limit for a pickle)") { try run(pickle) }
+            expectError(.format, "more than 1000 values made (the limit for a pickle)") { try run(pickle) }
             _ = what
         }
         // Under the cap, the same shapes run.
@@ -327,8 +327,14 @@ import Testing
         refuses(nowhere, "zip: no local header for 'archive/x' at byte 3")
     }
 
-    /// A central directory larger than 100 MB is refused from its size in the end record.
+    /// A central directory larger than 100 MB, or of more than 1,000,000 entries, is refused from
+    /// the end record.
     @Test func directoryCap() throws {
+        var many = ZipBuilder()
+        many.add("archive/data.pkl", [0x4E, 0x2E])
+        many.zip64End = true
+        many.entryCount = 1_000_001
+        expectError(.format, "zip: 1000001 entries, more than the limit of 1000000") { _ = try parse(many.bytes) }
         var eocd = LE.u32(0x0605_4b50) + LE.u16(0) + LE.u16(0) + LE.u16(1) + LE.u16(1)
         eocd += LE.u32(100_000_001) + LE.u32(0) + LE.u16(0)
         expectError(.format, "zip: the central directory is 100000001 bytes, over the limit of 100000000") { _ = try parse(eocd) }

@@ -7,15 +7,18 @@ memory or time per byte a stranger can send. Needs only the Python standard libr
 Then, with the measuring driver (Tests/fuzz/measure_formats.swift, built as FUZZING.md says):
     /usr/bin/time -f "%e s %U user %M KB" measure-formats gguf OUT/gguf-tensors-2400000.gguf
 
-gguf-tensors-<n>.gguf   n empty tensor infos (40 bytes each): 2.4 M fill the 100 MB header cap
-gguf-scalars-<n>.gguf   n uint8 metadata entries (21 bytes each): 4.7 M fill the cap
-gguf-arrays-<n>.gguf    n one-element arrays (33 bytes each): the first 1 MiB of them are kept
+gguf-tensors-<n>.gguf   n empty tensor infos (40 bytes each): 1,000,000 is the limit, one more refused
+gguf-scalars-<n>.gguf   n uint8 metadata entries (21 bytes each): the same limit
+gguf-arrays-<n>.gguf    n one-element arrays (33 bytes each): the first 4 MiB of them (by their cost) kept
 gguf-vocab.gguf         one array of 5.5 M strings (18 bytes each) near the cap: walked, not kept
 gguf-over-cap.gguf      a 150,000,000-byte string in a 200 MB sparse file: refused at the cap
 pickle-lists.bin        a data.pkl that makes 4,000,001 empty lists: refused at the live-value cap
-pickle-state-<n>.bin    a state dict of n tensors, views of one storage (≈ 130 bytes of pickle each)
-zip-entries-<n>.bin     n empty stored entries (≈ 110 bytes of directory and headers each)
-onnx-initializers-<n>.onnx  n one-float raw initializers (≈ 30 bytes each)
+pickle-state-<n>.bin    a state dict of n tensors, views of one storage (≈ 45 bytes of pickle each)
+pickle-rebuilds-<n>.bin n unnamed scalar tensors rebuilt and popped (12 bytes each): the cheapest
+                        tensors there are, stopped by the values cap
+zip-entries-<n>.bin     data.pkl and n empty stored entries (≈ 110 bytes of directory and headers
+                        each): the limit is 1,000,000 entries
+onnx-initializers-<n>.onnx  n one-float raw initializers (≈ 23 bytes each): the limit is 1,000,000
 onnx-typed-cap.onnx     one FLOAT tensor of 16,777,216 values in float_data: the 64 MiB typed cap
 onnx-typed-over.onnx    one more value than the typed cap allows: refused from its dims
 """
@@ -37,18 +40,18 @@ def gguf(path, kvs, tensors, counts=None):
 
 
 def gguf_files(out):
-    for n in (100_000, 1_000_000, 2_400_000):
+    for n in (100_000, 1_000_000, 1_000_001):
         with open(os.path.join(out, f"gguf-tensors-{n}.gguf"), "wb") as f:
             f.write(b"GGUF" + struct.pack("<IQQ", 3, n, 0))
             for i in range(n):
                 f.write(s("t%07d" % i) + struct.pack("<IQIQ", 1, 0, 0, 0))
             f.write(b"\0" * (-f.tell() % 32))
-    for n in (1_000_000, 4_700_000):
+    for n in (1_000_000, 1_000_001):
         with open(os.path.join(out, f"gguf-scalars-{n}.gguf"), "wb") as f:
             f.write(b"GGUF" + struct.pack("<IQQ", 3, 0, n))
             for i in range(n):
                 f.write(s("k%07d" % i) + struct.pack("<IB", 0, 1))
-    for n in (1_000_000, 3_000_000):
+    for n in (1_000_000,):
         with open(os.path.join(out, f"gguf-arrays-{n}.gguf"), "wb") as f:
             f.write(b"GGUF" + struct.pack("<IQQ", 3, 0, n))
             for i in range(n):
@@ -93,10 +96,10 @@ def zip_file(path, entries):
 def pickle_files(out):
     lists = b"\x80\x02(" + b"]" * 4_000_001 + b"l."
     zip_file(os.path.join(out, "pickle-lists.bin"), [("archive/data.pkl", lists)])
-    for n in (100_000, 700_000):
+    storage = b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuJ\x00\x01\x00\x00tQ"
+    for n in (100_000, 330_000, 340_000):
         body = bytearray(b"\x80\x02ccollections\nOrderedDict\n)R(")
-        storage = b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuJ\x00\x01\x00\x00tQ"
-        body += b"ctorch._utils\n_rebuild_tensor_v2\nq\x00" + storage + b"q\x01"
+        body += b"ctorch._utils\n_rebuild_tensor_v2\nq\x000" + storage + b"q\x010"
         for i in range(n):
             name = ("layers.%07d.w" % i).encode()
             body += b"X" + struct.pack("<I", len(name)) + name
@@ -105,7 +108,11 @@ def pickle_files(out):
                 body += b"u("
         body += b"u."
         zip_file(os.path.join(out, f"pickle-state-{n}.bin"), [("archive/data.pkl", bytes(body)), ("archive/data/0", b"\0" * 1024)])
-    for n in (100_000, 1_000_000):
+    for n in (600_000, 700_000):
+        head = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nq\x00" + storage + b"q\x010"
+        body = head + b"h\x00(h\x01K\x00))\x89NtR0" * n + b"}."
+        zip_file(os.path.join(out, f"pickle-rebuilds-{n}.bin"), [("archive/data.pkl", body), ("archive/data/0", b"\0" * 1024)])
+    for n in (100_000, 999_999, 1_000_000):         # plus data.pkl: the last is one over the limit
         zip_file(os.path.join(out, f"zip-entries-{n}.bin"), [("archive/data.pkl", b"\x80\x02}."),
                                                              *[("archive/e%07d" % i, b"") for i in range(n)]])
 
@@ -125,7 +132,7 @@ def field(n, payload):
 
 
 def onnx_files(out):
-    for n in (100_000, 1_000_000, 3_000_000):
+    for n in (100_000, 1_000_000, 1_000_001):
         graph = bytearray()
         for i in range(n):
             graph += field(5, field(1, varint(1)) + b"\x10\x01" + field(8, b"w%07d" % i) + field(9, b"\0\0\x80\x3f"))

@@ -68,6 +68,13 @@ struct ByteReader {
         return r
     }
 
+    /// Moves to `offset` (at most the limit), keeping the window: reads there cost nothing if
+    /// they fall inside it.
+    mutating func seek(_ offset: Int) {
+        precondition(offset >= 0 && offset <= limit, "seek outside the reader's range")
+        self.offset = offset
+    }
+
     /// Bytes left before the limit.
     var remaining: Int { limit - offset }
 

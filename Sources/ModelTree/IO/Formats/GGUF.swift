@@ -16,6 +16,8 @@
 ///   at most `maxHeaderLength` (100,000,000 bytes, the safetensors cap; real headers, tokenizer
 ///   included, are a few MB); every string and array is checked against what is left of it
 ///   before it is read or skipped, so a count of 2^63 fails at once;
+/// - at most 1,000,000 metadata entries and 1,000,000 tensors (real files hold tens of keys and
+///   at most ~10⁵ tensors; at the header cap, either would cost ≈ 0.5 GB);
 /// - keys and tensor names are UTF-8, unique, at most 65,535 bytes (the spec's bound for keys);
 /// - at most 4 dimensions (ggml's `GGML_MAX_DIMS`), each below 2^63, element and byte counts
 ///   without overflow, ne[0] a whole number of blocks of the type;
@@ -27,9 +29,10 @@
 ///   allow millions of levels).
 ///
 /// Metadata values are kept as values, except large arrays (the tokenizer's vocabulary and
-/// merges): an array whose encoding exceeds 64 KiB, or that would take the file's kept arrays
-/// past 1 MiB, is kept as its type, count and byte range, to be read on demand (`GGUFArray`).
-/// Memory per file is then bounded by the number of tensors and keys, not by the header's size.
+/// merges): an array that would cost more than 256 KiB of memory, or take the file's kept
+/// arrays past 4 MiB — each value counted as 48 bytes plus its encoding — is kept as its type,
+/// count and byte range, to be read on demand (`GGUFArray`). Memory per file is then bounded by
+/// the number of tensors and keys (≈ 180 and 100 bytes each), not by what the arrays hold.
 public struct GGUFFile: Sendable {
     /// 2 or 3.
     public let version: UInt32
@@ -44,16 +47,20 @@ public struct GGUFFile: Sendable {
 
     /// The largest header read.
     static let maxHeaderLength = 100_000_000
+    /// The most metadata entries, and the most tensors, one file may declare.
+    static let maxEntries = 1_000_000
     /// The most dimensions a tensor may have (ggml's `GGML_MAX_DIMS`).
     static let maxDimensions = 4
     /// The longest key or tensor name.
     static let maxNameLength = 65_535
     /// The deepest nesting of arrays.
     static let maxArrayDepth = 8
-    /// An array whose elements take more bytes than this is not materialised.
-    static let maxInlineArrayBytes = 64 << 10
-    /// The most bytes of arrays one file materialises.
-    static let maxInlineTotalBytes = 1 << 20
+    /// An array that would cost more than this (see `keptCost`) is not materialised.
+    static let maxInlineArrayBytes = 256 << 10
+    /// The most a file's materialised arrays may cost.
+    static let maxInlineTotalBytes = 4 << 20
+    /// What one materialised value costs beyond its encoding: a `GGUFValue` in an array.
+    static let keptValueCost = 48
 
     /// The value of `key`, if present.
     public func value(_ key: String) -> GGUFValue? {
@@ -134,8 +141,8 @@ public enum GGUFValueType: UInt32, Sendable {
     var minimumSize: Int { fixedSize ?? (self == .string ? 8 : 12) }
 }
 
-/// A metadata value.
-public indirect enum GGUFValue: Sendable, Equatable {
+/// A metadata value (an array holds its elements in an `Array`, so no case needs boxing).
+public enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
     case uint64(UInt64), int64(Int64), float32(Float), float64(Double), bool(Bool)
     case string(String)
@@ -188,8 +195,10 @@ public struct GGUFArray: Sendable, Equatable {
 /// The header parser's state: a cursor over the header and the budget of array bytes to keep.
 struct GGUFParser {
     var reader: ByteReader
-    /// Bytes of array encodings that may still be materialised.
+    /// What the arrays still to be materialised may cost.
     var inlineBudget = GGUFFile.maxInlineTotalBytes
+    /// Values made so far (each costs `keptValueCost` when kept).
+    private var valuesMade = 0
     /// The largest array encoding kept.
     var maxKeptArray = GGUFFile.maxInlineArrayBytes
     /// Whether a string of an array that is not UTF-8 is an error (when an array is read on
@@ -304,8 +313,12 @@ struct GGUFParser {
         return GGUFFile(version: version, metadata: metadata, tensors: tensors, alignment: alignment, dataOffset: dataOffset)
     }
 
-    /// Fails when `count` entries of at least `each` bytes cannot fit in what is left of the header.
+    /// Fails when `count` entries of at least `each` bytes cannot fit in what is left of the
+    /// header, or are more than `maxEntries`.
     private func requireRoom(_ count: UInt64, each: Int, _ what: String) throws {
+        guard count <= UInt64(GGUFFile.maxEntries) else {
+            throw ModelTreeError.format("the header claims \(count) \(what), more than the limit of \(GGUFFile.maxEntries)")
+        }
         guard count <= UInt64(reader.remaining / each) else {
             throw ModelTreeError.format("the header claims \(count) \(what), more than the \(reader.remaining) bytes left before the end of \(reader.limitName) can hold")
         }
@@ -344,6 +357,7 @@ struct GGUFParser {
     /// ours to judge: such an array is left in the file, not refused), unless `strict`; nil
     /// without looking at it when the array is not being kept (`keep` false).
     private mutating func arrayString(key: String, keep: Bool) throws -> GGUFValue? {
+        valuesMade += 1
         let n = try length("a string in '\(key)'")
         guard keep || strict else {
             try reader.skip(n, "a string in '\(key)'")
@@ -357,6 +371,7 @@ struct GGUFParser {
     }
 
     private mutating func parseValue(_ type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
+        valuesMade += 1
         let what = "the value of '\(key)'"
         switch type {
         case .uint8: return .uint8(try reader.u8(what))
@@ -393,11 +408,14 @@ struct GGUFParser {
     /// The `count` elements of an array (after its type and count): validated, and kept when the
     /// budget allows. Fixed-size elements that are not kept are skipped in one step.
     mutating func parseElements(_ type: GGUFValueType, count: Int, key: String, depth: Int) throws -> GGUFArray {
-        let start = reader.offset
+        let start = reader.offset, valuesBefore = valuesMade
+        // What keeping the elements read so far costs: their encoding and a value each.
+        func cost() -> Int { reader.offset - start + GGUFFile.keptValueCost * (valuesMade - valuesBefore) }
         if let size = type.fixedSize {
             let bytes = count * size           // cannot overflow: count ≤ remaining / size
-            if bytes <= maxKeptArray && bytes <= inlineBudget {
-                inlineBudget -= bytes
+            let keptCost = bytes + GGUFFile.keptValueCost * count
+            if keptCost <= maxKeptArray && keptCost <= inlineBudget {
+                inlineBudget -= keptCost
                 var elements: [GGUFValue] = []
                 elements.reserveCapacity(count)
                 for _ in 0..<count { elements.append(try parseValue(type, key: key, depth: depth)) }
@@ -412,21 +430,20 @@ struct GGUFParser {
             return GGUFArray(elementType: type, count: count, range: start..<reader.offset, elements: nil)
         }
         // Strings and arrays: every element is walked; the elements are kept (strings validated)
-        // only while the whole array may still fit the budget — at least 8 bytes per string, 12
-        // per array — and collected tentatively until it is known to.
+        // only while the whole array may still fit the budget — each at least its minimum size
+        // plus a value — and collected tentatively until it is known to.
         let budgetBefore = inlineBudget
-        let mayFit = count <= Swift.min(maxKeptArray, budgetBefore) / type.minimumSize
-        var elements: [GGUFValue]? = mayFit ? [] : nil
+        let limit = Swift.min(maxKeptArray, budgetBefore)
+        var elements: [GGUFValue]? = count <= limit / (type.minimumSize + GGUFFile.keptValueCost) ? [] : nil
         for _ in 0..<count {
             let value = type == .string ? try arrayString(key: key, keep: elements != nil) : try parseValue(type, key: key, depth: depth)
-            let used = reader.offset - start
-            if let value, elements != nil, used <= maxKeptArray, used <= budgetBefore {
+            if let value, elements != nil, cost() <= limit {
                 elements!.append(value)
             } else {
                 elements = nil
             }
         }
-        inlineBudget = elements != nil ? budgetBefore - (reader.offset - start) : budgetBefore
+        inlineBudget = elements != nil ? budgetBefore - cost() : budgetBefore
         return GGUFArray(elementType: type, count: count, range: start..<reader.offset, elements: elements)
     }
 }

@@ -12,7 +12,7 @@
 /// The data's size must equal the element count times the element size. Types without a
 /// `DType` (strings, complex, 4-bit, the FNUZ float8s) are listed with `dtype == nil` and not
 /// checked further: they are never read. Dimensions are non-negative, at most 64, without
-/// overflow; names are unique.
+/// overflow; names are unique; at most 1,000,000 initializers (≈ 180 bytes each while open).
 ///
 /// The graph's nodes are read only for dequantization: a `DequantizeLinear(x, scale[,
 /// zero_point])` whose x is an integer initializer (per tensor, or per axis with `axis` — what
@@ -29,13 +29,14 @@ public struct ONNXModel: Sendable {
     public let sparseInitializerCount: Int
 
     static let maxTypedBytes = 64 << 20
+    static let maxInitializers = 1_000_000
     static let maxRank = 64
 
     /// The initializer named `name`.
     public func initializer(_ name: String) -> ONNXTensor? { initializers.first { $0.name == name } }
 
     /// Parses the model in `source`. Errors carry the reason only; `open(path:)` adds the path.
-    static func parse(_ source: ByteSource) throws -> ONNXModel {
+    static func parse(_ source: ByteSource, maxInitializers: Int = ONNXModel.maxInitializers) throws -> ONNXModel {
         var model = ProtobufReader(source)
         var irVersion: Int?, producerName: String?, producerVersion: String?
         var graph: Range<Int>?
@@ -53,7 +54,7 @@ public struct ONNXModel: Sendable {
             }
         }
         guard let graph else { throw ModelTreeError.format("no graph: not an ONNX model") }
-        var parser = GraphParser()
+        var parser = GraphParser(maxInitializers: maxInitializers)
         try parser.parse(try model.message(graph))
         let producer = [producerName, producerVersion].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
         return ONNXModel(irVersion: irVersion, producer: producer.isEmpty ? nil : producer,
@@ -143,6 +144,8 @@ public struct ONNXDequantization: Sendable, Equatable {
 
 /// The GraphProto walk: initializers, and the nodes that say how to dequantize.
 private struct GraphParser {
+    let maxInitializers: Int
+    init(maxInitializers: Int) { self.maxInitializers = maxInitializers }
     var initializers: [ONNXTensor] = []
     var sparseCount = 0
     private var names: [String: Int] = [:]
@@ -156,6 +159,9 @@ private struct GraphParser {
             guard case .bytes(let r) = value else { continue }
             switch number {
             case 5:
+                guard initializers.count < maxInitializers else {
+                    throw ModelTreeError.format("more than \(maxInitializers) initializers (the limit for a model)")
+                }
                 let t = try tensor(try graph.message(r), index: initializers.count)
                 guard names.updateValue(initializers.count, forKey: t.name) == nil else {
                     throw ModelTreeError.format("two initializers are named '\(t.name)'")

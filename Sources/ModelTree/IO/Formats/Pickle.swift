@@ -49,8 +49,10 @@ protocol PickleCallee {
 /// Bounds, so that a hostile pickle cannot exhaust memory or time: the input is read once, in
 /// order (every opcode consumes at least one byte; the machine has no loops or recursion of its
 /// own); every length is checked against the bytes left before use; integers are at most 64
-/// bits; and the values alive at once — on the stack, in the memo, in containers and tuples —
-/// are at most `maxLiveValues` (4,000,000, ≈ 100 MB; a 100,000-tensor state dict needs ≈ 2 M).
+/// bits; and the values held — those on the stack and in the memo, plus every container made and
+/// every value ever put in a container or tuple — are at most `maxLiveValues` (4,000,000, about
+/// 150 MB). A state dict takes ≈ 12 per tensor (≈ 330,000 tensors), and a tensor cannot be
+/// rebuilt with fewer than 4 (its arguments' tuple), so no pickle rebuilds more than 1,000,000.
 struct PickleMachine {
     /// The name of what is being unpickled, for messages (`data.pkl`).
     let source: String
@@ -251,7 +253,7 @@ struct PickleMachine {
 
     private func checkLive() throws {
         guard stack.count + memo.count + containedValues + objects.count <= maxLive else {
-            throw fail("more than \(maxLive) values alive at once (the limit for a pickle)")
+            throw fail("more than \(maxLive) values made (the limit for a pickle)")
         }
     }
 

@@ -17,7 +17,8 @@
 /// result must be a dict of tensors (a state dict); a training checkpoint whose top level holds
 /// no tensor but a `state_dict`, `model` or `module` dict of them is read through that entry.
 ///
-/// Checked: `data.pkl` at most 100,000,000 bytes, its CRC-32, the pickle machine's own bounds;
+/// Checked: `data.pkl` at most 100,000,000 bytes, its CRC-32, the pickle machine's own bounds
+/// (which allow at most 1,000,000 tensors, ≈ 150 bytes each while the checkpoint is open);
 /// byte order little-endian; each storage's entry exists and holds exactly its numel × element
 /// size bytes, and a key loaded twice has the same type and size; each tensor's shape and
 /// strides are non-negative (at most 64 dimensions), and its last element lies inside its storage

@@ -10,8 +10,8 @@
 ///   that reaches exactly to the end of the file; a single disk; ZIP64 fields where the 32-bit
 ///   ones say 0xFFFFFFFF;
 /// - the central directory lies before its end record, is at most `maxDirectoryLength`
-///   (100,000,000 bytes) and holds exactly the number of entries announced (each at least 46
-///   bytes, so a hostile count fails before any loop);
+///   (100,000,000 bytes) and holds exactly the number of entries announced, at most
+///   `maxEntries` (1,000,000; each at least 46 bytes, so a hostile count fails before any loop);
 /// - entries: not encrypted, a stored entry's compressed size equal to its size, UTF-8 names,
 ///   unique, a local header with the same name, data inside the file and before the central
 ///   directory, no two entries' bytes overlapping.
@@ -44,6 +44,8 @@ struct ZipArchive {
     private let index: [String: Int]
 
     static let maxDirectoryLength = 100_000_000
+    /// A torch.save archive has one entry per storage and five more.
+    static let maxEntries = 1_000_000
 
     func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }
 
@@ -101,11 +103,16 @@ struct ZipArchive {
         guard directoryOffset <= directoryEnd, directorySize <= directoryEnd - directoryOffset else {
             throw ModelTreeError.format("zip: the central directory (\(directorySize) bytes at \(directoryOffset)) does not end before its end record at \(directoryEnd)")
         }
+        guard entryCount <= maxEntries else {
+            throw ModelTreeError.format("zip: \(entryCount) entries, more than the limit of \(maxEntries)")
+        }
         guard entryCount <= directorySize / 46 else {
             throw ModelTreeError.format("zip: \(entryCount) entries cannot fit in a \(directorySize)-byte central directory")
         }
 
         var reader = ByteReader(source, from: directoryOffset, limit: directoryOffset + directorySize, limitName: "the central directory")
+        // The local headers, through one window: small entries share a read.
+        var local = ByteReader(source, limit: directoryOffset, limitName: "the central directory", windowSize: 64 << 10)
         var entries: [Entry] = []
         var index: [String: Int] = [:]
         var spans: [(start: Int, end: Int, name: String)] = []
@@ -160,7 +167,7 @@ struct ZipArchive {
             guard localOffset <= directoryOffset - 30 else {
                 throw ModelTreeError.format("zip: the local header of '\(name)' (at \(localOffset)) is not before the central directory")
             }
-            var local = ByteReader(source, from: localOffset, limit: directoryOffset, limitName: "the central directory")
+            local.seek(localOffset)
             guard try local.u32("the local header of '\(name)'") == 0x0403_4b50 else {
                 throw ModelTreeError.format("zip: no local header for '\(name)' at byte \(localOffset)")
             }
