@@ -17,14 +17,15 @@
 ///   included, are a few MB); every string and array is checked against what is left of it
 ///   before it is read or skipped, so a count of 2^63 fails at once;
 /// - at most 1,000,000 metadata entries and 1,000,000 tensors (real files hold tens of keys and
-///   at most ~10⁵ tensors; at the header cap, either would cost ≈ 0.5 GB);
+///   at most ~10⁵ tensors; filling the header cap with either cost 0.4 to 0.7 GB; at the limit,
+///   ≈ 140 and 190 MB — FUZZING.md, "Limits of the format readers");
 /// - keys and tensor names are UTF-8, unique, at most 65,535 bytes (the spec's bound for keys);
 /// - at most 4 dimensions (ggml's `GGML_MAX_DIMS`), each below 2^63, element and byte counts
 ///   without overflow, ne[0] a whole number of blocks of the type;
 /// - a tensor type must be one the format defines (`GGMLType`); one libmodeltree cannot
 ///   dequantize is kept, described, and refused only when decoded (`requireDequantizable`);
-/// - `general.alignment` is a u32 power of two; every tensor offset is a multiple of it, and the
-///   tensors lie inside the data section without overlapping.
+/// - `general.alignment` is a u32 power of two; every tensor offset is a multiple of it; the data
+///   section starts inside the file and the tensors lie inside it without overlapping;
 /// - nested arrays at most 8 deep (each level costs 12 bytes, so the header cap alone would
 ///   allow millions of levels).
 ///
@@ -55,7 +56,8 @@ public struct GGUFFile: Sendable {
     static let maxNameLength = 65_535
     /// The deepest nesting of arrays.
     static let maxArrayDepth = 8
-    /// An array that would cost more than this (see `keptCost`) is not materialised.
+    /// An array that would cost more than this (its encoding plus `keptValueCost` a value) is not
+    /// materialised.
     static let maxInlineArrayBytes = 256 << 10
     /// The most a file's materialised arrays may cost.
     static let maxInlineTotalBytes = 4 << 20
