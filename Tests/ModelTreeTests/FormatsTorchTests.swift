@@ -84,6 +84,22 @@ import Testing
         #expect(c.nestedUnder == "state_dict" && c.tensors.map(\.name) == ["a.weight", "b"])
     }
 
+    /// A sharded checkpoint's `pytorch_model.bin.index.json` is read by the safetensors index's
+    /// parser (`ModelLoader.weightMap`), and each shard holds exactly what the index maps to it.
+    @Test func shardedCheckpoint() throws {
+        let index = try Fixtures.bytes("formats/torch/sharded/pytorch_model.bin.index.json")
+        let map = try index.withUnsafeBytes { try ModelLoader.weightMap(parsing: $0, indexPath: "pytorch_model.bin.index.json") }
+        var shards: [String: Set<String>] = [:]
+        for (tensor, shard) in map { shards[shard, default: []].insert(tensor) }
+        #expect(shards.keys.sorted() == ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"])
+        for (shard, names) in shards {
+            let checkpoint = try TorchCheckpoint.open(path: Fixtures.path("formats/torch/sharded/" + shard)).checkpoint
+            #expect(Set(checkpoint.tensors.map(\.name)) == names, "\(shard)")
+            #expect(checkpoint.tensors.allSatisfy { $0.dtype == .f32 && $0.isContiguous })
+        }
+        #expect(map["model.layers.1.self_attn.q_proj.weight"] != nil && map.count == 21)
+    }
+
     @Test func otherFilesAreRefusedWithAReason() throws {
         for (file, message) in [
             ("legacy.bin", "legacy.bin: a torch.save file in the legacy format (before torch 1.6, a bare pickle)"),
