@@ -61,19 +61,15 @@ public struct LoRAAdapter: Sendable {
         for (name, shape) in tensors {
             let stripped = name.hasPrefix("base_model.model.") ? String(name.dropFirst("base_model.model.".count)) : name
             guard let (module, role, adapter) = Self.role(stripped) else {
-                if stripped.contains("lora_") {
+                var parts = stripped.split(separator: ".", omittingEmptySubsequences: false)
+                if parts.contains(where: { $0.hasPrefix("lora_") }) {
                     throw ModelTreeError.format("tensor '\(name)' is not a LoRA factor libmodeltree knows (lora_A, lora_B, lora_embedding_A/B)")
                 }
                 // A full tensor: modules_to_save (under ….modules_to_save.<adapter>. in some
                 // files) or an embedding's base_layer.
-                var target = stripped
-                if let range = target.firstRange(of: ".modules_to_save.") {
-                    let after = target[range.upperBound...]
-                    target = String(target[..<range.lowerBound]) + (after.firstIndex(of: ".").map { String(after[$0...]) } ?? "")
-                }
-                if let range = target.firstRange(of: ".base_layer.") {
-                    target = String(target[..<range.lowerBound]) + "." + target[range.upperBound...]
-                }
+                if let i = parts.firstIndex(of: "modules_to_save") { parts.removeSubrange(i..<Swift.min(i + 2, parts.count - 1)) }
+                if let i = parts.firstIndex(of: "base_layer"), i < parts.count - 1 { parts.remove(at: i) }
+                let target = parts.joined(separator: ".")
                 replacements.append((name, target))
                 continue
             }
