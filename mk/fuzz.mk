@@ -38,13 +38,19 @@ FUZZ_ARGS ?=
 # SWIFT_BACKTRACE=enable=no: the Swift runtime's crash handler would otherwise run under ASan
 # after a finding and bury its report under a spurious one of its own.
 FUZZ_FLAGS := -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-FUZZ_SOURCES := $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/*.swift) $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/Formats/*.swift) \
+FUZZ_SOURCES := $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/*.swift) \
     $(FUZZ_ROOT)/Sources/ModelTree/Model.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift
 # -O keeps Swift's overflow and bounds traps (only -Ounchecked drops them). bfd: the toolchain
 # defaults to gold, which warns about every ASan symbol.
 FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -O -g -sanitize=fuzzer,address -use-ld=bfd
 
 .PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
+
+# The format readers' targets compile Sources/ModelTree/IO/Formats/ too (the others need not).
+FUZZ_FORMAT_SOURCES := $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/Formats/*.swift)
+FUZZ_FORMAT_BINARIES := $(foreach t,gguf pickle protobuf,$(FUZZ_OUT)/fuzz-$(t))
+$(FUZZ_FORMAT_BINARIES): FUZZ_SOURCES += $(FUZZ_FORMAT_SOURCES)
+$(FUZZ_FORMAT_BINARIES): $(FUZZ_FORMAT_SOURCES)
 
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz-$(t))
 
