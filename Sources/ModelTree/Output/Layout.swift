@@ -1,0 +1,148 @@
+/// Where everything of a `Drawing` goes: boxes, edge routes with their labels, family bands.
+///
+/// A layered drawing (Sugiyama, Tagawa and Toda 1981) of the drawing's DAG:
+/// 1. **Boxes.** One box per node; a group of identical copies shares one box. Past
+///    `LayoutOptions.maxBoxes`, subtrees are collapsed into "+N models" boxes (`collapse`).
+/// 2. **Layers.** Cycles, which a graph value never has, are broken by reversing DFS back edges;
+///    then each box goes one layer below its lowest parent (longest path from the roots), so a
+///    merge sits below all of its parents. Edges spanning several layers get one dummy vertex per
+///    layer crossed, so that they are routed around boxes.
+/// 3. **Order.** Within each layer and family, a depth-first order (planar for a tree), then a
+///    fixed number of barycenter sweeps down and up; the order with the fewest crossings wins.
+/// 4. **Coordinates.** Per family, alternate sweeps place every layer where its vertices'
+///    neighbours want them (the mean x of the parents going down, of the children going up,
+///    the last sweep going up so that parents sit centred over their children): the placement
+///    closest in least squares to those wishes that keeps the order and the gaps is solved exactly
+///    by pool-adjacent-violators. Box widths come from their text (`TextMetrics`).
+/// 5. **Families** are laid out side by side; groups of families joined by an edge stay together,
+///    and groups wrap into rows so the picture stays near a 16:10 shape.
+/// Every edge enters its child through a vertical run above the child's top, where its label
+/// sits; a child with several parents has one slot of its top per incoming edge, so labels never
+/// overlap boxes or each other.
+///
+/// Complexity: O(S · (V + E + D) log(V + D)) time for V nodes, E edges, D dummy vertices (the
+/// sum over edges of the layers they span, minus one each) and S = 2 · `sweeps`; O(V + E + D)
+/// memory. Deterministic: the same drawing gives the same coordinates, bit for bit.
+public struct Layout: Sendable {
+    public struct Point: Sendable, Equatable {
+        public var x: Double
+        public var y: Double
+    }
+
+    /// An axis-aligned rectangle; (x, y) is its top-left corner.
+    public struct Rect: Sendable, Equatable {
+        public var x: Double
+        public var y: Double
+        public var width: Double
+        public var height: Double
+        public var maxX: Double { x + width }
+        public var maxY: Double { y + height }
+        public var midX: Double { x + width / 2 }
+    }
+
+    public enum BoxKind: String, Sendable {
+        case model, root, latent
+        /// A group of identical copies (`Drawing.duplicates`).
+        case duplicates
+        /// Models hidden to keep the picture legible (`Box.hidden`).
+        case collapsed
+    }
+
+    /// One line of text in a box, already made visible and shortened to fit.
+    public struct Line: Sendable, Equatable {
+        public enum Style: String, Sendable { case title, member, detail, note }
+        public var text: String
+        public var style: Style
+        /// The node a line stands for (a member of a duplicate group), nil for the box's own lines.
+        public var node: Int?
+    }
+
+    public struct Box: Sendable {
+        /// Nodes shown in the box: one, or the members of a duplicate group.
+        public var nodes: [Int]
+        /// Nodes a collapsed box stands for.
+        public var hidden: [Int]
+        public var kind: BoxKind
+        public var family: Int
+        public var layer: Int
+        public var rect: Rect
+        public var lines: [Line]
+    }
+
+    public struct Route: Sendable {
+        /// Index into `Drawing.edges`; nil for the link from a box to its collapsed subtree.
+        public var edge: Int?
+        /// Boxes the edge leaves and enters.
+        public var from: Int
+        public var to: Int
+        /// The polyline: the parent's bottom, a top and bottom point per layer crossed, the top of
+        /// the label run and the child's top. Drawn as curves between layers, straight within.
+        public var points: [Point]
+        /// Where the label sits (nil when the edge has none), and its lines, made visible.
+        public var label: Rect?
+        public var labelLines: [String]
+        /// The edge was reversed to break a cycle: it points up.
+        public var reversed: Bool
+    }
+
+    public struct Band: Sendable {
+        /// Index into `Drawing.families`; nil for the band of models beyond the limit.
+        public var family: Int?
+        /// Everything of the family, title included.
+        public var rect: Rect
+        public var title: String
+        public var titleRect: Rect
+    }
+
+    public var boxes: [Box]
+    public var routes: [Route]
+    public var bands: [Band]
+    /// The box each node is drawn in or hidden behind.
+    public var boxOfNode: [Int]
+    /// Models hidden behind collapsed boxes.
+    public var collapsedModels: Int
+    public var width: Double
+    public var height: Double
+    /// What the picture must say about itself (collapsed subtrees, broken cycles).
+    public var notes: [String]
+
+    /// Lays out `drawing`. Throws `invalidArgument` when the drawing is not valid
+    /// (`Drawing.validate`). See the type's documentation for the algorithm and its complexity.
+    public init(_ drawing: Drawing, options: LayoutOptions = LayoutOptions()) throws {
+        try drawing.validate()
+        var builder = LayeredLayout(drawing, options)
+        self = builder.run()
+    }
+
+    init(boxes: [Box], routes: [Route], bands: [Band], boxOfNode: [Int], collapsedModels: Int, width: Double,
+         height: Double, notes: [String]) {
+        self.boxes = boxes; self.routes = routes; self.bands = bands; self.boxOfNode = boxOfNode
+        self.collapsedModels = collapsedModels; self.width = width; self.height = height; self.notes = notes
+    }
+}
+
+public struct LayoutOptions: Sendable {
+    /// At most this many boxes are drawn; past it, the deepest subtrees are collapsed into
+    /// "+N models" boxes, then trailing families into one box, and the picture says so.
+    public var maxBoxes: Int = 250
+    /// Width to wrap families into rows at; 0 picks one that keeps the picture near 16:10.
+    public var rowWidth: Double = 0
+    /// Barycenter sweeps of the crossing reduction and rounds of coordinate sweeps.
+    public var sweeps: Int = 8
+
+    public init() {}
+}
+
+/// Sizes in pixels shared by the layout and the renderers.
+enum Metrics {
+    static let titleSize = 12.5, textSize = 11.0, labelSize = 10.0
+    static let lineHeight = 15.0, labelLineHeight = 12.0
+    static let padX = 10.0, padY = 7.0, labelPad = 3.0
+    static let minBoxWidth = 64.0, maxTextWidth = 240.0
+    static let boxGap = 20.0, dummyWidth = 8.0, dummyGap = 10.0
+    static let curve = 34.0
+    /// Room between a label and its child's top, where the arrowhead goes.
+    static let arrow = 11.0
+    static let familyGap = 44.0, rowGap = 36.0
+    static let bandTitleHeight = 24.0, bandTitleSize = 12.0, bandPad = 10.0
+}
