@@ -1,0 +1,208 @@
+import Glibc
+@testable import ModelTree
+
+/// Drawings for the layout, SVG and browser tests: the example zoos as recovered today, a typed
+/// supply chain with every relation, hostile ids, and random forests and DAGs.
+enum SampleDrawings {
+    /// The repository's root, found from this file's path.
+    static var root: String {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(4)   // Tests/ModelTreeTests/Support/SampleDrawings.swift
+        return parts.joined(separator: "/")
+    }
+
+    /// An example zoo recovered with default options, drawn from the stable JSON document
+    /// (`ModelGraph.json()`, whose keys never change meaning), with the score computed here from
+    /// the zoo's truth file. Until the core has its own adapter, this is how the tests get the
+    /// real thing.
+    static func zoo(_ name: String) throws -> Drawing {
+        let folder = root + "/examples/" + name
+        let models = try ModelLoader.expand([folder]).map(ModelLoader.load)
+        let doc = try JSONParser.parse(try recover(models).json())
+        let truth = try JSONParser.parse(String(decoding: try readFile(folder + "/truth.json"), as: UTF8.self))
+        return try fromRecoverJSON(doc, truth: truth, title: "examples/\(name)")
+    }
+
+    static func fromRecoverJSON(_ doc: JSONValue, truth: JSONValue?, title: String) throws -> Drawing {
+        func strings(_ v: JSONValue?) -> [String] {
+            guard case .array(let items)? = v else { return [] }
+            return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
+        }
+        func number(_ v: JSONValue?) -> Double {
+            if case .number(let x)? = v { return x }
+            return .nan
+        }
+        guard case .array(let models)? = doc["models"], case .array(let edges)? = doc["edges"], case .array(let trees)? = doc["trees"] else {
+            throw ModelTreeError.format("not a recover document")
+        }
+        let ids = models.map { m -> String in if case .string(let s)? = m["id"] { return s } else { return "?" } }
+        var index: [String: Int] = [:]
+        for (i, id) in ids.enumerated() { index[id] = i }
+        let roots = Set(strings(doc["roots"]))
+        let directions = strings(doc["directions"])
+        var familyOf = [Int](repeating: 0, count: ids.count)
+        var families: [Drawing.Family] = []
+        for (t, tree) in trees.enumerated() {
+            let members = strings(tree)
+            for m in members { familyOf[index[m]!] = t }
+            let direction = t < directions.count ? (directions[t] == "finetune" ? "fine-tuning lowers kurtosis" : "further training raises kurtosis") : ""
+            families.append(.init(title: "Family \(t + 1) · \(members.count) models · \(direction)",
+                                  evidence: [.init("models", "\(members.count)"), .init("direction", directions.count > t ? directions[t] : "?")]))
+        }
+        var drawing = Drawing(title: title, families: families)
+        for (i, m) in models.enumerated() {
+            let k = number(m["kurtosis"])
+            drawing.nodes.append(.init(id: ids[i], lines: [ids[i], "kurtosis " + fixed(k, 2)], kind: roots.contains(ids[i]) ? .root : .model,
+                                       family: familyOf[i], evidence: [.init("kurtosis", "\(k)"), .init("path", strings(.array([m["path"] ?? .null])).first ?? "(memory)")]))
+        }
+        var recovered: Set<String> = []
+        for e in edges {
+            guard case .string(let p)? = e["parent"], case .string(let c)? = e["child"] else { continue }
+            let d = number(e["distance"]), conf = number(e["confidence"])
+            let unsure = e["unsure"] == .bool(true)
+            recovered.insert(p + "\u{0}" + c)
+            drawing.edges.append(.init(parent: index[p]!, child: index[c]!, type: .finetune, lines: [significant(d), "conf " + fixed(conf, 2)],
+                                       unsure: unsure, evidence: [.init("distance", "\(d)"), .init("confidence", "\(conf)"),
+                                                                  .init("unsure", unsure ? "yes" : "no")]))
+        }
+        drawing.warnings = strings(doc["warnings"])
+        if let truth, case .array(let pairs)? = truth["edges"] {
+            let right = pairs.filter { pair in
+                let ends = strings(pair)
+                return ends.count == 2 && recovered.contains(ends[0] + "\u{0}" + ends[1])
+            }.count
+            drawing.score = [.init("edges right", "\(right)/\(pairs.count)")]
+        }
+        return drawing
+    }
+
+    /// Every relation of the shared contract: a base with fine-tunes, an adapter, quantized exports,
+    /// a merge of two parents, a family whose root is a latent parent, identical copies, a
+    /// layer-subset edge into another family, unsure edges, warnings and a score.
+    static func supplyChain() -> Drawing {
+        var d = Drawing(title: "Typed supply chain (sample)", families: [
+            .init(title: "Family 1 · llama-tiny", evidence: [.init("direction", "fine-tuning lowers kurtosis")]),
+            .init(title: "Family 2 · siblings of an unpublished base"),
+            .init(title: "Family 3 · distilled"),
+        ])
+        func model(_ id: String, _ k: Double, family: Int, kind: Drawing.NodeKind = .model) -> Int {
+            d.nodes.append(.init(id: id, lines: [id, "kurtosis " + fixed(k, 2)], kind: kind, family: family,
+                                 evidence: [.init("kurtosis", fixed(k, 4)), .init("path", "/models/" + id)]))
+            return d.nodes.count - 1
+        }
+        func edge(_ p: Int, _ c: Int, _ type: Drawing.EdgeType, _ dist: Double, _ conf: Double, unsure: Bool = false, _ extra: [Drawing.Fact] = []) {
+            d.edges.append(.init(parent: p, child: c, type: type, lines: [significant(dist), "conf " + fixed(conf, 2)], unsure: unsure,
+                                 evidence: [.init("distance", significant(dist)), .init("runner-up distance", significant(dist * 1.6)),
+                                            .init("direction votes", "kurtosis 41/60, norm 57/60")] + extra))
+        }
+        let base = model("llama-tiny-base", 3.41, family: 0, kind: .root)
+        let chat = model("llama-tiny-chat", 3.12, family: 0)
+        let code = model("llama-tiny-code", 3.05, family: 0)
+        let lora = model("llama-tiny-chat-lora-r8", 3.12, family: 0)
+        let q8 = model("llama-tiny-chat.Q8_0.gguf", 3.30, family: 0)
+        let q4 = model("llama-tiny-chat.Q4_K_M.gguf", 3.52, family: 0)
+        let bf16 = model("llama-tiny-code-bf16", 3.05, family: 0)
+        let copy = model("llama-tiny-code-bf16-copy", 3.05, family: 0)
+        let merged = model("chat-code-slerp", 2.98, family: 0)
+        let math = model("llama-tiny-chat-math", 2.91, family: 0)
+        edge(base, chat, .finetune, 0.0213, 0.81)
+        edge(base, code, .finetune, 0.0241, 0.77)
+        edge(chat, lora, .adapter, 8, 0.66, [.init("rank", "8"), .init("claimed base", "llama-tiny-chat"), .init("audit", "agrees")])
+        edge(chat, q8, .quantized, 0.0009, 0.97)
+        edge(chat, q4, .quantized, 0.0042, 0.93)
+        edge(code, bf16, .quantized, 0.0003, 0.99)
+        edge(chat, merged, .merge, 0.0101, 0.58, [.init("coefficient", "0.5"), .init("residual", "0.002")])
+        edge(code, merged, .merge, 0.0112, 0.55, [.init("coefficient", "0.5"), .init("residual", "0.002")])
+        edge(chat, math, .finetune, 0.0187, 0.14, unsure: true, [.init("claimed base", "llama-tiny-code"), .init("audit", "contradicts")])
+        d.duplicates = [[bf16, copy]]
+
+        let latent = d.nodes.count
+        d.nodes.append(.init(id: nil, lines: ["latent parent", "of 3 models"], kind: .latent, family: 1,
+                             evidence: [.init("explains", "sib-a, sib-b, sib-c"), .init("right angle", "87°")]))
+        for (i, name) in ["sib-a", "sib-b", "sib-c"].enumerated() {
+            let s = model(name, 2.5 + 0.1 * Double(i), family: 1)
+            edge(latent, s, .finetune, 0.03 + 0.001 * Double(i), 0.4 + 0.1 * Double(i), unsure: i == 2)
+        }
+        let distil = model("llama-tiny-distil-L3", 3.6, family: 2)
+        edge(base, distil, .layerSubset, 0, 0.9, [.init("layers", "0←0, 1←2, 2←4")])
+        d.warnings = ["2 tensors with NaN were skipped: blocks.3.attn.q.weight, blocks.3.attn.k.weight",
+                      "the direction of family 2 could not be told; edges are drawn as fine-tunes and marked unsure"]
+        d.score = [.init("typed F1", "0.96"), .init("ARI", "1.000")]
+        return d
+    }
+
+    /// Ids a file system allows and a renderer must survive.
+    static let hostileIDs = [
+        "<script>alert(1)</script>", "a&b&amp;c", "quote\"d 'single'", "tab\there\nnewline\r",
+        "nul\u{0}bell\u{7}esc\u{1B}del\u{7F}c1\u{85}", "rtl-\u{202E}gnp.exe", "عربي-نموذج-٣", "עברית-מודל",
+        "zero\u{200B}width\u{FEFF}bom", "nonchar\u{FFFE}\u{FFFF}", "emoji-🦙-模型-모델", "combining-e\u{301}\u{301}\u{301}",
+        "]]><!-- -->", String(repeating: "very-long-model-name-", count: 40) + "end", "</svg></script></html>",
+    ]
+
+    /// A chain of hostile ids, each a child of the previous, in two families.
+    static func hostile() -> Drawing {
+        var d = Drawing(title: "hostile <ids> & \"quotes\" \u{202E}", families: [.init(title: "<family> & \u{0}"), .init(title: "\u{202E}second")])
+        for (i, id) in hostileIDs.enumerated() {
+            d.nodes.append(.init(id: id, lines: [id, "kurtosis 1.00"], kind: i == 0 || i == 8 ? .root : .model, family: i < 8 ? 0 : 1,
+                                 evidence: [.init("id <raw>", id)]))
+            if i != 0 && i != 8 {
+                d.edges.append(.init(parent: i - 1, child: i, lines: [id, "<conf> & 0.5"], unsure: i % 2 == 0, evidence: [.init(id, id)]))
+            }
+        }
+        d.warnings = ["a warning naming \(hostileIDs[0]) and \(hostileIDs[4])"]
+        d.score = [.init("<score>", "&1")]
+        return d
+    }
+
+    /// A random forest (and, with `merges`, a DAG): `families` families, each a random
+    /// recursive tree; merge children get a second parent from an earlier node of their family.
+    static func random(models n: Int, families f: Int, merges: Int = 0, duplicates: Int = 0, seed: UInt64) -> Drawing {
+        var rng = SplitMix64(seed: seed)
+        var d = Drawing(title: "random \(n) models", families: (0..<f).map { .init(title: "Family \($0 + 1)") })
+        var members = [[Int]](repeating: [], count: f)
+        for i in 0..<n {
+            let fam = i < f ? i : Int.random(in: 0..<f, using: &rng)
+            let id = "model-\(i)-" + String(repeating: "x", count: Int.random(in: 0...12, using: &rng))
+            d.nodes.append(.init(id: id, lines: [id, "kurtosis " + fixed(Double.random(in: 0...5, using: &rng), 2)],
+                                 kind: members[fam].isEmpty ? .root : .model, family: fam))
+            if let parent = members[fam].isEmpty ? nil : members[fam][Int.random(in: 0..<members[fam].count, using: &rng)] {
+                d.edges.append(.init(parent: parent, child: i, type: Drawing.EdgeType.allCases[Int.random(in: 0..<4, using: &rng)],
+                                     lines: [significant(Double.random(in: 0.001...0.1, using: &rng)), "conf " + fixed(Double.random(in: 0...1, using: &rng), 2)],
+                                     unsure: Bool.random(using: &rng)))
+            }
+            members[fam].append(i)
+        }
+        var added = 0
+        for child in d.nodes.indices.reversed() where added < merges {
+            let fam = d.nodes[child].family
+            let earlier = members[fam].filter { m in m < child && !d.edges.contains(where: { e in e.child == child && e.parent == m }) }
+            guard d.nodes[child].kind == .model, let other = earlier.first else { continue }
+            d.edges.append(.init(parent: other, child: child, type: .merge, lines: ["0.5"]))
+            added += 1
+        }
+        var used = Set<Int>()
+        for g in 0..<duplicates {
+            let a = 2 * g + f, b = 2 * g + f + 1
+            guard b < n, !used.contains(a), !used.contains(b), d.nodes[a].family == d.nodes[b].family else { continue }
+            d.duplicates.append([a, b])
+            used.formUnion([a, b])
+        }
+        return d
+    }
+}
+
+func fixed(_ x: Double, _ decimals: Int) -> String { Formatting.fixed(x, decimals) }
+func significant(_ x: Double) -> String { Formatting.significant(x) }
+
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let f = fopen(path, "rb") else { throw ModelTreeError.io("cannot open \(path)") }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, f)
+        if n <= 0 { break }
+        out += buffer[0..<n]
+    }
+    return out
+}
