@@ -48,7 +48,7 @@ struct HTMLView {
         <div id="mt-view" class="mt-view">
 
         """
-        out += SVGPicture(drawing, layout).render()
+        out += SVGPicture(drawing, layout, framed: false).render()
         out += "</div>\n<aside class=\"mt-panel\">\n"
         out += "<section id=\"mt-details\"><h2>Details</h2><p class=\"mt-hint\">Click a model, an edge or a family to see its evidence. Drag to pan, scroll to zoom.</p></section>\n"
         if !drawing.score.isEmpty {
@@ -79,7 +79,7 @@ struct HTMLView {
                 + "\"kind\":\(j(n.kind.rawValue)),\"family\":\(n.family),\"box\":\(layout.boxOfNode[i]),\"evidence\":\(facts(n.evidence))}"
         }
         let edges = drawing.edges.map { e in
-            "{\"parent\":\(e.parent),\"child\":\(e.child),\"type\":\(j(Style.name(e.type))),\"unsure\":\(e.unsure),"
+            "{\"parent\":\(e.parent),\"child\":\(e.child),\"type\":\(j(PictureStyle.name(e.type))),\"unsure\":\(e.unsure),"
                 + "\"label\":\(strings(e.lines.map(Markup.visible))),\"evidence\":\(facts(e.evidence))}"
         }
         let families = drawing.families.map { "{\"title\":\(j(Markup.visible($0.title))),\"evidence\":\(facts($0.evidence))}" }
@@ -148,7 +148,22 @@ struct HTMLView {
       svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
 
       function show() { svg.setAttribute("viewBox", box.x + " " + box.y + " " + box.w + " " + box.h); }
-      function fit() { box = { x: full.x, y: full.y, w: full.width, h: full.height }; show(); }
+      function aspect() { return Math.max(view.clientWidth, 1) / Math.max(view.clientHeight, 1); }
+      // The whole picture, top-aligned and centred across, in a box of the view's own shape (so
+      // that pan and zoom need no letterbox arithmetic).
+      function fit() {
+        var a = aspect();
+        if (full.width / full.height > a) { box = { x: full.x, y: full.y, w: full.width, h: full.width / a }; }
+        else { box = { x: full.x - (full.height * a - full.width) / 2, y: full.y, w: full.height * a, h: full.height }; }
+        show();
+      }
+      // A big graph opens at a readable scale on its top-left corner; Fit shows it all.
+      function start() {
+        fit();
+        var scale = view.clientWidth / box.w;
+        if (scale < 0.45) { box = { x: full.x, y: full.y, w: view.clientWidth / 0.8, h: view.clientHeight / 0.8 }; show(); }
+      }
+      window.addEventListener("resize", function () { box.h = box.w / aspect(); show(); });
       function toPicture(clientX, clientY) {
         var m = svg.getScreenCTM();
         if (!m) { return { x: box.x + box.w / 2, y: box.y + box.h / 2 }; }
@@ -344,7 +359,7 @@ struct HTMLView {
         var target = svg.querySelector('.mt-node[data-box="' + data.nodes[i].box + '"]');
         if (target) { centreOn(target); }
       });
-      fit();
+      start();
     })();
 
     """

@@ -268,7 +268,7 @@ struct LayeredLayout {
 
     /// Each box's lines (made visible, shortened to `maxTextWidth`) and size; each link's label.
     mutating func sizeBoxes() {
-        typealias M = Metrics
+        typealias M = LayoutMetrics
         func fitted(_ s: String, _ style: Layout.Line.Style) -> String {
             TextMetrics.fit(Markup.visible(s), width: M.maxTextWidth, size: style == .title ? M.titleSize : M.textSize,
                             bold: style == .title)
@@ -319,7 +319,7 @@ struct LayeredLayout {
     // MARK: Placement
 
     mutating func place() -> Layout {
-        typealias M = Metrics
+        typealias M = LayoutMetrics
         // Families joined by a link are one block; blocks and families keep the drawing's order.
         let familyCount = drawing.families.count + 1
         var parentOf = Array(0..<familyCount)
@@ -392,7 +392,7 @@ struct LayeredLayout {
         }
         for (l, link) in links.enumerated() where labelSize[l].height > 0 {
             let k = blockOf[boxes[link.to].family]
-            runHeight[k][layer[link.to]] = max(runHeight[k][layer[link.to]], labelSize[l].height + 2 + Metrics.arrow)
+            runHeight[k][layer[link.to]] = max(runHeight[k][layer[link.to]], labelSize[l].height + 2 + LayoutMetrics.arrow)
         }
         for (k, block) in blocks.enumerated() {
             var frame = BlockFrame()
@@ -480,7 +480,7 @@ struct LayeredLayout {
             var label: Layout.Rect?
             if labelSize[l].height > 0 {
                 let (w, h) = labelSize[l]
-                label = .init(x: slotX[l] - w / 2, y: last.rect.y - h - Metrics.arrow, width: w, height: h)
+                label = .init(x: slotX[l] - w / 2, y: last.rect.y - h - LayoutMetrics.arrow, width: w, height: h)
             }
             routes.append(.init(edge: link.edge, from: link.reversed ? link.to : link.from, to: link.reversed ? link.from : link.to,
                                 points: link.reversed ? points.reversed() : points, label: label, labelLines: labelLines[l],
@@ -619,7 +619,7 @@ struct LayeredLayout {
             var offset = [Double](repeating: 0, count: end - start)
             for i in 1..<max(offset.count, 1) {
                 let a = vertices[layer[start + i - 1]], b = vertices[layer[start + i]]
-                let gap = a.box != nil && b.box != nil ? Metrics.boxGap : Metrics.dummyGap
+                let gap = a.box != nil && b.box != nil ? LayoutMetrics.boxGap : LayoutMetrics.dummyGap
                 offset[i] = offset[i - 1] + (a.width + b.width) / 2 + gap
             }
             // Blocks of pooled values: (total weight, weighted sum, count).

@@ -134,7 +134,7 @@ public struct LayoutOptions: Sendable {
 }
 
 /// Sizes in pixels shared by the layout and the renderers.
-enum Metrics {
+enum LayoutMetrics {
     static let titleSize = 12.5, textSize = 11.0, labelSize = 10.0
     static let lineHeight = 15.0, labelLineHeight = 12.0
     static let padX = 10.0, padY = 7.0, labelPad = 3.0

@@ -16,7 +16,7 @@ extension Drawing {
 }
 
 /// Colours, dashes and names of what a picture shows: one table for the SVG and its legend.
-enum Style {
+enum PictureStyle {
     static func colour(_ type: Drawing.EdgeType) -> String {
         switch type {   // Okabe–Ito and Tol colours: told apart with the common colour-vision deficiencies
         case .finetune: return "#334155"
@@ -61,11 +61,15 @@ struct SVGPicture {
     /// Prefix of the ids inside the document, so that several pictures in one page (a notebook)
     /// never share a marker id.
     let prefix: String
+    /// Whether the title, the score and the warnings are drawn: not inside the HTML view, whose
+    /// page shows them already.
+    let framed: Bool
     static let margin = 16.0
 
-    init(_ drawing: Drawing, _ layout: Layout) {
+    init(_ drawing: Drawing, _ layout: Layout, framed: Bool = true) {
         self.drawing = drawing
         self.layout = layout
+        self.framed = framed
         var hash: UInt32 = 2_166_136_261   // FNV-1a over the ids and edges: stable per graph
         func mix(_ s: String) { for b in s.utf8 { hash = (hash ^ UInt32(b)) &* 16_777_619 } }
         mix(drawing.title)
@@ -83,15 +87,15 @@ struct SVGPicture {
     /// The lines above the graph: (text, size, bold, colour).
     func header(width: Double) -> [(String, Double, Bool, String)] {
         var lines: [(String, Double, Bool, String)] = []
-        if !drawing.title.isEmpty {
-            lines.append((TextMetrics.fit(Markup.visible(drawing.title), width: width, size: 16, bold: true), 16, true, Style.text))
+        if framed && !drawing.title.isEmpty {
+            lines.append((TextMetrics.fit(Markup.visible(drawing.title), width: width, size: 16, bold: true), 16, true, PictureStyle.text))
         }
-        if !drawing.score.isEmpty {
+        if framed && !drawing.score.isEmpty {
             let text = "Score: " + drawing.score.map { "\($0.key) \($0.value)" }.joined(separator: " · ")
-            lines.append((TextMetrics.fit(Markup.visible(text), width: width, size: 12), 12, false, Style.text))
+            lines.append((TextMetrics.fit(Markup.visible(text), width: width, size: 12), 12, false, PictureStyle.text))
         }
         for note in layout.notes {
-            lines.append((TextMetrics.fit(Markup.visible("Note: " + note), width: width, size: 12), 12, false, Style.warning))
+            lines.append((TextMetrics.fit(Markup.visible("Note: " + note), width: width, size: 12), 12, false, PictureStyle.warning))
         }
         return lines
     }
@@ -101,13 +105,13 @@ struct SVGPicture {
         var items: [(String, (Double, Double) -> String)] = []
         let types = Set(drawing.edges.map(\.type))
         for type in Drawing.EdgeType.allCases where types.contains(type) {
-            items.append((Style.name(type), { x, y in
-                "<line x1=\"\(Self.n(x))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(x + 28))\" y2=\"\(Self.n(y))\" stroke=\"\(Style.colour(type))\" stroke-width=\"2\"/>"
+            items.append((PictureStyle.name(type), { x, y in
+                "<line x1=\"\(Self.n(x))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(x + 28))\" y2=\"\(Self.n(y))\" stroke=\"\(PictureStyle.colour(type))\" stroke-width=\"2\"/>"
             }))
         }
         if drawing.edges.contains(where: \.unsure) {
             items.append(("unsure (dashed)", { x, y in
-                "<line x1=\"\(Self.n(x))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(x + 28))\" y2=\"\(Self.n(y))\" stroke=\"\(Style.muted)\" stroke-width=\"2\" stroke-dasharray=\"\(Style.unsureDash)\"/>"
+                "<line x1=\"\(Self.n(x))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(x + 28))\" y2=\"\(Self.n(y))\" stroke=\"\(PictureStyle.muted)\" stroke-width=\"2\" stroke-dasharray=\"\(PictureStyle.unsureDash)\"/>"
             }))
         }
         let kinds = Set(layout.boxes.map(\.kind))
@@ -120,7 +124,7 @@ struct SVGPicture {
     }
 
     func render() -> String {
-        typealias M = Metrics
+        typealias M = LayoutMetrics
         let margin = Self.margin
         let legendItems = legend()
         let legendWidths = legendItems.map { 28 + 6 + TextMetrics.width($0.text, size: 11) + 18 }
@@ -135,7 +139,7 @@ struct SVGPicture {
             legendRows[legendRows.count - 1].append(i)
             rowWidth += w
         }
-        let warnings = drawing.warnings.map { TextMetrics.fit(Markup.visible("warning: " + $0), width: width, size: 11.5) }
+        let warnings = (framed ? drawing.warnings : []).map { TextMetrics.fit(Markup.visible("warning: " + $0), width: width, size: 11.5) }
 
         let headerHeight = headerLines.map { $0.1 + 8 }.reduce(0, +) + (headerLines.isEmpty ? 0 : 6)
         let graphTop = margin + headerHeight
@@ -146,12 +150,12 @@ struct SVGPicture {
         let totalHeight = (warningsTop + Double(warnings.count) * 17 + margin).rounded(.up)
 
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" class=\"modeltree\" width=\"\(Self.n(totalWidth))\" height=\"\(Self.n(totalHeight))\" "
-            + "viewBox=\"0 0 \(Self.n(totalWidth)) \(Self.n(totalHeight))\" font-family=\"\(Style.fontFamily)\" role=\"img\">\n"
+            + "viewBox=\"0 0 \(Self.n(totalWidth)) \(Self.n(totalHeight))\" font-family=\"\(PictureStyle.fontFamily)\" role=\"img\">\n"
         let modelCount = drawing.nodes.filter { $0.id != nil }.count
         out += "<title>\(Markup.xml(drawing.title.isEmpty ? "Model graph of \(modelCount) models" : drawing.title))</title>\n"
         out += "<defs>\n"
-        for type in Drawing.EdgeType.allCases { out += marker(type.rawValue, Style.colour(type)) }
-        out += marker("collapsed", Style.collapsedColour)
+        for type in Drawing.EdgeType.allCases { out += marker(type.rawValue, PictureStyle.colour(type)) }
+        out += marker("collapsed", PictureStyle.collapsedColour)
         out += "</defs>\n"
         out += "<rect class=\"mt-background\" x=\"0\" y=\"0\" width=\"\(Self.n(totalWidth))\" height=\"\(Self.n(totalHeight))\" fill=\"#ffffff\"/>\n"
 
@@ -168,7 +172,7 @@ struct SVGPicture {
             let r = band.rect
             let data = band.family.map { " data-family=\"\($0)\"" } ?? ""
             out += "<g class=\"mt-family\"\(data)><rect x=\"\(Self.n(r.x))\" y=\"\(Self.n(r.y))\" width=\"\(Self.n(r.width))\" height=\"\(Self.n(r.height))\" rx=\"10\" fill=\"#f8fafc\" stroke=\"#e2e8f0\"/>"
-            out += "<text x=\"\(Self.n(band.titleRect.x))\" y=\"\(Self.n(band.titleRect.y + 17))\" font-size=\"\(Self.n(M.bandTitleSize))\" font-weight=\"bold\" fill=\"\(Style.muted)\">\(Markup.xml(band.title))</text></g>\n"
+            out += "<text x=\"\(Self.n(band.titleRect.x))\" y=\"\(Self.n(band.titleRect.y + 17))\" font-size=\"\(Self.n(M.bandTitleSize))\" font-weight=\"bold\" fill=\"\(PictureStyle.muted)\">\(Markup.xml(band.title))</text></g>\n"
         }
         out += "</g>\n<g class=\"mt-edges\">\n"
         for (r, route) in layout.routes.enumerated() { out += edge(route, index: r) }
@@ -185,7 +189,7 @@ struct SVGPicture {
                 let ly = legendTop + Double(row) * 20 + 10
                 for i in items {
                     out += legendItems[i].draw(x, ly)
-                    out += "<text x=\"\(Self.n(x + 34))\" y=\"\(Self.n(ly + 4))\" font-size=\"11\" fill=\"\(Style.muted)\">\(Markup.xml(legendItems[i].text))</text>\n"
+                    out += "<text x=\"\(Self.n(x + 34))\" y=\"\(Self.n(ly + 4))\" font-size=\"11\" fill=\"\(PictureStyle.muted)\">\(Markup.xml(legendItems[i].text))</text>\n"
                     x += legendWidths[i]
                 }
             }
@@ -194,7 +198,7 @@ struct SVGPicture {
         if !warnings.isEmpty {
             out += "<g class=\"mt-warnings\">\n"
             for (i, w) in warnings.enumerated() {
-                out += "<text x=\"\(Self.n(margin))\" y=\"\(Self.n(warningsTop + 13 + Double(i) * 17))\" font-size=\"11.5\" fill=\"\(Style.warning)\">\(Markup.xml(w))</text>\n"
+                out += "<text x=\"\(Self.n(margin))\" y=\"\(Self.n(warningsTop + 13 + Double(i) * 17))\" font-size=\"11.5\" fill=\"\(PictureStyle.warning)\">\(Markup.xml(w))</text>\n"
             }
             out += "</g>\n"
         }
@@ -222,9 +226,9 @@ struct SVGPicture {
     }
 
     func edgeStyle(_ route: Layout.Route) -> (colour: String, dash: String?, marker: String) {
-        guard let e = route.edge else { return (Style.collapsedColour, Style.collapsedDash, "collapsed") }
+        guard let e = route.edge else { return (PictureStyle.collapsedColour, PictureStyle.collapsedDash, "collapsed") }
         let edge = drawing.edges[e]
-        return (Style.colour(edge.type), edge.unsure ? Style.unsureDash : nil, edge.type.rawValue)
+        return (PictureStyle.colour(edge.type), edge.unsure ? PictureStyle.unsureDash : nil, edge.type.rawValue)
     }
 
     func edge(_ route: Layout.Route, index: Int) -> String {
@@ -236,7 +240,7 @@ struct SVGPicture {
             let edge = drawing.edges[e]
             attributes += " data-edge=\"\(e)\""
             title = (drawing.nodes[edge.parent].id ?? drawing.nodes[edge.parent].label[0]) + " → "
-                + (drawing.nodes[edge.child].id ?? drawing.nodes[edge.child].label[0]) + ": " + Style.name(edge.type)
+                + (drawing.nodes[edge.child].id ?? drawing.nodes[edge.child].label[0]) + ": " + PictureStyle.name(edge.type)
                 + (edge.lines.isEmpty ? "" : ", " + edge.lines.joined(separator: ", ")) + (edge.unsure ? " (unsure)" : "")
         }
         return "<g class=\"mt-edge\"\(attributes)><title>\(Markup.xml(title))</title>"
@@ -249,20 +253,20 @@ struct SVGPicture {
         let colour = edgeStyle(route).colour
         var out = "<g class=\"mt-label\" data-edge=\"\(e)\"><rect x=\"\(Self.n(r.x))\" y=\"\(Self.n(r.y))\" width=\"\(Self.n(r.width))\" height=\"\(Self.n(r.height))\" rx=\"3\" fill=\"#ffffff\" fill-opacity=\"0.92\" stroke=\"\(colour)\" stroke-width=\"0.6\" stroke-opacity=\"0.5\"/>"
         for (i, line) in route.labelLines.enumerated() {
-            let y = r.y + Metrics.labelPad + Double(i) * Metrics.labelLineHeight + 9.5
-            out += "<text x=\"\(Self.n(r.midX))\" y=\"\(Self.n(y))\" text-anchor=\"middle\" font-size=\"\(Self.n(Metrics.labelSize))\" fill=\"\(colour)\">\(Markup.xml(line))</text>"
+            let y = r.y + LayoutMetrics.labelPad + Double(i) * LayoutMetrics.labelLineHeight + 9.5
+            out += "<text x=\"\(Self.n(r.midX))\" y=\"\(Self.n(y))\" text-anchor=\"middle\" font-size=\"\(Self.n(LayoutMetrics.labelSize))\" fill=\"\(colour)\">\(Markup.xml(line))</text>"
         }
         return out + "</g>\n"
     }
 
     /// The outline of a box of `kind` (collapsed boxes get two cards behind them).
     func boxShape(_ kind: Layout.BoxKind, _ r: Layout.Rect, radius: Double = 6) -> String {
-        let (fill, stroke, width) = Style.box(kind)
+        let (fill, stroke, width) = PictureStyle.box(kind)
         func rect(_ r: Layout.Rect, _ extra: String = "") -> String {
             "<rect x=\"\(Self.n(r.x))\" y=\"\(Self.n(r.y))\" width=\"\(Self.n(r.width))\" height=\"\(Self.n(r.height))\" rx=\"\(Self.n(kind == .latent ? r.height / 2 : radius))\" fill=\"\(fill)\" stroke=\"\(stroke)\" stroke-width=\"\(Self.n(width))\"\(extra)/>"
         }
         switch kind {
-        case .latent: return rect(r, " stroke-dasharray=\"\(Style.latentDash)\"")
+        case .latent: return rect(r, " stroke-dasharray=\"\(PictureStyle.latentDash)\"")
         case .collapsed:
             let step = min(3, r.height / 6)
             return rect(.init(x: r.x + 2 * step, y: r.y - 2 * step, width: r.width - 2 * step, height: r.height))
@@ -273,7 +277,7 @@ struct SVGPicture {
     }
 
     func node(_ box: Layout.Box, index: Int) -> String {
-        typealias M = Metrics
+        typealias M = LayoutMetrics
         let r = box.rect
         var attributes = " data-box=\"\(index)\""
         if box.nodes.count == 1 { attributes += " data-node=\"\(box.nodes[0])\"" }
@@ -292,10 +296,10 @@ struct SVGPicture {
             let y = r.y + M.padY + Double(i) * M.lineHeight + 11.5
             let size: Double, weight: String, colour: String, italic: Bool
             switch line.style {
-            case .title: (size, weight, colour, italic) = (M.titleSize, " font-weight=\"bold\"", Style.text, box.kind == .latent)
-            case .member: (size, weight, colour, italic) = (M.textSize, "", Style.text, false)
-            case .detail: (size, weight, colour, italic) = (M.textSize, "", Style.muted, false)
-            case .note: (size, weight, colour, italic) = (M.textSize, "", Style.muted, true)
+            case .title: (size, weight, colour, italic) = (M.titleSize, " font-weight=\"bold\"", PictureStyle.text, box.kind == .latent)
+            case .member: (size, weight, colour, italic) = (M.textSize, "", PictureStyle.text, false)
+            case .detail: (size, weight, colour, italic) = (M.textSize, "", PictureStyle.muted, false)
+            case .note: (size, weight, colour, italic) = (M.textSize, "", PictureStyle.muted, true)
             }
             let text = "<text x=\"\(Self.n(textX))\" y=\"\(Self.n(y))\" text-anchor=\"middle\" font-size=\"\(Self.n(size))\"\(weight)\(italic ? " font-style=\"italic\"" : "") fill=\"\(colour)\">\(Markup.xml(line.text))</text>"
             if let member = line.node {
