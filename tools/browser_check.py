@@ -186,6 +186,12 @@ class Browser:
             raise DevToolsError("evaluation failed: " + json.dumps(result["exceptionDetails"])[:500])
         return result["result"].get("value")
 
+    def screenshot(self, session, path):
+        shot = self.send("Page.captureScreenshot", {"format": "png"}, session=session)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        return path
+
     def problems_seen(self, session, page_url):
         """Console errors, exceptions, failed loads and requests other than the page itself."""
         errors, requests = [], []
@@ -211,7 +217,7 @@ INSPECT = r"""
 (() => {
   const svg = document.querySelector("#mt-view > svg") || document.querySelector("svg");
   const titles = [];
-  svg.querySelectorAll(".mt-node > title, .mt-member > title").forEach(t => titles.push(t.textContent));
+  svg.querySelectorAll(".mt-node > title, .mt-member > title, .mt-hidden > title").forEach(t => titles.push(t.textContent));
   // Geometry of every box and label in the picture's user space (getBBox ignores the stroke).
   const boxes = [], overflow = [];
   svg.querySelectorAll(".mt-node").forEach(g => {
@@ -253,7 +259,12 @@ INTERACT = r"""
   const svg = document.querySelector("#mt-view > svg");
   const panel = () => (document.querySelector("#mt-details h3") || {}).textContent || null;
   const click = el => el.dispatchEvent(new MouseEvent("click", {bubbles: true, cancelable: true, view: window}));
-  const node = svg.querySelector(".mt-node[data-node]");
+  const nodes = svg.querySelectorAll(".mt-node[data-node]");
+  if (nodes.length > 1) {   // pointing shows the evidence before anything is clicked
+    nodes[1].querySelector("rect").dispatchEvent(new MouseEvent("mouseover", {bubbles: true, view: window}));
+    out.hover_title = nodes[1].querySelector("title").textContent; out.hover_panel = panel();
+  }
+  const node = nodes[0];
   if (node) { click(node.querySelector("rect")); out.node_title = node.querySelector("title").textContent; out.node_panel = panel();
               out.node_rows = document.querySelectorAll("#mt-details tr").length; }
   const edge = svg.querySelector(".mt-edge[data-edge]");
@@ -298,7 +309,7 @@ def check_svg_xml(path, ids):
     titles = [t.text or "" for t in root.iter(SVG_NS + "title")]
     missing = [i for i in ids if visible(i) not in titles]
     if missing:
-        problems.append(f"{path}: ids missing from the titles: {missing!r}")
+        problems.append(f"{path}: {len(missing)} ids missing from the titles: {missing[:10]!r}")
     return problems, titles
 
 
@@ -320,20 +331,18 @@ def check(html_files, svg_files, ids_per_file, screenshot_dir, width=1400, heigh
             session, target = browser.open(url, width, height)
             page = {"file": path}
             page.update(browser.evaluate(session, INSPECT))
+            stem = os.path.join(screenshot_dir, os.path.splitext(os.path.basename(path))[0])
+            page["screenshot"] = browser.screenshot(session, stem + ".png")   # as the page opens
             probe = [i for i in ids[:3]] + [ids[-1]] if ids else []
             page["interaction"] = browser.evaluate(session, f"({INTERACT})({json.dumps(probe)})")
-            shot = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)
-            name = os.path.splitext(os.path.basename(path))[0] + ".png"
-            page["screenshot"] = os.path.join(screenshot_dir, name)
-            with open(page["screenshot"], "wb") as f:
-                f.write(base64.b64decode(shot["data"]))
+            page["screenshot_details"] = browser.screenshot(session, stem + "-details.png")   # whole graph, an edge's evidence
             page["errors"], page["requests"] = browser.problems_seen(session, url)
             shown = set(page.pop("titles"))
             page["missing_ids"] = [i for i in ids if visible(i) not in shown]
             problems = [f"{path}: {e}" for e in page["errors"]]
             problems += [f"{path}: network request to {r}" for r in page["requests"]]
             if page["missing_ids"]:
-                problems.append(f"{path}: ids not in the DOM: {page['missing_ids']!r}")
+                problems.append(f"{path}: {len(page['missing_ids'])} ids not in the DOM: {page['missing_ids'][:10]!r}")
             if page["overlaps"]:
                 problems.append(f"{path}: overlapping boxes {page['overlaps'][:5]}")
             if page["overflow"]:
@@ -341,6 +350,8 @@ def check(html_files, svg_files, ids_per_file, screenshot_dir, width=1400, heigh
             act = page["interaction"]
             if ids and act.get("node_panel") != act.get("node_title"):
                 problems.append(f"{path}: clicking a model showed {act.get('node_panel')!r}, not {act.get('node_title')!r}")
+            if "hover_title" in act and act["hover_panel"] != act["hover_title"]:
+                problems.append(f"{path}: pointing at a model showed {act.get('hover_panel')!r}, not {act['hover_title']!r}")
             if act.get("edge_panel") is not None and "→" not in act["edge_panel"]:
                 problems.append(f"{path}: clicking an edge showed {act.get('edge_panel')!r}")
             for s in act.get("search", []):

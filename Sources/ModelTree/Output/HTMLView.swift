@@ -50,7 +50,7 @@ struct HTMLView {
         """
         out += SVGPicture(drawing, layout, framed: false).render()
         out += "</div>\n<aside class=\"mt-panel\">\n"
-        out += "<section id=\"mt-details\"><h2>Details</h2><p class=\"mt-hint\">Click a model, an edge or a family to see its evidence. Drag to pan, scroll to zoom.</p></section>\n"
+        out += "<section id=\"mt-details\"><h2>Details</h2><p class=\"mt-hint\">Point at a model, an edge or a family to see its evidence; click to keep it. Drag to pan, scroll to zoom.</p></section>\n"
         if !drawing.score.isEmpty {
             out += "<section id=\"mt-score\"><h2>Score</h2><table>"
             for f in drawing.score { out += "<tr><th>\(x(f.key))</th><td>\(x(f.value))</td></tr>" }
@@ -211,16 +211,30 @@ struct HTMLView {
       }
       view.addEventListener("pointerup", endDrag);
       view.addEventListener("pointercancel", function (e) { endDrag(e); drag = null; });
+      // What the pointer is on: a model (or a member of a group of copies), an edge, a box, a family.
+      function pointedAt(t) {
+        var member = t.closest("[data-node]"), edge = t.closest("[data-edge]"), boxEl = t.closest("[data-box]"), family = t.closest("[data-family]");
+        if (member) { return function () { selectNode(+member.getAttribute("data-node")); }; }
+        if (edge) { return function () { selectEdge(+edge.getAttribute("data-edge")); }; }
+        if (boxEl) { return function () { selectBox(+boxEl.getAttribute("data-box")); }; }
+        if (family) { return function () { selectFamily(+family.getAttribute("data-family")); }; }
+        return null;
+      }
+      // Hovering shows the evidence until something is clicked; a click pins it, a click on the
+      // background lets go.
+      var pinned = false;
       view.addEventListener("click", function (e) {
         var dragged = drag && drag.moved;
         drag = null;
         if (dragged) { return; }
-        var t = e.target;
-        var member = t.closest("[data-node]"), edge = t.closest("[data-edge]"), boxEl = t.closest("[data-box]"), family = t.closest("[data-family]");
-        if (member) { selectNode(+member.getAttribute("data-node")); }
-        else if (edge) { selectEdge(+edge.getAttribute("data-edge")); }
-        else if (boxEl) { selectBox(+boxEl.getAttribute("data-box")); }
-        else if (family) { selectFamily(+family.getAttribute("data-family")); }
+        var action = pointedAt(e.target);
+        pinned = action !== null;
+        if (action) { action(); } else { mark(null); }
+      });
+      view.addEventListener("mouseover", function (e) {
+        if (pinned || drag) { return; }
+        var action = pointedAt(e.target);
+        if (action) { action(); }
       });
       document.getElementById("mt-zoom-in").addEventListener("click", function () { zoom(1 / 1.4, centre()); });
       document.getElementById("mt-zoom-out").addEventListener("click", function () { zoom(1.4, centre()); });

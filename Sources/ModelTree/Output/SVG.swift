@@ -283,7 +283,9 @@ struct SVGPicture {
         if box.nodes.count == 1 { attributes += " data-node=\"\(box.nodes[0])\"" }
         let title: String
         switch box.kind {
-        case .collapsed: title = "\(box.hidden.count) collapsed models: " + box.hidden.map { drawing.nodes[$0].id ?? drawing.nodes[$0].label[0] }.joined(separator: ", ")
+        case .collapsed:
+            let names = box.hidden.prefix(12).map { drawing.nodes[$0].id ?? drawing.nodes[$0].label[0] }
+            title = "\(box.hidden.count) collapsed models: " + names.joined(separator: ", ") + (box.hidden.count > names.count ? ", …" : "")
         case .duplicates: title = "identical copies: " + box.nodes.map { drawing.nodes[$0].id ?? "" }.joined(separator: ", ")
         default:
             let node = drawing.nodes[box.nodes[0]]
@@ -291,6 +293,8 @@ struct SVGPicture {
         }
         var out = "<g class=\"mt-node mt-\(box.kind.rawValue)\"\(attributes)><title>\(Markup.xml(title))</title>"
         out += boxShape(box.kind, r)
+        // Hidden models stay in the document, one empty group each, for search and for readers.
+        for i in box.hidden { out += "<g class=\"mt-hidden\" data-node=\"\(i)\"><title>\(Markup.xml(drawing.nodes[i].id ?? drawing.nodes[i].label[0]))</title></g>" }
         let textX = box.kind == .collapsed ? r.midX - min(3, r.height / 6) : r.midX
         for (i, line) in box.lines.enumerated() {
             let y = r.y + M.padY + Double(i) * M.lineHeight + 11.5
