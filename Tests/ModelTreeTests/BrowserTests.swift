@@ -3,7 +3,7 @@ import XCTest
 @testable import ModelTree
 
 /// The pictures in a real browser: headless Chromium (Debian's `chromium`) loads the HTML and SVG of
-/// both example zoos, the typed supply chain, hostile ids, 200 models and 1,000 (collapsed) through `tools/browser_check.py`,
+/// both example zoos, the typed supply chain, hostile ids, 200 models, 1,000 (collapsed) and a base with 150 leaf fine-tunes (a grid) through `tools/browser_check.py`,
 /// which asserts no console error, no network request, every model id in the rendered DOM, no
 /// overlapping boxes and no text wider than its box in the real font, and working controls; it
 /// writes a screenshot of each page to the artifacts folder (`Artifacts`).
@@ -34,7 +34,8 @@ final class BrowserTests: XCTestCase {
         let samples: [(String, Drawing)] = [("zoo", try SampleDrawings.zoo("zoo")), ("zoo2", try SampleDrawings.zoo("zoo2")),
                                             ("supply-chain", SampleDrawings.supplyChain()), ("hostile-ids", SampleDrawings.hostile()),
                                             ("random-200", SampleDrawings.random(models: 200, families: 6, merges: 5, duplicates: 3, seed: 7)),
-                                            ("random-1000-collapsed", SampleDrawings.random(models: 1000, families: 5, merges: 10, seed: 8))]
+                                            ("random-1000-collapsed", SampleDrawings.random(models: 1000, families: 5, merges: 10, seed: 8)),
+                                            ("fan-out-150", SampleDrawings.star(leaves: 150, subtrees: 3))]
         var arguments = [SampleDrawings.root + "/tools/browser_check.py", "--screenshots", Artifacts.directory]
         var idFiles: [String] = []
         for (name, d) in samples {

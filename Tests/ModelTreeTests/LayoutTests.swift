@@ -19,10 +19,13 @@ final class LayoutTests: XCTestCase {
     /// Drawings of every shape the tests care about: trees, DAGs with merges, duplicates, the
     /// supply chain (latent parent, cross-family edge) and hostile ids.
     var corpus: [(String, Drawing)] {
-        var out: [(String, Drawing)] = [("supply", SampleDrawings.supplyChain()), ("hostile", SampleDrawings.hostile())]
+        var out: [(String, Drawing)] = [("supply", SampleDrawings.supplyChain()), ("hostile", SampleDrawings.hostile()),
+                                        ("star", SampleDrawings.star(leaves: 40, subtrees: 3)), ("two stars", SampleDrawings.star(leaves: 13, subtrees: 2, families: 2))]
         for seed in UInt64(1)...12 {
             let n = Int(seed * 7 % 90) + 1
             out.append(("forest \(seed)", SampleDrawings.random(models: n, families: Int(seed % 4) + 1, seed: seed)))
+            out.append(("bushy \(seed)", SampleDrawings.bushy(models: 3 * n, families: Int(seed % 3) + 1, seed: seed)))
+            out.append(("bushy dag \(seed)", SampleDrawings.bushy(models: 2 * n, families: 1, merges: 3, seed: seed + 7)))
             out.append(("dag \(seed)", SampleDrawings.random(models: n + 5, families: Int(seed % 3) + 1, merges: Int(seed % 5) + 1,
                                                              duplicates: Int(seed % 3), seed: seed + 100)))
         }
@@ -69,23 +72,46 @@ final class LayoutTests: XCTestCase {
         }
     }
 
-    /// Routes run straight within a layer: between the parent's bottom and the layer's bottom, and
-    /// through a dummy's layer, a route never passes through another box.
-    func testStraightRunsOfRoutesMissOtherBoxes() throws {
+    /// A route's straight segments (horizontal or vertical: down a layer, a label run, a trunk, a
+    /// bus) pass through no box but its own two, and its curves run where no box is: the band
+    /// of height between their two ends holds no box across their width.
+    func testRoutesMissOtherBoxes() throws {
         for (name, d) in corpus {
             let layout = try Layout(d)
             for route in layout.routes {
-                for i in stride(from: 0, to: route.points.count - 1, by: 2) {   // even segments are straight and vertical
-                    let a = route.points[i], b = route.points[i + 1]
-                    XCTAssertEqual(a.x, b.x, "\(name): straight run not vertical")
-                    let run = Rect(x: a.x - 0.5, y: a.y + 0.5, width: 1, height: max(b.y - a.y - 1, 0))
-                    guard run.height > 0 else { continue }
-                    for (k, box) in layout.boxes.enumerated() where k != route.from && k != route.to {
-                        XCTAssertFalse(overlap(run, box.rect), "\(name): route \(route.from)→\(route.to) runs through box \(k)")
+                for (a, b) in zip(route.points, route.points.dropFirst()) {
+                    let x = min(a.x, b.x), y = min(a.y, b.y), w = abs(a.x - b.x), h = abs(a.y - b.y)
+                    if a.x == b.x || a.y == b.y {
+                        let run = Rect(x: x - 0.5, y: y - 0.5, width: w + 1, height: h + 1)
+                        guard w + h > 1 else { continue }
+                        for (k, box) in layout.boxes.enumerated() where k != route.from && k != route.to {
+                            XCTAssertFalse(overlap(run, box.rect), "\(name): route \(route.from)→\(route.to) runs through box \(k)")
+                        }
+                    } else {
+                        let band = Rect(x: x, y: y, width: w, height: h)
+                        for (k, box) in layout.boxes.enumerated() {
+                            XCTAssertFalse(overlap(band, box.rect), "\(name): route \(route.from)→\(route.to) curves over box \(k)")
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// A base with 200 leaf fine-tunes is set in a grid under it, not in a row 26,000 pixels wide:
+    /// every leaf is entered from one trunk on the grid's left, along its row's bus.
+    func testWideFanOutsWrapIntoAGrid() throws {
+        let d = SampleDrawings.star(leaves: 200, subtrees: 0)
+        let layout = try Layout(d)
+        XCTAssertLessThan(layout.width, 4000)
+        XCTAssertLessThan(layout.width / layout.height, 3)
+        let trunk = Set(layout.routes.map { $0.points[2].x })
+        XCTAssertEqual(trunk.count, 1)
+        let rows = Set(layout.boxes.dropFirst().map(\.rect.y))
+        XCTAssertGreaterThan(rows.count, 5)
+        var options = LayoutOptions()
+        options.fanOut = 0
+        XCTAssertGreaterThan(try Layout(d, options: options).width, 20000, "without the grid, one row")
     }
 
     func testLabelsOverlapNeitherBoxesNorEachOther() throws {

@@ -1,6 +1,8 @@
 /// The steps of `Layout` (see its documentation for the algorithm and its cost), in the order
-/// `run` takes them. Indices: `boxes` and `links` first index the boxes of the whole drawing, then
-/// (after `collapse`) only the visible ones; `vertices` are the visible boxes followed by dummies.
+/// `run` takes them: boxes, cycles, layers, collapse and sizes here; order and coordinates in
+/// `LayeredLayout+Order.swift`; grids, bands, rows and routes in `LayeredLayout+Place.swift`.
+/// Indices: `boxes` and `links` first index the boxes of the whole drawing, then (after
+/// `collapse`) only the visible ones.
 struct LayeredLayout {
     typealias Box = Layout.Box
 
@@ -14,15 +16,23 @@ struct LayeredLayout {
         var reversed = false
     }
 
-    /// A box or a dummy point of an edge that spans several layers.
+    /// What the order and coordinate steps place: a box, a grid of leaves under one parent
+    /// (`Grid`), or a dummy point of an edge that spans several layers.
     struct Vertex {
         var box: Int?
+        var grid: Int?
         var layer: Int
         var family: Int
         var width: Double
+        var height: Double
         var up: [Int] = []
         var down: [Int] = []
         var x = 0.0
+        /// Where edges attach, from the centre: the trunk of a grid, the middle of anything else.
+        var anchor = 0.0
+        /// For the part of a tall grid that lies in a lower layer: the grid's vertex.
+        var continues: Int?
+        var isDummy: Bool { box == nil && grid == nil && continues == nil }
     }
 
     let drawing: Drawing
@@ -48,7 +58,9 @@ struct LayeredLayout {
         layer = assignLayers()
         collapse()
         sizeBoxes()
-        return place()
+        // Tall grids span several layers when the picture stays planar around them; if the
+        // coordinates cannot keep a grid's layers aligned, it keeps to one layer instead.
+        return place(spanning: true) ?? place(spanning: false)!
     }
 
     // MARK: Boxes
@@ -158,14 +170,17 @@ struct LayeredLayout {
         var collapsedTop = [Bool](repeating: false, count: boxes.count)
         for l in stride(from: depth, through: 0, by: -1) {
             for v in byLayer[l] {
-                var ok = true
-                for k in out[v] {
+                closed[v] = out[v].allSatisfy { k in
                     let c = links[k].to
-                    ok = ok && indegree[c] == 1 && boxes[c].family == boxes[v].family && boxes[c].kind != .latent && closed[c]
-                    size[v] += size[c]
-                    shown[v] += shown[c]
+                    return indegree[c] == 1 && boxes[c].family == boxes[v].family && boxes[c].kind != .latent && closed[c]
                 }
-                closed[v] = ok
+                // Counted only for closed subtrees, which are trees: in a DAG the sums would
+                // count shared descendants once per path.
+                guard closed[v] else { continue }
+                for k in out[v] {
+                    size[v] += size[links[k].to]
+                    shown[v] += shown[links[k].to]
+                }
             }
             guard total > limit else { continue }
             let candidates = byLayer[l].filter { closed[$0] && size[$0] >= 3 && shown[$0] > 2 }
@@ -196,7 +211,7 @@ struct LayeredLayout {
         if total > limit {
             var perFamily = [Int](repeating: 0, count: drawing.families.count)
             for b in boxes.indices where hiddenBy[b] < 0 { perFamily[boxes[b].family] += 1 }
-            perFamily = perFamily.enumerated().map { f, count in count + newBoxes.filter { $0.family == f }.count }
+            for nb in newBoxes { perFamily[nb.family] += 1 }
             var kept = 0, dropping = false, dropped: [Int] = []
             for (f, count) in perFamily.enumerated() where count > 0 {
                 if !dropping && (kept == 0 || kept + count + 1 <= limit) { kept += count } else { dropping = true; dropped.append(f) }
@@ -314,335 +329,5 @@ struct LayeredLayout {
             boxes[b].rect.width = width.rounded(.up)
             boxes[b].rect.height = Double(lines.count) * M.lineHeight + 2 * M.padY
         }
-    }
-
-    // MARK: Placement
-
-    mutating func place() -> Layout {
-        typealias M = LayoutMetrics
-        // Families joined by a link are one block; blocks and families keep the drawing's order.
-        let familyCount = drawing.families.count + 1
-        var parentOf = Array(0..<familyCount)
-        func find(_ f: Int) -> Int { var f = f; while parentOf[f] != f { f = parentOf[f] }; return f }
-        for link in links {
-            let a = find(boxes[link.from].family), b = find(boxes[link.to].family)
-            if a != b { parentOf[max(a, b)] = min(a, b) }
-        }
-        var used = [Bool](repeating: false, count: familyCount)
-        for box in boxes { used[box.family] = true }
-        var blocks: [[Int]] = []
-        var blockOf = [Int](repeating: -1, count: familyCount)
-        for f in 0..<familyCount where used[f] {
-            let r = find(f)
-            if blockOf[r] < 0 { blockOf[r] = blocks.count; blocks.append([]) }
-            blockOf[f] = blockOf[r]
-            blocks[blockOf[r]].append(f)
-        }
-        var familyRank = [Int](repeating: 0, count: familyCount)
-        var rank = 0
-        for block in blocks { for f in block { familyRank[f] = rank; rank += 1 } }
-
-        // Vertices: boxes, then one dummy per layer an edge crosses.
-        var vertices = boxes.map { Vertex(box: nil, layer: $0.layer, family: $0.family, width: $0.rect.width) }
-        for b in boxes.indices { vertices[b].box = b }
-        var chains: [[Int]] = []
-        for link in links {
-            var chain = [link.from]
-            for l in (layer[link.from] + 1)..<max(layer[link.to], layer[link.from] + 1) {
-                vertices.append(Vertex(box: nil, layer: l, family: boxes[link.to].family, width: M.dummyWidth))
-                chain.append(vertices.count - 1)
-            }
-            chain.append(link.to)
-            for (a, b) in zip(chain, chain.dropFirst()) {
-                vertices[a].down.append(b)
-                vertices[b].up.append(a)
-            }
-            chains.append(chain)
-        }
-        let depth = vertices.map(\.layer).max() ?? 0
-        var order = orderLayers(&vertices, depth: depth, familyRank: familyRank)
-        assignX(&vertices, order: &order, depth: depth)
-
-        // Family bands: content width, title, and the shift that puts the content at the band's left.
-        var bandWidth = [Double](repeating: 0, count: familyCount)
-        var shift = [Double](repeating: 0, count: familyCount)
-        var titles = [String](repeating: "", count: familyCount)
-        var left = [Double](repeating: .infinity, count: familyCount), right = [Double](repeating: -.infinity, count: familyCount)
-        for v in vertices {
-            left[v.family] = min(left[v.family], v.x - v.width / 2)
-            right[v.family] = max(right[v.family], v.x + v.width / 2)
-        }
-        for f in 0..<familyCount where used[f] {
-            let content = right[f] - left[f]
-            let raw = f == othersFamily ? "more families" : drawing.families[f].title
-            titles[f] = TextMetrics.fit(Markup.visible(raw), width: max(content, 2 * M.maxTextWidth), size: M.bandTitleSize, bold: true)
-            let title = TextMetrics.width(titles[f], size: M.bandTitleSize, bold: true)
-            bandWidth[f] = max(content, title).rounded(.up) + 2 * M.bandPad
-            shift[f] = M.bandPad - left[f] + max(0, title - content) / 2
-        }
-
-        // Per block: layer heights, label runs, the tops of the layers.
-        struct BlockFrame { var width = 0.0, height = 0.0; var layerTop: [Double] = [], layerBottom: [Double] = [], runTop: [Double] = [] }
-        var frames = [BlockFrame](repeating: BlockFrame(), count: blocks.count)
-        var layerHeight = [[Double]](repeating: [Double](repeating: 0, count: depth + 1), count: blocks.count)
-        var runHeight = layerHeight
-        for box in boxes {
-            let k = blockOf[box.family]
-            layerHeight[k][box.layer] = max(layerHeight[k][box.layer], box.rect.height)
-        }
-        for (l, link) in links.enumerated() where labelSize[l].height > 0 {
-            let k = blockOf[boxes[link.to].family]
-            runHeight[k][layer[link.to]] = max(runHeight[k][layer[link.to]], labelSize[l].height + 2 + LayoutMetrics.arrow)
-        }
-        for (k, block) in blocks.enumerated() {
-            var frame = BlockFrame()
-            var y = M.bandTitleHeight + M.bandPad
-            for l in 0...depth {
-                if l > 0 { y += M.curve + runHeight[k][l] }
-                frame.runTop.append(y - runHeight[k][l])
-                frame.layerTop.append(y)
-                y += layerHeight[k][l]
-                frame.layerBottom.append(y)
-            }
-            let deepest = boxes.filter { blockOf[$0.family] == k }.map(\.layer).max() ?? 0
-            frame.height = frame.layerBottom[deepest] + M.bandPad
-            frame.width = block.map { bandWidth[$0] }.reduce(0, +) + Double(block.count - 1) * M.familyGap
-            frames[k] = frame
-        }
-
-        // Blocks into rows.
-        let single = frames.map(\.width).reduce(0, +) + Double(max(blocks.count - 1, 0)) * M.familyGap
-        let area = frames.map { $0.width * $0.height }.reduce(0, +)
-        let widest = frames.map(\.width).max() ?? 0
-        let rowWidth = options.rowWidth > 0 ? max(options.rowWidth, widest)
-            : max(widest, min(single, max(1400, (area * 1.6).squareRoot())))
-        var blockOrigin = [Layout.Point](repeating: .init(x: 0, y: 0), count: blocks.count)
-        var x = 0.0, y = 0.0, rowHeight = 0.0, width = 0.0
-        for k in blocks.indices {
-            if x > 0 && x + frames[k].width > rowWidth {
-                y += rowHeight + M.rowGap
-                x = 0
-                rowHeight = 0
-            }
-            blockOrigin[k] = .init(x: x, y: y)
-            x += frames[k].width + M.familyGap
-            width = max(width, x - M.familyGap)
-            rowHeight = max(rowHeight, frames[k].height)
-        }
-        let height = blocks.isEmpty ? 0 : y + rowHeight
-
-        // Absolute positions.
-        var bandX = [Double](repeating: 0, count: familyCount)
-        var bands: [Layout.Band] = []
-        for (k, block) in blocks.enumerated() {
-            var bx = blockOrigin[k].x
-            for f in block {
-                bandX[f] = bx
-                let rect = Layout.Rect(x: bx, y: blockOrigin[k].y, width: bandWidth[f], height: frames[k].height)
-                bands.append(.init(family: f == othersFamily ? nil : f, rect: rect, title: titles[f],
-                                   titleRect: .init(x: bx + M.bandPad, y: rect.y, width: bandWidth[f] - 2 * M.bandPad, height: M.bandTitleHeight)))
-                bx += bandWidth[f] + M.familyGap
-            }
-        }
-        for v in vertices.indices { vertices[v].x += bandX[vertices[v].family] + shift[vertices[v].family] }
-        for b in boxes.indices {
-            let k = blockOf[boxes[b].family]
-            boxes[b].rect.x = vertices[b].x - boxes[b].rect.width / 2
-            boxes[b].rect.y = blockOrigin[k].y + frames[k].layerTop[boxes[b].layer]
-        }
-
-        // Routes: down from the parent, through each dummy, into a slot of the child's top.
-        var incoming = [[Int]](repeating: [], count: boxes.count)
-        for (l, chain) in chains.enumerated() { incoming[chain.last!].append(l) }
-        var slotX = [Double](repeating: 0, count: links.count)
-        for b in boxes.indices where !incoming[b].isEmpty {
-            let sorted = incoming[b].sorted {
-                let xa = vertices[chains[$0][chains[$0].count - 2]].x, xb = vertices[chains[$1][chains[$1].count - 2]].x
-                return xa != xb ? xa < xb : $0 < $1
-            }
-            let slot = boxes[b].rect.width / Double(sorted.count)
-            for (j, l) in sorted.enumerated() { slotX[l] = boxes[b].rect.x + (Double(j) + 0.5) * slot }
-        }
-        var routes: [Layout.Route] = []
-        for (l, chain) in chains.enumerated() {
-            let link = links[l]
-            let frame = frames[blockOf[boxes[link.to].family]], top = blockOrigin[blockOf[boxes[link.to].family]].y
-            let first = boxes[link.from]
-            var points = [Layout.Point(x: vertices[link.from].x, y: first.rect.maxY),
-                          .init(x: vertices[link.from].x, y: top + frame.layerBottom[first.layer])]
-            for d in chain.dropFirst().dropLast() {
-                points.append(.init(x: vertices[d].x, y: top + frame.runTop[vertices[d].layer]))
-                points.append(.init(x: vertices[d].x, y: top + frame.layerBottom[vertices[d].layer]))
-            }
-            let last = boxes[link.to]
-            points.append(.init(x: slotX[l], y: top + frame.runTop[last.layer]))
-            points.append(.init(x: slotX[l], y: last.rect.y))
-            var label: Layout.Rect?
-            if labelSize[l].height > 0 {
-                let (w, h) = labelSize[l]
-                label = .init(x: slotX[l] - w / 2, y: last.rect.y - h - LayoutMetrics.arrow, width: w, height: h)
-            }
-            routes.append(.init(edge: link.edge, from: link.reversed ? link.to : link.from, to: link.reversed ? link.from : link.to,
-                                points: link.reversed ? points.reversed() : points, label: label, labelLines: labelLines[l],
-                                reversed: link.reversed))
-        }
-        return Layout(boxes: boxes, routes: routes, bands: bands, boxOfNode: boxOfNode, collapsedModels: collapsedModels,
-                      width: width, height: height, notes: notes)
-    }
-
-    // MARK: Order
-
-    /// Vertices of each layer, left to right: depth-first order, then barycenter sweeps; the
-    /// order with the fewest crossings is kept. O(sweeps · (V + D + E) log(V + D)).
-    func orderLayers(_ vertices: inout [Vertex], depth: Int, familyRank: [Int]) -> [[Int]] {
-        // Depth-first preorder from the sources, families in rank order.
-        var visit = [Int](repeating: -1, count: vertices.count)
-        var counter = 0
-        let sources = vertices.indices.filter { vertices[$0].up.isEmpty }
-            .sorted { (familyRank[vertices[$0].family], $0) < (familyRank[vertices[$1].family], $1) }
-        for s in sources + Array(vertices.indices) where visit[s] < 0 {
-            var stack = [s]
-            while let v = stack.popLast() {
-                guard visit[v] < 0 else { continue }
-                visit[v] = counter
-                counter += 1
-                stack += vertices[v].down.reversed()
-            }
-        }
-        var order = [[Int]](repeating: [], count: depth + 1)
-        for v in vertices.indices { order[vertices[v].layer].append(v) }
-        for l in order.indices {
-            order[l].sort { (familyRank[vertices[$0].family], visit[$0]) < (familyRank[vertices[$1].family], visit[$1]) }
-        }
-        var position = [Double](repeating: 0, count: vertices.count)
-        func renumber(_ l: Int) {
-            let n = order[l].count
-            for (i, v) in order[l].enumerated() { position[v] = n > 1 ? Double(i) / Double(n - 1) : 0.5 }
-        }
-        for l in order.indices { renumber(l) }
-        var best = order
-        var fewest = crossings(vertices, order)
-        guard fewest > 0 else { return best }
-        for sweep in 0..<(2 * options.sweeps) {
-            let down = sweep % 2 == 0
-            for l in down ? Array(stride(from: 1, through: depth, by: 1)) : Array(stride(from: depth - 1, through: 0, by: -1)) {
-                var key = [Double](repeating: 0, count: vertices.count)
-                for v in order[l] {
-                    let neighbours = down ? vertices[v].up : vertices[v].down
-                    key[v] = neighbours.isEmpty ? position[v] : neighbours.map { position[$0] }.reduce(0, +) / Double(neighbours.count)
-                }
-                order[l].sort {
-                    let fa = familyRank[vertices[$0].family], fb = familyRank[vertices[$1].family]
-                    if fa != fb { return fa < fb }
-                    if key[$0] != key[$1] { return key[$0] < key[$1] }
-                    return position[$0] < position[$1]
-                }
-                renumber(l)
-            }
-            let count = crossings(vertices, order)
-            if count < fewest {
-                fewest = count
-                best = order
-                if count == 0 { break }
-            }
-        }
-        return best
-    }
-
-    /// Crossings between consecutive layers: inversions of the lower ends when the edges are
-    /// sorted by their upper ends, counted with a Fenwick tree. O((V + D + E) log(V + D)).
-    func crossings(_ vertices: [Vertex], _ order: [[Int]]) -> Int {
-        var index = [Int](repeating: 0, count: vertices.count)
-        for layer in order { for (i, v) in layer.enumerated() { index[v] = i } }
-        var total = 0
-        for l in order.indices.dropLast() {
-            let n = order[l + 1].count
-            var tree = [Int](repeating: 0, count: n + 1)
-            var seen = 0
-            for v in order[l] {
-                for w in vertices[v].down.map({ index[$0] }).sorted() {
-                    // Edges already seen whose lower end lies right of w cross this one.
-                    var i = w + 1, atMost = 0
-                    while i > 0 { atMost += tree[i]; i -= i & -i }
-                    total += seen - atMost
-                    i = w + 1
-                    while i <= n { tree[i] += 1; i += i & -i }
-                    seen += 1
-                }
-            }
-        }
-        return total
-    }
-
-    // MARK: Coordinates
-
-    /// Horizontal centres, per family: alternating sweeps, each placing one layer as close as the
-    /// order and the gaps allow to where its neighbours want it, the last one going up.
-    /// O(sweeps · (V + D + E)).
-    func assignX(_ vertices: inout [Vertex], order: inout [[Int]], depth: Int) {
-        for l in order.indices {
-            let xs = packed(order[l], vertices, desired: order[l].map { _ in 0 }, weight: order[l].map { _ in 1 })
-            for (v, x) in zip(order[l], xs) { vertices[v].x = x }
-        }
-        func sweep(_ l: Int, down: Bool) {
-            var desired: [Double] = [], weight: [Double] = []
-            for v in order[l] {
-                let neighbours = (down ? vertices[v].up : vertices[v].down).filter { vertices[$0].family == vertices[v].family }
-                if neighbours.isEmpty {
-                    desired.append(vertices[v].x)
-                    weight.append(0.05)
-                } else {
-                    desired.append(neighbours.map { vertices[$0].x }.reduce(0, +) / Double(neighbours.count))
-                    weight.append(Double(neighbours.count) * (vertices[v].box == nil ? 2 : 1))
-                }
-            }
-            let xs = packed(order[l], vertices, desired: desired, weight: weight)
-            for (v, x) in zip(order[l], xs) { vertices[v].x = x }
-        }
-        guard depth > 0 else { return }
-        for _ in 0..<max(options.sweeps, 1) {
-            for l in 1...depth { sweep(l, down: true) }
-            for l in stride(from: depth - 1, through: 0, by: -1) { sweep(l, down: false) }
-        }
-    }
-
-    /// Centres for the vertices of one layer (in order) that keep the order and the gaps and
-    /// minimise Σ weight · (x − desired)², per family (families are placed apart later).
-    /// With offsets o (the cumulative minimum distances) and y = x − o this is weighted isotonic
-    /// regression of desired − o, solved exactly by pool-adjacent-violators. O(n).
-    func packed(_ layer: [Int], _ vertices: [Vertex], desired: [Double], weight: [Double]) -> [Double] {
-        var xs = [Double](repeating: 0, count: layer.count)
-        var start = 0
-        while start < layer.count {
-            var end = start
-            while end < layer.count && vertices[layer[end]].family == vertices[layer[start]].family { end += 1 }
-            var offset = [Double](repeating: 0, count: end - start)
-            for i in 1..<max(offset.count, 1) {
-                let a = vertices[layer[start + i - 1]], b = vertices[layer[start + i]]
-                let gap = a.box != nil && b.box != nil ? LayoutMetrics.boxGap : LayoutMetrics.dummyGap
-                offset[i] = offset[i - 1] + (a.width + b.width) / 2 + gap
-            }
-            // Blocks of pooled values: (total weight, weighted sum, count).
-            var pools: [(w: Double, sum: Double, n: Int)] = []
-            for i in offset.indices {
-                let w = max(weight[start + i], 1e-6)
-                pools.append((w, w * (desired[start + i] - offset[i]), 1))
-                while pools.count > 1 && pools[pools.count - 2].sum / pools[pools.count - 2].w > pools[pools.count - 1].sum / pools[pools.count - 1].w {
-                    let top = pools.removeLast()
-                    pools[pools.count - 1].w += top.w
-                    pools[pools.count - 1].sum += top.sum
-                    pools[pools.count - 1].n += top.n
-                }
-            }
-            var i = 0
-            for pool in pools {
-                for _ in 0..<pool.n {
-                    xs[start + i] = pool.sum / pool.w + offset[i]
-                    i += 1
-                }
-            }
-            start = end
-        }
-        return xs
     }
 }

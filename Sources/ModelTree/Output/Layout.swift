@@ -15,7 +15,9 @@
 ///    closest in least squares to those wishes that keeps the order and the gaps is solved exactly
 ///    by pool-adjacent-violators. Box widths come from their text (`TextMetrics`).
 /// 5. **Families** are laid out side by side; groups of families joined by an edge stay together,
-///    and groups wrap into rows so the picture stays near a 16:10 shape.
+///    and groups wrap into rows so the picture stays near a 16:10 shape. More than
+///    `LayoutOptions.fanOut` leaves under one parent (a base with many fine-tunes) form a grid
+///    of rows under it, entered by a trunk and one bus per row, instead of one endless row.
 /// Every edge enters its child through a vertical run above the child's top, where its label
 /// sits; a child with several parents has one slot of its top per incoming edge, so labels never
 /// overlap boxes or each other.
@@ -75,9 +77,15 @@ public struct Layout: Sendable {
         /// Boxes the edge leaves and enters.
         public var from: Int
         public var to: Int
-        /// The polyline: the parent's bottom, a top and bottom point per layer crossed, the top of
-        /// the label run and the child's top. Drawn as curves between layers, straight within.
+        /// The polyline from the parent's bottom to the child's top: down to the bottom of the
+        /// parent's layer, then, per layer crossed, to the top of its label run and down through
+        /// it; into a grid, down its trunk and along a row's bus. A segment that is horizontal or
+        /// vertical is drawn straight; one that moves both ways runs between layers and is drawn
+        /// as a curve leaving and arriving vertically.
         public var points: [Point]
+        /// How many of the first points run along lines shared with other routes (`bundles`):
+        /// the renderer draws them once, and each route from its last shared point on.
+        public var bundled: Int
         /// Where the label sits (nil when the edge has none), and its lines, made visible.
         public var label: Rect?
         public var labelLines: [String]
@@ -96,6 +104,8 @@ public struct Layout: Sendable {
 
     public var boxes: [Box]
     public var routes: [Route]
+    /// Lines shared by the routes into a grid of leaves (its trunk and row buses), drawn once.
+    public var bundles: [[Point]]
     public var bands: [Band]
     /// The box each node is drawn in or hidden behind.
     public var boxOfNode: [Int]
@@ -114,9 +124,9 @@ public struct Layout: Sendable {
         self = builder.run()
     }
 
-    init(boxes: [Box], routes: [Route], bands: [Band], boxOfNode: [Int], collapsedModels: Int, width: Double,
+    init(boxes: [Box], routes: [Route], bundles: [[Point]], bands: [Band], boxOfNode: [Int], collapsedModels: Int, width: Double,
          height: Double, notes: [String]) {
-        self.boxes = boxes; self.routes = routes; self.bands = bands; self.boxOfNode = boxOfNode
+        self.boxes = boxes; self.routes = routes; self.bundles = bundles; self.bands = bands; self.boxOfNode = boxOfNode
         self.collapsedModels = collapsedModels; self.width = width; self.height = height; self.notes = notes
     }
 }
@@ -129,6 +139,9 @@ public struct LayoutOptions: Sendable {
     public var rowWidth: Double = 0
     /// Barycenter sweeps of the crossing reduction and rounds of coordinate sweeps.
     public var sweeps: Int = 8
+    /// More leaves than this under one parent are set in a grid of rows under it (a trunk, a bus
+    /// per row) instead of one row; 0 never wraps.
+    public var fanOut: Int = 8
 
     public init() {}
 }

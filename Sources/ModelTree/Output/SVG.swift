@@ -37,7 +37,7 @@ enum PictureStyle {
         }
     }
 
-    static let collapsedColour = "#94a3b8"
+    static let collapsedColour = "#94a3b8", bundleColour = "#64748b"
     static let unsureDash = "6 4", latentDash = "5 3", collapsedDash = "2 3"
     static let text = "#0f172a", muted = "#475569", warning = "#9a3412"
     static let fontFamily = "DejaVu Sans, Verdana, sans-serif"
@@ -175,6 +175,9 @@ struct SVGPicture {
             out += "<text x=\"\(Self.n(band.titleRect.x))\" y=\"\(Self.n(band.titleRect.y + 17))\" font-size=\"\(Self.n(M.bandTitleSize))\" font-weight=\"bold\" fill=\"\(PictureStyle.muted)\">\(Markup.xml(band.title))</text></g>\n"
         }
         out += "</g>\n<g class=\"mt-edges\">\n"
+        for bundle in layout.bundles {
+            out += "<path class=\"mt-bundle\" d=\"\(path(bundle))\" fill=\"none\" stroke=\"\(PictureStyle.bundleColour)\" stroke-width=\"1.6\"/>\n"
+        }
         for (r, route) in layout.routes.enumerated() { out += edge(route, index: r) }
         out += "</g>\n<g class=\"mt-labels\">\n"
         for route in layout.routes { out += label(route) }
@@ -210,12 +213,13 @@ struct SVGPicture {
             + "<path d=\"M0,0 L10,5 L0,10 z\" fill=\"\(colour)\"/></marker>\n"
     }
 
-    /// The route's path: straight within a layer or a label run, curved between layers.
+    /// The route's path: straight where it runs horizontally or vertically, a curve leaving and
+    /// arriving vertically where it moves both ways (between layers).
     func path(_ points: [Layout.Point]) -> String {
         var d = "M\(Self.n(points[0].x)),\(Self.n(points[0].y))"
         for i in 1..<points.count {
             let a = points[i - 1], b = points[i]
-            if i % 2 == 0 {   // segment i − 1 is odd: between layers
+            if a.x != b.x && a.y != b.y {
                 let mid = (a.y + b.y) / 2
                 d += " C\(Self.n(a.x)),\(Self.n(mid)) \(Self.n(b.x)),\(Self.n(mid)) \(Self.n(b.x)),\(Self.n(b.y))"
             } else {
@@ -233,7 +237,7 @@ struct SVGPicture {
 
     func edge(_ route: Layout.Route, index: Int) -> String {
         let style = edgeStyle(route)
-        let d = path(route.points)
+        let d = path(Array(route.points[max(route.bundled - 1, 0)...]))
         var attributes = " data-route=\"\(index)\""
         var title = "collapsed subtree"
         if let e = route.edge {

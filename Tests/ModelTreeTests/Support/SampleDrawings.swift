@@ -154,6 +154,48 @@ enum SampleDrawings {
         return d
     }
 
+    /// A base with `leaves` leaf fine-tunes and `subtrees` children that have children of their
+    /// own, per family: the fan-out of a popular hub model.
+    static func star(leaves: Int, subtrees: Int, families: Int = 1) -> Drawing {
+        var d = Drawing(title: "star", families: (0..<families).map { .init(title: "base \($0 + 1)") })
+        for f in 0..<families {
+            let root = d.nodes.count
+            d.nodes.append(.init(id: "base-\(f)", lines: ["base-\(f)", "kurtosis 3.00"], kind: .root, family: f))
+            for i in 0..<(leaves + subtrees) {
+                let id = "base-\(f)-finetune-\(i)" + (i % 7 == 0 ? "-with-a-longer-name" : "")
+                d.nodes.append(.init(id: id, lines: [id, "kurtosis 2.50"], family: f))
+                d.edges.append(.init(parent: root, child: d.nodes.count - 1, type: i % 5 == 0 ? .quantized : .finetune,
+                                     lines: ["0.0\(i % 9 + 1)", "conf 0.5"], unsure: i % 4 == 0))
+                if i >= leaves {
+                    let parent = d.nodes.count - 1
+                    for j in 0..<2 {
+                        d.nodes.append(.init(id: "\(id)-\(j)", family: f))
+                        d.edges.append(.init(parent: parent, child: d.nodes.count - 1, lines: ["0.01"]))
+                    }
+                }
+            }
+        }
+        return d
+    }
+
+    /// A random forest with hubs: each new model picks, half of the time, one of a few popular
+    /// parents, so that several of them get dozens of leaves (grids) beside ordinary subtrees.
+    static func bushy(models n: Int, families f: Int, merges: Int = 0, seed: UInt64) -> Drawing {
+        var d = random(models: n, families: f, merges: merges, seed: seed)
+        var rng = SplitMix64(seed: seed ^ 0xB05)
+        var children = [Int](repeating: 0, count: n)
+        for e in d.edges { children[e.parent] += 1 }
+        for k in d.edges.indices where d.edges[k].type != .merge && Bool.random(using: &rng) {
+            let child = d.edges[k].child, family = d.nodes[child].family
+            // The hubs: the first three models of the family, if they come before the child.
+            let hubs = d.nodes.indices.filter { d.nodes[$0].family == family && $0 < child }.prefix(3)
+            guard let hub = hubs.randomElement(using: &rng), children[child] == 0 else { continue }
+            d.edges[k].parent = hub
+        }
+        d.title = "bushy \(n) models"
+        return d
+    }
+
     /// A random forest (and, with `merges`, a DAG): `families` families, each a random
     /// recursive tree; merge children get a second parent from an earlier node of their family.
     static func random(models n: Int, families f: Int, merges: Int = 0, duplicates: Int = 0, seed: UInt64) -> Drawing {
