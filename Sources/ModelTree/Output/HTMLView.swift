@@ -126,7 +126,7 @@ struct HTMLView {
     svg .mt-edge:hover > path + path, svg .mt-edge.mt-selected > path + path { stroke-width: 3.2px; }
     svg .mt-match > rect, svg .mt-member.mt-match > text { stroke: #16a34a; stroke-width: 3px; }
     svg .mt-member.mt-match > text { stroke-width: .4px; fill: #15803d; }
-    svg.mt-searching .mt-node:not(.mt-match), svg.mt-searching .mt-edge, svg.mt-searching .mt-label { opacity: .3; }
+    svg.mt-searching .mt-node:not(.mt-match), svg.mt-searching .mt-edge, svg.mt-searching .mt-label, svg.mt-searching .mt-bundle { opacity: .3; }
     @media (max-width: 760px) { .mt-main { flex-direction: column; } .mt-panel { width: auto; height: 40vh; border-left: none; border-top: 1px solid #e2e8f0; } }
 
     """

@@ -9,11 +9,7 @@ enum Markup {
     static func visible(_ text: String) -> String {
         let line = singleLine(text)
         guard line.unicodeScalars.contains(where: isHidden) else { return line }
-        var out = ""
-        for scalar in line.unicodeScalars {
-            if isHidden(scalar) { out += "\\u{" + String(scalar.value, radix: 16) + "}" } else { out.unicodeScalars.append(scalar) }
-        }
-        return out
+        return replacing(line) { isHidden($0) ? "\\u{" + String($0.value, radix: 16) + "}" : nil }
     }
 
     private static func isHidden(_ scalar: Unicode.Scalar) -> Bool {
@@ -22,34 +18,39 @@ enum Markup {
 
     /// `visible(text)` escaped for XML and HTML text and for attribute values in either quotes.
     static func xml(_ text: String) -> String {
-        var out = ""
-        for scalar in visible(text).unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(scalar)
+        replacing(visible(text)) {
+            switch $0 {
+            case "&": return "&amp;"
+            case "<": return "&lt;"
+            case ">": return "&gt;"
+            case "\"": return "&quot;"
+            case "'": return "&#39;"
+            default: return nil
             }
         }
-        return out
     }
 
     /// A JSON string literal that is also safe inside an HTML `<script>` element: `<`, `>` and
     /// `&` are written as `\u003c`, `\u003e`, `\u0026`, so no `</script>` or `<!--` can appear.
     /// The text is not made `visible`: JSON carries the exact id.
     static func scriptJSON(_ text: String) -> String {
-        var out = ""
-        for scalar in Formatting.jsonString(text).unicodeScalars {
-            switch scalar {
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default: out.unicodeScalars.append(scalar)
+        replacing(Formatting.jsonString(text)) {
+            switch $0 {
+            case "<": return "\\u003c"
+            case ">": return "\\u003e"
+            case "&": return "\\u0026"
+            case "\u{2028}": return "\\u2028"
+            case "\u{2029}": return "\\u2029"
+            default: return nil
             }
+        }
+    }
+
+    /// `text` with every scalar for which `replacement` has a string replaced by that string.
+    private static func replacing(_ text: String, _ replacement: (Unicode.Scalar) -> String?) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if let r = replacement(scalar) { out += r } else { out.unicodeScalars.append(scalar) }
         }
         return out
     }
