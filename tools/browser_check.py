@@ -95,7 +95,10 @@ class Browser:
                 "--user-data-dir=" + self.profile, "--no-first-run", "--no-default-browser-check",
                 "--disable-extensions", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
-                "--host-resolver-rules=MAP * ~NOTFOUND", "about:blank"]
+                "--host-resolver-rules=MAP * ~NOTFOUND",
+                # Sandboxed frames (the notebook case) in the page's own process, so that their
+                # console, errors and requests reach this page's session.
+                "--disable-features=IsolateSandboxedIframes", "about:blank"]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, preexec_fn=onto_3_and_4, pass_fds=(3, 4))
         os.close(commands_read)
@@ -313,9 +316,9 @@ def check_svg_xml(path, ids):
     return problems, titles
 
 
-def check(html_files, svg_files, ids_per_file, screenshot_dir, width=1400, height=900, executable=None):
+def check(html_files, svg_files, ids_per_file, screenshot_dir, width=1400, height=900, executable=None, frame_files=()):
     """Runs every check; returns the report (a dict with "problems")."""
-    report = {"pages": [], "svgs": [], "problems": []}
+    report = {"pages": [], "svgs": [], "frames": [], "problems": []}
     for svg, ids in zip(svg_files, ids_per_file[len(html_files):] or [[]] * len(svg_files)):
         problems, _ = check_svg_xml(svg, ids)
         report["svgs"].append({"file": svg, "problems": problems})
@@ -362,6 +365,17 @@ def check(html_files, svg_files, ids_per_file, screenshot_dir, width=1400, heigh
             report["pages"].append(page)
             report["problems"] += problems
             browser.send("Target.closeTarget", {"targetId": target})
+        for host in frame_files:   # a page that holds the picture in a sandboxed iframe, as a notebook does
+            url = "file://" + os.path.abspath(host)
+            session, target = browser.open(url, width, height)
+            frames = browser.send("Page.getFrameTree", session=session)["frameTree"].get("childFrames", [])
+            errors, requests = browser.problems_seen(session, url)
+            shot = browser.screenshot(session, os.path.join(screenshot_dir, os.path.splitext(os.path.basename(host))[0] + ".png"))
+            report["frames"].append({"file": host, "child_frames": len(frames), "errors": errors, "requests": requests, "screenshot": shot})
+            report["problems"] += [f"{host}: {e}" for e in errors] + [f"{host}: network request to {r}" for r in requests]
+            if len(frames) != 1:
+                report["problems"].append(f"{host}: {len(frames)} child frames instead of 1")
+            browser.send("Target.closeTarget", {"targetId": target})
         for svg in svg_files:
             url = "file://" + os.path.abspath(svg)
             session, target = browser.open(url, width, height)
@@ -379,6 +393,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--html", action="append", default=[], help="an HTML page to check (repeatable)")
     parser.add_argument("--svg", action="append", default=[], help="an SVG picture to check (repeatable)")
+    parser.add_argument("--frame", action="append", default=[],
+                        help="a page holding a picture in an iframe, as a notebook does: errors and requests only (repeatable)")
     parser.add_argument("--ids", action="append", default=[],
                         help="a JSON file with the list of model ids each page must show (one per --html, then per --svg)")
     parser.add_argument("--screenshots", default=".", help="folder for the PNG screenshots")
@@ -390,7 +406,7 @@ def main():
     ids += [[]] * (len(args.html) + len(args.svg) - len(ids))
     os.makedirs(args.screenshots, exist_ok=True)
     try:
-        report = check(args.html, args.svg, ids, args.screenshots)
+        report = check(args.html, args.svg, ids, args.screenshots, frame_files=args.frame)
     except DevToolsError as e:
         print(json.dumps({"problems": [str(e)], "fatal": True}))
         return 2

@@ -47,6 +47,10 @@ final class BrowserTests: XCTestCase {
             arguments += ["--svg", try Artifacts.write(name + ".svg", try d.svg())]
         }
         for file in idFiles + idFiles { arguments += ["--ids", file] }
+        // A notebook cell: the picture in its sandboxed frame, between other content.
+        let notebook = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>notebook</title></head><body><p>In [1]: g</p>"
+            + (try samples[0].1.htmlFrame(height: 560)) + "<p>In [2]:</p></body></html>\n"
+        arguments += ["--frame", try Artifacts.write("notebook-frame.html", notebook)]
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -68,6 +72,7 @@ final class BrowserTests: XCTestCase {
         XCTAssertEqual((report["problems"] as? [String]) ?? ["missing"], [])
         let pages = report["pages"] as? [[String: Any]] ?? []
         XCTAssertEqual(pages.count, samples.count)
+        XCTAssertEqual((report["frames"] as? [[String: Any]])?.first?["child_frames"] as? Int, 1)
         for (page, (name, d)) in zip(pages, samples) {
             XCTAssertEqual(page["missing_ids"] as? [String], [], name)
             XCTAssertEqual(page["boxes"] as? Int, try Layout(d).boxes.count, name)

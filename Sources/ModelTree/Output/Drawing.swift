@@ -98,6 +98,8 @@ public struct Drawing: Sendable, Equatable {
     public var warnings: [String]
     /// The score against a known graph, when there is one; empty otherwise.
     public var score: [Fact]
+    /// What makes an edge unsure, for the legend (e.g. "unsure: confidence below 0.20").
+    public var unsureLegend = "unsure"
 
     public init(title: String = "", nodes: [Node] = [], edges: [Edge] = [], families: [Family] = [],
                 duplicates: [[Int]] = [], warnings: [String] = [], score: [Fact] = []) {

@@ -17,32 +17,41 @@ enum Markup {
     }
 
     /// `visible(text)` escaped for XML and HTML text and for attribute values in either quotes.
-    static func xml(_ text: String) -> String {
-        replacing(visible(text)) {
+    static func xml(_ text: String) -> String { attribute(visible(text)) }
+
+    /// Text as an XML or HTML attribute value in either quotes (or as element text): the five
+    /// markup characters and the white space that XML would fold into spaces as character
+    /// references, so that an HTML or an XML parser gives back exactly `text` (which must hold no
+    /// character XML forbids: `visible` text, or markup of our own such as a whole page).
+    static func attribute(_ markup: String) -> String {
+        replacing(markup) {
             switch $0 {
             case "&": return "&amp;"
             case "<": return "&lt;"
             case ">": return "&gt;"
             case "\"": return "&quot;"
             case "'": return "&#39;"
+            case "\n": return "&#10;"
+            case "\r": return "&#13;"
+            case "\t": return "&#9;"
             default: return nil
             }
         }
     }
 
-    /// A JSON string literal that is also safe inside an HTML `<script>` element: `<`, `>` and
-    /// `&` are written as `\u003c`, `\u003e`, `\u0026`, so no `</script>` or `<!--` can appear.
+    /// A JSON string literal that is also safe inside an HTML `<script>` element and valid in an
+    /// XML attribute: `<`, `>` and `&` are written as `\u003c`, `\u003e`, `\u0026`, so no
+    /// `</script>` or `<!--` can appear, and controls, format characters and noncharacters as
+    /// `\u` escapes (UTF-16, as JSON has it), so the page holds no character HTML or XML rejects.
     /// The text is not made `visible`: JSON carries the exact id.
     static func scriptJSON(_ text: String) -> String {
-        replacing(Formatting.jsonString(text)) {
-            switch $0 {
-            case "<": return "\\u003c"
-            case ">": return "\\u003e"
-            case "&": return "\\u0026"
-            case "\u{2028}": return "\\u2028"
-            case "\u{2029}": return "\\u2029"
-            default: return nil
-            }
+        replacing(Formatting.jsonString(text)) { scalar in
+            guard "<>&".unicodeScalars.contains(scalar) || scalar.properties.generalCategory == .control || isHidden(scalar)
+                    || scalar.value == 0x2028 || scalar.value == 0x2029 else { return nil }
+            return String(scalar).utf16.map { unit in
+                let hex = String(unit, radix: 16)
+                return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }.joined()
         }
     }
 

@@ -110,7 +110,7 @@ struct SVGPicture {
             }))
         }
         if drawing.edges.contains(where: \.unsure) {
-            items.append(("unsure (dashed)", { x, y in
+            items.append((drawing.unsureLegend + " (dashed)", { x, y in
                 "<line x1=\"\(Self.n(x))\" y1=\"\(Self.n(y))\" x2=\"\(Self.n(x + 28))\" y2=\"\(Self.n(y))\" stroke=\"\(PictureStyle.muted)\" stroke-width=\"2\" stroke-dasharray=\"\(PictureStyle.unsureDash)\"/>"
             }))
         }
