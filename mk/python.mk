@@ -56,3 +56,19 @@ python-install: lib python-deps
 
 test-bindings-python: python-install cli
 	cd $(MT_PY_ROOT) && MODELTREE_CLI=$(MODELTREE_CLI) $(PYTHON) -m pytest -q -p no:cacheprovider bindings/python/tests
+
+# The distributions PyPI would get (bindings/python/pyproject.toml): `python -m build` makes the
+# sdist (the package and the Swift package it builds libmodeltree.so from), then the wheel from
+# that sdist (the library built from source with the toolchain, bundled). test-python-dist
+# installs the wheel into a fresh virtual environment and checks it (Tests/packaging/check_dist.py).
+MT_PY_DIST := $(abspath $(BUILD_DIR))/dist
+.PHONY: python-dist test-python-dist
+python-dist: python-deps
+	$(MT_PY_PIP) build
+	rm -rf $(MT_PY_DIST)
+	$(PYTHON) -m build --outdir $(MT_PY_DIST) $(MT_PY_ROOT)/bindings/python
+
+test-python-dist: python-dist
+	$(PYTHON) -m venv $(MT_PY_DIST)/venv
+	$(MT_PY_DIST)/venv/bin/python -m pip install --quiet --disable-pip-version-check $(MT_PY_DIST)/*.whl
+	cd $(MT_PY_ROOT) && $(MT_PY_DIST)/venv/bin/python Tests/packaging/check_dist.py $(MT_PY_DIST) include/modeltree.h examples/zoo
