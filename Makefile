@@ -28,9 +28,12 @@ test-swift:
 test-python: build python-deps
 	$(PYTHON) -m pytest -q -p no:cacheprovider Tests/python
 
-# The README's command blocks, run as a reader would paste them (Tests/docs/run_readme.py).
-test-docs: python-deps
-	$(PYTHON) Tests/docs/run_readme.py README.md
+# The READMEs' command blocks, run in order as a reader would paste them (Tests/docs/run_readme.py),
+# and the scripts' one-line messages when a package or an input is missing.
+MT_READMES = README.md bindings/c/README.md bindings/python/README.md
+test-docs: python-install
+	$(PYTHON) -m pytest -q -p no:cacheprovider Tests/docs
+	$(PYTHON) Tests/docs/run_readme.py $(MT_READMES)
 
 clean: clean-c clean-fuzz
 	rm -rf .build .build-dist $(MT_VENV)
