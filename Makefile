@@ -36,7 +36,7 @@ test-docs: python-install
 	$(PYTHON) Tests/docs/run_readme.py $(MT_READMES)
 
 clean: clean-c clean-fuzz
-	rm -rf .build .build-dist $(MT_VENV)
+	rm -rf .build .build-dist $(MT_VENV) $(MT_PY_DIST)
 
 # The C ABI (lib, cli, install, test-c, test-c-sanitize, test-c-tsan, check-header), the Python
 # side (the test interpreter, python-install, test-bindings-python), the fuzzers and the benchmark.
