@@ -1,8 +1,9 @@
 # libmodeltree. The README's two commands:
 #   make run    recover the bundled example zoos and score them against their truth
 #   make test   every test: Swift, C (plain, under ASan/UBSan, and a concurrency test with the
-#               library built under ThreadSanitizer), Python CLI and package tests, the README's
-#               own commands (test-docs), and the fuzzers' corpus and regression inputs replayed once
+#               library built under ThreadSanitizer), Python CLI and package tests, the wheel built
+#               from the sdist (test-python-dist), the READMEs' own commands (test-docs), and the
+#               fuzzers' corpus and regression inputs replayed once
 #   make install PREFIX=...   modeltree-cli, libmodeltree.so, the headers, modeltree.pc (mk/c.mk)
 #   make fuzz   libFuzzer on the reader's parsers (FUZZ_TIME s per target, default 600); see FUZZING.md
 #   make bench  the benchmark (not part of the tests); see BENCHMARKS.md
@@ -20,7 +21,7 @@ run: build
 	$(CLI) recover examples/zoo --truth examples/zoo/truth.json
 	$(CLI) recover examples/zoo2 --truth examples/zoo2/truth.json
 
-test: build test-swift test-c test-c-sanitize test-c-tsan test-python test-bindings-python test-docs fuzz-regress
+test: build test-swift test-c test-c-sanitize test-c-tsan test-python test-bindings-python test-python-dist test-docs fuzz-regress
 
 test-swift:
 	$(SWIFT) test
