@@ -16,7 +16,7 @@ import Glibc
 /// naming it, not a graph computed from a mix of old and new weights. (A rewrite is seen through
 /// the modification time, so one within the file system's timestamp resolution of the first
 /// open can go unnoticed; a change of size never does.)
-final class CheckpointFile: @unchecked Sendable {
+final class CheckpointFile: Sendable {
     /// The path as given, for messages.
     let path: String
     /// The path each read opens: absolute, so that a host that changes its working directory
