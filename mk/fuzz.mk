@@ -1,4 +1,4 @@
-# mk/fuzz.mk — libFuzzer targets for the reader's parsers of untrusted bytes (issue 6).
+# mk/fuzz.mk — libFuzzer targets for the reader's parsers of untrusted bytes and the C ABI.
 #
 #   make fuzz            builds the targets, then fuzzes each in turn for FUZZ_TIME seconds
 #                        (one process each: seconds ≈ CPU seconds), starting from the seed corpus

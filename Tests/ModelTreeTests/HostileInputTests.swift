@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @testable import ModelTree
 
-/// Collections and files from issue 6 ("hostile and broken input") that the reader's and the
+/// Hostile and broken collections and files that the reader's and the
 /// recovery's own suites do not already cover: each case ends in a specific error or a specific
 /// warning, never a crash, a hang or a silent wrong answer.
 @Suite struct HostileInputTests {

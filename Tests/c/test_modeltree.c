@@ -902,8 +902,8 @@ static void test_different_architectures(void) {
     syn_free(&z);
 }
 
-/* Lent memory is only read: after recoveries (and the library's page-release hints, which are for
- * file mappings only) the caller's page-aligned buffers hold exactly what they held before. */
+/* Lent memory is only read: after recoveries the caller's page-aligned buffers hold exactly what
+ * they held before. */
 static void test_lent_memory_is_not_written(void) {
     enum { MODELS = 3, SIDE = 512 };
     const size_t count = (size_t)SIDE * SIDE, bytes = count * sizeof(float);
