@@ -157,6 +157,17 @@ static int syn_add(modeltree_collection_t *c, const syn_zoo *z) {
     return 0;
 }
 
+/* A new collection holding the synthetic models (lent from z), or NULL. */
+static modeltree_collection_t *syn_collection(const syn_zoo *z) {
+    modeltree_collection_t *c = NULL;
+    if (modeltree_collection_create(&c) != MODELTREE_OK) return NULL;
+    if (syn_add(c, z) != 0) {
+        modeltree_collection_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 /* Writes the synthetic models as <dir>/<id>/model.safetensors. */
 static int syn_write(const syn_zoo *z, const char *dir) {
     for (int m = 0; m < SYN_MODELS; m++) {
@@ -173,10 +184,9 @@ static int syn_write(const syn_zoo *z, const char *dir) {
 
 /* Recovers the synthetic zoo from memory. */
 static modeltree_graph_t *syn_recover(const syn_zoo *z, const modeltree_options_t *opts) {
-    modeltree_collection_t *c = NULL;
+    modeltree_collection_t *c = syn_collection(z);
     modeltree_graph_t *g = NULL;
-    if (modeltree_collection_create(&c) != MODELTREE_OK) return NULL;
-    if (syn_add(c, z) == 0 && modeltree_recover(&g, c, opts) != MODELTREE_OK)
+    if (c && modeltree_recover(&g, c, opts) != MODELTREE_OK)
         fprintf(stderr, "    recover: %s\n", modeltree_last_error_message());
     modeltree_collection_free(c);
     return g;
@@ -552,9 +562,8 @@ static void test_options_init(void) {
 static void test_options_of_0_1(void) {
     syn_zoo z;
     syn_make(&z);
-    modeltree_collection_t *c = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE(syn_add(c, &z) == 0);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
     const size_t size = offsetof(modeltree_options_t, threads);
     CHECK(size == offsetof(modeltree_options_t, user_data) + sizeof(void *));
     modeltree_options_t full;
@@ -582,9 +591,8 @@ static void test_options_of_0_1(void) {
 static void test_threads_and_limits(void) {
     syn_zoo z;
     syn_make(&z);
-    modeltree_collection_t *c = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE(syn_add(c, &z) == 0);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
     modeltree_options_t o;
     modeltree_options_init(&o);
     o.threads = 1;
@@ -873,9 +881,8 @@ static void test_options_are_honoured(void) {
 static void test_different_architectures(void) {
     syn_zoo z;
     syn_make(&z);
-    modeltree_collection_t *c = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE(syn_add(c, &z) == 0);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
     static float other[2][24 * 12];
     for (int m = 0; m < 2; m++)
         for (int k = 0; k < 24 * 12; k++) other[m][k] = (float)(m == 0 ? normal() : other[0][k] + 0.01 * normal());
@@ -1045,9 +1052,8 @@ static int32_t on_progress(double fraction, const char *stage, void *user_data) 
 static void test_progress_and_cancel(void) {
     syn_zoo z;
     syn_make(&z);
-    modeltree_collection_t *c = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE(syn_add(c, &z) == 0);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
     modeltree_options_t o;
     modeltree_options_init(&o);
     o.progress = on_progress;

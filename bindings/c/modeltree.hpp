@@ -52,6 +52,24 @@ inline void check(modeltree_status_t status) {
         throw error(status, std::string(modeltree_status_string(status)) + ": " +
                                 modeltree_last_error_message());
 }
+/// Owns one C handle: move-only, released with `Free` when destroyed (which accepts NULL).
+template <class T, void (*Free)(T *)> class owner {
+public:
+    owner(owner &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    owner &operator=(owner &&other) noexcept {
+        std::swap(handle_, other.handle_);
+        return *this;
+    }
+    owner(const owner &) = delete;
+    owner &operator=(const owner &) = delete;
+    ~owner() { Free(handle_); }
+    /// The C handle, still owned by this object.
+    const T *get() const noexcept { return handle_; }
+
+protected:
+    explicit owner(T *handle = nullptr) noexcept : handle_(handle) {}
+    T *handle_;
+};
 }  // namespace detail
 
 /// The version of the loaded library, "MAJOR.MINOR.PATCH".
@@ -62,17 +80,9 @@ inline std::string_view version() { return modeltree_version_string(); }
 inline bool version_matches() noexcept { return modeltree_version_compatible(MODELTREE_VERSION_NUMBER); }
 
 /// A mutable set of models (owns a modeltree_collection_t). Move-only.
-class collection {
+class collection : public detail::owner<modeltree_collection_t, modeltree_collection_free> {
 public:
     collection() { detail::check(modeltree_collection_create(&handle_)); }
-    collection(collection &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    collection &operator=(collection &&other) noexcept {
-        std::swap(handle_, other.handle_);
-        return *this;
-    }
-    collection(const collection &) = delete;
-    collection &operator=(const collection &) = delete;
-    ~collection() { modeltree_collection_free(handle_); }
 
     /// Adds the model(s) at `path`: a folder of models expands to each (ids from the names).
     void add_path(std::string_view path) { detail::check(modeltree_collection_add_path(handle_, nullptr, std::string(path).c_str())); }
@@ -100,12 +110,9 @@ public:
 
     /// Number of models.
     std::size_t size() const noexcept { return modeltree_collection_model_count(handle_); }
+    using owner::get;
     /// The C handle, still owned by this object.
-    const modeltree_collection_t *get() const noexcept { return handle_; }
     modeltree_collection_t *get() noexcept { return handle_; }
-
-private:
-    modeltree_collection_t *handle_ = nullptr;
 };
 
 /// Options of a recovery. Each unset field keeps the library's default (modeltree_options_init);
@@ -126,7 +133,7 @@ struct options {
 };
 
 /// The score of a graph against a known one (owns a modeltree_score_t). Move-only.
-class score {
+class score : public detail::owner<modeltree_score_t, modeltree_score_free> {
 public:
     /// One true tree, named by its root.
     struct tree {
@@ -136,15 +143,7 @@ public:
     };
 
     /// Takes ownership of a C handle.
-    explicit score(modeltree_score_t *handle) noexcept : handle_(handle) {}
-    score(score &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    score &operator=(score &&other) noexcept {
-        std::swap(handle_, other.handle_);
-        return *this;
-    }
-    score(const score &) = delete;
-    score &operator=(const score &) = delete;
-    ~score() { modeltree_score_free(handle_); }
+    explicit score(modeltree_score_t *handle) noexcept : owner(handle) {}
 
     /// True edges whose child got its true parent.
     std::size_t correct() const noexcept { return modeltree_score_correct(handle_); }
@@ -165,26 +164,13 @@ public:
             out.push_back({modeltree_score_tree_root(handle_, t), correct[t], total[t], accuracy[t]});
         return out;
     }
-    /// The C handle, still owned by this object.
-    const modeltree_score_t *get() const noexcept { return handle_; }
-
-private:
-    modeltree_score_t *handle_ = nullptr;
 };
 
 /// An immutable Model Graph (owns a modeltree_graph_t). Move-only; safe to read from many threads.
-class graph {
+class graph : public detail::owner<modeltree_graph_t, modeltree_graph_free> {
 public:
     /// Takes ownership of a C handle.
-    explicit graph(modeltree_graph_t *handle) noexcept : handle_(handle) {}
-    graph(graph &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    graph &operator=(graph &&other) noexcept {
-        std::swap(handle_, other.handle_);
-        return *this;
-    }
-    graph(const graph &) = delete;
-    graph &operator=(const graph &) = delete;
-    ~graph() { modeltree_graph_free(handle_); }
+    explicit graph(modeltree_graph_t *handle) noexcept : owner(handle) {}
 
     /// Number of models.
     std::size_t size() const noexcept { return modeltree_graph_model_count(handle_); }
@@ -298,9 +284,6 @@ public:
                                                root_ids.data(), root_ids.size()));
         return score(out);
     }
-    /// The C handle, still owned by this object.
-    const modeltree_graph_t *get() const noexcept { return handle_; }
-
 private:
     std::size_t at(std::size_t i) const {
         if (i >= size()) throw std::out_of_range("modeltree::graph: model index out of range");
@@ -312,8 +295,6 @@ private:
         accessor(handle_, values.data(), values.size());
         return values;
     }
-
-    modeltree_graph_t *handle_ = nullptr;
 };
 
 /// Recovers the Model Graph of a collection. Throws modeltree::error (MODELTREE_CANCELLED when
