@@ -59,11 +59,12 @@ public struct TensorView: Sendable {
     }
 
     /// The elements in `range` decoded to Float into `target`, through a cursor of its own that
-    /// reads a file in pieces of at most 1 MiB (the passes use `StreamingPass` instead).
+    /// reads a file in pieces of at most 1 MiB, or of the range's size (8 bytes an element, the
+    /// widest stored type) when smaller (the passes use `StreamingPass` instead).
     /// - Throws: `.io` when the file cannot be read or has changed since it was opened.
     public func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>) throws {
         guard !range.isEmpty else { return }
-        let cursor = TensorCursor(capacity: 1 << 20)
+        let cursor = TensorCursor(capacity: range.count >= 1 << 17 ? 1 << 20 : range.count * 8)
         cursor.window = range
         try source.decode(range, into: target, cursor: cursor)
     }
