@@ -83,7 +83,8 @@ struct Recover: ParsableCommand {
         options.trees = trees
         options.include = include
         options.exclude = exclude
-        options.threads = threads ?? ProcessInfo.processInfo.environment["MODELTREE_THREADS"].flatMap { Int($0) }
+        // MODELTREE_THREADS, when it holds a count, is the default of --threads (read here only).
+        options.threads = threads ?? ProcessInfo.processInfo.environment["MODELTREE_THREADS"].flatMap { Int($0) }.flatMap { $0 >= 1 ? $0 : nil }
         options.maxModels = maxModels
         options.memoryBudget = memoryBudget
         return options
