@@ -124,6 +124,12 @@ public struct Layout: Sendable {
     /// (`Drawing.validate`). See the type's documentation for the algorithm and its complexity.
     public init(_ drawing: Drawing, options: LayoutOptions = LayoutOptions()) throws {
         try drawing.validate()
+        self.init(valid: drawing, options: options)
+    }
+
+    /// Lays out a drawing known to be valid (one made from a graph value, whose indices the
+    /// graph checked): `Drawing.validate` would not throw.
+    init(valid drawing: Drawing, options: LayoutOptions) {
         var builder = LayeredLayout(drawing, options)
         self = builder.run()
     }

@@ -11,69 +11,13 @@ enum SampleDrawings {
         return parts.joined(separator: "/")
     }
 
-    /// An example zoo recovered with default options, drawn from the stable JSON document
-    /// (`ModelGraph.json()`, whose keys never change meaning), with the score computed here from
-    /// the zoo's truth file. Until the core has its own adapter, this is how the tests get the
-    /// real thing.
+    /// An example zoo recovered with default options, drawn by the core's adapter with its score
+    /// against the zoo's truth file: what `modeltree-cli recover examples/NAME --truth … --format
+    /// svg` draws.
     static func zoo(_ name: String) throws -> Drawing {
         let folder = root + "/examples/" + name
-        let models = try ModelLoader.expand([folder]).map(ModelLoader.load)
-        let doc = try JSONParser.parse(try recover(models).json())
-        let truth = try JSONParser.parse(String(decoding: try readFile(folder + "/truth.json"), as: UTF8.self))
-        return try fromRecoverJSON(doc, truth: truth, title: "examples/\(name)")
-    }
-
-    static func fromRecoverJSON(_ doc: JSONValue, truth: JSONValue?, title: String) throws -> Drawing {
-        func strings(_ v: JSONValue?) -> [String] {
-            guard case .array(let items)? = v else { return [] }
-            return items.compactMap { if case .string(let s) = $0 { return s } else { return nil } }
-        }
-        func number(_ v: JSONValue?) -> Double {
-            if case .number(let x)? = v { return x }
-            return .nan
-        }
-        guard case .array(let models)? = doc["models"], case .array(let edges)? = doc["edges"], case .array(let trees)? = doc["trees"] else {
-            throw ModelTreeError.format("not a recover document")
-        }
-        let ids = models.map { m -> String in if case .string(let s)? = m["id"] { return s } else { return "?" } }
-        var index: [String: Int] = [:]
-        for (i, id) in ids.enumerated() { index[id] = i }
-        let roots = Set(strings(doc["roots"]))
-        let directions = strings(doc["directions"])
-        var familyOf = [Int](repeating: 0, count: ids.count)
-        var families: [Drawing.Family] = []
-        for (t, tree) in trees.enumerated() {
-            let members = strings(tree)
-            for m in members { familyOf[index[m]!] = t }
-            let direction = t < directions.count ? (directions[t] == "finetune" ? "fine-tuning lowers kurtosis" : "further training raises kurtosis") : ""
-            families.append(.init(title: "Family \(t + 1) · \(members.count) models · \(direction)",
-                                  evidence: [.init("models", "\(members.count)"), .init("direction", directions.count > t ? directions[t] : "?")]))
-        }
-        var drawing = Drawing(title: title, families: families)
-        for (i, m) in models.enumerated() {
-            let k = number(m["kurtosis"])
-            drawing.nodes.append(.init(id: ids[i], lines: [ids[i], "kurtosis " + fixed(k, 2)], kind: roots.contains(ids[i]) ? .root : .model,
-                                       family: familyOf[i], evidence: [.init("kurtosis", "\(k)"), .init("path", strings(.array([m["path"] ?? .null])).first ?? "(memory)")]))
-        }
-        var recovered: Set<String> = []
-        for e in edges {
-            guard case .string(let p)? = e["parent"], case .string(let c)? = e["child"] else { continue }
-            let d = number(e["distance"]), conf = number(e["confidence"])
-            let unsure = e["unsure"] == .bool(true)
-            recovered.insert(p + "\u{0}" + c)
-            drawing.edges.append(.init(parent: index[p]!, child: index[c]!, type: .finetune, lines: [significant(d), "conf " + fixed(conf, 2)],
-                                       unsure: unsure, evidence: [.init("distance", "\(d)"), .init("confidence", "\(conf)"),
-                                                                  .init("unsure", unsure ? "yes" : "no")]))
-        }
-        drawing.warnings = strings(doc["warnings"])
-        if let truth, case .array(let pairs)? = truth["edges"] {
-            let right = pairs.filter { pair in
-                let ends = strings(pair)
-                return ends.count == 2 && recovered.contains(ends[0] + "\u{0}" + ends[1])
-            }.count
-            drawing.score = [.init("edges right", "\(right)/\(pairs.count)")]
-        }
-        return drawing
+        let graph = try recover(try ModelLoader.expand([folder]).map(ModelLoader.load))
+        return Drawing(graph, score: try graph.score(against: try Truth(contentsOf: folder + "/truth.json")))
     }
 
     /// Every relation of the shared contract: a base with fine-tunes, an adapter, quantized exports,
@@ -235,16 +179,3 @@ enum SampleDrawings {
 
 func fixed(_ x: Double, _ decimals: Int) -> String { Formatting.fixed(x, decimals) }
 func significant(_ x: Double) -> String { Formatting.significant(x) }
-
-func readFile(_ path: String) throws -> [UInt8] {
-    guard let f = fopen(path, "rb") else { throw ModelTreeError.io("cannot open \(path)") }
-    defer { fclose(f) }
-    var out: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&buffer, 1, buffer.count, f)
-        if n <= 0 { break }
-        out += buffer[0..<n]
-    }
-    return out
-}
