@@ -163,17 +163,6 @@ final class PictureTests: XCTestCase {
         XCTAssert(html.contains(SVGPicture(d, try Layout(d), framed: false).render()))
     }
 
-    /// The notebook frame gives back the page exactly and is sandboxed without the notebook's origin.
-    func testHTMLFrameCarriesThePageExactly() throws {
-        let d = SampleDrawings.hostile()
-        let frame = try d.htmlFrame(height: 500)
-        guard let doc = parse(frame) else { return }
-        XCTAssertEqual(doc.elements.map(\.name), ["iframe"])
-        XCTAssertEqual(doc.elements[0].attributes["srcdoc"], try d.html())
-        XCTAssertEqual(doc.elements[0].attributes["sandbox"], "allow-scripts")
-        XCTAssert(doc.elements[0].attributes["style"]!.contains("height: 500px"))
-    }
-
     func testZooPicturesShowEveryModelAndEdge() throws {
         for zoo in ["zoo", "zoo2"] {
             let d = try SampleDrawings.zoo(zoo)

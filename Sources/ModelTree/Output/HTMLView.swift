@@ -14,20 +14,6 @@ extension Drawing {
     }
 }
 
-extension Drawing {
-    /// The page of `html()` inside an `<iframe srcdoc>` for a notebook cell (`_repr_html_`):
-    /// sandboxed (scripts run, but the frame cannot reach the notebook, nor the notebook's styles
-    /// the page), as wide as the cell and `height` pixels tall (default: the picture's height
-    /// plus the page's bar, between 240 and 720). Throws what `Layout.init` throws.
-    public func htmlFrame(options: LayoutOptions = LayoutOptions(), height: Int? = nil) throws -> String {
-        let layout = try Layout(self, options: options)
-        let pixels = height.map { max($0, 120) } ?? Int(min(max(layout.height + 160, 240), 720))
-        let title = title.isEmpty ? "Model graph" : title
-        return "<iframe title=\"\(Markup.xml(title))\" sandbox=\"allow-scripts\" style=\"width: 100%; height: \(pixels)px; "
-            + "border: 1px solid #e2e8f0; border-radius: 6px;\" srcdoc=\"\(Markup.attribute(HTMLView(self, layout).render()))\"></iframe>\n"
-    }
-}
-
 /// Writes the HTML page of one `Layout` of a `Drawing`.
 struct HTMLView {
     let drawing: Drawing
