@@ -84,14 +84,3 @@ extension Drawing.EdgeType {
         }
     }
 }
-
-extension DirectionMode {
-    /// What the direction says, for people (the text and the pictures).
-    var summary: String {
-        switch self {
-        case .finetune: return "fine-tuning lowers kurtosis"
-        case .generalization: return "further training raises kurtosis"
-        case .auto: return "decided per tree"
-        }
-    }
-}

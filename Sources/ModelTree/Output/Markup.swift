@@ -22,7 +22,7 @@ enum Markup {
     /// Text as an XML or HTML attribute value in either quotes (or as element text): the five
     /// markup characters and the white space that XML would fold into spaces as character
     /// references, so that an HTML or an XML parser gives back exactly `text` (which must hold no
-    /// character XML forbids: `visible` text, or markup of our own such as a whole page).
+    /// character XML forbids: `visible` text).
     static func attribute(_ markup: String) -> String {
         replacing(markup) {
             switch $0 {
