@@ -98,7 +98,7 @@ class Browser:
                 "--host-resolver-rules=MAP * ~NOTFOUND",
                 # Sandboxed frames (the notebook case) in the page's own process, so that their
                 # console, errors and requests reach this page's session.
-                "--disable-features=IsolateSandboxedIframes", "about:blank"]
+                "--disable-features=IsolateSandboxedIframes", "--disable-dev-shm-usage", "about:blank"]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, preexec_fn=onto_3_and_4, pass_fds=(3, 4))
         os.close(commands_read)

@@ -4,10 +4,11 @@ import XCTest
 
 /// The pictures in a real browser: headless Chromium (Debian's `chromium`) loads the HTML and SVG of
 /// the typed supply chain, hostile ids, 200 models, 1,000 (collapsed) and a base with 150 leaf
-/// fine-tunes (a grid) through `tools/browser_check.py` (the example zoos, as the CLI draws them,
-/// are Tests/python/test_pictures.py's; the notebook frame, bindings/python's), which asserts no console error, no network request, every model id in the rendered DOM, no
-/// overlapping boxes and no text wider than its box in the real font, and working controls; it
-/// writes a screenshot of each page to the artifacts folder (`Artifacts`).
+/// fine-tunes (a grid) through `tools/browser_check.py`, which asserts no console error, no network
+/// request, every model id in the rendered DOM, no overlapping boxes and no text wider than its box
+/// in the real font, and working controls; it writes a screenshot of each page to the artifacts
+/// folder (`Artifacts`). The example zoos as the CLI draws them are Tests/python/test_pictures.py's;
+/// the notebook frame, bindings/python/tests/test_pictures.py's.
 ///
 /// Without Chromium the test is skipped with a message, unless MODELTREE_REQUIRE_BROWSER=1 (CI sets
 /// it), where a missing browser fails.
