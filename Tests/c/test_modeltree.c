@@ -1657,9 +1657,6 @@ int main(int argc, char **argv) {
             filters[filter_count++] = argv[i];
         }
     }
-    /* the CLI where mk/c.mk builds it, when the tests run from the repository's root */
-    static const char *const default_cli = ".build-dist/release/modeltree-cli";
-    if (!g_cli && access(default_cli, X_OK) == 0) g_cli = default_cli;
     setvbuf(stdout, NULL, _IOLBF, 0);
     int rc = harness_run(tests, sizeof tests / sizeof tests[0], filters, filter_count);
     free(filters);
