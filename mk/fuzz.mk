@@ -37,8 +37,9 @@ FUZZ_SOURCES := $(wildcard $(addprefix $(FUZZ_ROOT)/Sources/ModelTree/,Readers/*
     Tensors/*.swift Tensors/Sources/*.swift)) \
     $(FUZZ_ROOT)/Sources/ModelTree/Support/JSON.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift
 # -O keeps Swift's overflow and bounds traps (only -Ounchecked drops them). bfd: the toolchain
-# defaults to gold, which warns about every ASan symbol.
-FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -O -g -sanitize=fuzzer,address -use-ld=bfd
+# defaults to gold, which warns about every ASan symbol. -swift-version 6: the language mode
+# Package.swift builds the sources in (swiftc alone defaults to 5, which checks less).
+FUZZ_SWIFTFLAGS := -parse-as-library -swift-version 6 -module-name ModelTreeFuzz -O -g -sanitize=fuzzer,address -use-ld=bfd
 
 .PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
 
@@ -84,7 +85,7 @@ FUZZ_CC ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v $(SWIFTC))
 FUZZ_ABI_OUT := $(FUZZ_OUT)/abi
 FUZZ_CORE_SOURCES := $(sort $(shell find $(FUZZ_ROOT)/Sources/ModelTree -name '*.swift'))
 FUZZ_SHIM_SOURCES := $(sort $(wildcard $(FUZZ_ROOT)/Sources/ModelTreeC/*.swift))
-FUZZ_ABI_SWIFTFLAGS := -parse-as-library -swift-version 5 -O -g -sanitize=fuzzer,address
+FUZZ_ABI_SWIFTFLAGS := -parse-as-library -swift-version 6 -O -g -sanitize=fuzzer,address
 FUZZ_ABI_CFLAGS := -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address -I$(FUZZ_ROOT)/include
 
 # Rewritten only when the C flags change, so that the harness is rebuilt then.
