@@ -58,7 +58,7 @@ def main() -> None:
     nm = subprocess.run(["nm", "-D", "--defined-only", bundled], capture_output=True, text=True).stdout
     others = [name for name in (line.split()[-1].split("@")[0] for line in nm.splitlines())
               if not name.startswith("modeltree_") and name != "MODELTREE_0"]
-    check(nm != "" and not others, f"bundled library defines only modeltree_* dynamic symbols {others[:5] or ''}")
+    check(nm != "" and not others, "bundled library defines only modeltree_* dynamic symbols" + (f": not {others[:5]}" if others else ""))
 
     with open(os.path.join(zoo, "truth.json")) as f:
         truth = {tuple(e) for e in json.load(f)["edges"]}
