@@ -11,12 +11,14 @@
 # Python runs in a virtual environment made in build/venv (PYTHON=/path/to/python to choose
 # another interpreter): the global one is never written to. See mk/python.mk.
 SWIFT  ?= swift
-CLI     = .build/release/modeltree-cli
+# The CLI is built once, as the distributable build (mk/c.mk's `cli`: release, the Swift runtime
+# linked in, scratch path .build-dist): `make run`, the tests and `make install` share it with
+# libmodeltree.so, whose release build then adds only the C shim.
+CLI     = $(MODELTREE_CLI)
 
 .PHONY: build run test test-swift test-python test-docs clean picture
 
-build:
-	$(SWIFT) build -c release --product modeltree-cli
+build: cli
 
 run: build
 	$(CLI) recover examples/zoo --truth examples/zoo/truth.json
@@ -32,7 +34,7 @@ test-swift:
 	$(SWIFT) test
 
 test-python: build python-deps
-	$(PYTHON) -m pytest -q -p no:cacheprovider Tests/python
+	MODELTREE_CLI=$(MODELTREE_CLI) $(PYTHON) -m pytest -q -p no:cacheprovider Tests/python
 
 # The READMEs' command blocks, run in order as a reader would paste them (Tests/docs/run_readme.py),
 # and the scripts' one-line messages when a package or an input is missing.

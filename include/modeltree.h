@@ -98,14 +98,14 @@ extern "C" {
 #define MODELTREE_VERSION_MINOR 2
 /** Patch version of this header (fixes only). */
 #define MODELTREE_VERSION_PATCH 0
-/** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (0.2.0 is 200). */
+/** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (1.2.3 would be 10203). */
 #define MODELTREE_VERSION_NUMBER \
     (MODELTREE_VERSION_MAJOR * 10000 + MODELTREE_VERSION_MINOR * 100 + MODELTREE_VERSION_PATCH)
 /** Turns the argument into a string literal after macro expansion (for MODELTREE_VERSION_STRING). */
 #define MODELTREE_STRINGIFY(x) MODELTREE_STRINGIFY_(x)
 /** Helper of MODELTREE_STRINGIFY; not for direct use. */
 #define MODELTREE_STRINGIFY_(x) #x
-/** The version as a string literal, "MAJOR.MINOR.PATCH" ("0.2.0"). */
+/** The version as a string literal, "MAJOR.MINOR.PATCH" (such as "1.2.3"). */
 #define MODELTREE_VERSION_STRING \
     MODELTREE_STRINGIFY(MODELTREE_VERSION_MAJOR) "." \
     MODELTREE_STRINGIFY(MODELTREE_VERSION_MINOR) "." \

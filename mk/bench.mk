@@ -17,4 +17,4 @@ bench-deps: python-deps
 	$(CC) -O2 -pthread -o $@ bench/probe.c
 
 bench: bench-deps build .build/bench-probe
-	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --write $(BENCH_ARGS)
+	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --cli $(MODELTREE_CLI) --write $(BENCH_ARGS)

@@ -20,9 +20,8 @@ import st  # noqa: E402  (the repository's numpy safetensors reader/writer: an i
 EXAMPLE_ZOOS = [os.path.join(ROOT, "examples", name) for name in ("zoo", "zoo2")]
 
 #: The SwiftPM scratch folders whose release CLI the tests use when MODELTREE_CLI is not set, in
-#: order. The package's tests compare with the CLI built beside the library (.build-dist); the
-#: CLI's own tests (Tests/python/conftest.py) put `make build`'s .build first.
-CLI_SCRATCHES = [".build-dist", ".build", ".build-py"]
+#: order: `make build`'s (.build-dist, beside the library), then a plain `swift build -c release`'s.
+CLI_SCRATCHES = [".build-dist", ".build"]
 
 
 def cli_path() -> str | None:
