@@ -254,7 +254,8 @@ class Zoo:
     def gguf(self, m):
         path = os.path.join(self.out, m["id"])
         info = gguf_export.convert(self.paths[m["parent"]], self.values[m["parent"]], self.arch, path,
-                                   m["outtype"], base_models_override=m.get("gguf_base"))
+                                   m["outtype"], self.inventory[m["parent"]]["dtype"],
+                                   base_models_override=m.get("gguf_base"))
         self.paths[m["id"]] = path
         self.formats[m["id"]] = "gguf"
         vals = canonical.load(path, "gguf", self.arch)
@@ -264,6 +265,7 @@ class Zoo:
                     f"convert_hf_to_gguf --outtype {info['via'].lower()}, then llama-quantize {m['outtype']}",
                     vals, parent=m["parent"], gguf_file_type=info["file_type"], tensor_types=info["tensor_types"],
                     ggml_types=types, general_name=info["general.name"], kquant_checks=info["kquant_checks"] or None,
+                    quantized_from=info["via"],
                     base_models_override=m.get("gguf_base") is not None)
         err = {}
         for t in types:
@@ -480,6 +482,32 @@ def build_truth(zoo: Zoo) -> dict:
             "unclaimed": sorted(ids - claimed_models)}
 
 
+def check_distinct(zoo: Zoo, truth: dict) -> None:
+    """No two models outside one duplicate group may hold the same values in every layer matrix,
+    and no model may hold the values a GGUF was quantized from other than its parent: the weights
+    could not tell which is whose parent (two int8 exports on one grid, an F16 GGUF that equals
+    llama-quantize's input), so the truth would claim more than they show."""
+    group = {mid: g[0] for g in truth["duplicates"] for mid in g}
+    ids = sorted(zoo.inventory)
+
+    def same(x: dict, y: dict) -> bool:
+        names = [n for n in sorted(x) if n.startswith("model.layers.") and x[n].ndim == 2]
+        return names == [n for n in sorted(y) if n.startswith("model.layers.") and y[n].ndim == 2] \
+            and all(np.array_equal(x[n], y[n]) for n in names)
+
+    for a in range(len(ids)):
+        for b in range(a + 1, len(ids)):
+            x, y = ids[a], ids[b]
+            if group.get(x, x) != group.get(y, y) and same(zoo.values[x], zoo.values[y]):
+                raise AssertionError(f"{x} and {y} hold the same layer weights but are not duplicates")
+    for mid, e in zoo.inventory.items():
+        if e.get("quantized_from"):       # llama-quantize's input: the parent rounded to F16/BF16
+            inter = {k: v.numpy() for k, v in lm.as_stored(zoo.torch_state(e["parent"]), e["quantized_from"]).items()}
+            for y in ids:
+                if group.get(y, y) != group.get(e["parent"], e["parent"]) and same(inter, zoo.values[y]):
+                    raise AssertionError(f"{mid} was quantized from values {y} holds, not only {e['parent']}'s")
+
+
 def measure(zoo: Zoo, truth: dict) -> dict:
     vals = zoo.values
     edge_rows = facts.edge_stats([dict(e, how=zoo.inventory[e["child"]]["how"]) for e in truth["edges"]], vals)
@@ -579,6 +607,7 @@ def main() -> None:
     zoo = Zoo(spec, tmp, args.quick)
     zoo.build()
     truth = build_truth(zoo)
+    check_distinct(zoo, truth)
     measured = measure(zoo, truth)
     with open(os.path.join(tmp, "truth.json"), "w") as f:
         json.dump(truth, f, indent=1)

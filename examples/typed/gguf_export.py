@@ -8,8 +8,8 @@ n_head_kv)`, 1-D tensors and norms stay F32, the metadata comes from gguf-py's o
 llama.* hyper-parameters, `general.file_type`, `general.quantization_version` and a GPT-2 style
 vocabulary (tokens, types, merges from tokenizer.json via gguf-py's SpecialVocab).
 
-Q4_0 and Q4_K_M are what `llama-quantize` makes from such a file (here from a BF16 GGUF whose
-values equal the BF16 source, so nothing is lost on the way): its per-tensor type choice
+Q4_0 and Q4_K_M are what `llama-quantize` makes from such a file (the one `--outtype auto` writes:
+BF16 for a BF16 source, F16 for an F32 one): its per-tensor type choice
 (`llama_tensor_get_type`: output.weight -> Q6_K/Q8_0, attn_v and ffn_down of `use_more_bits`
 layers -> Q6_K for Q4_K_M) and its fallback for rows not a multiple of 256 values (Q4_K -> Q5_0,
 Q6_K -> Q8_0), which at hidden size 64 leaves Q4_K/Q6_K only on ffn_down.
@@ -125,14 +125,17 @@ def _vocab(writer: gguf.GGUFWriter, source_dir: Path, n_vocab: int) -> None:
     gguf.SpecialVocab(source_dir, load_merges=True, n_vocab=n_vocab).add_to_gguf(writer)
 
 
-def convert(source_dir: str, state: dict, arch: dict, out_path: str, outtype: str,
+def convert(source_dir: str, state: dict, arch: dict, out_path: str, outtype: str, source_dtype: str,
             base_models_override: list | None = None) -> dict:
     """Write `out_path` from the HF folder `source_dir` whose weights are `state` (name -> float32
-    numpy, exactly the values its files hold). Returns the tensor types and metadata written."""
+    numpy, exactly the values its files hold, stored as `source_dtype`). Returns the tensor types
+    and metadata written."""
     n_layers, n_head, n_kv = arch["layers"], arch["heads"], arch["kv_heads"]
     via = None
     if outtype in QUANTIZE_TYPES:
-        via = "BF16"          # convert_hf_to_gguf --outtype bf16, then llama-quantize
+        # llama-quantize reads the GGUF `convert_hf_to_gguf.py --outtype auto` writes: BF16 for a
+        # BF16 source, F16 otherwise
+        via = "BF16" if source_dtype == "BF16" else "F16"
     counters = {"attn_v": 0, "ffn_down": 0}
     writer = gguf.GGUFWriter(out_path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
     types, checks = {}, {}

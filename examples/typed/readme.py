@@ -246,8 +246,10 @@ and `general.base_model.N.{{name,organization,repo_url}}` when claimed, `llama.b
 15 Q4_K_M, 32 BF16), `general.quantization_version` 2, and the vocabulary (`tokenizer.ggml.model`
 `gpt2`, `.pre` `gpt-2`, `.tokens`, `.token_type`, `.merges`, `.bos_token_id`, `.eos_token_id`).
 Norms and other 1-D tensors are F32. F16/BF16/Q8_0 files are convert's own output (`--outtype`);
-Q4_0 and Q4_K_M are llama-quantize's output from a BF16 GGUF of the source, with its per-tensor
-choices: Q4_0 puts `output.weight` in Q8_0 (its Q6_K pick falls back: 64 values a row); Q4_K_M
+Q4_0 and Q4_K_M are llama-quantize's output from the GGUF `--outtype auto` makes of the source
+(BF16 for a BF16 source, F16 for an F32 one; that intermediate file is not in the zoo, and no
+model of the zoo holds its values, so the source is the only parent the weights allow), with its
+per-tensor choices: Q4_0 puts `output.weight` in Q8_0 (its Q6_K pick falls back: 64 values a row); Q4_K_M
 puts Q4_K/Q6_K (`use_more_bits` layers) on `ffn_down` (rows of 256), Q6_K→Q8_0 on `attn_v` of
 those layers and `output.weight`, and Q4_K→Q5_0 elsewhere. gguf-py cannot make K-quants, so
 `examples/typed/kquants.py` does, following ggml's reference quantizers; every Q4_K/Q6_K tensor
