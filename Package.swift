@@ -2,13 +2,19 @@
 // libmodeltree: recover the Model Graph of a collection of neural networks from their weights.
 //
 // Products:
+//   ModelTree      the engine as a Swift library, for Swift packages that depend on this one
+//                  (no unsafe flags: SwiftPM accepts it from a remote dependency)
 //   modeltree      libmodeltree.so, the engine behind include/modeltree.h
 //   modeltree-cli  the command-line tool (an executable may not share the library's name)
 import PackageDescription
 
-// The C ABI's library (issue 3). The soname and the version script apply on Linux; the version
+// The C ABI's library. The soname and the version script apply on Linux; the version
 // script keeps everything but `modeltree_*` out of the dynamic symbol table. `-z defs` makes an
-// unresolved symbol a link error instead of a load-time surprise.
+// unresolved symbol a link error instead of a load-time surprise. The linker is the toolchain's
+// lld: gold (swiftc's default on Linux) honours the script's `local: *` for the symbols' binding
+// but still writes the core's type metadata that the shim reaches through the GOT (`$s9ModelTree…VN`)
+// into the dynamic symbol table, with R_X86_64_GLOB_DAT relocations against them; lld resolves
+// those relocations at link time, so `nm -D` shows only `modeltree_*` (Tests/c: installed_library).
 // MODELTREE_STATIC_STDLIB=1 (set by `make lib`) links the Swift runtime into libmodeltree.so so
 // that it loads on a machine without the toolchain; it breaks `swift test`, hence the switch.
 let staticStdlib = Context.environment["MODELTREE_STATIC_STDLIB"] == "1"
@@ -16,11 +22,13 @@ let cabiLinkerFlags = [
     "-Xlinker", "-soname=libmodeltree.so.0",
     "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ModelTreeC/modeltree.exports",
     "-Xlinker", "-z", "-Xlinker", "defs",
+    "-use-ld=lld",
 ] + (staticStdlib ? ["-static-stdlib"] : [])
 
 let package = Package(
     name: "modeltree",
     products: [
+        .library(name: "ModelTree", targets: ["ModelTree"]),
         .executable(name: "modeltree-cli", targets: ["ModelTreeCLI"]),
         // libmodeltree.so: the engine behind include/modeltree.h.
         .library(name: "modeltree", type: .dynamic, targets: ["ModelTreeC"]),
@@ -37,6 +45,7 @@ let package = Package(
             name: "ModelTreeCLI",
             dependencies: [
                 "ModelTree",
+                "CModelTree",   // the version macros of include/modeltree.h, nothing else
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,5 +61,5 @@ let package = Package(
             linkerSettings: [.unsafeFlags(cabiLinkerFlags, .when(platforms: [.linux]))]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
