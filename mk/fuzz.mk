@@ -51,12 +51,6 @@ FUZZ_ABI_OUT := $(FUZZ_OUT)/abi
 
 .PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
 
-# The format readers' targets compile Sources/ModelTree/IO/Formats/ too (the others need not).
-FUZZ_FORMAT_SOURCES := $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/Formats/*.swift)
-FUZZ_FORMAT_BINARIES := $(foreach t,gguf pickle protobuf,$(FUZZ_OUT)/fuzz-$(t))
-$(FUZZ_FORMAT_BINARIES): FUZZ_SOURCES += $(FUZZ_FORMAT_SOURCES)
-$(FUZZ_FORMAT_BINARIES): $(FUZZ_FORMAT_SOURCES)
-
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz-$(t))
 
 # The target's entry file is named after it: safetensors → SafetensorsFuzz.swift.

@@ -1,10 +1,12 @@
 // libFuzzer target: the GGUF header parser (`GGUFFile.parse`), the ggml dequantizers and the
 // GGUF → Hugging Face name map, on arbitrary bytes taken as a whole file image.
 //
-// Built by mk/fuzz.mk like SafetensorsFuzz.swift (with Sources/ModelTree/IO/Formats/*.swift). An
+// Built by mk/fuzz.mk like SafetensorsFuzz.swift. An
 // input either parses — and then everything a caller relies on must hold — or fails with
 // `ModelTreeError.format`; anything else (a trap, an ASan report, another error kind, a hang or a
 // leak) is a finding.
+
+@testable import ModelTree
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGGUF(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

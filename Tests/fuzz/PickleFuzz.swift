@@ -7,6 +7,8 @@
 // like SafetensorsFuzz.swift. Nothing may be called but the policy's Swift code: an input either
 // gives a state dict whose every tensor lies inside its storage, or a `.format` error.
 
+@testable import ModelTree
+
 /// Storages "0" … "3" of 64, 7, 0 and 256 bytes, as stored zip entries under `archive/data/`.
 private let storageArchive: [UInt8] = {
     func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)] }

@@ -6,6 +6,8 @@
 // input either parses — and then every initializer's data lies in the image, has the size its
 // type and shape need, and dequantizes — or fails with `ModelTreeError.format`.
 
+@testable import ModelTree
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzProtobuf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let image = UnsafeRawBufferPointer(start: data, count: size)
