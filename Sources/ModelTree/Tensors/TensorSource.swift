@@ -130,6 +130,18 @@ enum TensorStorage: @unchecked Sendable {
         }
     }
 
+    /// Copies `count` bytes at `offset` (relative to the tensor's first byte) into `buffer`
+    /// without staging them (a read larger than a cursor holds); returns `buffer`.
+    func copy(at offset: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws -> UnsafeMutableRawPointer {
+        switch self {
+        case .memory(let bytes):
+            if count > 0, let base = bytes.baseAddress { buffer.copyMemory(from: base + offset, byteCount: count) }
+        case .file(let file, let start):
+            try file.read(into: buffer, count: count, at: start + offset)
+        }
+        return buffer
+    }
+
     /// The first `count` bytes, as an array.
     func readAll(_ count: Int) throws -> [UInt8] {
         switch self {
