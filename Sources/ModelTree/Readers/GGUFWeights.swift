@@ -24,8 +24,9 @@ enum GGUFWeights {
                 } else if let dtype = integerType(t.type) {
                     stored = TensorView(name: t.name, shape: t.shape, source: StoredElements(dtype: dtype, storage: storage))
                 } else {
-                    try t.requireDequantizable()
-                    continue
+                    // Listed, never compared: a recovery names it in a warning.
+                    stored = TensorView(name: t.name, shape: t.shape,
+                                        source: Undecodable(typeName: t.type.name, reason: "\(t.type.name), which libmodeltree cannot dequantize"))
                 }
                 guard let hf = try names?.huggingFace(t.name) else { tensors.append(stored); continue }
                 tensors.append(try view(stored, as: hf))

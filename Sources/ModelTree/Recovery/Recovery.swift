@@ -51,8 +51,12 @@ struct Recovery {
             throw ModelTreeError.invalidArgument("model id '\(m.id)' appears twice")
         }
         try options.validate(modelCount: models.count)
+        // Tensors no pass can decode (GGUF's IQ types) are not weights, so never compared: say so.
+        let skipped = models.flatMap { m in
+            m.tensors.compactMap { t in t.undecodableReason.map { "model '\(m.id)': tensor '\(t.name)' is \($0): not compared" } }
+        }
         let groups = TensorSelection.architectureGroups(models)
-        guard groups.count > 1 else { return try recoverGroup() }
+        guard groups.count > 1 else { return try recoverGroup().prepending(warnings: skipped) }
         if let trees = options.trees, trees < groups.count {
             throw ModelTreeError.invalidArgument("trees is \(trees), fewer than the \(groups.count) different architectures "
                 + "of the models, each of which makes trees of its own")
@@ -76,7 +80,7 @@ struct Recovery {
             notes.append("\(trees) trees were asked for, but the models have \(groups.count) different "
                 + "architectures, recovered separately: each was cut into trees from its own data (\(graph.trees.count) in all)")
         }
-        return try graph.prepending(warnings: notes)
+        return try graph.prepending(warnings: skipped + notes)
     }
 
     /// Recovers models that share an architecture.
