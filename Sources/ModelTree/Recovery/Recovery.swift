@@ -1,6 +1,7 @@
 /// Recovers the Model Graph of `models` from their weights (Horwitz, Shul, Hoshen, ICLR 2025,
 /// with the number of trees, the metric and the direction found from the data).
 ///
+/// 0. Map an export's tensor names onto the other models' (`TensorMatching`).
 /// 1. Select the tensors every model shares (`TensorSelection`).
 /// 2. One streaming pass: per-model kurtosis, pairwise RMS, normalised max and correlation
 ///    (`PairwiseStatistics`).
@@ -19,7 +20,10 @@
 ///   incompatible models when no tensor is shared; out of memory past `maxModels` or
 ///   `memoryBudget`; cancelled when `progress` returns false; io when a file changed).
 public func recover(_ models: [Model], options: RecoveryOptions = RecoveryOptions()) throws -> ModelGraph {
-    try Recovery(models: models, options: options).run()
+    let (aligned, matches, notes) = try TensorMatching.align(models)
+    var graph = try Recovery(models: aligned, options: options).run().prepending(warnings: notes)
+    graph.tensorMatches = matches
+    return graph
 }
 
 /// Correlation above which two models count as related (see `recover`).

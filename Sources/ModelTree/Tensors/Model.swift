@@ -39,6 +39,11 @@ public final class Model: Sendable {
         self.index = index
     }
 
+    /// The same model (id, path, owners, format, metadata) with other views of its tensors.
+    func replacingTensors(_ tensors: [TensorView]) throws -> Model {
+        try Model(id: id, path: path, tensors: tensors, owners: owners, format: format, metadata: metadata)
+    }
+
     public func tensor(named name: String) -> TensorView? {
         index[name].map { tensors[$0] }
     }
