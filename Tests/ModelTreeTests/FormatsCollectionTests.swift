@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+@testable import ModelTree
+
+/// Mixed-format collections end to end, on the committed typed zoo 2 (made by transformers,
+/// gguf-py, torch.save, torch.onnx and onnxruntime: `examples/make_typed_zoo.py`): every export
+/// is read, its tensors correspond to its source's, and a recovery attaches it to its source as
+/// `truth.json` says.
+@Suite struct FormatsCollectionTests {
+    private static let zoo = SampleDrawings.root + "/examples/typed_zoo2"
+
+    private func load(_ ids: [String]) throws -> [Model] {
+        try ids.map { try ModelLoader.load(ModelLocation(id: $0, path: Self.zoo + "/" + $0)) }
+    }
+
+    /// The F32 ONNX export holds its source's values: every matched tensor equals the source's
+    /// bit for bit (transposed back where torch.onnx stored a Linear weight [in, out]); the int8
+    /// export's dequantized weights are within half a step of its source's. Every 2-D tensor of
+    /// the source found its counterpart, MatMul weights by content.
+    @Test func onnxExportsMatchTheirSources() throws {
+        let models = try load(["fx-light", "fx-light.onnx", "fx-food-love", "fx-food-love-int8.onnx"])
+        let (aligned, matches, _) = try TensorMatching.align(models)
+        for (source, export) in [(0, 1), (2, 3)] {
+            let src = aligned[source], exp = aligned[export]
+            let matrices = src.tensors.filter { $0.shape.count == 2 }
+            #expect(matrices.count == 23)     // 21 layer matrices, embeddings, lm_head
+            for t in matrices {
+                let e = try #require(exp.tensor(named: t.name), "\(exp.id) has no \(t.name)")
+                #expect(e.shape == t.shape)
+                let want = try t.decode(), got = try e.decode()
+                if export == 1 {
+                    #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(t.name)")
+                } else {
+                    // |error| ≤ half a step: onnxruntime quantizes weights per output channel,
+                    // symmetric int8 (step max |w| / 127), or per tensor, asymmetric uint8 (step
+                    // (max − min) / 255, the embeddings of a Gather).
+                    let rows = t.shape[0], columns = t.shape[1]
+                    let tensorStep = Double(want.max()! - want.min()!) / 255
+                    for r in 0..<rows {
+                        let row = want[r * columns..<(r + 1) * columns]
+                        let step = Swift.max(Double(row.map(abs).max()!) / 127, tensorStep)
+                        let worst = zip(got[r * columns..<(r + 1) * columns], row).map { abs(Double($0) - Double($1)) }.max()!
+                        #expect(worst <= step * 0.5 + 1e-7, "\(t.name) row \(r)")
+                    }
+                }
+            }
+            let own = matches.filter { $0.model == exp.id }
+            #expect(own.filter(\.byContent).count == 22, "\(exp.id)")      // the 21 MatMul weights and lm_head
+            #expect(own.filter(\.byContent).allSatisfy { $0.transposed && $0.correlation! > 0.99 })
+        }
+    }
+
+    /// The exports of typed zoo 2 — GGUF BF16, F16, Q8_0, Q4_0 and Q4_K_M, an int8 ONNX and a
+    /// torch.save fine-tune — with their sources and the other fine-tunes: every export's primary
+    /// parent or child is its source (truth.json), and the export is far closer to its source
+    /// than any fine-tune is to its parent.
+    @Test func exportsAttachToTheirSources() throws {
+        let ids = ["fx", "fx-food", "fx-sports", "fx-kids", "fx-food-love",
+                   "fx-BF16.gguf", "fx-Q4_K_M.gguf", "fx-food-Q8_0.gguf", "fx-food-Q4_0.gguf", "fx-sports-F16.gguf",
+                   "fx-food-love-int8.onnx"]
+        let truth = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.zoo + "/truth.json"))) as? [String: Any])
+        var source: [String: String] = [:], type: [String: String] = [:]
+        for case let e as [String: Any] in truth["edges"] as! [Any] {
+            source[e["child"] as! String] = e["parent"] as? String
+            type[e["child"] as! String] = e["type"] as? String
+        }
+        let graph = try recover(try load(ids))
+        let exports = ids.filter { type[$0] == "quantized" }
+        #expect(exports.count == 6)
+        var exportDistance = 0.0, finetuneDistance = Double.infinity
+        for (i, id) in ids.enumerated() {
+            guard let parent = source[id], let p = ids.firstIndex(of: parent) else { continue }
+            let adjacent = graph.primaryParent(of: i) == p || graph.primaryParent(of: p) == i
+            if type[id] == "quantized" {
+                #expect(adjacent, "\(id) is not attached to its source \(parent)")
+                exportDistance = Swift.max(exportDistance, graph.distances[i, p])
+            } else {
+                finetuneDistance = Swift.min(finetuneDistance, graph.distances[i, p])
+            }
+        }
+        #expect(exportDistance * 1.5 < finetuneDistance, "exports up to \(exportDistance), fine-tunes from \(finetuneDistance)")
+    }
+}
