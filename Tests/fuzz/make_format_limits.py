@@ -4,8 +4,8 @@ memory or time per byte a stranger can send. Needs only the Python standard libr
 
     python3 Tests/fuzz/make_format_limits.py OUT
 
-Then, with the measuring driver (Tests/fuzz/measure_formats.swift, built as FUZZING.md says):
-    /usr/bin/time -f "%e s %U user %M KB" measure-formats gguf OUT/gguf-tensors-2400000.gguf
+Then, with the CLI (which reads each file as the library does):
+    /usr/bin/time -f "%e s %U user %M KB" modeltree-cli inspect OUT/gguf-tensors-2400000.gguf
 
 gguf-tensors-<n>.gguf   n empty tensor infos (40 bytes each): 1,000,000 is the limit, one more refused
 gguf-scalars-<n>.gguf   n uint8 metadata entries (21 bytes each): the same limit
