@@ -18,15 +18,9 @@ struct AffineIntegers: TensorSource {
     var typeName: String { "\(dtype.rawValue)·scale" }
 
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
-        let size = dtype.size
-        let limit = Swift.max(range.upperBound, cursor.window.upperBound) * size
-        let piece = Swift.max(1, cursor.capacity / size)
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let end = Swift.min(range.upperBound, start + piece)
-            let raw = try storage.bytes(at: start * size, count: (end - start) * size, limit: limit, cursor: cursor)
-            for i in start..<end {
-                let k = i - start
+        try storage.pieces(range, elementSize: dtype.size, cursor: cursor) { raw, piece in
+            for i in piece {
+                let k = i - piece.lowerBound
                 let x: Int32
                 switch dtype {
                 case .i8: x = Int32(raw.load(fromByteOffset: k, as: Int8.self))
@@ -38,7 +32,6 @@ struct AffineIntegers: TensorSource {
                 let c = channels == 1 ? 0 : (i / inner) % channels
                 target[i - range.lowerBound] = Float(x &- (zeroPoints.isEmpty ? 0 : zeroPoints[c])) * scales[c]
             }
-            start = end
         }
     }
 
