@@ -22,6 +22,13 @@ import Testing
             }
         }
         #expect(whole.map(\.bitPattern) == pieces.map(\.bitPattern), "\(t.name): ranges differ from the whole", sourceLocation: sourceLocation)
+        // A few elements at a time: a cursor smaller than one block of a K-quant (144–210 bytes).
+        for start in stride(from: 0, to: t.count, by: Swift.max(1, t.count / 7)) {
+            let end = Swift.min(t.count, start + 5)
+            var few = [Float](repeating: .nan, count: end - start)
+            try few.withUnsafeMutableBufferPointer { try t.decode(start..<end, into: $0.baseAddress!) }
+            #expect(few.map(\.bitPattern) == whole[start..<end].map(\.bitPattern), "\(t.name) at \(start)", sourceLocation: sourceLocation)
+        }
         return whole
     }
 
