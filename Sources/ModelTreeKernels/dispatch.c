@@ -76,25 +76,24 @@ static const mtk_isa preference[] = {
     MTK_ISA_PORTABLE,
 };
 
+const mtk_kernels *mtk_kernels_named(const char *wanted)
+{
+    const size_t count = sizeof preference / sizeof preference[0];
+    size_t first = 0;
+    if (wanted && *wanted)
+        for (size_t i = 0; i < count; i++)
+            if (strcmp(compiled(preference[i])->name, wanted) == 0) { first = i; break; }
+    for (size_t i = first; i < count; i++) {
+        const mtk_kernels *k = mtk_kernels_for(preference[i]);
+        if (k) return k;
+    }
+    return &mtk_kernels_portable;
+}
+
 static const mtk_kernels *active;
 static pthread_once_t active_once = PTHREAD_ONCE_INIT;
 
-/* The best supported set, or with MODELTREE_KERNEL=name the named one if supported, else the
- * best supported set after it in `preference` (avx512 on an AVX2-only CPU gives avx2). */
-static void choose(void)
-{
-    const char *wanted = getenv("MODELTREE_KERNEL");
-    size_t first = 0;
-    if (wanted && *wanted) {
-        for (size_t i = 0; i < sizeof preference / sizeof preference[0]; i++)
-            if (strcmp(compiled(preference[i])->name, wanted) == 0) { first = i; break; }
-    }
-    for (size_t i = first; i < sizeof preference / sizeof preference[0]; i++) {
-        const mtk_kernels *k = mtk_kernels_for(preference[i]);
-        if (k) { active = k; return; }
-    }
-    active = &mtk_kernels_portable;
-}
+static void choose(void) { active = mtk_kernels_named(getenv("MODELTREE_KERNEL")); }
 
 const mtk_kernels *mtk_kernels_active(void)
 {

@@ -103,6 +103,11 @@ const mtk_kernels *mtk_kernels_active(void);
  *  cannot run it. For tests and benchmarks that compare sets in one process. */
 const mtk_kernels *mtk_kernels_for(mtk_isa isa);
 
+/** The set MODELTREE_KERNEL=`name` selects (NULL or "": the best): that set if this CPU runs
+ *  it, else the best supported set below it (avx512 on an AVX2-only CPU gives avx2); an
+ *  unknown name gives the best. mtk_kernels_active() is this, applied once to the environment. */
+const mtk_kernels *mtk_kernels_named(const char *name);
+
 /** Σ (x − y)² and max |x − y| in double over `count` floats: the exact fallback. */
 void mtk_pair_exact(const float *x, const float *y, size_t count, double *ss, double *maxabs);
 
