@@ -41,14 +41,28 @@ FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -O -g -sanitize=
 
 .PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
 
+# The C kernels the core imports as the module ModelTreeKernels (Sources/ModelTreeKernels, issue
+# 15): compiled by the toolchain's clang with ASan (no fuzzer coverage: float arithmetic has no
+# branches worth steering), found by swiftc through the target's module map (-I), and linked into
+# every binary, as SwiftPM does.
+FUZZ_KERNEL_DIR := $(FUZZ_ROOT)/Sources/ModelTreeKernels
+FUZZ_KERNEL_SRC := $(sort $(wildcard $(FUZZ_KERNEL_DIR)/*.c))
+FUZZ_KERNEL_OBJ := $(patsubst $(FUZZ_KERNEL_DIR)/%.c,$(FUZZ_OUT)/kernels/%.o,$(FUZZ_KERNEL_SRC))
+FUZZ_KERNEL_DEPS := $(wildcard $(FUZZ_KERNEL_DIR)/*.h $(FUZZ_KERNEL_DIR)/*.inc $(FUZZ_KERNEL_DIR)/include/*)
+FUZZ_KERNEL_FLAGS := -I $(FUZZ_KERNEL_DIR)/include $(FUZZ_KERNEL_OBJ)
+
+$(FUZZ_OUT)/kernels/%.o: $(FUZZ_KERNEL_DIR)/%.c $(FUZZ_KERNEL_DEPS)
+	mkdir -p $(@D)
+	$(FUZZ_CC) -g -O1 -fsanitize=address -I$(FUZZ_KERNEL_DIR)/include -c $< -o $@
+
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz-$(t))
 
 # The target's entry file is named after it: safetensors → SafetensorsFuzz.swift.
 fuzz_entry = $(FUZZ_ROOT)/Tests/fuzz/$(shell echo $(1) | sed 's/./\U&/')Fuzz.swift
 
-$(FUZZ_OUT)/fuzz-%: $(FUZZ_SOURCES) $(FUZZ_ROOT)/Tests/fuzz/*Fuzz.swift
+$(FUZZ_OUT)/fuzz-%: $(FUZZ_SOURCES) $(FUZZ_ROOT)/Tests/fuzz/*Fuzz.swift $(FUZZ_KERNEL_OBJ)
 	mkdir -p $(FUZZ_OUT)
-	$(SWIFTC) $(FUZZ_SWIFTFLAGS) $(FUZZ_SOURCES) $(call fuzz_entry,$*) -o $@
+	$(SWIFTC) $(FUZZ_SWIFTFLAGS) $(FUZZ_SOURCES) $(call fuzz_entry,$*) $(FUZZ_KERNEL_FLAGS) -o $@
 
 fuzz: fuzz-build
 	set -e; for t in $(FUZZ_TARGETS); do \
@@ -91,9 +105,9 @@ $(FUZZ_ABI_OUT)/cflags: fuzz-abi-force
 	@mkdir -p $(@D)
 	@echo '$(FUZZ_ABI_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_ABI_CFLAGS)' > $@
 
-$(FUZZ_ABI_OUT)/libModelTree.a: $(FUZZ_CORE_SOURCES)
+$(FUZZ_ABI_OUT)/libModelTree.a: $(FUZZ_CORE_SOURCES) $(FUZZ_KERNEL_DEPS)
 	mkdir -p $(@D)
-	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -module-name ModelTree -emit-module \
+	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -module-name ModelTree -I $(FUZZ_KERNEL_DIR)/include -emit-module \
 	    -emit-module-path $(@D)/ModelTree.swiftmodule -emit-library -static -o $@ $(FUZZ_CORE_SOURCES)
 
 $(FUZZ_ABI_OUT)/abi_fuzz.o: $(FUZZ_ROOT)/Tests/fuzz/abi_fuzz.c $(FUZZ_ROOT)/include/modeltree.h $(FUZZ_ABI_OUT)/cflags
@@ -101,9 +115,9 @@ $(FUZZ_ABI_OUT)/abi_fuzz.o: $(FUZZ_ROOT)/Tests/fuzz/abi_fuzz.c $(FUZZ_ROOT)/incl
 
 # -I include finds include/module.modulemap (the module CModelTree the shim imports).
 $(FUZZ_OUT)/fuzz-abi: $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_SHIM_SOURCES) \
-        $(FUZZ_ROOT)/include/module.modulemap
+        $(FUZZ_ROOT)/include/module.modulemap $(FUZZ_KERNEL_OBJ)
 	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -use-ld=bfd -module-name ModelTreeC -I $(FUZZ_ABI_OUT) -I $(FUZZ_ROOT)/include \
-	    $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_ABI_OUT)/libModelTree.a -o $@
+	    $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_KERNEL_FLAGS) -o $@
 
 .PHONY: fuzz-abi-force
 fuzz-abi-force:
