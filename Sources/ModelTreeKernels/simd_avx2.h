@@ -21,11 +21,6 @@ MTK_INLINE vf vf_madd(vf a, vf b, vf c) { return _mm256_fmadd_ps(a, b, c); }
 MTK_INLINE vf vf_abs(vf a) { return _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF))); }
 MTK_INLINE vf vf_max(vf a, vf b) { return _mm256_max_ps(a, b); }
 MTK_INLINE vf vf_min(vf a, vf b) { return _mm256_min_ps(a, b); }
-MTK_INLINE double vf_sum_d(vf a) {
-    __m256d s = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
-    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
-}
 MTK_INLINE float vf_hmax(vf a) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
@@ -44,6 +39,13 @@ MTK_INLINE vd vd_set1(double x) { return _mm256_set1_pd(x); }
 MTK_INLINE vd vd_load(const double *p) { return _mm256_loadu_pd(p); }
 MTK_INLINE void vd_store(double *p, vd x) { _mm256_storeu_pd(p, x); }
 MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return _mm256_fmadd_pd(a, b, c); }
+MTK_INLINE vd vd_add_widened(vd t, vf a) {
+    return _mm256_add_pd(_mm256_add_pd(t, _mm256_cvtps_pd(_mm256_castps256_ps128(a))), _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
+}
+MTK_INLINE double vd_sum(vd a) {
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+}
 
 /* Register tiles (16 ymm registers). */
 #define PAIR_TA 4

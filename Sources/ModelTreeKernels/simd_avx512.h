@@ -20,14 +20,6 @@ MTK_INLINE vf vf_madd(vf a, vf b, vf c) { return _mm512_fmadd_ps(a, b, c); }
 MTK_INLINE vf vf_abs(vf a) { return _mm512_abs_ps(a); }
 MTK_INLINE vf vf_max(vf a, vf b) { return _mm512_max_ps(a, b); }
 MTK_INLINE vf vf_min(vf a, vf b) { return _mm512_min_ps(a, b); }
-MTK_INLINE double vf_sum_d(vf a) {
-    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
-    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-    __m512d s = _mm512_add_pd(lo, hi);
-    __m256d t = _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
-    __m128d u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
-}
 MTK_INLINE float vf_hmax(vf a) { return _mm512_reduce_max_ps(a); }
 MTK_INLINE float vf_hmin(vf a) { return _mm512_reduce_min_ps(a); }
 
@@ -36,6 +28,16 @@ MTK_INLINE vd vd_set1(double x) { return _mm512_set1_pd(x); }
 MTK_INLINE vd vd_load(const double *p) { return _mm512_loadu_pd(p); }
 MTK_INLINE void vd_store(double *p, vd x) { _mm512_storeu_pd(p, x); }
 MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return _mm512_fmadd_pd(a, b, c); }
+MTK_INLINE vd vd_add_widened(vd t, vf a) {
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    return _mm512_add_pd(_mm512_add_pd(t, lo), hi);
+}
+MTK_INLINE double vd_sum(vd a) {
+    __m256d t = _mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd(a, 1));
+    __m128d u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
+}
 
 /* Register tiles (32 zmm registers). */
 #define PAIR_TA 4

@@ -23,10 +23,6 @@ MTK_INLINE vf vf_abs(vf a) { return vabsq_f32(a); }
 /* vmaxnm/vminnm: a NaN operand is ignored in favour of the number (the running value stays). */
 MTK_INLINE vf vf_max(vf a, vf b) { return vmaxnmq_f32(a, b); }
 MTK_INLINE vf vf_min(vf a, vf b) { return vminnmq_f32(a, b); }
-MTK_INLINE double vf_sum_d(vf a) {
-    float64x2_t s = vaddq_f64(vcvt_f64_f32(vget_low_f32(a)), vcvt_high_f64_f32(a));
-    return vgetq_lane_f64(s, 0) + vgetq_lane_f64(s, 1);
-}
 MTK_INLINE float vf_hmax(vf a) { return vmaxnmvq_f32(a); }
 MTK_INLINE float vf_hmin(vf a) { return vminnmvq_f32(a); }
 
@@ -35,6 +31,8 @@ MTK_INLINE vd vd_set1(double x) { return vdupq_n_f64(x); }
 MTK_INLINE vd vd_load(const double *p) { return vld1q_f64(p); }
 MTK_INLINE void vd_store(double *p, vd x) { vst1q_f64(p, x); }
 MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return vfmaq_f64(c, a, b); }
+MTK_INLINE vd vd_add_widened(vd t, vf a) { return vaddq_f64(vaddq_f64(t, vcvt_f64_f32(vget_low_f32(a))), vcvt_high_f64_f32(a)); }
+MTK_INLINE double vd_sum(vd a) { return vgetq_lane_f64(a, 0) + vgetq_lane_f64(a, 1); }
 
 #define PAIR_TA 4
 #define PAIR_TB 4

@@ -20,7 +20,6 @@ MTK_INLINE vf vf_abs(vf a) { return fabsf(a); }
 /* The x86 rule: b when either is NaN. */
 MTK_INLINE vf vf_max(vf a, vf b) { return a > b ? a : b; }
 MTK_INLINE vf vf_min(vf a, vf b) { return a < b ? a : b; }
-MTK_INLINE double vf_sum_d(vf a) { return (double)a; }
 MTK_INLINE float vf_hmax(vf a) { return a; }
 MTK_INLINE float vf_hmin(vf a) { return a; }
 
@@ -29,6 +28,8 @@ MTK_INLINE vd vd_set1(double x) { return x; }
 MTK_INLINE vd vd_load(const double *p) { return *p; }
 MTK_INLINE void vd_store(double *p, vd x) { *p = x; }
 MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return a * b + c; }
+MTK_INLINE vd vd_add_widened(vd t, vf a) { return t + (double)a; }
+MTK_INLINE double vd_sum(vd a) { return a; }
 
 #define PAIR_TA 4
 #define PAIR_TB 4

@@ -26,11 +26,6 @@ MTK_INLINE vf vf_abs(vf a) { return _mm_and_ps(a, _mm_castsi128_ps(_mm_set1_epi3
  * second where a NaN must not enter it. */
 MTK_INLINE vf vf_max(vf a, vf b) { return _mm_max_ps(a, b); }
 MTK_INLINE vf vf_min(vf a, vf b) { return _mm_min_ps(a, b); }
-/* Σ lanes in double: lanes widened exactly, added (0+2) + (1+3). */
-MTK_INLINE double vf_sum_d(vf a) {
-    __m128d s = _mm_add_pd(_mm_cvtps_pd(a), _mm_cvtps_pd(_mm_movehl_ps(a, a)));
-    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-}
 MTK_INLINE float vf_hmax(vf a) {
     __m128 m = _mm_max_ps(a, _mm_movehl_ps(a, a));
     m = _mm_max_ps(m, _mm_shuffle_ps(m, m, 1));
@@ -47,6 +42,9 @@ MTK_INLINE vd vd_set1(double x) { return _mm_set1_pd(x); }
 MTK_INLINE vd vd_load(const double *p) { return _mm_loadu_pd(p); }
 MTK_INLINE void vd_store(double *p, vd x) { _mm_storeu_pd(p, x); }
 MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
+/* t + the lanes of a widened exactly: (t + lanes 0-1) + lanes 2-3. */
+MTK_INLINE vd vd_add_widened(vd t, vf a) { return _mm_add_pd(_mm_add_pd(t, _mm_cvtps_pd(a)), _mm_cvtps_pd(_mm_movehl_ps(a, a))); }
+MTK_INLINE double vd_sum(vd a) { return _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a))); }
 
 /* Register tiles (16 xmm registers): rows × partners per step. */
 #define PAIR_TA 3
