@@ -177,8 +177,11 @@ if let i = args.firstIndex(of: "--only"), i + 1 < args.count {
     exit(0)
 }
 
-var uts = utsname()
-uname(&uts)
+func loadAverage() -> String {
+    var l = [0.0, 0, 0]
+    return getloadavg(&l, 3) == 3 ? String(Double(Int(l[0] * 100)) / 100) : "?"
+}
+let loadBefore = loadAverage()
 let active = String(cString: mtk_kernels_active().pointee.name)
 print("# bench-kernels\n")
 print("Sets this CPU runs: \(sets.map(name).joined(separator: ", ")); active: \(active).\n")
@@ -234,3 +237,5 @@ do {
     }
     for v in names { print("| \(v) | " + rows[v]!.joined(separator: " | ") + " |") }
 }
+
+print("\nLoad average (1 min): \(loadBefore) before, \(loadAverage()) after (above the core count, other jobs competed).")
