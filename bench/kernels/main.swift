@@ -1,7 +1,8 @@
 // bench-kernels — the C kernels of Sources/ModelTreeKernels against the Swift kernels they
 // replace (SwiftKernels.swift), on this CPU, in one run: every set the CPU supports, the pair
 // kernel at the driver's block sizes for n = 8, 32, 128, the moments, the sketch products.
-// Times are the best of interleaved rounds; read the ratios (the machine may be shared).
+// Speeds are the best of several rounds of this thread's CPU time; speed-ups are the median of
+// the ratios to the Swift kernel timed just before in the same round (the machine may be shared).
 //
 //   bench-kernels                      the tables (markdown)
 //   bench-kernels --only NAME --n N --reps R
@@ -9,9 +10,11 @@
 import Glibc
 import ModelTreeKernels
 
+/// This thread's CPU time: on a shared machine the time the thread was descheduled does not
+/// count (caches and the memory bus are still shared, so ratios remain the figures to read).
 func now() -> Double {
     var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
@@ -44,8 +47,9 @@ struct Variant {
     let run: (Int) -> Void
 }
 
-/// Best seconds per repetition of each variant, interleaved over `rounds` rounds of ~`target` s.
-func measure(_ variants: [Variant], target: Double = 0.03, rounds: Int = 7) -> [Double] {
+/// Seconds per repetition of each variant (the best of `rounds`) and its speed-up over
+/// variants[baseline[i]] (the median over rounds of the ratio of the two, timed back to back).
+func measure(_ variants: [Variant], baseline: [Int], target: Double = 0.01, rounds: Int = 11) -> (best: [Double], ratio: [Double]) {
     var reps = [Int](repeating: 1, count: variants.count)
     for (i, v) in variants.enumerated() {           // calibrate (and warm up)
         var r = 1
@@ -55,14 +59,17 @@ func measure(_ variants: [Variant], target: Double = 0.03, rounds: Int = 7) -> [
             r *= 2
         }
     }
+    func time(_ i: Int) -> Double { let t0 = now(); variants[i].run(reps[i]); return (now() - t0) / Double(reps[i]) }
     var best = [Double](repeating: .infinity, count: variants.count)
+    var ratios = [[Double]](repeating: [], count: variants.count)
     for _ in 0..<rounds {
-        for (i, v) in variants.enumerated() {
-            let t0 = now(); v.run(reps[i]); let dt = (now() - t0) / Double(reps[i])
-            best[i] = min(best[i], dt)
+        for i in variants.indices {
+            let b = time(baseline[i]), t = time(i)
+            best[i] = min(best[i], t); best[baseline[i]] = min(best[baseline[i]], b)
+            ratios[i].append(b / t)
         }
     }
-    return best
+    return (best, ratios.map { $0.sorted()[$0.count / 2] })
 }
 
 /// n rows of one family (a root and perturbations of it), `len` floats each, `stride` apart.
@@ -186,7 +193,7 @@ let active = String(cString: mtk_kernels_active().pointee.name)
 print("# bench-kernels\n")
 print("Sets this CPU runs: \(sets.map(name).joined(separator: ", ")); active: \(active).\n")
 
-print("## Pair kernel: G pair-elements/s on one core (ratio to swift)\n")
+print("## Pair kernel: G pair-elements/s on one core (speed-up over swift, median of paired rounds)\n")
 let ns = [8, 32, 128]
 print("| variant | " + ns.map { "n = \($0) (block \(blockSize(models: $0)))" }.joined(separator: " | ") + " |")
 print("|---|" + ns.map { _ in "---|" }.joined())
@@ -196,28 +203,26 @@ for n in ns {
     let len = blockSize(models: n)
     let rows = familyRows(n: n, len: len, stride: len, seed: UInt64(n))
     let variants = pairVariants(n: n, len: len, rows: rows)
-    let t = measure(variants)
+    let t = measure(variants, baseline: variants.map { $0.name.hasSuffix("+max") ? 1 : 0 })
     let work = Double(n * (n - 1) / 2 * len)
-    let base = t[0], baseMax = t[1]
     for (i, v) in variants.enumerated() {
         if table[v.name] == nil { order.append(v.name) }
-        let ratio = (v.name.hasSuffix("+max") ? baseMax : base) / t[i]
-        table[v.name, default: []].append("\(fmt(work / t[i] / 1e9)) (\(fmt(ratio))×)")
+        table[v.name, default: []].append("\(fmt(work / t.best[i] / 1e9)) (\(fmt(t.ratio[i]))×)")
     }
 }
 for v in order { print("| \(v) | " + table[v]!.joined(separator: " | ") + " |") }
 
-print("\n## Moments of one row of 8192 floats: G elements/s (ratio to swift)\n")
+print("\n## Moments of one row of 8192 floats: G elements/s (speed-up over swift)\n")
 do {
     let count = 8192
     let x = familyRows(n: 1, len: count, stride: count, seed: 3)
     let variants = momentVariants(x: x, count: count)
-    let t = measure(variants)
+    let t = measure(variants, baseline: variants.map { _ in 0 })
     print("| variant | G elements/s |\n|---|---|")
-    for (i, v) in variants.enumerated() { print("| \(v.name) | \(fmt(Double(count) / t[i] / 1e9)) (\(fmt(t[0] / t[i]))×) |") }
+    for (i, v) in variants.enumerated() { print("| \(v.name) | \(fmt(Double(count) / t.best[i] / 1e9)) (\(fmt(t.ratio[i]))×) |") }
 }
 
-print("\n## Sketch products Y = A·Ω: G multiply-adds/s (ratio to swift)\n")
+print("\n## Sketch products Y = A·Ω: G multiply-adds/s (speed-up over swift)\n")
 do {
     let shapes = [(768, 768, 256), (320, 768, 256), (768, 768, 64)]
     print("| variant | " + shapes.map { "F32 \($0.0)×\($0.1)·\($0.1)×\($0.2)" }.joined(separator: " | ") + " | "
@@ -228,10 +233,10 @@ do {
     for f64 in [false, true] {
         for (m, k, n) in shapes {
             let variants = f64 ? gemmVariants(Double.self, m: m, k: k, n: n) : gemmVariants(Float.self, m: m, k: k, n: n)
-            let t = measure(variants, target: 0.05, rounds: 5)
+            let t = measure(variants, baseline: variants.map { _ in 0 }, target: 0.03, rounds: 5)
             for (i, v) in variants.enumerated() {
                 if rows[v.name] == nil { names.append(v.name) }
-                rows[v.name, default: []].append("\(fmt(Double(m * k * n) / t[i] / 1e9)) (\(fmt(t[0] / t[i]))×)")
+                rows[v.name, default: []].append("\(fmt(Double(m * k * n) / t.best[i] / 1e9)) (\(fmt(t.ratio[i]))×)")
             }
         }
     }
