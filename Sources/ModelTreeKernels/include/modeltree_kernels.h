@@ -17,10 +17,11 @@
  * Accuracy contract of the sums (the pass's since issue 5): terms are computed in float and
  * accumulated in float over runs of at most MTK_RUN_TERMS terms per vector lane, then flushed
  * into double, so a sum is exact to float rounding of each term plus ~MTK_RUN_TERMS·u of the
- * run, never the cancellation of a long float sum. A float square or sum that overflows is
- * redone in double (see mtk_pair_block). Thread safety: every kernel is reentrant; the
- * selection is made once, thread-safely. No kernel allocates memory except mtk_gemm_* (one
- * malloc'd packing buffer per call; they return nonzero when it cannot be had).
+ * run, never the cancellation of a long float sum (the Gram form bounds its cancellation: see
+ * mtk_gram_block_fn). A float square or sum that overflows is redone in double (see
+ * mtk_pair_block_fn). Thread safety: every kernel is reentrant; the selection is made once,
+ * thread-safely. No kernel allocates memory except the products (gemm_f32, gemm_f64: one
+ * malloc'd packing buffer per call; they return -1 when it cannot be had).
  */
 #ifndef MODELTREE_KERNELS_H
 #define MODELTREE_KERNELS_H
