@@ -1,15 +1,18 @@
 # libmodeltree. The README's two commands:
 #   make run    recover the bundled example zoos and score them against their truth
 #   make test   every test: Swift, C (plain, under ASan/UBSan, and a concurrency test with the
-#               library built under ThreadSanitizer), Python CLI and package tests, and the
+#               library built under ThreadSanitizer), Python CLI and package tests, the wheel built
+#               from the sdist (test-python-dist), the READMEs' own commands (test-docs), and the
 #               fuzzers' corpus and regression inputs replayed once
+#   make install PREFIX=...   modeltree-cli, libmodeltree.so, the headers, modeltree.pc (mk/c.mk)
 #   make fuzz   libFuzzer on the reader's parsers (FUZZ_TIME s per target, default 600); see FUZZING.md
 #   make bench  the benchmark (not part of the tests); see BENCHMARKS.md
+# Python runs in a virtual environment made in build/venv (PYTHON=/path/to/python to choose
+# another interpreter): the global one is never written to. See mk/python.mk.
 SWIFT  ?= swift
-PYTHON ?= python3
 CLI     = .build/release/modeltree-cli
 
-.PHONY: build run test test-swift test-python python-deps clean
+.PHONY: build run test test-swift test-python test-docs clean
 
 build:
 	$(SWIFT) build -c release --product modeltree-cli
@@ -18,22 +21,26 @@ run: build
 	$(CLI) recover examples/zoo --truth examples/zoo/truth.json
 	$(CLI) recover examples/zoo2 --truth examples/zoo2/truth.json
 
-python-deps:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r Tests/python/requirements.txt
-
-test: build python-deps test-swift test-c test-c-sanitize test-c-tsan test-python test-bindings-python fuzz-regress
+test: build test-swift test-c test-c-sanitize test-c-tsan test-python test-bindings-python test-python-dist test-docs fuzz-regress
 
 test-swift:
 	$(SWIFT) test
 
-test-python:
-	$(PYTHON) -m pytest -q Tests/python
+test-python: build python-deps
+	$(PYTHON) -m pytest -q -p no:cacheprovider Tests/python
+
+# The READMEs' command blocks, run in order as a reader would paste them (Tests/docs/run_readme.py),
+# and the scripts' one-line messages when a package or an input is missing.
+MT_READMES = README.md bindings/c/README.md bindings/python/README.md
+test-docs: python-install
+	$(PYTHON) -m pytest -q -p no:cacheprovider Tests/docs
+	$(PYTHON) Tests/docs/run_readme.py $(MT_READMES)
 
 clean: clean-c clean-fuzz
-	rm -rf .build .build-dist
+	rm -rf .build .build-dist $(MT_VENV) $(MT_PY_DIST)
 
-# The C ABI (lib, install, test-c, test-c-sanitize, test-c-tsan, check-header), the Python package
-# (python-install, test-bindings-python) and the benchmark (bench, not part of the tests).
+# The C ABI (lib, cli, install, test-c, test-c-sanitize, test-c-tsan, check-header), the Python
+# side (the test interpreter, python-install, test-bindings-python), the fuzzers and the benchmark.
 include mk/c.mk
 include mk/python.mk
 include mk/fuzz.mk

@@ -2,11 +2,13 @@
 // libmodeltree: recover the Model Graph of a collection of neural networks from their weights.
 //
 // Products:
+//   ModelTree      the engine as a Swift library, for Swift packages that depend on this one
+//                  (no unsafe flags: SwiftPM accepts it from a remote dependency)
 //   modeltree      libmodeltree.so, the engine behind include/modeltree.h
 //   modeltree-cli  the command-line tool (an executable may not share the library's name)
 import PackageDescription
 
-// The C ABI's library (issue 3). The soname and the version script apply on Linux; the version
+// The C ABI's library. The soname and the version script apply on Linux; the version
 // script keeps everything but `modeltree_*` out of the dynamic symbol table. `-z defs` makes an
 // unresolved symbol a link error instead of a load-time surprise.
 // MODELTREE_STATIC_STDLIB=1 (set by `make lib`) links the Swift runtime into libmodeltree.so so
@@ -21,6 +23,7 @@ let cabiLinkerFlags = [
 let package = Package(
     name: "modeltree",
     products: [
+        .library(name: "ModelTree", targets: ["ModelTree"]),
         .executable(name: "modeltree-cli", targets: ["ModelTreeCLI"]),
         // libmodeltree.so: the engine behind include/modeltree.h.
         .library(name: "modeltree", type: .dynamic, targets: ["ModelTreeC"]),
@@ -40,6 +43,7 @@ let package = Package(
             name: "ModelTreeCLI",
             dependencies: [
                 "ModelTree",
+                "CModelTree",   // the version macros of include/modeltree.h, nothing else
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,5 +59,5 @@ let package = Package(
             linkerSettings: [.unsafeFlags(cabiLinkerFlags, .when(platforms: [.linux]))]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )

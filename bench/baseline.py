@@ -1,16 +1,10 @@
 #!/usr/bin/env python3
-"""The benchmark's Python baseline: the method of Horwitz, Shul & Hoshen (ICLR 2025) written the
-straightforward way with numpy, scipy and networkx, as a reader of the paper would.
+"""The benchmark's Python baseline: the paper's method (Horwitz, Shul & Hoshen, ICLR 2025) as
+tools/reference_recover.py writes it with numpy, scipy and networkx — the same code that gives the
+README's "as published" scores — plus an exact rank check for the LoRA family.
 
-    python bench/baseline.py FOLDER                       recover a family (RMS metric), print JSON
+    python bench/baseline.py FOLDER                       recover a family, print {"edges", "seconds"}
     python bench/baseline.py FOLDER --rank-check CLI.json exact ranks of the CLI's LoRA edges
-
-Recovery: each model is loaded once (tools/st.py, BF16 widened to float32); the tensors used are
-the square 2-D ones every model has; kurtosis(model) = mean over tensors of
-scipy.stats.kurtosis (Fisher, biased); D[a][b] = mean over tensors of RMS(W_a - W_b) and
-C[a][b] = mean over tensors of the Pearson correlation, both by numpy over each pair; trees are
-the connected components of C > 0.5; per tree M = D + 0.3 * mean(D) * K (K = 1 where the kurtosis
-order disagrees with "parent has the higher kurtosis") and networkx.minimum_spanning_arborescence.
 
 Rank check: for every edge (or every k-th, --every) of a modeltree-cli JSON result, the exact numerical rank of
 W_parent - W_child per tensor (numpy SVD of the full matrix, singular values above the tolerance
@@ -26,57 +20,23 @@ import os
 import sys
 import time
 
-import networkx as nx
-import numpy as np
-from scipy.stats import kurtosis
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools")
+sys.path.insert(0, TOOLS)
+import reference_recover  # noqa: E402  (exits with a one-line message when numpy, scipy or networkx is missing)
+import numpy as np  # noqa: E402
 import st  # noqa: E402
 
 UNIT_ROUNDOFF = {"F64": 2.0 ** -53, "F32": 2.0 ** -24, "F16": 2.0 ** -11, "BF16": 2.0 ** -8}
-
-
-def models_in(folder):
-    return sorted(f[: -len(".safetensors")] for f in os.listdir(folder) if f.endswith(".safetensors"))
 
 
 def square_names(tensors):
     return sorted(k for k, v in tensors.items() if v.ndim == 2 and v.shape[0] == v.shape[1])
 
 
-def recover(folder, lam=0.3):
-    t0 = time.time()
-    ids = models_in(folder)
-    weights = []
-    for i in ids:  # each model is read once
-        t = st.read(os.path.join(folder, i + ".safetensors"))
-        weights.append({k: t[k].ravel() for k in square_names(t)})
-    names = sorted(set.intersection(*(set(w) for w in weights)))
-    n = len(ids)
-    kurt = np.array([np.mean([kurtosis(w[k], fisher=True, bias=True) for k in names]) for w in weights])
-    D = np.zeros((n, n))
-    C = np.eye(n)
-    for a in range(n):
-        for b in range(a + 1, n):
-            D[a, b] = D[b, a] = np.mean([np.sqrt(np.mean((weights[a][k] - weights[b][k]) ** 2)) for k in names])
-            C[a, b] = C[b, a] = np.mean([np.corrcoef(weights[a][k], weights[b][k])[0, 1] for k in names])
-    g = nx.Graph()
-    g.add_nodes_from(range(n))
-    g.add_edges_from((a, b) for a in range(n) for b in range(a + 1, n) if C[a, b] > 0.5)
-    edges = []
-    for comp in nx.connected_components(g):
-        comp = sorted(comp)
-        if len(comp) < 2:
-            continue
-        sub = D[np.ix_(comp, comp)]
-        mean_d = sub[~np.eye(len(comp), dtype=bool)].mean()
-        dg = nx.DiGraph()
-        for a in comp:
-            for b in comp:
-                if a != b:
-                    dg.add_edge(a, b, weight=D[a, b] + lam * mean_d * float(kurt[a] < kurt[b]))
-        edges += [[ids[p], ids[c]] for p, c in nx.minimum_spanning_arborescence(dg).edges()]
-    return {"edges": sorted(edges), "seconds": time.time() - t0}
+def recover(folder):
+    """The reference recovery with its defaults; edges sorted as [parent, child] pairs."""
+    result = reference_recover.recover(folder)
+    return {"edges": sorted(result["edges"]), "seconds": result["seconds"]["total"]}
 
 
 def tolerance(u, rms_weight, rows, cols):
@@ -132,7 +92,10 @@ def main():
     ap.add_argument("--rank-check", metavar="CLI_JSON")
     ap.add_argument("--every", type=int, default=1, help="rank check: every k-th edge only")
     args = ap.parse_args()
-    out = rank_check(args.folder, args.rank_check, args.every) if args.rank_check else recover(args.folder)
+    try:
+        out = rank_check(args.folder, args.rank_check, args.every) if args.rank_check else recover(args.folder)
+    except (OSError, ValueError) as e:
+        sys.exit(f"baseline.py: {e}")
     json.dump(out, sys.stdout)
     print()
 

@@ -9,7 +9,7 @@ Every model is a tiny Vision Transformer on sklearn's bundled 8x8 digits (2x2 pa
 are fine-tuned from their parent on a different task with a re-initialised head, either fully
 (AdamW + weight decay) or with LoRA (rank 4 on the q/k/v/o attention projections, merged into the
 weights as W + (alpha/r) * B @ A before saving). Every tensor is stored as F32 with names such as
-`blocks.0.attn.q.weight`. Needs torch (CPU) and scikit-learn; tools/requirements-zoo.txt.
+`blocks.0.attn.q.weight`. Needs torch (CPU) and scikit-learn: pip install -r tools/requirements-zoo.txt.
 """
 from __future__ import annotations
 
@@ -21,10 +21,15 @@ import shutil
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+try:
+    import numpy as np
+    import sklearn.datasets
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as missing:
+    package = {"sklearn": "scikit-learn"}.get(missing.name, missing.name)
+    sys.exit(f"make_zoo.py needs {package}: pip install -r tools/requirements-zoo.txt (torch's CPU build is enough)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
@@ -38,8 +43,7 @@ LORA_R, LORA_ALPHA = 4, 8
 
 
 def load_digits():
-    from sklearn.datasets import load_digits as _ld
-    d = _ld()
+    d = sklearn.datasets.load_digits()
     x = torch.tensor(d.images, dtype=torch.float32) / 16.0  # (N, 8, 8)
     y = torch.tensor(d.target, dtype=torch.long)
     return x, y
@@ -345,12 +349,24 @@ def main():
     args = ap.parse_args()
     spec, sharded = (ZOO1, ZOO1_SHARDED) if args.zoo == 1 else (ZOO2, ZOO2_SHARDED)
     out = args.out or os.path.join(HERE, "zoo" if args.zoo == 1 else "zoo2")
+    try:  # before minutes of training, not after
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        sys.exit(f"make_zoo.py: {e}")
 
     torch.set_num_threads(1)  # bitwise reproducible run to run on CPU
     torch.use_deterministic_algorithms(True)
     x, y = load_digits()
     weights, info = build(spec, x, y, lambda s: print(s, flush=True))
 
+    try:
+        write_zoo(out, spec, sharded, weights, info)
+    except OSError as e:
+        sys.exit(f"make_zoo.py: {e}")
+    print(f"wrote {len(weights)} models to {out}")
+
+
+def write_zoo(out, spec, sharded, weights, info):
     os.makedirs(out, exist_ok=True)
     for mid in weights:
         d = os.path.join(out, mid)
@@ -369,7 +385,6 @@ def main():
     with open(os.path.join(out, "training_log.json"), "w") as f:
         json.dump({"torch": torch.__version__, "dim": DIM, "depth": DEPTH, "heads": HEADS, "mlp": MLP,
                    "lora_r": LORA_R, "lora_alpha": LORA_ALPHA, "recipes": RECIPES, "models": info}, f, indent=1)
-    print(f"wrote {len(weights)} models to {out}")
 
 
 if __name__ == "__main__":

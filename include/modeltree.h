@@ -60,11 +60,15 @@
  *
  * Versioning
  * ----------
- * The library's soname is libmodeltree.so.0. Within it the ABI only grows: statuses, dtypes and
- * other enum values are only appended; modeltree_options_t only grows at its end, and its
- * `struct_size` field tells the library which version of the struct a caller was built with.
- * Compare MODELTREE_VERSION_NUMBER with modeltree_version_number() to detect a header that does
- * not match the loaded library.
+ * The library's soname is libmodeltree.so.0. Within it the ABI only grows: functions are only
+ * added; statuses, dtypes and other enum values are only appended; modeltree_options_t only
+ * grows at its end, and its `struct_size` field tells the library which version of the struct a
+ * caller was built with (every released size keeps working).
+ *
+ * The compatibility rule, the one every binding applies: a program built against this header
+ * runs with a loaded library when the library's MAJOR equals the header's and the library's
+ * version number is at least the header's (a newer minor or patch only adds). Check it with
+ * modeltree_version_compatible(MODELTREE_VERSION_NUMBER) before anything else.
  */
 #ifndef MODELTREE_H
 #define MODELTREE_H
@@ -91,17 +95,17 @@ extern "C" {
 /** Major version of this header (incompatible changes; also the soname's number). */
 #define MODELTREE_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define MODELTREE_VERSION_MINOR 1
+#define MODELTREE_VERSION_MINOR 2
 /** Patch version of this header (fixes only). */
 #define MODELTREE_VERSION_PATCH 0
-/** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is 100). */
+/** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (0.2.0 is 200). */
 #define MODELTREE_VERSION_NUMBER \
     (MODELTREE_VERSION_MAJOR * 10000 + MODELTREE_VERSION_MINOR * 100 + MODELTREE_VERSION_PATCH)
 /** Turns the argument into a string literal after macro expansion (for MODELTREE_VERSION_STRING). */
 #define MODELTREE_STRINGIFY(x) MODELTREE_STRINGIFY_(x)
 /** Helper of MODELTREE_STRINGIFY; not for direct use. */
 #define MODELTREE_STRINGIFY_(x) #x
-/** The version as a string literal, "MAJOR.MINOR.PATCH" ("0.1.0"). */
+/** The version as a string literal, "MAJOR.MINOR.PATCH" ("0.2.0"). */
 #define MODELTREE_VERSION_STRING \
     MODELTREE_STRINGIFY(MODELTREE_VERSION_MAJOR) "." \
     MODELTREE_STRINGIFY(MODELTREE_VERSION_MINOR) "." \
@@ -121,6 +125,17 @@ MODELTREE_API uint32_t modeltree_version_number(void);
  * @return a static string, owned by the library, valid for the life of the process.
  */
 MODELTREE_API const char *modeltree_version_string(void);
+
+/**
+ * Whether the loaded library serves a program built against the header of version
+ * `header_version` (a MODELTREE_VERSION_NUMBER): the same MAJOR, and a library version number at
+ * least as large (see "Versioning" above). Every binding calls it with the number of the header
+ * it was built with, and refuses to run when it returns false.
+ *
+ * Never fails; may be called before anything else.
+ * @since 0.2
+ */
+MODELTREE_API bool modeltree_version_compatible(uint32_t header_version);
 
 /* ============================================================================================
  * Status codes and error messages
@@ -209,6 +224,31 @@ typedef enum modeltree_direction {
     MODELTREE_DIRECTION_GENERALIZATION = 2
 } modeltree_direction_t;
 
+/**
+ * The relation an edge stands for. The values are pinned; new ones are only appended. This
+ * version produces FINETUNE only; the next values will be, in this order, ADAPTER (an unmerged
+ * PEFT adapter), QUANTIZED (GGUF, int8 exports, a BF16/F16 cast), MERGE and LAYER_SUBSET.
+ * @since 0.2
+ */
+typedef enum modeltree_edge_type {
+    /** A full fine-tune, a merged LoRA adapter, or continued pre-training. */
+    MODELTREE_EDGE_FINETUNE = 0
+} modeltree_edge_type_t;
+
+/**
+ * A text form of a graph (modeltree_graph_render). The values are pinned; new ones (SVG, HTML)
+ * are only appended.
+ * @since 0.2
+ */
+typedef enum modeltree_format {
+    /** The JSON document of `modeltree-cli recover --format json`. */
+    MODELTREE_FORMAT_JSON = 0,
+    /** The trees drawn for people, as `modeltree-cli recover` prints them. */
+    MODELTREE_FORMAT_TEXT = 1,
+    /** A Graphviz digraph, as `modeltree-cli recover --format dot` prints it. */
+    MODELTREE_FORMAT_DOT = 2
+} modeltree_format_t;
+
 /* ============================================================================================
  * Collections of models
  * ========================================================================================== */
@@ -245,12 +285,17 @@ MODELTREE_API void modeltree_collection_free(modeltree_collection_t *c);
  *
  * With model_id == NULL, path is expanded, as by `modeltree-cli recover PATH`:
  * - a `.safetensors` file is one model, its id the file name without `.safetensors`;
+ * - a `*.safetensors.index.json` file is the sharded model of its folder, its id the folder's name;
  * - a folder holding weights (`model.safetensors`, a `*.safetensors.index.json` naming shards, or
  *   a single loose `*.safetensors` file) is one model, its id the folder's name;
  * - any other folder — a folder of uploads — adds each model directly inside it (sub-folders
  *   holding weights, and loose `.safetensors` files), sorted by name; hidden entries are skipped.
+ * A folder that holds weights and also models in sub-folders is MODELTREE_INVALID_ARGUMENT: it
+ * reads as one model or as a folder of models, and either reading would leave models out; the
+ * message says what to pass instead.
  * With a model_id, path must be exactly one model (a folder of models is rejected with
- * MODELTREE_INVALID_ARGUMENT) and the model is known by that id.
+ * MODELTREE_INVALID_ARGUMENT) and the model is known by that id; a model folder's sub-folders
+ * are then not looked at.
  *
  * The call is atomic: if any model fails to load or any id is already in the collection
  * (MODELTREE_INVALID_ARGUMENT), nothing is added.
@@ -363,10 +408,26 @@ typedef struct modeltree_options {
     modeltree_progress_fn progress;
     /** Passed to progress untouched; borrowed (never dereferenced by the library). */
     void *user_data;
+
+    /* ---- since 0.2 (a 0.1 struct ends here, and still works: these then take their defaults) */
+
+    /** Worker threads of this recovery; 0 for one per online processor. At most 64 are used;
+     *  results do not depend on it. (The library reads no environment variable.) Default 0. */
+    uint32_t threads;
+    /** The most models one recovery accepts (more is MODELTREE_OUT_OF_MEMORY); 0 for no limit.
+     *  Default 0. */
+    uint32_t max_models;
+    /** The working memory a recovery may plan for, in bytes: its buffers, pairwise matrices and
+     *  sketches, not the weights (read in pieces). Estimated before any weight is read; threads
+     *  are dropped until the estimate fits, and a recovery that does not fit on one thread is
+     *  MODELTREE_OUT_OF_MEMORY. 0 for no budget. Default 0. */
+    uint64_t memory_budget;
 } modeltree_options_t;
 
 /**
  * Sets every field of *opts to its default and struct_size to sizeof(modeltree_options_t).
+ * The defaults live in the library: a binding starts from this and changes only what its caller
+ * set, so that it never restates one.
  *
  * @param opts the struct to fill, borrowed for the call; NULL is ignored.
  */
@@ -391,10 +452,13 @@ typedef struct modeltree_graph modeltree_graph_t;
  *             NULL on failure. Must not be NULL.
  * @param c    the collection, borrowed for the call; must hold at least one model.
  * @param opts options, borrowed for the call, or NULL for the defaults. opts->struct_size must be
- *             the size of a released version of modeltree_options_t (this version has one:
- *             sizeof(modeltree_options_t)); anything else is MODELTREE_INVALID_ARGUMENT.
+ *             the size of a released version of modeltree_options_t: that of 0.1 (the struct up
+ *             to user_data) or sizeof(modeltree_options_t); anything else is
+ *             MODELTREE_INVALID_ARGUMENT. An option's message names it as the struct spells it
+ *             ("lambda must be a finite number ≥ 0, got -1").
  * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT (NULL pointer, empty collection, bad option),
- *         MODELTREE_INCOMPATIBLE_MODELS, MODELTREE_CANCELLED, MODELTREE_OUT_OF_MEMORY,
+ *         MODELTREE_INCOMPATIBLE_MODELS, MODELTREE_CANCELLED, MODELTREE_OUT_OF_MEMORY (more
+ *         models than max_models, or more memory than memory_budget),
  *         MODELTREE_IO (a model's file can no longer be read, or changed since it was added),
  *         MODELTREE_FORMAT or MODELTREE_INTERNAL.
  */
@@ -514,6 +578,38 @@ MODELTREE_API bool modeltree_graph_edge_unsure(const modeltree_graph_t *g, size_
 MODELTREE_API size_t modeltree_graph_distances(const modeltree_graph_t *g, double *out,
                                                size_t capacity);
 
+/*
+ * Bulk accessors: one value per model, in one call, with the pattern of modeltree_graph_distances
+ * (call with out = NULL to learn the count; writes only when capacity >= the count, all or
+ * nothing; returns the model count whether or not it wrote, 0 for a NULL graph). Each gives what
+ * the per-model accessor of the same name gives for every i, the edge being model i's primary
+ * edge: this version gives every model one parent at most.
+ */
+
+/** modeltree_graph_parent of every model (MODELTREE_NO_PARENT for a root). @since 0.2 */
+MODELTREE_API size_t modeltree_graph_parents(const modeltree_graph_t *g, int64_t *out, size_t capacity);
+/** modeltree_graph_edge_distance of every model (NaN for a root). @since 0.2 */
+MODELTREE_API size_t modeltree_graph_edge_distances(const modeltree_graph_t *g, double *out, size_t capacity);
+/** modeltree_graph_edge_confidence of every model (NaN for a root). @since 0.2 */
+MODELTREE_API size_t modeltree_graph_edge_confidences(const modeltree_graph_t *g, double *out, size_t capacity);
+/** modeltree_graph_edge_unsure of every model (false for a root). @since 0.2 */
+MODELTREE_API size_t modeltree_graph_edges_unsure(const modeltree_graph_t *g, bool *out, size_t capacity);
+/** The type of the edge into every model (MODELTREE_EDGE_FINETUNE for a root, which has none:
+ *  read modeltree_graph_parents to tell). @since 0.2 */
+MODELTREE_API size_t modeltree_graph_edge_types(const modeltree_graph_t *g, modeltree_edge_type_t *out,
+                                                size_t capacity);
+/** modeltree_graph_tree_of of every model. @since 0.2 */
+MODELTREE_API size_t modeltree_graph_model_trees(const modeltree_graph_t *g, int64_t *out, size_t capacity);
+
+/**
+ * The confidence below which the recovery judged an edge unsure (an edge is also unsure in a tree
+ * whose direction could not be told).
+ * @param g the graph, borrowed for the call.
+ * @return the threshold in [0, 1]; NaN if g is NULL.
+ * @since 0.2
+ */
+MODELTREE_API double modeltree_graph_unsure_threshold(const modeltree_graph_t *g);
+
 /**
  * The metric the distances were measured in (never MODELTREE_METRIC_AUTO for a valid graph).
  * When models of different architectures were recovered apart and their groups chose different
@@ -604,9 +700,144 @@ MODELTREE_API const char *modeltree_graph_warning(const modeltree_graph_t *g, si
  */
 MODELTREE_API modeltree_status_t modeltree_graph_to_json(char **out, const modeltree_graph_t *g);
 
+/* ============================================================================================
+ * Scores against a known graph
+ *
+ * A truth lists true edges parent -> child and, optionally, roots (needed only for models that
+ * have no edge: trees of one). A recovered edge is correct when the recovered parent of a true
+ * child is its true parent (direction included, as in Horwitz et al.). The file form is
+ * {"edges": [["parent", "child"], ...], "roots": ["id", ...]}.
+ * ========================================================================================== */
+
+/** An opaque, immutable score of a graph against a truth. @since 0.2 */
+typedef struct modeltree_score modeltree_score_t;
+
 /**
- * Frees a string the library returned as owned by the caller (modeltree_graph_to_json). NULL is
- * ignored.
+ * Scores a graph against a truth file.
+ *
+ * @param out  receives the score, owned by the caller (free it with modeltree_score_free); set
+ *             to NULL on failure. Must not be NULL.
+ * @param g    the graph, borrowed for the call; must not be NULL.
+ * @param path the truth file, borrowed for the call.
+ * @return MODELTREE_OK; MODELTREE_IO when the file cannot be read (the message says why);
+ *         MODELTREE_FORMAT when it is not valid JSON or not a truth (the message names the file);
+ *         MODELTREE_INVALID_ARGUMENT for NULL pointers, or a truth that names ids the graph does
+ *         not have or whose edges are not a forest; MODELTREE_OUT_OF_MEMORY.
+ * @since 0.2
+ */
+MODELTREE_API modeltree_status_t modeltree_graph_evaluate_file(modeltree_score_t **out,
+                                                              const modeltree_graph_t *g,
+                                                              const char *path);
+
+/**
+ * Scores a graph against a truth given as a JSON document (the file's form, in memory; what a
+ * binding passes for a dictionary).
+ *
+ * @param out      as modeltree_graph_evaluate_file.
+ * @param g        the graph, borrowed for the call; must not be NULL.
+ * @param document the truth as NUL-terminated UTF-8 JSON, borrowed for the call.
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT for NULL pointers, a document that is not a
+ *         truth, ids the graph does not have, or edges that are not a forest;
+ *         MODELTREE_OUT_OF_MEMORY.
+ * @since 0.2
+ */
+MODELTREE_API modeltree_status_t modeltree_graph_evaluate_json(modeltree_score_t **out,
+                                                              const modeltree_graph_t *g,
+                                                              const char *document);
+
+/**
+ * Scores a graph against true edges given as arrays.
+ *
+ * @param out        as modeltree_graph_evaluate_file.
+ * @param g          the graph, borrowed for the call; must not be NULL.
+ * @param parents    edge_count model ids, borrowed for the call; may be NULL when edge_count is 0.
+ * @param children   edge_count model ids: edge k runs from parents[k] to children[k].
+ * @param edge_count the number of true edges.
+ * @param roots      root_count model ids (true roots; needed only for trees of one model);
+ *                   borrowed for the call; may be NULL when root_count is 0.
+ * @param root_count the number of roots.
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT for NULL pointers, strings that are not UTF-8,
+ *         ids the graph does not have, or edges that are not a forest; MODELTREE_OUT_OF_MEMORY.
+ * @since 0.2
+ */
+MODELTREE_API modeltree_status_t modeltree_graph_evaluate(modeltree_score_t **out,
+                                                         const modeltree_graph_t *g,
+                                                         const char *const *parents,
+                                                         const char *const *children,
+                                                         size_t edge_count,
+                                                         const char *const *roots,
+                                                         size_t root_count);
+
+/**
+ * Frees a score and every string its accessors returned. NULL is ignored.
+ * @param s the score, owned by the caller; invalid after the call.
+ * @since 0.2
+ */
+MODELTREE_API void modeltree_score_free(modeltree_score_t *s);
+
+/*
+ * Reading a score. True trees are named by their root and ordered by that name (byte order);
+ * strings returned are owned by the score and valid until modeltree_score_free. These accessors
+ * do not touch the thread's last error message; for a NULL score they return 0 (counts), NaN
+ * (fractions) or NULL (strings).
+ */
+
+/** The number of true edges whose child got its true parent. @since 0.2 */
+MODELTREE_API size_t modeltree_score_correct(const modeltree_score_t *s);
+/** The number of true edges. @since 0.2 */
+MODELTREE_API size_t modeltree_score_total(const modeltree_score_t *s);
+/** correct / total, 1 when there is no true edge. @since 0.2 */
+MODELTREE_API double modeltree_score_accuracy(const modeltree_score_t *s);
+/** The adjusted Rand index (Hubert & Arabie 1985) of the recovered trees against the true ones,
+ *  over every model of the graph (models the truth does not name are trees of one). @since 0.2 */
+MODELTREE_API double modeltree_score_ari(const modeltree_score_t *s);
+/** The number of true trees. @since 0.2 */
+MODELTREE_API size_t modeltree_score_tree_count(const modeltree_score_t *s);
+/** The root id of true tree t; NULL for t out of range. @since 0.2 */
+MODELTREE_API const char *modeltree_score_tree_root(const modeltree_score_t *s, size_t t);
+
+/**
+ * Per true tree, in one call: correct and total edges, and accuracy (correct / total, 1 for a
+ * tree without edges). Each non-NULL array receives tree_count values when capacity is at least
+ * tree_count (all or nothing), as modeltree_graph_distances does.
+ *
+ * @param s        the score, borrowed for the call.
+ * @param correct  an array of capacity values, or NULL.
+ * @param total    an array of capacity values, or NULL.
+ * @param accuracy an array of capacity values, or NULL.
+ * @param capacity the number of values each non-NULL array holds.
+ * @return the number of true trees, whether or not anything was written; 0 if s is NULL.
+ * @since 0.2
+ */
+MODELTREE_API size_t modeltree_score_trees(const modeltree_score_t *s, size_t *correct, size_t *total,
+                                           double *accuracy, size_t capacity);
+
+/* ============================================================================================
+ * Rendering
+ * ========================================================================================== */
+
+/**
+ * A text form of a graph, optionally with its score: byte for byte what `modeltree-cli recover
+ * --format FORMAT [--truth FILE]` prints for the same models and options (JSON gains a "score"
+ * object; TEXT the score's lines after a blank line; DOT a graph label).
+ *
+ * @param out    receives a NUL-terminated UTF-8 string, owned by the caller (free it with
+ *               modeltree_string_free); set to NULL on failure. Must not be NULL.
+ * @param g      the graph, borrowed for the call; must not be NULL.
+ * @param format one of the modeltree_format_t values.
+ * @param score  a score of this graph (modeltree_graph_evaluate*), borrowed for the call, or NULL
+ *               for none.
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT (NULL out or g, unknown format) or
+ *         MODELTREE_OUT_OF_MEMORY.
+ * @since 0.2
+ */
+MODELTREE_API modeltree_status_t modeltree_graph_render(char **out, const modeltree_graph_t *g,
+                                                       modeltree_format_t format,
+                                                       const modeltree_score_t *score);
+
+/**
+ * Frees a string the library returned as owned by the caller (modeltree_graph_to_json,
+ * modeltree_graph_render). NULL is ignored.
  *
  * @param s the string, owned by the caller; invalid after the call.
  */

@@ -2,10 +2,15 @@
 #
 #   make lib                     release libmodeltree.so with the Swift runtime linked in
 #                                ($(BUILD_DIR)/c/lib: libmodeltree.so.X.Y.Z + .so.0 + .so links)
-#   make install PREFIX=/usr/local [DESTDIR=...]
-#                                lib, include/modeltree.h, modeltree.hpp, lib/pkgconfig/modeltree.pc
+#   make cli                     release modeltree-cli with the Swift runtime linked in
+#                                ($(BUILD_DIR)/c/bin/modeltree-cli, stripped)
+#   make install PREFIX=/usr/local [DESTDIR=...] [RPATH=auto|yes|no]
+#                                bin/modeltree-cli, lib/libmodeltree.so*, include/modeltree.h,
+#                                include/modeltree.hpp, lib/pkgconfig/modeltree.pc
+#   make uninstall PREFIX=...    removes what install wrote
 #   make test-c                  installs into a staging prefix, builds the C tests and the
-#                                examples with pkg-config only, runs them (zoo, ldd, toolchain hidden)
+#                                examples with pkg-config only, runs them (zoo, ldd, toolchain
+#                                hidden) and the installed CLI without the toolchain
 #   make test-c-sanitize         the same tests built with clang -fsanitize=address,undefined
 #   make test-c-tsan             the library built with ThreadSanitizer; Tests/c/test_concurrency.c
 #                                and the C suite run against it from several threads at once
@@ -19,6 +24,7 @@ MT_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 SWIFT ?= swift
 BUILD_DIR ?= build
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
@@ -28,6 +34,12 @@ CLANGXX ?= clang++
 # Scratch path of the distributable (static Swift runtime, release) build; separate from the
 # development builds so that switching between them rebuilds nothing.
 MT_DIST_SCRATCH ?= $(MT_ROOT)/.build-dist
+# The distributable build: the Swift runtime linked into the library (MODELTREE_STATIC_STDLIB,
+# see Package.swift) and into the CLI (--static-swift-stdlib), so that both run on a machine
+# without the toolchain. Every build in this scratch path passes the same flags: SwiftPM then
+# rebuilds nothing when switching between the two products.
+MT_DIST_BUILD = cd $(MT_ROOT) && MODELTREE_STATIC_STDLIB=1 $(SWIFT) build -c release --static-swift-stdlib \
+    --scratch-path $(MT_DIST_SCRATCH)
 # The CLI whose JSON the C tests compare with; built from the same sources and scratch path.
 MODELTREE_CLI ?= $(MT_DIST_SCRATCH)/release/modeltree-cli
 # The example zoo the tests recover (relative to MT_ROOT: the JSON holds paths as given).
@@ -45,41 +57,74 @@ MT_WARN := -Wall -Wextra -pedantic -Werror
 MT_HEADER_WARN := $(MT_WARN) -Wshadow -Wconversion -Wsign-conversion -Wundef -Wcast-qual -Wredundant-decls
 MT_TEST_SRC := $(addprefix $(MT_ROOT)/Tests/c/,test_modeltree.c harness.c st_files.c)
 
-.PHONY: lib install test-c test-c-sanitize test-c-tsan check-header clean-c
+.PHONY: lib cli install uninstall test-c test-c-sanitize test-c-tsan check-header clean-c
 
-# Always asks SwiftPM (it is incremental), then refreshes the stripped copy and its links.
+# Both always ask SwiftPM (it is incremental), then refresh the stripped copy (and the links).
 lib:
-	cd $(MT_ROOT) && MODELTREE_STATIC_STDLIB=1 $(SWIFT) build -c release --product modeltree --scratch-path $(MT_DIST_SCRATCH)
+	$(MT_DIST_BUILD) --product modeltree
 	mkdir -p $(MT_OUT)/lib
 	strip --strip-unneeded -o $(MT_LIB).tmp $(MT_DIST_SCRATCH)/release/libmodeltree.so
 	mv -f $(MT_LIB).tmp $(MT_LIB)
 	ln -sf $(notdir $(MT_LIB)) $(MT_OUT)/lib/libmodeltree.so.$(MT_SOMAJOR)
 	ln -sf libmodeltree.so.$(MT_SOMAJOR) $(MT_OUT)/lib/libmodeltree.so
 
-# $(call mt_install,LIBDIR,INCLUDEDIR,PREFIX): copies the library, headers and pkg-config file.
+cli:
+	$(MT_DIST_BUILD) --product modeltree-cli
+	mkdir -p $(MT_OUT)/bin
+	strip --strip-unneeded -o $(MT_OUT)/bin/modeltree-cli.tmp $(MODELTREE_CLI)
+	mv -f $(MT_OUT)/bin/modeltree-cli.tmp $(MT_OUT)/bin/modeltree-cli
+
+# The run path in modeltree.pc's Libs (RPATH=auto): a program linked with `pkg-config --libs
+# modeltree` must start without LD_LIBRARY_PATH, as it would for a library from the system's
+# package manager. The loader finds a library in its system directories by itself; anywhere else
+# (/usr/local/lib until ldconfig has run, $HOME/.local/lib, /opt/...) only through a run path,
+# which the program then carries (RUNPATH: LD_LIBRARY_PATH still wins). RPATH=no leaves it out
+# (distribution packages, whose policy forbids run paths); RPATH=yes always writes it.
+# The system directories are glibc's own list (ld.so --help), else the usual four.
+RPATH ?= auto
+MT_LDSO = $(firstword $(wildcard /lib64/ld-linux*.so.* /lib/ld-linux*.so.*))
+MT_SYSTEM_LIBDIRS = $(or $(shell $(MT_LDSO) --help 2>/dev/null | sed -n 's|^ *\(/[^ ]*\) (system search path)$$|\1|p'),\
+    /lib /usr/lib /lib64 /usr/lib64)
+mt_wants_rpath = $(if $(filter yes,$(RPATH)),1,$(if $(filter no,$(RPATH)),,$(if $(filter $(patsubst %/,%,$(1)),$(MT_SYSTEM_LIBDIRS)),,1)))
+mt_pc_rpath = $(if $(call mt_wants_rpath,$(1)), -Wl$(comma)-rpath$(comma)$${libdir})
+comma := ,
+
+# $(call mt_install,BINDIR,LIBDIR,INCLUDEDIR,final LIBDIR,final INCLUDEDIR,final PREFIX): copies
+# the CLI, the library, the headers and the pkg-config file (which names the final paths).
 define mt_install
-	install -d $(1) $(1)/pkgconfig $(2)
-	install -m 755 $(MT_LIB) $(1)/
-	ln -sf $(notdir $(MT_LIB)) $(1)/libmodeltree.so.$(MT_SOMAJOR)
-	ln -sf libmodeltree.so.$(MT_SOMAJOR) $(1)/libmodeltree.so
-	install -m 644 $(MT_ROOT)/include/modeltree.h $(MT_ROOT)/bindings/c/modeltree.hpp $(2)/
-	sed -e 's|@PREFIX@|$(3)|' -e 's|@LIBDIR@|$(4)|' -e 's|@INCLUDEDIR@|$(5)|' -e 's|@VERSION@|$(MT_VERSION)|' \
-	    $(MT_ROOT)/bindings/c/modeltree.pc.in > $(1)/pkgconfig/modeltree.pc
+	install -d $(1) $(2) $(2)/pkgconfig $(3)
+	install -m 755 $(MT_OUT)/bin/modeltree-cli $(1)/
+	install -m 755 $(MT_LIB) $(2)/
+	ln -sf $(notdir $(MT_LIB)) $(2)/libmodeltree.so.$(MT_SOMAJOR)
+	ln -sf libmodeltree.so.$(MT_SOMAJOR) $(2)/libmodeltree.so
+	install -m 644 $(MT_ROOT)/include/modeltree.h $(MT_ROOT)/bindings/c/modeltree.hpp $(3)/
+	sed -e 's|@PREFIX@|$(6)|' -e 's|@LIBDIR@|$(4)|' -e 's|@INCLUDEDIR@|$(5)|' -e 's|@VERSION@|$(MT_VERSION)|' \
+	    -e 's|@RPATH@|$(call mt_pc_rpath,$(4))|' $(MT_ROOT)/bindings/c/modeltree.pc.in > $(2)/pkgconfig/modeltree.pc
 endef
 
-install: lib
-	$(call mt_install,$(DESTDIR)$(LIBDIR),$(DESTDIR)$(INCLUDEDIR),$(PREFIX),$(LIBDIR),$(INCLUDEDIR))
+# After a system-wide install (no DESTDIR, run as root) into a directory the loader's cache
+# covers (/usr/local/lib on Debian), refresh the cache as libtool does: `-lmodeltree` without
+# pkg-config then works too.
+install: lib cli
+	$(call mt_install,$(DESTDIR)$(BINDIR),$(DESTDIR)$(LIBDIR),$(DESTDIR)$(INCLUDEDIR),$(LIBDIR),$(INCLUDEDIR),$(PREFIX))
+	@if [ -z "$(DESTDIR)" ] && [ -w /etc/ld.so.cache ] && ldconfig -v -N 2>/dev/null | grep -qx '$(patsubst %/,%,$(LIBDIR)):.*'; then \
+	    echo ldconfig; ldconfig; fi
+	@echo "installed modeltree-cli in $(DESTDIR)$(BINDIR), libmodeltree in $(DESTDIR)$(LIBDIR), headers in $(DESTDIR)$(INCLUDEDIR)"
 
-# The tests see the library only as a user would: installed, found through pkg-config.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/modeltree-cli $(DESTDIR)$(LIBDIR)/libmodeltree.so* $(DESTDIR)$(LIBDIR)/pkgconfig/modeltree.pc \
+	    $(DESTDIR)$(INCLUDEDIR)/modeltree.h $(DESTDIR)$(INCLUDEDIR)/modeltree.hpp
+
+# The tests see the library only as a user would: installed, found through pkg-config (whose
+# Libs carry the run path: the staging prefix is no system directory).
 MT_PC = PKG_CONFIG_PATH=$(MT_STAGE)/lib/pkgconfig $(PKG_CONFIG)
-MT_LINK = $$($(MT_PC) --cflags --libs modeltree) -Wl,-rpath,$$($(MT_PC) --variable=libdir modeltree)
+MT_LINK = $$($(MT_PC) --cflags --libs modeltree)
 
-$(MT_STAGE)/lib/pkgconfig/modeltree.pc: lib
+$(MT_STAGE)/lib/pkgconfig/modeltree.pc: lib cli
 	rm -rf $(MT_STAGE)
-	$(call mt_install,$(MT_STAGE)/lib,$(MT_STAGE)/include,$(MT_STAGE),$(MT_STAGE)/lib,$(MT_STAGE)/include)
+	$(call mt_install,$(MT_STAGE)/bin,$(MT_STAGE)/lib,$(MT_STAGE)/include,$(MT_STAGE)/lib,$(MT_STAGE)/include,$(MT_STAGE))
 
-$(MT_OUT)/zoo.json: lib
-	cd $(MT_ROOT) && MODELTREE_STATIC_STDLIB=1 $(SWIFT) build -c release --product modeltree-cli --scratch-path $(MT_DIST_SCRATCH)
+$(MT_OUT)/zoo.json: cli
 	cd $(MT_ROOT) && $(MODELTREE_CLI) recover $(MT_ZOO) --format json --quiet > $@.tmp && mv -f $@.tmp $@
 
 # $(call mt_build_tests,CC,CXX,FLAGS,SUFFIX)
@@ -95,6 +140,20 @@ MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --libdir $(MT_STAGE
 test-c: check-header $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CC),$(CXX),-O1 -g,)
 	cd $(MT_ROOT) && $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --hub $(MT_OUT)/hub --hub-cpp $(MT_OUT)/hub-cpp --test-hpp $(MT_OUT)/test_hpp
+	$(MT_CHECK_INSTALLED_CLI)
+
+# The installed CLI needs nothing from the toolchain: ldd names none of its files, and (as root,
+# where unshare is allowed) it gives the same JSON with the toolchain's folder hidden under an
+# empty tmpfs.
+define MT_CHECK_INSTALLED_CLI
+	@if ldd $(MT_STAGE)/bin/modeltree-cli | grep -e '$(MT_TOOLCHAIN)' -e 'not found'; then \
+	    echo "the installed modeltree-cli needs the files above" >&2; exit 1; fi
+	@cd $(MT_ROOT) && if [ "$$(id -u)" = 0 ] && unshare --mount true 2>/dev/null; then \
+	    unshare --mount sh -c 'mount -t tmpfs none "$$1" && test ! -e "$$1/usr" && exec "$$0" recover $(MT_ZOO) --format json --quiet' \
+	        $(MT_STAGE)/bin/modeltree-cli $(MT_TOOLCHAIN) | cmp - $(MT_OUT)/zoo.json && \
+	    echo "installed modeltree-cli: same JSON with $(MT_TOOLCHAIN) hidden"; \
+	else echo "installed modeltree-cli: ldd clean (run as root to hide the toolchain)"; fi
+endef
 
 # The library itself is Swift (not instrumented); the sanitizers watch the C side of every call:
 # out-of-bounds reads and writes of caller buffers, frees with the wrong allocator, leaks, UB.

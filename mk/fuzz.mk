@@ -1,4 +1,4 @@
-# mk/fuzz.mk — libFuzzer targets for the reader's parsers of untrusted bytes (issue 6).
+# mk/fuzz.mk — libFuzzer targets for the reader's parsers of untrusted bytes and for the C ABI.
 #
 #   make fuzz            builds the targets, then fuzzes each in turn for FUZZ_TIME seconds
 #                        (one process each: seconds ≈ CPU seconds), starting from the seed corpus
@@ -33,8 +33,9 @@ FUZZ_ARGS ?=
 # SWIFT_BACKTRACE=enable=no: the Swift runtime's crash handler would otherwise run under ASan
 # after a finding and bury its report under a spurious one of its own.
 FUZZ_FLAGS := -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-FUZZ_SOURCES := $(wildcard $(FUZZ_ROOT)/Sources/ModelTree/IO/*.swift) \
-    $(FUZZ_ROOT)/Sources/ModelTree/Model.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift
+FUZZ_SOURCES := $(wildcard $(addprefix $(FUZZ_ROOT)/Sources/ModelTree/,Readers/*.swift Storage/*.swift \
+    Tensors/*.swift Tensors/Sources/*.swift)) \
+    $(FUZZ_ROOT)/Sources/ModelTree/Support/JSON.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift
 # -O keeps Swift's overflow and bounds traps (only -Ounchecked drops them). bfd: the toolchain
 # defaults to gold, which warns about every ASan symbol.
 FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -O -g -sanitize=fuzzer,address -use-ld=bfd

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Reference implementation of Model Graph recovery (Horwitz, Shul, Hoshen, ICLR 2025), kept
-deliberately plain: a test oracle and a speed baseline for libmodeltree.
+deliberately plain: the paper's method as a reader would write it with numpy, scipy and networkx
+(`pip install numpy scipy networkx`). The README's "as published" scores and the benchmark's
+Python baseline (bench/baseline.py imports `recover` from here) are this file.
 
     python tools/reference_recover.py examples/zoo --truth examples/zoo/truth.json
 
@@ -9,6 +11,8 @@ Method (defaults):
     model.safetensors.index.json), and every loose FOLDER/*.safetensors file; id = folder/file name.
   * tensors used: the floating 2-D tensors present in every model with the same name and shape,
     restricted to the square ones if any are square (--all-shapes keeps the non-square ones too).
+  * each model is read once (tools/st.py) and kept as float32 (F64 as float64); every statistic
+    is computed in float64.
   * kurtosis(model) = mean over used tensors of scipy.stats.kurtosis(W.ravel()) (Fisher, biased).
   * D[a][b] = mean over used tensors of RMS(W_a - W_b).
   * trees = connected components of "mean over used tensors of Pearson corr(W_a, W_b) > 0.5".
@@ -26,9 +30,12 @@ import os
 import sys
 import time
 
-import networkx as nx
-import numpy as np
-from scipy.stats import kurtosis as scipy_kurtosis
+try:
+    import networkx as nx
+    import numpy as np
+    from scipy.stats import kurtosis as scipy_kurtosis
+except ImportError as missing:
+    sys.exit(f"reference_recover.py needs {missing.name}: pip install numpy scipy networkx")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st  # noqa: E402
@@ -71,30 +78,34 @@ def recover(folder, lam=0.3, corr_threshold=0.5, direction="finetune", all_shape
     t0 = time.time()
     models = discover(folder)
     if not models:
-        raise SystemExit(f"no models under {folder}")
+        raise ValueError(f"no models under {folder}")
     ids = [m for m, _ in models]
     loaded = []
-    for _, path in models:  # each model is read once; keep only floating 2-D tensors
+    for _, path in models:  # each model is read once; keep only floating 2-D tensors, F16 widened
         t = st.load_model(path)
-        loaded.append({k: v for k, v in t.items() if v.ndim == 2 and np.issubdtype(v.dtype, np.floating)})
+        loaded.append({k: v.astype(np.float32) if v.dtype == np.float16 else v
+                       for k, v in t.items() if v.ndim == 2 and np.issubdtype(v.dtype, np.floating)})
     names = select_tensors([{k: v.shape for k, v in t.items()} for t in loaded], all_shapes)
     if not names:
-        raise SystemExit("no 2-D tensor with the same name and shape in every model")
-    # flattened float64 copies of the used tensors, model-major
-    flat = [[np.asarray(t[n], dtype=np.float64).ravel() for n in names] for t in loaded]
+        raise ValueError(f"{folder}: no 2-D tensor with the same name and shape in every model")
+    # the used tensors, flattened, model-major (views: the other tensors are freed with `loaded`)
+    flat = [[t[n].ravel() for n in names] for t in loaded]
     del loaded
     t_load = time.time() - t0
 
     n = len(ids)
-    kurt = np.array([np.mean([scipy_kurtosis(w, fisher=True, bias=True) for w in f]) for f in flat])
+    kurt = np.array([np.mean([scipy_kurtosis(w.astype(np.float64), fisher=True, bias=True) for w in f]) for f in flat])
     D = np.zeros((n, n))
     C = np.eye(n)
     for i in range(n):
         for j in range(i + 1, n):
-            d = np.mean([np.sqrt(np.mean((a - b) ** 2)) for a, b in zip(flat[i], flat[j])])
-            c = np.mean([pearson(a, b) for a, b in zip(flat[i], flat[j])])
-            D[i, j] = D[j, i] = d
-            C[i, j] = C[j, i] = c
+            rms, corr = [], []
+            for a, b in zip(flat[i], flat[j]):  # one tensor at a time in float64
+                a, b = a.astype(np.float64), b.astype(np.float64)
+                rms.append(np.sqrt(np.mean((a - b) ** 2)))
+                corr.append(pearson(a, b))
+            D[i, j] = D[j, i] = np.mean(rms)
+            C[i, j] = C[j, i] = np.mean(corr)
 
     g = nx.Graph()
     g.add_nodes_from(range(n))
@@ -142,9 +153,29 @@ def recover(folder, lam=0.3, corr_threshold=0.5, direction="finetune", all_shape
     }
 
 
+def read_truth(path):
+    """The (parent, child) pairs and roots of a truth file; a typed edge ({"parent", "child",
+    "type", ...}) counts as its pair, as the paper's method knows no types."""
+    with open(path) as f:
+        try:
+            truth = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not JSON ({e})") from None
+    edges = truth.get("edges") if isinstance(truth, dict) else None
+    if not isinstance(edges, list):
+        raise ValueError(f"{path}: a truth file is an object with an \"edges\" list")
+    try:
+        pairs = [(e["parent"], e["child"]) if isinstance(e, dict) else tuple(e) for e in edges]
+    except (KeyError, TypeError):
+        raise ValueError(f"{path}: an edge is [parent, child] or {{\"parent\": ..., \"child\": ...}}") from None
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"{path}: an edge is [parent, child] or {{\"parent\": ..., \"child\": ...}}")
+    return {"edges": pairs, "roots": list(truth.get("roots", []))}
+
+
 def score(result, truth):
-    """Edge accuracy overall and per true tree (trees named by their root)."""
-    true_edges = {tuple(e) for e in truth["edges"]}
+    """Edge accuracy overall and per true tree (trees named by their root); truth as read_truth gives it."""
+    true_edges = set(truth["edges"])
     got = {tuple(e) for e in result["edges"]}
     parent = {c: p for p, c in true_edges}
 
@@ -189,15 +220,22 @@ def main():
     ap.add_argument("--full", action="store_true", help="include kurtosis, distance, correlation matrices")
     ap.add_argument("-o", "--output", help="write JSON here instead of stdout")
     args = ap.parse_args()
+    try:
+        run(args)
+    except (OSError, ValueError) as e:  # a missing or malformed model or truth file
+        sys.exit(f"reference_recover.py: {e}")
 
+
+def run(args):
+    if not os.path.isdir(args.folder):
+        raise NotADirectoryError(f"{args.folder} is not a folder of models")
     res = recover(args.folder, args.lam, args.corr, args.direction, args.all_shapes)
     out = {k: res[k] for k in ("edges", "roots", "trees", "kurtosis", "params", "seconds")}
     out["n_tensors_used"] = len(res["tensors_used"])
     if args.full:
         out.update({k: res[k] for k in ("tensors_used", "distance", "correlation")})
     if args.truth:
-        with open(args.truth) as f:
-            truth = json.load(f)
+        truth = read_truth(args.truth)
         out["score"] = score(res, truth)
         kurt = res["kurtosis"]
         out["truth_edges"] = [

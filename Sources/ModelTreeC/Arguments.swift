@@ -59,6 +59,49 @@ func _strings(
     return result
 }
 
+/// The bulk-accessor pattern of `modeltree_graph_distances`: copies `values` into `out` when it
+/// is given and holds them all (`capacity`, a `size_t`, compared unsigned), and returns their
+/// count whether or not it wrote; 0 for nil values (a NULL handle).
+func _copy<T>(_ values: [T]?, to out: UnsafeMutablePointer<T>?, capacity: Int) -> Int {
+    guard let values else { return 0 }
+    if let out, UInt(bitPattern: capacity) >= UInt(values.count) {
+        values.withUnsafeBufferPointer { buffer in
+            if let base = buffer.baseAddress { out.update(from: base, count: buffer.count) }
+        }
+    }
+    return values.count
+}
+
+/// `malloc`ed C copies of strings (nil entries stay NULL), handed out by accessors and freed
+/// with their owner (a graph or a score).
+final class _CStrings {
+    private let pointers: [UnsafeMutablePointer<CChar>?]
+
+    /// - Throws: `.outOfMemory` when a copy cannot be allocated (the others are then freed).
+    init(_ strings: [String?]) throws {
+        var pointers: [UnsafeMutablePointer<CChar>?] = []
+        pointers.reserveCapacity(strings.count)
+        do {
+            for s in strings { pointers.append(try s.map(_mallocCString)) }
+        } catch {
+            pointers.forEach { free($0) }
+            throw error
+        }
+        self.pointers = pointers
+    }
+
+    convenience init(_ strings: [String]) throws { try self.init(strings.map { Optional($0) }) }
+
+    deinit { pointers.forEach { free($0) } }
+
+    var count: Int { pointers.count }
+
+    /// String `k`; nil for a nil entry or `k` out of range.
+    subscript(k: Int) -> UnsafePointer<CChar>? {
+        k >= 0 && k < pointers.count ? pointers[k].map { UnsafePointer($0) } : nil
+    }
+}
+
 /// A copy of `string` in `malloc`ed memory, for the caller to release with `free`.
 func _mallocCString(_ string: String) throws -> UnsafeMutablePointer<CChar> {
     guard let copy = strdup(string) else {
@@ -97,6 +140,26 @@ extension modeltree_metric_t {
         case .rms: self = MODELTREE_METRIC_RMS
         case .max: self = MODELTREE_METRIC_MAX
         case .rank: self = MODELTREE_METRIC_RANK
+        }
+    }
+}
+
+extension modeltree_format_t {
+    /// The core's output format, or nil for a value the ABI does not define.
+    var _format: OutputFormat? {
+        switch self {
+        case MODELTREE_FORMAT_JSON: return .json
+        case MODELTREE_FORMAT_TEXT: return .text
+        case MODELTREE_FORMAT_DOT: return .dot
+        default: return nil
+        }
+    }
+}
+
+extension modeltree_edge_type_t {
+    init(_ type: EdgeType) {
+        switch type {
+        case .finetune: self = MODELTREE_EDGE_FINETUNE
         }
     }
 }

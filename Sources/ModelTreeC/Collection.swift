@@ -124,28 +124,9 @@ public func modeltree_collection_add_path(
         let collection = try _Collection.from(c, function)
         let path = try _string(path, "path", function)
         let id = try model_id.map { try _string($0, "model_id", function) }
-        var locations = try ModelLoader.expand([path])
-        if let id {
-            guard locations.count == 1, _samePath(locations[0].path, path) else {
-                throw ModelTreeError.invalidArgument(
-                    "\(function): '\(path)' is not a single model (it holds \(locations.count)); "
-                        + "pass model_id = NULL to add each model of a folder")
-            }
-            locations[0].id = id
-        }
-        guard !locations.isEmpty else {
-            throw ModelTreeError.invalidArgument("\(function): no model found in '\(path)'")
-        }
+        let locations = try id.map { [try ModelLoader.single(path, id: $0)] } ?? ModelLoader.expand([path])
         try collection.add(locations.map(ModelLoader.load), function: function)
     }
-}
-
-/// Whether two spellings of a path name the same place, ignoring trailing slashes and "./" steps.
-func _samePath(_ a: String, _ b: String) -> Bool {
-    func normal(_ p: String) -> [Substring] {
-        p.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-    }
-    return normal(a) == normal(b) && a.hasPrefix("/") == b.hasPrefix("/")
 }
 
 /// The C function `modeltree_collection_add_tensor`: validates everything about the tensor, then
@@ -179,22 +160,23 @@ public func modeltree_collection_add_tensor(
                 dims.append(dim)
             }
         }
-        guard let expected = type.byteCount(shape: dims) else {
-            throw ModelTreeError.invalidArgument(
-                "\(function): shape \(dims) of \(type.rawValue) overflows the address space")
-        }
-        guard data_size >= 0, data_size == expected else {
-            throw ModelTreeError.invalidArgument(
-                "\(function): tensor '\(name)' of shape \(dims) and dtype \(type.rawValue) needs "
-                    + "\(expected) bytes, data_size is \(UInt(bitPattern: data_size))")
-        }
         if data_size > 0 {
             let start = try _required(data, "data", function)
-            guard UInt(bitPattern: start).addingReportingOverflow(UInt(data_size)).overflow == false else {
+            guard UInt(bitPattern: start).addingReportingOverflow(UInt(bitPattern: data_size)).overflow == false else {
                 throw ModelTreeError.invalidArgument("\(function): data + data_size wraps around")
             }
         }
-        let bytes = UnsafeRawBufferPointer(start: data_size > 0 ? data : nil, count: data_size)
-        try collection.add(TensorView(name: name, dtype: type, shape: dims, bytes: bytes), to: id, function: function)
+        // size_t arrives as Int: a value above Int.max is negative, and no shape needs that much.
+        let bytes = UnsafeRawBufferPointer(start: data_size > 0 ? data : nil, count: Swift.max(data_size, 0))
+        let view: TensorView
+        do {
+            guard data_size >= 0 else {
+                throw ModelTreeError.invalidArgument("tensor '\(name)': data_size \(UInt(bitPattern: data_size)) exceeds the address space")
+            }
+            view = try TensorView(name: name, dtype: type, shape: dims, bytes: bytes)
+        } catch ModelTreeError.invalidArgument(let reason) {
+            throw ModelTreeError.invalidArgument("\(function): \(reason)")
+        }
+        try collection.add(view, to: id, function: function)
     }
 }

@@ -1,5 +1,6 @@
 // modeltree_graph_*: a recovered graph behind an opaque handle, with the C strings its
-// accessors return allocated once, up front, and freed with the graph.
+// accessors return allocated once, up front, and freed with the graph; per-model arrays for the
+// bulk accessors; the text forms rendered by the core.
 import CModelTree
 import ModelTree
 
@@ -15,69 +16,38 @@ import Darwin
 /// read it at once.
 final class _Graph {
     let graph: ModelGraph
-    /// `malloc`ed copies of the strings accessors hand out; freed in `deinit`.
-    private let ids: [UnsafeMutablePointer<CChar>]
-    private let paths: [UnsafeMutablePointer<CChar>?]
-    private let tensors: [UnsafeMutablePointer<CChar>]
-    private let warnings: [UnsafeMutablePointer<CChar>]
-    /// Tree index of each model.
-    let treeOf: [Int]
+    /// The per-model values of the accessors, indexed by model (the primary edge's for edges).
+    let parents: [Int64]
+    let edgeDistances: [Double]
+    let edgeConfidences: [Double]
+    let edgesUnsure: [Bool]
+    let edgeTypes: [modeltree_edge_type_t]
+    let treeOf: [Int64]
     /// Model id → index.
     let index: [String: Int]
+    /// `malloc`ed copies of the strings accessors hand out (see `_CStrings`).
+    private let ids: _CStrings
+    private let paths: _CStrings
+    private let tensors: _CStrings
+    private let warnings: _CStrings
 
     init(_ graph: ModelGraph) throws {
         let n = graph.count
-        guard graph.paths.count == n, graph.kurtosis.count == n, graph.parent.count == n,
-              graph.edgeDistance.count == n, graph.edgeConfidence.count == n, graph.unsure.count == n,
-              graph.distances.count == n * n, graph.roots.count == graph.trees.count,
-              graph.treeDirections.count == graph.trees.count,
-              graph.treeDirectionUnsure.count == graph.trees.count,
-              graph.parent.allSatisfy({ $0 >= -1 && $0 < n }),
-              graph.roots.allSatisfy({ $0 >= 0 && $0 < n })
-        else {
-            throw ModelTreeError.internal("the recovered graph's arrays disagree in length or range")
-        }
-        var treeOf = [Int](repeating: -1, count: n)
-        for (t, members) in graph.trees.enumerated() {
-            for m in members {
-                guard m >= 0, m < n, treeOf[m] == -1 else {
-                    throw ModelTreeError.internal("model index \(m) of tree \(t) is out of range or in two trees")
-                }
-                treeOf[m] = t
-            }
-        }
-        guard !treeOf.contains(-1) else {
-            throw ModelTreeError.internal("a model belongs to no tree")
-        }
+        let edges = (0..<n).map { graph.primaryEdge(into: $0) }
+        parents = edges.map { Int64($0?.parent ?? Int(MODELTREE_NO_PARENT)) }
+        edgeDistances = edges.map { $0?.distance ?? .nan }
+        edgeConfidences = edges.map { $0?.confidence ?? .nan }
+        edgesUnsure = edges.map { $0?.unsure ?? false }
+        edgeTypes = edges.map { modeltree_edge_type_t($0?.type ?? .finetune) }
+        treeOf = (0..<n).map { Int64(graph.tree(of: $0)) }
         var index = [String: Int](minimumCapacity: n)
-        for (i, id) in graph.ids.enumerated() { index[id] = i }
-
-        // Allocate every string, releasing what was allocated if one allocation fails.
-        var owned: [UnsafeMutablePointer<CChar>] = []
-        func copy(_ s: String) throws -> UnsafeMutablePointer<CChar> {
-            let p = try _mallocCString(s)
-            owned.append(p)
-            return p
-        }
-        do {
-            ids = try graph.ids.map(copy)
-            paths = try graph.paths.map { try $0.map(copy) }
-            tensors = try graph.tensors.map(copy)
-            warnings = try graph.warnings.map { try copy(singleLine($0)) }   // "one line" (modeltree.h)
-        } catch {
-            owned.forEach { free($0) }
-            throw error
-        }
+        for (i, m) in graph.models.enumerated() { index[m.id] = i }
+        ids = try _CStrings(graph.models.map(\.id))
+        paths = try _CStrings(graph.models.map(\.path))
+        tensors = try _CStrings(graph.tensors)
+        warnings = try _CStrings(graph.warnings.map(singleLine))   // "one line" (modeltree.h)
         self.graph = graph
-        self.treeOf = treeOf
         self.index = index
-    }
-
-    deinit {
-        ids.forEach { free($0) }
-        paths.forEach { free($0) }
-        tensors.forEach { free($0) }
-        warnings.forEach { free($0) }
     }
 
     /// The graph behind a handle; nil for NULL.
@@ -91,10 +61,10 @@ final class _Graph {
     func model(_ i: Int) -> Int? { i >= 0 && i < graph.count ? i : nil }
     func tree(_ t: Int) -> Int? { t >= 0 && t < graph.trees.count ? t : nil }
 
-    func id(_ i: Int) -> UnsafePointer<CChar> { UnsafePointer(ids[i]) }
-    func path(_ i: Int) -> UnsafePointer<CChar>? { paths[i].map { UnsafePointer($0) } }
-    func tensor(_ k: Int) -> UnsafePointer<CChar>? { k >= 0 && k < tensors.count ? UnsafePointer(tensors[k]) : nil }
-    func warning(_ k: Int) -> UnsafePointer<CChar>? { k >= 0 && k < warnings.count ? UnsafePointer(warnings[k]) : nil }
+    func id(_ i: Int) -> UnsafePointer<CChar>? { ids[i] }
+    func path(_ i: Int) -> UnsafePointer<CChar>? { paths[i] }
+    func tensor(_ k: Int) -> UnsafePointer<CChar>? { tensors[k] }
+    func warning(_ k: Int) -> UnsafePointer<CChar>? { warnings[k] }
     var tensorCount: Int { tensors.count }
     var warningCount: Int { warnings.count }
 }
@@ -138,50 +108,84 @@ public func modeltree_graph_model_path(_ g: OpaquePointer!, _ i: Int) -> UnsafeP
 @c @implementation
 public func modeltree_graph_model_kurtosis(_ g: OpaquePointer!, _ i: Int) -> Double {
     guard let g = _Graph.from(g), let i = g.model(i) else { return .nan }
-    return g.graph.kurtosis[i]
+    return g.graph.models[i].kurtosis
 }
 
 /// The C function `modeltree_graph_parent`.
 @c @implementation
 public func modeltree_graph_parent(_ g: OpaquePointer!, _ i: Int) -> Int64 {
     guard let g = _Graph.from(g), let i = g.model(i) else { return MODELTREE_INDEX_INVALID }
-    let p = g.graph.parent[i]
-    return p < 0 ? MODELTREE_NO_PARENT : Int64(p)
+    return g.parents[i]
 }
 
 /// The C function `modeltree_graph_edge_distance`.
 @c @implementation
 public func modeltree_graph_edge_distance(_ g: OpaquePointer!, _ i: Int) -> Double {
-    guard let g = _Graph.from(g), let i = g.model(i), g.graph.parent[i] >= 0 else { return .nan }
-    return g.graph.edgeDistance[i]
+    guard let g = _Graph.from(g), let i = g.model(i) else { return .nan }
+    return g.edgeDistances[i]
 }
 
 /// The C function `modeltree_graph_edge_confidence`.
 @c @implementation
 public func modeltree_graph_edge_confidence(_ g: OpaquePointer!, _ i: Int) -> Double {
-    guard let g = _Graph.from(g), let i = g.model(i), g.graph.parent[i] >= 0 else { return .nan }
-    return g.graph.edgeConfidence[i]
+    guard let g = _Graph.from(g), let i = g.model(i) else { return .nan }
+    return g.edgeConfidences[i]
 }
 
 /// The C function `modeltree_graph_edge_unsure`.
 @c @implementation
 public func modeltree_graph_edge_unsure(_ g: OpaquePointer!, _ i: Int) -> Bool {
-    guard let g = _Graph.from(g), let i = g.model(i), g.graph.parent[i] >= 0 else { return false }
-    return g.graph.unsure[i]
+    guard let g = _Graph.from(g), let i = g.model(i) else { return false }
+    return g.edgesUnsure[i]
 }
 
 /// The C function `modeltree_graph_distances`: all or nothing, always returns n * n.
 @c @implementation
 public func modeltree_graph_distances(_ g: OpaquePointer!, _ out: UnsafeMutablePointer<Double>!, _ capacity: Int) -> Int {
-    guard let g = _Graph.from(g) else { return 0 }
-    let distances = g.graph.distances
-    // capacity is a size_t: compare unsigned so a huge capacity is not read as negative.
-    if let out, UInt(bitPattern: capacity) >= UInt(distances.count) {
-        distances.withUnsafeBufferPointer { buffer in
-            if let base = buffer.baseAddress { out.update(from: base, count: buffer.count) }
-        }
-    }
-    return distances.count
+    _copy(_Graph.from(g)?.graph.distances.elements, to: out, capacity: capacity)
+}
+
+/// The C function `modeltree_graph_parents`.
+@c @implementation
+public func modeltree_graph_parents(_ g: OpaquePointer!, _ out: UnsafeMutablePointer<Int64>!, _ capacity: Int) -> Int {
+    _copy(_Graph.from(g)?.parents, to: out, capacity: capacity)
+}
+
+/// The C function `modeltree_graph_edge_distances`.
+@c @implementation
+public func modeltree_graph_edge_distances(_ g: OpaquePointer!, _ out: UnsafeMutablePointer<Double>!, _ capacity: Int) -> Int {
+    _copy(_Graph.from(g)?.edgeDistances, to: out, capacity: capacity)
+}
+
+/// The C function `modeltree_graph_edge_confidences`.
+@c @implementation
+public func modeltree_graph_edge_confidences(_ g: OpaquePointer!, _ out: UnsafeMutablePointer<Double>!, _ capacity: Int) -> Int {
+    _copy(_Graph.from(g)?.edgeConfidences, to: out, capacity: capacity)
+}
+
+/// The C function `modeltree_graph_edges_unsure`.
+@c @implementation
+public func modeltree_graph_edges_unsure(_ g: OpaquePointer!, _ out: UnsafeMutablePointer<Bool>!, _ capacity: Int) -> Int {
+    _copy(_Graph.from(g)?.edgesUnsure, to: out, capacity: capacity)
+}
+
+/// The C function `modeltree_graph_edge_types`.
+@c @implementation
+public func modeltree_graph_edge_types(_ g: OpaquePointer!, _ out: UnsafeMutablePointer<modeltree_edge_type_t>!,
+                                       _ capacity: Int) -> Int {
+    _copy(_Graph.from(g)?.edgeTypes, to: out, capacity: capacity)
+}
+
+/// The C function `modeltree_graph_model_trees`.
+@c @implementation
+public func modeltree_graph_model_trees(_ g: OpaquePointer!, _ out: UnsafeMutablePointer<Int64>!, _ capacity: Int) -> Int {
+    _copy(_Graph.from(g)?.treeOf, to: out, capacity: capacity)
+}
+
+/// The C function `modeltree_graph_unsure_threshold`.
+@c @implementation
+public func modeltree_graph_unsure_threshold(_ g: OpaquePointer!) -> Double {
+    _Graph.from(g)?.graph.unsureThreshold ?? .nan
 }
 
 /// The C function `modeltree_graph_metric`.
@@ -201,28 +205,28 @@ public func modeltree_graph_tree_count(_ g: OpaquePointer!) -> Int {
 @c @implementation
 public func modeltree_graph_tree_root(_ g: OpaquePointer!, _ t: Int) -> Int64 {
     guard let g = _Graph.from(g), let t = g.tree(t) else { return MODELTREE_INDEX_INVALID }
-    return Int64(g.graph.roots[t])
+    return Int64(g.graph.trees[t].root)
 }
 
 /// The C function `modeltree_graph_tree_of`.
 @c @implementation
 public func modeltree_graph_tree_of(_ g: OpaquePointer!, _ i: Int) -> Int64 {
     guard let g = _Graph.from(g), let i = g.model(i) else { return MODELTREE_INDEX_INVALID }
-    return Int64(g.treeOf[i])
+    return g.treeOf[i]
 }
 
 /// The C function `modeltree_graph_tree_direction`.
 @c @implementation
 public func modeltree_graph_tree_direction(_ g: OpaquePointer!, _ t: Int) -> modeltree_direction_t {
     guard let g = _Graph.from(g), let t = g.tree(t) else { return MODELTREE_DIRECTION_AUTO }
-    return modeltree_direction_t(g.graph.treeDirections[t])
+    return modeltree_direction_t(g.graph.trees[t].direction)
 }
 
 /// The C function `modeltree_graph_tree_direction_unsure`.
 @c @implementation
 public func modeltree_graph_tree_direction_unsure(_ g: OpaquePointer!, _ t: Int) -> Bool {
     guard let g = _Graph.from(g), let t = g.tree(t) else { return false }
-    return g.graph.treeDirectionUnsure[t]
+    return g.graph.trees[t].directionUnsure
 }
 
 /// The C function `modeltree_graph_tensor_count`.
@@ -254,15 +258,34 @@ public func modeltree_graph_warning(_ g: OpaquePointer!, _ k: Int) -> UnsafePoin
 public func modeltree_graph_to_json(
     _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!, _ g: OpaquePointer!
 ) -> modeltree_status_t {
+    _catching { try _render(out, g, .json, score: nil, "modeltree_graph_to_json") }
+}
+
+/// The C function `modeltree_graph_render`: `ModelGraph.render`, in `malloc`ed memory.
+@c @implementation
+public func modeltree_graph_render(
+    _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!, _ g: OpaquePointer!,
+    _ format: modeltree_format_t, _ score: OpaquePointer!
+) -> modeltree_status_t {
     _catching {
-        let function: StaticString = "modeltree_graph_to_json"
-        let out = try _required(out, "out", function)
-        out.pointee = nil
-        guard let graph = _Graph.from(g) else {
-            throw ModelTreeError.invalidArgument("\(function): graph is NULL")
+        let function: StaticString = "modeltree_graph_render"
+        guard let known = format._format else {
+            if let out { out.pointee = nil }
+            throw ModelTreeError.invalidArgument("\(function): unknown format \(format.rawValue)")
         }
-        out.pointee = try _mallocCString(graph.graph.json())
+        try _render(out, g, known, score: _Score.from(score)?.score, function)
     }
+}
+
+/// Renders the graph behind `g` into `*out`.
+private func _render(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, _ g: OpaquePointer?,
+                     _ format: OutputFormat, score: Score?, _ function: StaticString) throws {
+    let out = try _required(out, "out", function)
+    out.pointee = nil
+    guard let graph = _Graph.from(g) else {
+        throw ModelTreeError.invalidArgument("\(function): graph is NULL")
+    }
+    out.pointee = try _mallocCString(graph.graph.render(format, score: score))
 }
 
 /// The C function `modeltree_string_free`.

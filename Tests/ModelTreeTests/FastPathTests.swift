@@ -1,7 +1,7 @@
 import XCTest
 @testable import ModelTree
 
-/// The fast paths of issue 5 against direct computations: the parallel blocked pass against
+/// The fast paths against direct computations: the parallel blocked pass against
 /// plain Double loops, its independence from the thread count, the SIMD moments against a two-pass
 /// kurtosis, and the sketched, QR-based rank against the exact SVD rank.
 final class FastPathTests: XCTestCase {
@@ -50,10 +50,10 @@ final class FastPathTests: XCTestCase {
                     let i = a * n + b
                     // Differences are taken directly, never through ‖a‖² + ‖b‖² − 2a·b: exact to
                     // Float rounding of each term even for deltas a millionth of the weights.
-                    XCTAssertEqual(stats.rms[i], rms[i], accuracy: 1e-6 * rms[i], "\(dtype) \(relative) rms \(a),\(b)")
-                    XCTAssertEqual(stats.rms[b * n + a], stats.rms[i])
-                    XCTAssertEqual(stats.maxNormalized[i], maxNorm[i], accuracy: 1e-6 * maxNorm[i], "\(dtype) max \(a),\(b)")
-                    XCTAssertEqual(stats.correlation[i], corr[i], accuracy: 1e-6, "\(dtype) correlation \(a),\(b)")
+                    XCTAssertEqual(stats.rms[a, b], rms[i], accuracy: 1e-6 * rms[i], "\(dtype) \(relative) rms \(a),\(b)")
+                    XCTAssertEqual(stats.rms[b, a], stats.rms[a, b])
+                    XCTAssertEqual(stats.maxNormalized[a, b], maxNorm[i], accuracy: 1e-6 * maxNorm[i], "\(dtype) max \(a),\(b)")
+                    XCTAssertEqual(stats.correlation[a, b], corr[i], accuracy: 1e-6, "\(dtype) correlation \(a),\(b)")
                 }
             }
             for (t, name) in ["a", "b"].enumerated() {
@@ -86,7 +86,7 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(lean.rms, one.rms)
         XCTAssertEqual(lean.correlation, one.correlation)
         XCTAssertEqual(lean.kurtosis, one.kurtosis)
-        XCTAssertTrue(lean.maxNormalized[1].isNaN)
+        XCTAssertTrue(lean.maxNormalized[0, 1].isNaN)
     }
 
     /// The moments-only pass (direction evidence) agrees with the pair pass and with itself on
@@ -168,7 +168,7 @@ final class FastPathTests: XCTestCase {
         let base = (0..<(side * side)).map { _ in s.laplace(0.02) }
         var big = base
         big[7] = 1e20; big[500] = -3e38; big[901] = 3e38          // in both models
-        let update = lowRank(side, side, 1, &s, scale: 1e19)       // a rank-1 update of 1e19
+        let update = s.lowRank(side, side, 1, scale: 1e19)         // a rank-1 update of 1e19
         let child = zip(big, update).enumerated().map { i, p in [7, 500, 901].contains(i) ? p.0 : p.0 + p.1 }
         var far = child
         far[500] = 3e38                                            // one difference of 6e38
@@ -179,10 +179,10 @@ final class FastPathTests: XCTestCase {
             var ss = 0.0, mx = 0.0
             for i in 0..<v[a].count { let d = v[a][i] - v[b][i]; ss += d * d; mx = Swift.max(mx, Swift.abs(d)) }
             let rms = (ss / Double(v[a].count)).squareRoot()
-            XCTAssertTrue(stats.rms[a * 3 + b].isFinite, "pair \(a),\(b)")
-            XCTAssertEqual(stats.rms[a * 3 + b], rms, accuracy: 1e-6 * rms, "pair \(a),\(b)")
+            XCTAssertTrue(stats.rms[a, b].isFinite, "pair \(a),\(b)")
+            XCTAssertEqual(stats.rms[a, b], rms, accuracy: 1e-6 * rms, "pair \(a),\(b)")
             let lo = Swift.min(v[a].min()!, v[b].min()!), hi = Swift.max(v[a].max()!, v[b].max()!)
-            XCTAssertEqual(stats.maxNormalized[a * 3 + b], mx / (hi - lo), accuracy: 1e-6, "pair \(a),\(b)")
+            XCTAssertEqual(stats.maxNormalized[a, b], mx / (hi - lo), accuracy: 1e-6, "pair \(a),\(b)")
         }
         XCTAssertEqual(stats.tensors, ["w"])
         // The rank: weights of ~2e19 everywhere (their Float squares overflow) and a rank-1
@@ -199,14 +199,6 @@ final class FastPathTests: XCTestCase {
         XCTAssertEqual(try RankDistances.ranks(models: models, tensorNames: ["w"], pairs: [(1, 2)]) { _ in }[0][0], 1)
     }
 
-    /// Row-major `rows × cols` matrix of rank r.
-    func lowRank(_ rows: Int, _ cols: Int, _ r: Int, _ s: inout Sampler, scale: Double) -> [Double] {
-        let b = s.gaussians(rows * r, std: scale), a = s.gaussians(r * cols, std: 1)
-        var m = [Double](repeating: 0, count: rows * cols)
-        for i in 0..<rows { for l in 0..<r { let bil = b[i * r + l]; for j in 0..<cols { m[i * cols + j] += bil * a[l * cols + j] } } }
-        return m
-    }
-
     /// Both sides sketched (Ψ and Ω), through the nested corner (ranks below 56) and the whole
     /// sketch (rank 60), tall and wide, F32 and BF16: the same rank as the exact SVD.
     func testSketchedQRRankEqualsExactRank() throws {
@@ -216,7 +208,7 @@ final class FastPathTests: XCTestCase {
             let base = (0..<(rows * cols)).map { _ in s.laplace(0.03) }
             for dtype in [DType.f32, .bf16] {
                 for r in [1, 6, 30, 60] {
-                    let update = lowRank(rows, cols, r, &s, scale: 0.01)
+                    let update = s.lowRank(rows, cols, r, scale: 0.01)
                     let child = zip(base, update).map { $0 + $1 }
                     let parent = try makeModel("p", [("w", [rows, cols], base)], dtype: dtype)
                     let lora = try makeModel("c", [("w", [rows, cols], child)], dtype: dtype)
@@ -227,7 +219,7 @@ final class FastPathTests: XCTestCase {
                     let rms = ((pv.map { $0 * $0 }.reduce(0, +) + cv.map { $0 * $0 }.reduce(0, +)) / Double(2 * rows * cols)).squareRoot()
                     let tol = NumericalRank.tolerance(unitRoundoff: Swift.max(dtype.unitRoundoff, 0x1p-24), rmsWeight: rms,
                                                       rows: Swift.max(rows, cols), cols: Swift.min(rows, cols))
-                    let exact = NumericalRank.rank(diff, rows: rows, cols: cols, tolerance: tol)
+                    let exact = JacobiSVD.rank(diff, rows: rows, cols: cols, tolerance: tol)
                     XCTAssertEqual(exact, r, "\(rows)×\(cols) \(dtype)")
                     let sketched = try RankDistances.ranks(models: [parent, lora], tensorNames: ["w"], pairs: [(0, 1)],
                                                            sketchSize: sketch) { _ in }
@@ -240,13 +232,13 @@ final class FastPathTests: XCTestCase {
     func testPivotedQRRankEqualsJacobiRank() {
         var s = Sampler(seed: 23)
         for (rows, cols, r) in [(30, 20, 0), (30, 20, 3), (20, 30, 11), (25, 25, 25), (40, 8, 8)] {
-            var m = r == 0 ? [Double](repeating: 0, count: rows * cols) : lowRank(rows, cols, r, &s, scale: 1)
+            var m = r == 0 ? [Double](repeating: 0, count: rows * cols) : s.lowRank(rows, cols, r)
             let noise = s.gaussians(rows * cols, std: 1e-12)
             for i in 0..<m.count { m[i] += noise[i] }
             // Row-major rows × cols is column-major cols × rows (the transpose: same rank).
-            let exact = NumericalRank.rank(m, rows: cols, cols: rows, tolerance: 1e-8)
+            let exact = JacobiSVD.rank(m, rows: cols, cols: rows, tolerance: 1e-8)
             XCTAssertEqual(exact, r)
-            XCTAssertEqual(NumericalRank.pivotedRank(&m, rows: cols, cols: rows, tolerance: 1e-8), r, "\(rows)×\(cols) rank \(r)")
+            XCTAssertEqual(LinearAlgebra.pivotedQRRank(&m, rows: cols, cols: rows, tolerance: 1e-8), r, "\(rows)×\(cols) rank \(r)")
         }
     }
 

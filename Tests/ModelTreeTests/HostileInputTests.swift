@@ -3,7 +3,7 @@ import Glibc
 import Testing
 @testable import ModelTree
 
-/// Collections and files from issue 6 ("hostile and broken input") that the reader's and the
+/// Hostile and broken collections and files that the reader's and the
 /// recovery's own suites do not already cover: each case ends in a specific error or a specific
 /// warning, never a crash, a hang or a silent wrong answer.
 @Suite struct HostileInputTests {
@@ -28,25 +28,11 @@ import Testing
 
     private func parents(_ g: ModelGraph) -> [String: String] {
         var out: [String: String] = [:]
-        for (i, p) in g.parent.enumerated() where p >= 0 { out[g.ids[i]] = g.ids[p] }
+        for (i, p) in g.parents.enumerated() where p >= 0 { out[g.ids[i]] = g.ids[p] }
         return out
     }
 
     /// Expects `body` to throw `.incompatibleModels` whose message contains every fragment.
-    private func expectIncompatible(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
-                                    _ body: () throws -> Void) {
-        do {
-            try body()
-            Issue.record("expected incompatibleModels, got success", sourceLocation: sourceLocation)
-        } catch ModelTreeError.incompatibleModels(let message) {
-            for f in fragments where !message.contains(f) {
-                Issue.record("message \"\(message)\" does not mention \"\(f)\"", sourceLocation: sourceLocation)
-            }
-        } catch {
-            Issue.record("expected incompatibleModels, got \(error)", sourceLocation: sourceLocation)
-        }
-    }
-
     /// A safetensors file of F32 tensors (values given as Float) plus tensors given as raw bytes.
     private func file(_ tensors: [(String, [Int], [Float])], raw: [T] = []) -> [UInt8] {
         SafetensorsWriter.file(raw + tensors.map { T(name: $0.0, dtype: "F32", shape: $0.1, bytes: SafetensorsWriter.bytes($0.2.map(\.bitPattern))) })
@@ -93,7 +79,7 @@ import Testing
     @Test func namesWithLineBreaksStayOnOneLine() throws {
         var s = Sampler(seed: 64)
         let w = root(&s), c = fineTune(w, &s)
-        let twice = TensorView(name: "x\ny", dtype: .f32, shape: [1], bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+        let twice = try TensorView(name: "x\ny", dtype: .f32, shape: [0], bytes: UnsafeRawBufferPointer(start: nil, count: 0))
         do {
             _ = try Model(id: "m\u{1b}[2J", path: nil, tensors: [twice, twice], owners: [])
             Issue.record("a duplicate tensor was accepted")
@@ -113,9 +99,9 @@ import Testing
     /// Models whose only shared tensors are zero-sized have nothing to compare.
     @Test func onlyZeroSizedTensorsIsIncompatible() throws {
         let a = try makeModel("a", [("w", [0, 4], [])]), b = try makeModel("b", [("w", [0, 4], [])])
-        expectIncompatible("no floating-point 2-D tensor") { _ = try recover([a, b]) }
+        expectError(.incompatibleModels, "no floating-point 2-D tensor") { _ = try recover([a, b]) }
         var o = RecoveryOptions(); o.include = ["*"]
-        expectIncompatible("matching the include patterns") { _ = try recover([a, b], options: o) }
+        expectError(.incompatibleModels, "matching the include patterns") { _ = try recover([a, b], options: o) }
     }
 
     // MARK: - Memory a header can cost
@@ -161,14 +147,15 @@ import Testing
         let b = try makeModel("b", Self.names.map { ($0, [8, 32], (0..<256).map { _ in s.laplace(0.05) }) })
         let c = try makeModel("c", [("other", [Self.side, Self.side], w[0])])
         let g = try recover([a, b, c])
-        #expect(g.parent == [-1, -1, -1])
-        #expect(g.trees == [[0], [1], [2]])
-        #expect(g.distances[0 * 3 + 1] == .infinity && g.distances[1 * 3 + 2] == .infinity && g.distances[0 * 3 + 2] == .infinity)
+        #expect(g.parents == [-1, -1, -1])
+        #expect(g.trees.map(\.members) == [[0], [1], [2]])
+        #expect(g.distances[0, 1] == .infinity && g.distances[1, 2] == .infinity && g.distances[0, 2] == .infinity)
         #expect(g.warnings.first?.contains("3 different architectures") == true)
         #expect(g.warnings.first?.contains("[a] and [b] and [c]") == true)
-        // Forcing them into fewer trees than architectures is refused, not crashed on.
+        // Forcing them into fewer trees than architectures is refused, not crashed on; the message
+        // names the option as the library's callers know it (a CLI flag is the CLI's business).
         var o = RecoveryOptions(); o.trees = 2
-        expectError(.invalidArgument, "3 different architectures", "--trees 2") { _ = try recover([a, b, c], options: o) }
+        expectError(.invalidArgument, "3 different architectures", "trees is 2") { _ = try recover([a, b, c], options: o) }
     }
 
     /// Models that share only integer tensors (no floating-point weights at all) cannot be compared.
@@ -176,7 +163,7 @@ import Testing
         let dir = try TemporaryDirectory()
         let ints = SafetensorsWriter.file([T(name: "ids", dtype: "I64", shape: [2, 2], bytes: SafetensorsWriter.bytes([Int64](repeating: 7, count: 4)))])
         let models = try ["a", "b"].map { try ModelLoader.load(ModelLocation(id: $0, path: dir.write("\($0).safetensors", ints))) }
-        expectIncompatible("model 'a'", "no floating-point 2-D tensor") { _ = try recover(models) }
+        expectError(.incompatibleModels, "model 'a'", "no floating-point 2-D tensor") { _ = try recover(models) }
     }
 
     // MARK: - Identical duplicates
@@ -190,12 +177,12 @@ import Testing
         let family = [try model("orig", w), try model("copy", w), try model("child", c)]
         let first = try recover(family)
         #expect(first.warnings.contains { $0.contains("'orig' and 'copy' have identical weights") })
-        #expect(first.distances[0 * 3 + 1] == 0)
+        #expect(first.distances[0, 1] == 0)
         #expect(parents(first)["copy"] == "orig")
-        #expect(first.unsure[1])
+        #expect(first.primaryEdge(into: 1)?.unsure == true)
         for _ in 0..<3 {
             let again = try recover(family)
-            #expect(again.parent == first.parent && again.distances == first.distances && again.warnings == first.warnings)
+            #expect(again.parents == first.parents && again.distances == first.distances && again.warnings == first.warnings)
         }
         // Reversing the input order swaps which copy is the parent: the choice follows input order.
         let reversed = try recover([family[1], family[0], family[2]])
@@ -227,7 +214,7 @@ import Testing
         var w = root(&s)
         for k in w.indices { w[k][k] = .nan }
         let c = fineTune(root(&s), &s)
-        expectIncompatible("every selected tensor was skipped", "non-finite") {
+        expectError(.incompatibleModels, "every selected tensor was skipped", "non-finite") {
             _ = try recover([try model("r", w), try model("c", c)])
         }
     }

@@ -200,12 +200,70 @@ import Testing
     }
 
     @Test func oneLooseWeightFileMakesTheFolderAModel() throws {
-        // The documented rule ("exactly one *.safetensors file"): such a folder is a model even
-        // when it also has model sub-folders; pass the sub-folders to compare them instead.
+        // The documented rule ("exactly one *.safetensors file"), when nothing else is there.
         let dir = try TemporaryDirectory()
         try dir.write("zoo/base.safetensors", weights(1))
-        try dir.write("zoo/child/model.safetensors", weights(2))
+        try dir.mkdir("zoo/logs")                                   // a folder without weights is no model
         #expect(try ModelLoader.expand([dir.path + "/zoo"]) == [ModelLocation(id: "zoo", path: dir.path + "/zoo")])
+    }
+
+    /// A folder with weights of its own and models in sub-folders is one model to some readers
+    /// and three to others: refused, naming the weights and the sub-folders and saying what to
+    /// pass — and passing that works. Also for a model folder inside a folder of models, and for
+    /// `model.safetensors` or shards beside `checkpoint-*` folders (a Trainer's output).
+    @Test func weightsBesideModelSubfoldersAreRefusedNotDropped() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("zoo/base.safetensors", weights(1))
+        try dir.write("zoo/ft1/model.safetensors", weights(2))
+        try dir.write("zoo/ft2/model.safetensors", weights(3))
+        let zoo = dir.path + "/zoo"
+        expectError(.invalidArgument, zoo + "/base.safetensors", zoo + "/ft1", zoo + "/ft2", "pass the models one by one") {
+            _ = try ModelLoader.expand([zoo])
+        }
+        // What the message says to pass.
+        #expect(try ModelLoader.expand([zoo + "/base.safetensors", zoo + "/ft1", zoo + "/ft2"]).map(\.id) == ["base", "ft1", "ft2"])
+        // One level down: a model folder of a folder of uploads.
+        try dir.write("uploads/run/model.safetensors", weights(4))
+        try dir.write("uploads/run/checkpoint-500/model.safetensors", weights(5))
+        try dir.write("uploads/other/model.safetensors", weights(6))
+        expectError(.invalidArgument, "uploads/run holds the weights", "checkpoint-500") { _ = try ModelLoader.expand([dir.path + "/uploads"]) }
+        // Shards beside a sub-folder of shards.
+        try writeSharded(dir, "big", shards: twoShards, index: twoShardIndex)
+        try writeSharded(dir, "big/older", shards: twoShards, index: twoShardIndex)
+        expectError(.invalidArgument, "big/model.safetensors.index.json", "big/older") { _ = try ModelLoader.expand([dir.path + "/big"]) }
+        // Given with an id, the folder is the one model asked for.
+        let one = try ModelLoader.single(zoo, id: "mine")
+        #expect(one == ModelLocation(id: "mine", path: zoo))
+        #expect(value(try ModelLoader.load(one), "w") == 1)
+    }
+
+    /// A shard index given by itself is its folder's model (what the refusal above tells a user
+    /// with shards to pass).
+    @Test func shardIndexFileIsItsFoldersModel() throws {
+        let dir = try TemporaryDirectory()
+        try writeSharded(dir, "big", shards: twoShards, index: twoShardIndex)
+        let index = dir.path + "/big/model.safetensors.index.json"
+        let locations = try ModelLoader.expand([index])
+        #expect(locations == [ModelLocation(id: "big", path: index)])
+        let model = try ModelLoader.load(locations[0])
+        #expect(model.path == index && model.tensors.map(\.name) == ["a.weight", "b.weight", "c.weight"])
+        #expect(value(model, "c.weight") == 3)
+    }
+
+    /// With an id, a path must be one model: a folder of models is refused with its count.
+    @Test func singleModelWithAnId() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("zoo/a/model.safetensors", weights(1))
+        try dir.write("zoo/b.safetensors", weights(2))
+        try dir.write("zoo/c.safetensors", weights(3))
+        #expect(try ModelLoader.single(dir.path + "/zoo/a/", id: "x") == ModelLocation(id: "x", path: dir.path + "/zoo/a/"))
+        #expect(try ModelLoader.single(dir.path + "/zoo/b.safetensors", id: "y").id == "y")
+        expectError(.invalidArgument, "is not a single model", "it holds 3 models", "give no id") {
+            _ = try ModelLoader.single(dir.path + "/zoo", id: "z")
+        }
+        let text = try dir.write("notes.txt", text: "x")
+        expectError(.invalidArgument, "not a .safetensors file") { _ = try ModelLoader.single(text, id: "z") }
+        expectError(.io, "No such file") { _ = try ModelLoader.single(dir.path + "/nope", id: "z") }
     }
 
     @Test func pathsExpandInTheOrderGiven() throws {
@@ -257,6 +315,8 @@ import Testing
         #expect(FileSystem.lastComponent("/b/") == "b")
         #expect(FileSystem.lastComponent("/") == "/")
         #expect(FileSystem.join("a/", "b") == "a/b" && FileSystem.join("a", "b") == "a/b")
+        #expect(FileSystem.parent("a/b/c") == "a/b" && FileSystem.parent("a/b/") == "a")
+        #expect(FileSystem.parent("c") == "." && FileSystem.parent("/c") == "/" && FileSystem.parent("/") == "/")
     }
 }
 

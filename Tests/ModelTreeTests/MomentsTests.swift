@@ -1,6 +1,21 @@
 import XCTest
 @testable import ModelTree
 
+/// Moments over blocks the test cuts itself: the shift is fixed by the first block (the mean of
+/// its finite values, as the passes fix it from a tensor's first values), every block is added
+/// by the scalar loop.
+struct BlockMoments {
+    var moments: Moments?
+    mutating func add(_ x: UnsafePointer<Float>, count n: Int) {
+        if moments == nil {
+            var sum = 0.0, finite = 0
+            for i in 0..<n where x[i].isFinite { sum += Double(x[i]); finite += 1 }
+            moments = Moments(shift: finite > 0 ? sum / Double(finite) : 0)
+        }
+        moments!.addExact(x, count: n)
+    }
+}
+
 /// The one-pass shifted moments against a plain two-pass computation in Double.
 final class MomentsTests: XCTestCase {
     func twoPassKurtosis(_ x: [Double]) -> (mean: Double, variance: Double, kurtosis: Double) {
@@ -16,14 +31,15 @@ final class MomentsTests: XCTestCase {
         for (count, offset) in [(10, 0.0), (1000, 5.0), (40_000, -0.01), (70_001, 1e3)] {
             let values = (0..<count).map { _ in offset + s.laplace(0.02) }
             let floats = values.map { Float($0) }
-            var m = Moments()
+            var blocks = BlockMoments()
             // Uneven blocks: the shift is fixed by the first one only.
             var start = 0
             while start < floats.count {
                 let len = Swift.min(floats.count - start, 3 + start % 9_000)
-                floats.withUnsafeBufferPointer { m.add($0.baseAddress! + start, count: len) }
+                floats.withUnsafeBufferPointer { blocks.add($0.baseAddress! + start, count: len) }
                 start += len
             }
+            let m = blocks.moments!
             let reference = twoPassKurtosis(floats.map(Double.init))
             XCTAssertEqual(m.count, count)
             XCTAssertEqual(m.mean, reference.mean, accuracy: 1e-9 * Swift.max(1, Swift.abs(offset)))
@@ -33,34 +49,60 @@ final class MomentsTests: XCTestCase {
     }
 
     func testConstantAndNonFinite() {
-        var m = Moments()
+        var m = BlockMoments()
         let constant = [Float](repeating: 2, count: 100)
         constant.withUnsafeBufferPointer { m.add($0.baseAddress!, count: 100) }
-        XCTAssertTrue(m.excessKurtosis.isNaN)
-        XCTAssertEqual(m.variance, 0)
+        XCTAssertTrue(m.moments!.excessKurtosis.isNaN)
+        XCTAssertEqual(m.moments!.variance, 0)
 
-        var bad = Moments()
+        var blocks = BlockMoments()
         let values: [Float] = [1, .nan, 2, .infinity, 3]
-        values.withUnsafeBufferPointer { bad.add($0.baseAddress!, count: 5) }
+        values.withUnsafeBufferPointer { blocks.add($0.baseAddress!, count: 5) }
+        let bad = blocks.moments!
         XCTAssertEqual(bad.nonFinite, 2)
         XCTAssertEqual(bad.count, 3)
         XCTAssertEqual(bad.mean, 2, accuracy: 1e-12)
     }
 }
 
-/// The SIMD distance kernel against a scalar Double loop.
+/// The SIMD pair kernel against a scalar Double loop, for every pair of a block of rows.
 final class DistanceKernelTests: XCTestCase {
-    func testSquaredDistanceAndMax() {
+    func testSquaredDistancesOfEveryPair() {
         var s = Sampler(seed: 11)
-        for count in [0, 1, 7, 15, 16, 17, 511, 512, 513, 1_000, 16_384, 16_389] {
-            let x = (0..<count).map { _ in Float(s.gaussian()) }
-            let y = x.map { $0 + Float(s.gaussian() * 1e-3) }
-            var ss = 0.0, mx: Float = 0
-            for i in 0..<count { let d = Double(x[i]) - Double(y[i]); ss += d * d; mx = Swift.max(mx, Swift.abs(x[i] - y[i])) }
-            let (got, gotMax) = x.withUnsafeBufferPointer { xp in y.withUnsafeBufferPointer { yp in
-                squaredDistanceAndMax(xp.baseAddress!, yp.baseAddress!, count) } }
-            XCTAssertEqual(got, ss, accuracy: 1e-6 * Swift.max(ss, 1e-30), "count \(count)")
-            XCTAssertEqual(gotMax, mx, "count \(count)")
+        for rows in [1, 2, 3, 6] {
+            for count in [0, 1, 7, 15, 16, 17, 511, 512, 513, 1_000, 16_384, 16_389] {
+                let stride = count + 3       // rows need not be contiguous
+                let base = (0..<count).map { _ in Float(s.gaussian()) }
+                var block = [Float](repeating: .nan, count: rows * stride)
+                for r in 0..<rows { for i in 0..<count { block[r * stride + i] = base[i] + Float(s.gaussian() * 1e-3) } }
+                for withMax in [false, true] {
+                    var sums = [Double](repeating: -1, count: rows * rows), maxima = sums
+                    block.withUnsafeBufferPointer { b in
+                        sums.withUnsafeMutableBufferPointer { out in
+                            maxima.withUnsafeMutableBufferPointer { mx in
+                                PairKernels.squaredDistances(b.baseAddress!, rows: rows, stride: stride, count: count,
+                                                             sums: out.baseAddress!, maxAbs: withMax ? mx.baseAddress! : nil)
+                            }
+                        }
+                    }
+                    for a in 0..<rows {
+                        for c in 0..<rows {
+                            guard a < c else {
+                                XCTAssertEqual(sums[a * rows + c], -1, "entry \(a),\(c) with a ≥ b is left alone")
+                                continue
+                            }
+                            var ss = 0.0, mx = 0.0
+                            for i in 0..<count {
+                                let d = Double(block[a * stride + i]) - Double(block[c * stride + i])
+                                ss += d * d
+                                mx = Swift.max(mx, Swift.abs(Double(block[a * stride + i] - block[c * stride + i])))
+                            }
+                            XCTAssertEqual(sums[a * rows + c], ss, accuracy: 1e-6 * Swift.max(ss, 1e-30), "rows \(rows) count \(count)")
+                            if withMax { XCTAssertEqual(maxima[a * rows + c], mx, "rows \(rows) count \(count)") }
+                        }
+                    }
+                }
+            }
         }
     }
 }

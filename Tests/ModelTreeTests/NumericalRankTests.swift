@@ -3,18 +3,10 @@ import XCTest
 
 /// Ranks of differences against matrices whose rank is known by construction.
 final class NumericalRankTests: XCTestCase {
-    /// Column-major `rows × cols` product of a random `rows × r` and `r × cols`: rank exactly r.
-    func lowRank(_ rows: Int, _ cols: Int, _ r: Int, _ s: inout Sampler, scale: Double = 1) -> [Double] {
-        let b = s.gaussians(rows * r, std: scale), a = s.gaussians(r * cols, std: 1)
-        var m = [Double](repeating: 0, count: rows * cols)
-        for j in 0..<cols { for l in 0..<r { for i in 0..<rows { m[j * rows + i] += b[l * rows + i] * a[j * r + l] } } }
-        return m
-    }
-
     func testSingularValuesOfDiagonalAndOrthogonalMatrices() {
         // diag(3, 2, 1) padded to 4 × 3, columns permuted: singular values are the diagonal sorted.
         let a: [Double] = [0, 2, 0, 0,   3, 0, 0, 0,   0, 0, -1, 0]
-        let sigma = NumericalRank.singularValues(a, rows: 4, cols: 3)
+        let sigma = JacobiSVD.singularValues(a, rows: 4, cols: 3)
         XCTAssertEqual(sigma[0], 3, accuracy: 1e-12)
         XCTAssertEqual(sigma[1], 2, accuracy: 1e-12)
         XCTAssertEqual(sigma[2], 1, accuracy: 1e-12)
@@ -23,8 +15,9 @@ final class NumericalRankTests: XCTestCase {
     func testExactRanks() {
         var s = Sampler(seed: 3)
         for (rows, cols, r) in [(10, 10, 0), (10, 10, 1), (32, 32, 4), (40, 24, 7), (24, 40, 7), (16, 16, 16)] {
-            let m = r == 0 ? [Double](repeating: 0, count: rows * cols) : lowRank(rows, cols, r, &s)
-            XCTAssertEqual(NumericalRank.rank(m, rows: rows, cols: cols, tolerance: 1e-9), r, "\(rows)×\(cols) rank \(r)")
+            // Row-major rows × cols is column-major cols × rows (the transpose: same rank).
+            let m = r == 0 ? [Double](repeating: 0, count: rows * cols) : s.lowRank(rows, cols, r)
+            XCTAssertEqual(JacobiSVD.rank(m, rows: cols, cols: rows, tolerance: 1e-9), r, "\(rows)×\(cols) rank \(r)")
         }
     }
 
@@ -34,9 +27,8 @@ final class NumericalRankTests: XCTestCase {
         var s = Sampler(seed: 5)
         let n = 48, r = 3
         let base = (0..<(n * n)).map { _ in s.laplace(0.05) }
-        let update = lowRank(n, n, r, &s, scale: 0.03)     // column-major; transpose to row-major below
-        var child = base
-        for i in 0..<n { for j in 0..<n { child[i * n + j] += update[j * n + i] } }
+        let update = s.lowRank(n, n, r, scale: 0.03)
+        let child = zip(base, update).map { $0 + $1 }
         for dtype in [DType.f32, .bf16, .f16] {
             let parent = try makeModel("p", [("w", [n, n], base)], dtype: dtype)
             let lora = try makeModel("c", [("w", [n, n], child)], dtype: dtype)
@@ -57,10 +49,9 @@ final class NumericalRankTests: XCTestCase {
         let rows = 70, cols = 60, sketch = 24    // smaller side > sketch size
         let base = (0..<(rows * cols)).map { _ in s.laplace(0.05) }
         for r in [1, 5, 12] {
-            let update = lowRank(rows, cols, r, &s, scale: 0.02)
-            var child = base
-            for i in 0..<rows { for j in 0..<cols { child[i * cols + j] += update[j * rows + i] } }
-            let exact = NumericalRank.rank(
+            let update = s.lowRank(rows, cols, r, scale: 0.02)
+            let child = zip(base, update).map { $0 + $1 }
+            let exact = JacobiSVD.rank(
                 (0..<(rows * cols)).map { k in let j = k / rows, i = k % rows
                     return Double(Float(child[i * cols + j])) - Double(Float(base[i * cols + j])) },
                 rows: rows, cols: cols,

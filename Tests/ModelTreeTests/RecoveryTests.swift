@@ -35,7 +35,7 @@ final class RecoveryTests: XCTestCase {
 
     func parents(_ g: ModelGraph) -> [String: String] {
         var out: [String: String] = [:]
-        for (i, p) in g.parent.enumerated() where p >= 0 { out[g.ids[i]] = g.ids[p] }
+        for (i, p) in g.parents.enumerated() where p >= 0 { out[g.ids[i]] = g.ids[p] }
         return out
     }
 
@@ -58,14 +58,19 @@ final class RecoveryTests: XCTestCase {
                                     "b1": "b", "b2": "b", "b11": "b1"])
         XCTAssertEqual(Set(g.roots.map { g.ids[$0] }), ["a", "b"])
         XCTAssertEqual(g.trees.count, 2)
-        XCTAssertEqual(g.treeDirections, [.finetune, .finetune])
+        XCTAssertEqual(g.trees.map(\.direction), [.finetune, .finetune])
+        XCTAssertEqual(g.edges.count, g.count - 2)
+        XCTAssertEqual(g.edges.map(\.child), g.edges.map(\.child).sorted())
         for i in 0..<g.count {
-            if g.parent[i] < 0 {
-                XCTAssertTrue(g.edgeConfidence[i].isNaN)
+            if let e = g.primaryEdge(into: i) {
+                XCTAssertEqual(e.type, .finetune)
+                XCTAssertEqual(e.distance, g.distances[e.parent, i])
+                XCTAssertTrue((0...1).contains(e.confidence))
+                XCTAssertFalse(e.unsure, "edge into \(g.ids[i]) is unsure: \(e.confidence)")
             } else {
-                XCTAssertTrue((0...1).contains(g.edgeConfidence[i]))
-                XCTAssertFalse(g.unsure[i], "edge into \(g.ids[i]) is unsure: \(g.edgeConfidence[i])")
+                XCTAssertTrue(g.roots.contains(i))
             }
+            XCTAssertTrue(g.trees[g.tree(of: i)].members.contains(i))
         }
         // Distances are the mean RMS over tensors, checked directly for one pair.
         let i = g.ids.firstIndex(of: "a")!, j = g.ids.firstIndex(of: "a11")!
@@ -78,7 +83,7 @@ final class RecoveryTests: XCTestCase {
             }
             direct += (ss / Double(x.count)).squareRoot() / Double(a.count)
         }
-        XCTAssertEqual(g.distances[i * g.count + j], direct, accuracy: 1e-6 * direct)
+        XCTAssertEqual(g.distances[i, j], direct, accuracy: 1e-6 * direct)
 
         // Forcing one tree joins them; forcing the number of trees keeps every true edge.
         let one = try recover(try models(family), options: { var o = RecoveryOptions(); o.trees = 1; return o }())
@@ -98,8 +103,8 @@ final class RecoveryTests: XCTestCase {
             XCTAssertEqual(parents(g), ["c1": "r", "c2": "r", "c3": "r", "g1": "c1", "g2": "c1", "g3": "c2"], "\(dtype)")
             // Parent–child distance: rank 2 in each of 4 tensors, plus a tie-break below 1/2.
             let p = g.ids.firstIndex(of: "r")!, c = g.ids.firstIndex(of: "c1")!
-            XCTAssertEqual(g.distances[p * g.count + c].rounded(.down), 8)
-            XCTAssertLessThan(g.distances[p * g.count + c] - 8, 0.5)
+            XCTAssertEqual(g.distances[p, c].rounded(.down), 8)
+            XCTAssertLessThan(g.distances[p, c] - 8, 0.5)
         }
     }
 
@@ -124,14 +129,14 @@ final class RecoveryTests: XCTestCase {
         }
         let c1 = spike(r), c2 = spike(r), c3 = spike(r), g1 = spike(c1)
         let g = try recover(try models([("r", r), ("c1", c1), ("c2", c2), ("c3", c3), ("g1", g1)]))
-        XCTAssertEqual(g.treeDirections, [.generalization])
+        XCTAssertEqual(g.trees.map(\.direction), [.generalization])
         XCTAssertEqual(parents(g), ["c1": "r", "c2": "r", "c3": "r", "g1": "c1"])
     }
 
     /// K[i][j] from per-tensor votes, computed by hand: kurtosis order by mode, norm order always
     /// "the child is larger", ties half, undefined values left out.
     func testDirectionPenaltyVotes() {
-        let solver = TreeSolver(distance: [0, 1, 1, 0],
+        let solver = TreeSolver(distance: SquareMatrix(rows: [[0, 1], [1, 0]]),
                                 kurtosis: [[3, 3, 3, .nan], [2, 2, 3, 1]],
                                 sumSquares: [[1, 1, 1, 1], [2, 2, 2, 0.5]], lambda: 0.3)
         // parent 0 → child 1: kurtosis disagrees in 0 of 3 finite tensors plus one tie (0.5/3);
@@ -141,7 +146,7 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(solver.disagreement(parent: 0, child: 1, .generalization), (2.5 / 3 + 1.0 / 4) / 2, accuracy: 1e-12)
         // M = D + λ · mean(D) · K.
         let m = solver.objective(.finetune)
-        XCTAssertEqual(m[0][1], 1 + 0.3 * 1 * (0.5 / 3 + 1.0 / 4) / 2, accuracy: 1e-12)
+        XCTAssertEqual(m[0, 1], 1 + 0.3 * 1 * (0.5 / 3 + 1.0 / 4) / 2, accuracy: 1e-12)
     }
 
     func testNonFiniteTensorIsSkippedAndNamed() throws {
@@ -190,8 +195,8 @@ final class RecoveryTests: XCTestCase {
         let all = try models([("r", r), ("c", c)]) + [try makeModel("m", mlp), try makeModel("m2", mlpChild)]
         let g = try recover(all)
         XCTAssertEqual(parents(g), ["c": "r", "m2": "m"])
-        XCTAssertEqual(g.trees, [[0, 1], [2, 3]])
-        XCTAssertEqual(g.distances[0 * 4 + 2], .infinity)
+        XCTAssertEqual(g.trees.map(\.members), [[0, 1], [2, 3]])
+        XCTAssertEqual(g.distances[0, 2], .infinity)
         XCTAssertTrue(g.warnings[0].contains("2 different architectures"))
         XCTAssertEqual(Set(g.tensors), Set(Self.names + ["mlp.0", "mlp.1", "mlp.2"]))
         var o = RecoveryOptions(); o.trees = 1
@@ -212,10 +217,11 @@ final class RecoveryTests: XCTestCase {
             let large = try recover(family, options: options)
             options.lambda = .greatestFiniteMagnitude
             let huge = try recover(family, options: options)
-            XCTAssertEqual(huge.parent, large.parent, "\(metric)")
-            XCTAssertEqual(huge.treeDirections, large.treeDirections, "\(metric)")
-            for (x, y) in zip(huge.edgeConfidence, large.edgeConfidence) where !x.isNaN {
-                XCTAssertEqual(x, y, accuracy: 1e-9, "\(metric)")
+            XCTAssertEqual(huge.parents, large.parents, "\(metric)")
+            XCTAssertEqual(huge.trees.map(\.direction), large.trees.map(\.direction), "\(metric)")
+            XCTAssertEqual(huge.edges.count, large.edges.count, "\(metric)")
+            for (x, y) in zip(huge.edges, large.edges) {
+                XCTAssertEqual(x.confidence, y.confidence, accuracy: 1e-9, "\(metric)")
             }
         }
     }
@@ -268,11 +274,12 @@ final class RecoveryTests: XCTestCase {
         var s = Sampler(seed: 12)
         let r = root(&s)
         let single = try recover(try models([("only", r)]))
-        XCTAssertEqual(single.parent, [-1])
+        XCTAssertEqual(single.parents, [-1])
         XCTAssertEqual(single.roots, [0])
+        XCTAssertTrue(single.edges.isEmpty)
         let dup = try recover(try models([("a", r), ("b", r)]))
-        XCTAssertEqual(dup.parent.filter { $0 == -1 }.count, 1)
+        XCTAssertEqual(dup.parents.filter { $0 == -1 }.count, 1)
         XCTAssertTrue(dup.warnings.contains { $0.contains("identical") })
-        XCTAssertTrue(dup.unsure.contains(true))
+        XCTAssertTrue(dup.edges.contains { $0.unsure })
     }
 }

@@ -163,6 +163,27 @@ import Testing
         try rejects("[]", "does not start with '{'")
     }
 
+    /// Other formats given as a .safetensors file: the message says it is not one, and what it
+    /// looks like, instead of only quoting an absurd header length.
+    @Test func otherFormatsAreNamed() throws {
+        let dir = try TemporaryDirectory()
+        let cases: [([UInt8], String)] = [
+            ([0x50, 0x4B, 0x03, 0x04, 0x00, 0x00, 0x08, 0x08] + [UInt8](repeating: 0, count: 60), "ZIP archive"),  // torch.save
+            (Array("GGUF".utf8) + [3, 0, 0, 0] + [UInt8](repeating: 0, count: 40), "GGUF file"),
+            ([0x80, 0x02, 0x63, 0x5F, 0x5F, 0x62, 0x75, 0x69] + [UInt8](repeating: 0x2E, count: 40), "Python pickle"),
+            (Array("hello world, this is text".utf8), "it starts with text: \"hello wo\""),
+        ]
+        for (k, (bytes, kind)) in cases.enumerated() {
+            let path = try dir.write("x\(k).safetensors", bytes)
+            expectError(.format, path + ": not a safetensors file", kind, "exceeds the limit") { _ = try SafetensorsFile(path: path) }
+        }
+        // Another ZIP whose first bytes make a length below the cap: still named.
+        let zip = try dir.write("small.safetensors", [0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 60))
+        expectError(.format, "not a safetensors file (it is a ZIP archive", "runs past the end") { _ = try SafetensorsFile(path: zip) }
+        // A plausible length but no JSON object: not a safetensors file either.
+        try rejects("[]", "not a safetensors file", "does not start with '{'")
+    }
+
     @Test func headerEncodingAndSyntax() throws {
         let dir = try TemporaryDirectory()
         let bad = SafetensorsWriter.raw(header: [UInt8]("{\"a\u{1}".utf8).dropLast() + [0xFF, 0x22, 0x3A, 0x31, 0x7D], data: [])

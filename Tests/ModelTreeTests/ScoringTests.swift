@@ -61,6 +61,20 @@ final class ScoringTests: XCTestCase {
         XCTAssertEqual(score.adjustedRandIndex, 4.0 / 7, accuracy: 1e-12)
     }
 
+    /// A small forest by hand (the case the Python package used to score with its own code).
+    func testSmallForestByHand() throws {
+        // Recovered: b <- a, c <- b, e <- a; d a root. True: a -> b, a -> c, d -> e.
+        let score = try Scoring.score(ids: ["a", "b", "c", "d", "e"], parent: [-1, 0, 1, -1, 0],
+                                      truth: Truth(edges: [("a", "b"), ("a", "c"), ("d", "e")], roots: ["a", "d"]))
+        XCTAssertEqual(score.trees.map(\.root), ["a", "d"])
+        XCTAssertEqual(score.trees.map(\.correct), [1, 0])
+        XCTAssertEqual(score.trees.map(\.total), [2, 1])
+        XCTAssertEqual(score.correct, 1)
+        XCTAssertEqual(score.total, 3)
+        // Recovered {a b c e} {d}, true {a b c} {d e}: index 3, rows 6, columns 4, expected 2.4, max 5.
+        XCTAssertEqual(score.adjustedRandIndex, (3 - 2.4) / (5 - 2.4), accuracy: 1e-12)
+    }
+
     func testUnknownIdsAreNamed() {
         let truth = Truth(edges: [("A", "Q"), ("P", "B")], roots: ["Z", "Q"])
         XCTAssertThrowsError(try Scoring.score(ids: ["A", "B"], parent: [-1, 0], truth: truth)) { error in

@@ -8,7 +8,9 @@
  *
  *   test_concurrency --zoo DIR [NAME-FILTER ...]
  *
- * DIR is a folder of models (examples/zoo). MODELTREE_THREADS is set to 4 unless it is set.
+ * DIR is a folder of models (examples/zoo). Each recovery asks for MODELTREE_THREADS worker
+ * threads (4 unless the variable is set) through modeltree_options_t.threads: the library itself
+ * reads no environment variable.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -29,6 +31,10 @@
 enum { THREADS = 4 };
 
 static const char *g_zoo;
+/** Worker threads each recovery asks the library for (from MODELTREE_THREADS, read in main). */
+static uint32_t g_workers = 4;
+/** The threads recover_json asks for: g_workers, or 1 inside alone(). */
+static uint32_t g_call_threads = 4;
 
 /* ============================================================================================
  * The zoo, from files and in memory
@@ -104,24 +110,27 @@ static char *graph_json(const modeltree_graph_t *g) {
     return json;
 }
 
-/* Recovers c and returns the JSON, or NULL with *status set. */
+/* Recovers c with options o (NULL: the defaults) on g_call_threads worker threads, and returns
+ * the JSON, or NULL with *status set. */
 static char *recover_json(const modeltree_collection_t *c, const modeltree_options_t *o,
                           modeltree_status_t *status) {
+    modeltree_options_t opts;
+    if (o) opts = *o;
+    else modeltree_options_init(&opts);
+    opts.threads = g_call_threads;
     modeltree_graph_t *g = NULL;
-    *status = modeltree_recover(&g, c, o);
+    *status = modeltree_recover(&g, c, &opts);
     char *json = *status == MODELTREE_OK ? graph_json(g) : NULL;
     modeltree_graph_free(g);
     return json;
 }
 
-/* Runs `body` with MODELTREE_THREADS=1 (called while this process has no other thread). */
+/* Runs `body` with its recoveries on one worker thread (called while this process has no other
+ * thread, so that the global it sets is not shared). */
 static char *alone(char *(*body)(void *), void *arg) {
-    const char *threads = getenv("MODELTREE_THREADS");
-    char *saved = strdup(threads ? threads : "");
-    setenv("MODELTREE_THREADS", "1", 1);
+    g_call_threads = 1;
     char *result = body(arg);
-    setenv("MODELTREE_THREADS", saved, 1);
-    free(saved);
+    g_call_threads = g_workers;
     return result;
 }
 
@@ -334,9 +343,23 @@ static size_t digest(const modeltree_graph_t *g, char *out, size_t capacity) {
     if (modeltree_graph_distances(g, d, cells) == cells)
         for (size_t k = 0; k < cells; k++) ADD("%.17g ", d[k]);
     free(d);
-    char *json = graph_json(g);
-    ADD("\n%s", json ? json : "(no JSON)");
-    modeltree_string_free(json);
+    /* The bulk accessors and every rendering, read at once by all the threads too. */
+    int64_t *parents = malloc((n ? n : 1) * sizeof *parents), *trees = malloc((n ? n : 1) * sizeof *trees);
+    double *dist = malloc((n ? n : 1) * sizeof *dist), *conf = malloc((n ? n : 1) * sizeof *conf);
+    bool *unsure = malloc(n ? n : 1);
+    if (modeltree_graph_parents(g, parents, n) == n && modeltree_graph_model_trees(g, trees, n) == n &&
+        modeltree_graph_edge_distances(g, dist, n) == n && modeltree_graph_edge_confidences(g, conf, n) == n &&
+        modeltree_graph_edges_unsure(g, unsure, n) == n)
+        for (size_t i = 0; i < n; i++)
+            ADD("%lld %lld %.17g %.17g %d\n", (long long)parents[i], (long long)trees[i], dist[i], conf[i], (int)unsure[i]);
+    free(parents); free(trees); free(dist); free(conf); free(unsure);
+    static const modeltree_format_t formats[3] = {MODELTREE_FORMAT_JSON, MODELTREE_FORMAT_TEXT, MODELTREE_FORMAT_DOT};
+    for (size_t f = 0; f < 3; f++) {
+        char *text = NULL;
+        if (modeltree_graph_render(&text, g, formats[f], NULL) != MODELTREE_OK) ADD("(no rendering %zu)", f);
+        else ADD("\n%s", text);
+        modeltree_string_free(text);
+    }
 #undef ADD
     return len;
 }
@@ -414,6 +437,7 @@ static void *cancel_job(void *p) {
     canceller *j = p;
     modeltree_options_t o;
     modeltree_options_init(&o);
+    o.threads = g_workers;
     o.progress = on_progress;
     o.user_data = &j->log;
     j->log.thread = pthread_self();
@@ -530,10 +554,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: test_concurrency --zoo DIR [NAME-FILTER ...]\n");
         return 2;
     }
-    setenv("MODELTREE_THREADS", "4", 0); /* the library's own workers run too */
+    /* The library's own workers run too: each recovery asks for g_workers of them. */
     const char *threads = getenv("MODELTREE_THREADS");
-    printf("test_concurrency: %d threads calling the library, MODELTREE_THREADS=%s\n", THREADS, threads);
-    if (atoi(threads) < 2) fprintf(stderr, "warning: MODELTREE_THREADS < 2: the library's workers do not run\n");
+    if (threads && atoi(threads) >= 1) g_workers = (uint32_t)atoi(threads);
+    g_call_threads = g_workers;
+    printf("test_concurrency: %d threads calling the library, %u worker threads each\n", THREADS, g_workers);
+    if (g_workers < 2) fprintf(stderr, "warning: fewer than 2 worker threads: the library's workers do not run\n");
     int status = harness_run(tests, sizeof tests / sizeof *tests, filters, filter_count);
     free(filters);
     return status;

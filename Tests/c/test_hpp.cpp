@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <stdexcept>
@@ -25,7 +26,33 @@ template <class F> static modeltree_status_t status_of(F &&f) {
     return MODELTREE_OK;
 }
 
-int main() {
+// `test_hpp --render FORMAT DIR [TRUTH]` prints the recovery of DIR as the wrapper renders it (for
+// the C suite, which compares it with the CLI's and the C ABI's bytes).
+static int render(const std::string &format, const char *dir, const char *truth) {
+    const modeltree_format_t f = format == "json" ? MODELTREE_FORMAT_JSON
+                                 : format == "text" ? MODELTREE_FORMAT_TEXT
+                                                    : MODELTREE_FORMAT_DOT;
+    modeltree::collection models;
+    models.add_path(dir);
+    modeltree::graph g = modeltree::recover(models);
+    if (truth) {
+        modeltree::score s = g.evaluate(truth);
+        std::fputs(g.render(f, &s).c_str(), stdout);
+    } else {
+        std::fputs(g.render(f).c_str(), stdout);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 4 && std::string(argv[1]) == "--render") {
+        try {
+            return render(argv[2], argv[3], argc >= 5 ? argv[4] : nullptr);
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "test_hpp --render: %s\n", e.what());
+            return 1;
+        }
+    }
     EXPECT(modeltree::version_matches());
     EXPECT(modeltree::version() == MODELTREE_VERSION_STRING);
 
@@ -109,6 +136,58 @@ int main() {
     EXPECT(one.metric() == MODELTREE_METRIC_RMS && one.tree_count() == 1 && one.tensors().size() == 1);
     rms.lambda = -1;
     EXPECT(status_of([&] { modeltree::recover(models, rms); }) == MODELTREE_INVALID_ARGUMENT);
+    EXPECT(std::string(modeltree_last_error_message()).find("lambda must be") == 0);
+
+    // Unset options keep the library's defaults: setting only the metric changes nothing else.
+    modeltree::options only_metric;
+    only_metric.metric = MODELTREE_METRIC_RMS;
+    only_metric.threads = 1;
+    modeltree::options all_set;
+    modeltree_options_t defaults;
+    modeltree_options_init(&defaults);
+    all_set.metric = MODELTREE_METRIC_RMS;
+    all_set.direction = defaults.direction;
+    all_set.lambda = defaults.lambda;
+    all_set.trees = defaults.trees;
+    EXPECT(modeltree::recover(models, only_metric).json() == modeltree::recover(models, all_set).json());
+
+    // The bulk accessors give what the per-model accessors give.
+    modeltree::graph h = modeltree::recover(models);
+    auto parents = h.parents();
+    auto distances = h.edge_distances(), confidences = h.edge_confidences();
+    auto unsure = h.edges_unsure();
+    auto trees = h.model_trees();
+    EXPECT(parents.size() == 6 && distances.size() == 6 && unsure.size() == 6 && trees.size() == 6);
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        auto p = h.parent(i);
+        EXPECT(p ? parents[i] == static_cast<std::int64_t>(*p) : parents[i] == MODELTREE_NO_PARENT);
+        EXPECT(p ? distances[i] == h.edge_distance(i) : std::isnan(distances[i]));
+        EXPECT(p ? confidences[i] == h.edge_confidence(i) : std::isnan(confidences[i]));
+        EXPECT(unsure[i] == h.edge_unsure(i));
+        EXPECT(trees[i] == static_cast<std::int64_t>(h.tree_of(i)));
+    }
+    EXPECT(h.unsure_threshold() > 0 && h.unsure_threshold() < 1);
+
+    // Scores: a truth with one wrong edge (y2 under y1 instead of y0), as arrays and as JSON.
+    std::vector<std::pair<std::string, std::string>> truth;
+    for (std::size_t i = 0; i < h.size(); ++i)
+        if (auto p = h.parent(i)) truth.emplace_back(std::string(h.id(*p)), std::string(h.id(i)));
+    modeltree::score exact = h.evaluate(truth);
+    EXPECT(exact.correct() == 4 && exact.total() == 4 && exact.accuracy() == 1 && exact.ari() == 1);
+    std::vector<std::string> roots{std::string(h.id(h.tree_root(0))), std::string(h.id(h.tree_root(1)))};
+    std::sort(roots.begin(), roots.end());
+    EXPECT(exact.trees().size() == 2 && exact.trees()[0].root == roots[0] && exact.trees()[1].root == roots[1]);
+    EXPECT(h.render(MODELTREE_FORMAT_TEXT, &exact) == h.text() + "\nEdge accuracy: 4/4 (100.0%), adjusted Rand index of the trees 1.000\n"
+                                                              "  tree of " + roots[0] + ": 2/2 (100.0%)\n  tree of " + roots[1] + ": 2/2 (100.0%)\n");
+    modeltree::score json = h.evaluate_json(R"({"edges": [["x0", "x1"], ["x0", "x2"]], "roots": ["y0", "y1", "y2"]})");
+    std::size_t under_x0 = 0;
+    for (std::size_t i : {std::size_t(1), std::size_t(2)})
+        if (auto p = h.parent(i); p && *p == 0) ++under_x0;
+    EXPECT(json.correct() == under_x0 && json.total() == 2);
+    EXPECT(json.trees().size() == 4);  // x0, y0, y1, y2
+    EXPECT(status_of([&] { (void)h.evaluate_json("{\"edges\": [[\"x0\", \"nobody\"]]}"); }) == MODELTREE_INVALID_ARGUMENT);
+    EXPECT(status_of([&] { (void)h.evaluate("/nonexistent/truth.json"); }) == MODELTREE_IO);
+    EXPECT(h.dot().rfind("digraph modeltree {", 0) == 0 && h.render(MODELTREE_FORMAT_JSON) == h.json());
 
     if (failures) std::fprintf(stderr, "%d C++ wrapper checks failed\n", failures);
     return failures ? 1 : 0;

@@ -2,10 +2,12 @@
  * test_modeltree.c — the C test suite of libmodeltree, written against include/modeltree.h only.
  *
  *   test_modeltree [--zoo DIR --zoo-json FILE] [--hub EXE] [--hub-cpp EXE] [--test-hpp EXE] [--libdir DIR]
- *                  [--toolchain DIR] [--tmp DIR] [NAME-FILTER ...]
+ *                  [--toolchain DIR] [--tmp DIR] [--cli EXE] [NAME-FILTER ...]
  *
  * --zoo-json is the output of `modeltree-cli recover DIR --format json` run from the same working
- * directory (paths appear in the JSON). Tests whose inputs are not given are skipped.
+ * directory (paths appear in the JSON). --cli is the CLI built from the same sources; by default
+ * .build-dist/release/modeltree-cli when it exists (where mk/c.mk builds it). Tests whose inputs
+ * are not given are skipped.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,7 +26,7 @@
 #include "harness.h"
 #include "st_files.h"
 
-static const char *g_zoo, *g_zoo_json, *g_hub, *g_hub_cpp, *g_test_hpp, *g_libdir, *g_toolchain;
+static const char *g_zoo, *g_zoo_json, *g_hub, *g_hub_cpp, *g_test_hpp, *g_libdir, *g_toolchain, *g_cli;
 static const char *g_tmp = "/tmp";
 
 /* ============================================================================================
@@ -155,6 +157,17 @@ static int syn_add(modeltree_collection_t *c, const syn_zoo *z) {
     return 0;
 }
 
+/* A new collection holding the synthetic models (lent from z), or NULL. */
+static modeltree_collection_t *syn_collection(const syn_zoo *z) {
+    modeltree_collection_t *c = NULL;
+    if (modeltree_collection_create(&c) != MODELTREE_OK) return NULL;
+    if (syn_add(c, z) != 0) {
+        modeltree_collection_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 /* Writes the synthetic models as <dir>/<id>/model.safetensors. */
 static int syn_write(const syn_zoo *z, const char *dir) {
     for (int m = 0; m < SYN_MODELS; m++) {
@@ -171,14 +184,16 @@ static int syn_write(const syn_zoo *z, const char *dir) {
 
 /* Recovers the synthetic zoo from memory. */
 static modeltree_graph_t *syn_recover(const syn_zoo *z, const modeltree_options_t *opts) {
-    modeltree_collection_t *c = NULL;
+    modeltree_collection_t *c = syn_collection(z);
     modeltree_graph_t *g = NULL;
-    if (modeltree_collection_create(&c) != MODELTREE_OK) return NULL;
-    if (syn_add(c, z) == 0 && modeltree_recover(&g, c, opts) != MODELTREE_OK)
+    if (c && modeltree_recover(&g, c, opts) != MODELTREE_OK)
         fprintf(stderr, "    recover: %s\n", modeltree_last_error_message());
     modeltree_collection_free(c);
     return g;
 }
+
+/* Equal as values, or both NaN. */
+static int same_double(double x, double y) { return x == y || (isnan(x) && isnan(y)); }
 
 /* Checks that two graphs agree model by model (matched by id): parents, distances, kurtosis,
  * trees, metric, tensors. `exact` asks for bit-identical numbers. */
@@ -273,10 +288,27 @@ static void check_graph_invariants(const modeltree_graph_t *g) {
 
 static void test_version(void) {
     CHECK(modeltree_version_number() == MODELTREE_VERSION_NUMBER);
-    CHECK(MODELTREE_VERSION_NUMBER == 100);
+    CHECK(MODELTREE_VERSION_NUMBER ==
+          MODELTREE_VERSION_MAJOR * 10000 + MODELTREE_VERSION_MINOR * 100 + MODELTREE_VERSION_PATCH);
     CHECK(strcmp(modeltree_version_string(), MODELTREE_VERSION_STRING) == 0);
-    CHECK(strcmp(modeltree_version_string(), "0.1.0") == 0);
+    char expected[32];
+    snprintf(expected, sizeof expected, "%d.%d.%d", MODELTREE_VERSION_MAJOR, MODELTREE_VERSION_MINOR,
+             MODELTREE_VERSION_PATCH);
+    CHECK(strcmp(modeltree_version_string(), expected) == 0);
     CHECK(modeltree_version_string() == modeltree_version_string()); /* static */
+}
+
+/* The header's rule: the same MAJOR, and a library at least as new as the header. */
+static void test_version_compatible(void) {
+    const uint32_t v = MODELTREE_VERSION_NUMBER, major = v / 10000 * 10000;
+    CHECK(modeltree_version_compatible(v));
+    CHECK(modeltree_version_compatible(major));            /* built with an older minor: served */
+    if (v % 10000 > 0) CHECK(modeltree_version_compatible(v - 1));
+    CHECK(!modeltree_version_compatible(v + 1));           /* built with a newer header: refused */
+    CHECK(!modeltree_version_compatible(v + 100));
+    CHECK(!modeltree_version_compatible(major + 10000));   /* another MAJOR, either way */
+    if (major > 0) CHECK(!modeltree_version_compatible(major - 10000));
+    CHECK(!modeltree_version_compatible(UINT32_MAX));
 }
 
 static void test_status_values_are_pinned(void) {
@@ -520,7 +552,88 @@ static void test_options_init(void) {
     CHECK(o.include == NULL && o.include_count == 0);
     CHECK(o.exclude == NULL && o.exclude_count == 0);
     CHECK(o.progress == NULL && o.user_data == NULL);
+    CHECK(o.threads == 0 && o.max_models == 0 && o.memory_budget == 0);
     modeltree_options_init(NULL);
+}
+
+/* A caller built with the 0.1 header passes a struct that ends at user_data: it works, and
+ * nothing past its end is read (the struct lives in a buffer of exactly that size, which the
+ * sanitizer build checks). */
+static void test_options_of_0_1(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
+    const size_t size = offsetof(modeltree_options_t, threads);
+    CHECK(size == offsetof(modeltree_options_t, user_data) + sizeof(void *));
+    modeltree_options_t full;
+    modeltree_options_init(&full);
+    full.struct_size = size;
+    full.metric = MODELTREE_METRIC_RMS;
+    modeltree_options_t *old = malloc(size);
+    REQUIRE(old != NULL);
+    memcpy(old, &full, size);
+    modeltree_graph_t *g = NULL, *h = NULL;
+    REQUIRE_OK(modeltree_recover(&g, c, old));
+    CHECK(modeltree_graph_metric(g) == MODELTREE_METRIC_RMS);
+    full.struct_size = sizeof full;
+    REQUIRE_OK(modeltree_recover(&h, c, &full));
+    check_same_graph(g, h, 1);
+    free(old);
+    modeltree_graph_free(g);
+    modeltree_graph_free(h);
+    modeltree_collection_free(c);
+    syn_free(&z);
+}
+
+/* The options added in 0.2: threads change nothing, max_models and memory_budget are limits that
+ * fail before anything is read, with messages naming them as the struct does. */
+static void test_threads_and_limits(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
+    modeltree_options_t o;
+    modeltree_options_init(&o);
+    o.threads = 1;
+    modeltree_graph_t *one = NULL, *g = NULL;
+    REQUIRE_OK(modeltree_recover(&one, c, &o));
+    uint32_t counts[3] = {2, 3, 1000};
+    for (int k = 0; k < 3; k++) {
+        o.threads = counts[k];
+        REQUIRE_OK(modeltree_recover(&g, c, &o));
+        check_same_graph(one, g, 1);
+        modeltree_graph_free(g);
+        g = NULL;
+    }
+    modeltree_options_init(&o);
+    o.max_models = SYN_MODELS - 1;
+    g = (modeltree_graph_t *)&g;
+    CHECK_STATUS(MODELTREE_OUT_OF_MEMORY, modeltree_recover(&g, c, &o));
+    CHECK(g == NULL);
+    CHECK(strstr(modeltree_last_error_message(), "max_models") == modeltree_last_error_message());
+    o.max_models = SYN_MODELS;
+    REQUIRE_OK(modeltree_recover(&g, c, &o));
+    modeltree_graph_free(g);
+    modeltree_options_init(&o);
+    o.memory_budget = 1000;
+    g = (modeltree_graph_t *)&g;
+    CHECK_STATUS(MODELTREE_OUT_OF_MEMORY, modeltree_recover(&g, c, &o));
+    CHECK(g == NULL);
+    CHECK(strstr(modeltree_last_error_message(), "memory_budget is 1000 bytes") != NULL);
+    o.memory_budget = UINT64_MAX;
+    REQUIRE_OK(modeltree_recover(&g, c, &o));
+    check_same_graph(one, g, 1);
+    modeltree_graph_free(g);
+    /* an option's message names it as the struct spells it, never as a command-line flag */
+    modeltree_options_init(&o);
+    o.lambda = -1;
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_recover(&g, c, &o));
+    CHECK(strstr(modeltree_last_error_message(), "lambda must be a finite number") != NULL);
+    CHECK(strstr(modeltree_last_error_message(), "--") == NULL);
+    modeltree_graph_free(one);
+    modeltree_collection_free(c);
+    syn_free(&z);
 }
 
 static void test_recover_misuse(void) {
@@ -768,9 +881,8 @@ static void test_options_are_honoured(void) {
 static void test_different_architectures(void) {
     syn_zoo z;
     syn_make(&z);
-    modeltree_collection_t *c = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE(syn_add(c, &z) == 0);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
     static float other[2][24 * 12];
     for (int m = 0; m < 2; m++)
         for (int k = 0; k < 24 * 12; k++) other[m][k] = (float)(m == 0 ? normal() : other[0][k] + 0.01 * normal());
@@ -797,8 +909,8 @@ static void test_different_architectures(void) {
     syn_free(&z);
 }
 
-/* Lent memory is only read: after recoveries (and the library's page-release hints, which are for
- * file mappings only) the caller's page-aligned buffers hold exactly what they held before. */
+/* Lent memory is only read: after recoveries the caller's page-aligned buffers hold exactly what
+ * they held before. */
 static void test_lent_memory_is_not_written(void) {
     enum { MODELS = 3, SIDE = 512 };
     const size_t count = (size_t)SIDE * SIDE, bytes = count * sizeof(float);
@@ -940,9 +1052,8 @@ static int32_t on_progress(double fraction, const char *stage, void *user_data) 
 static void test_progress_and_cancel(void) {
     syn_zoo z;
     syn_make(&z);
-    modeltree_collection_t *c = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE(syn_add(c, &z) == 0);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
     modeltree_options_t o;
     modeltree_options_init(&o);
     o.progress = on_progress;
@@ -1054,6 +1165,197 @@ static void test_two_threads(void) {
 }
 
 /* ============================================================================================
+ * Bulk accessors, rendering, scores
+ * ========================================================================================== */
+
+/* Each bulk accessor gives what its per-model accessor gives, in one call, with the size and
+ * capacity pattern of modeltree_graph_distances; unsure follows the graph's threshold. */
+static void test_bulk_accessors(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_graph_t *g = syn_recover(&z, NULL);
+    REQUIRE(g != NULL);
+    size_t n = modeltree_graph_model_count(g);
+    int64_t parents[SYN_MODELS + 1], trees[SYN_MODELS + 1];
+    double dist[SYN_MODELS + 1], conf[SYN_MODELS + 1];
+    bool unsure[SYN_MODELS + 1];
+    modeltree_edge_type_t types[SYN_MODELS + 1];
+    CHECK(modeltree_graph_parents(g, NULL, 0) == n);
+    for (size_t i = 0; i <= n; i++) parents[i] = 77;
+    CHECK(modeltree_graph_parents(g, parents, n - 1) == n); /* too small: nothing written */
+    for (size_t i = 0; i <= n; i++) CHECK(parents[i] == 77);
+    CHECK(modeltree_graph_parents(g, parents, n + 1) == n);
+    CHECK(parents[n] == 77);
+    CHECK(modeltree_graph_model_trees(g, trees, n) == n);
+    CHECK(modeltree_graph_edge_distances(g, dist, n) == n);
+    CHECK(modeltree_graph_edge_confidences(g, conf, n) == n);
+    CHECK(modeltree_graph_edges_unsure(g, unsure, n) == n);
+    CHECK(modeltree_graph_edge_types(g, types, n) == n);
+    double threshold = modeltree_graph_unsure_threshold(g);
+    CHECK(threshold > 0 && threshold < 1);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(parents[i] == modeltree_graph_parent(g, i));
+        CHECK(trees[i] == modeltree_graph_tree_of(g, i));
+        CHECK(same_double(dist[i], modeltree_graph_edge_distance(g, i)));
+        CHECK(same_double(conf[i], modeltree_graph_edge_confidence(g, i)));
+        CHECK(unsure[i] == modeltree_graph_edge_unsure(g, i));
+        CHECK(types[i] == MODELTREE_EDGE_FINETUNE);
+        if (parents[i] >= 0) {
+            int64_t t = trees[i];
+            bool guessed = modeltree_graph_tree_direction_unsure(g, (size_t)t);
+            CHECK(unsure[i] == (conf[i] < threshold || guessed));
+        }
+    }
+    CHECK(modeltree_graph_parents(NULL, parents, n) == 0);
+    CHECK(modeltree_graph_edges_unsure(NULL, unsure, n) == 0);
+    CHECK(isnan(modeltree_graph_unsure_threshold(NULL)));
+    modeltree_graph_free(g);
+    syn_free(&z);
+}
+
+static void test_render(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_graph_t *g = syn_recover(&z, NULL);
+    REQUIRE(g != NULL);
+    char *json = NULL, *rendered = (char *)&json;
+    REQUIRE_OK(modeltree_graph_to_json(&json, g));
+    REQUIRE_OK(modeltree_graph_render(&rendered, g, MODELTREE_FORMAT_JSON, NULL));
+    CHECK(strcmp(json, rendered) == 0);
+    CHECK(strstr(json, "\"type\": \"finetune\"") != NULL);
+    modeltree_string_free(rendered);
+    REQUIRE_OK(modeltree_graph_render(&rendered, g, MODELTREE_FORMAT_TEXT, NULL));
+    CHECK(strncmp(rendered, "6 models, 2 trees; metric ", 26) == 0);
+    CHECK(strstr(rendered, "\nTree 1: 4 models") != NULL && strstr(rendered, "\nTree 2: 2 models") != NULL);
+    modeltree_string_free(rendered);
+    REQUIRE_OK(modeltree_graph_render(&rendered, g, MODELTREE_FORMAT_DOT, NULL));
+    CHECK(strncmp(rendered, "digraph modeltree {\n", 20) == 0);
+    size_t arrows = 0;
+    for (const char *p = rendered; (p = strstr(p, " -> ")) != NULL; p++) arrows++;
+    CHECK(arrows == SYN_MODELS - 2);
+    modeltree_string_free(rendered);
+    rendered = (char *)&json;
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_render(&rendered, g, (modeltree_format_t)3, NULL));
+    CHECK(rendered == NULL);
+    CHECK(strstr(modeltree_last_error_message(), "unknown format 3") != NULL);
+    rendered = (char *)&json;
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_render(&rendered, NULL, MODELTREE_FORMAT_JSON, NULL));
+    CHECK(rendered == NULL);
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_render(NULL, g, MODELTREE_FORMAT_JSON, NULL));
+    modeltree_string_free(json);
+    modeltree_graph_free(g);
+    syn_free(&z);
+}
+
+/* Checks a score against counts computed by hand: overall and per true tree (roots in order). */
+static void check_score(const modeltree_score_t *s, size_t correct, size_t total, size_t trees,
+                        const char *const *roots, const size_t *tree_correct, const size_t *tree_total) {
+    CHECK(modeltree_score_correct(s) == correct);
+    CHECK(modeltree_score_total(s) == total);
+    CHECK(modeltree_score_accuracy(s) == (total ? (double)correct / (double)total : 1.0));
+    REQUIRE(modeltree_score_tree_count(s) == trees);
+    size_t c[8] = {0}, t[8] = {0};
+    double a[8] = {0};
+    CHECK(modeltree_score_trees(s, c, t, a, 8) == trees);
+    for (size_t k = 0; k < trees; k++) {
+        CHECK(strcmp(modeltree_score_tree_root(s, k), roots[k]) == 0);
+        CHECK(c[k] == tree_correct[k] && t[k] == tree_total[k]);
+        CHECK(a[k] == (t[k] ? (double)c[k] / (double)t[k] : 1.0));
+    }
+    CHECK(modeltree_score_tree_root(s, trees) == NULL);
+    CHECK(modeltree_score_trees(s, NULL, NULL, NULL, 0) == trees);
+}
+
+/* The synthetic zoo is recovered exactly (test_recover_synthetic): a truth that moves a2 under a1
+ * makes 3 of its 4 edges right, and its trees are the recovered ones (ARI 1); one that splits b1
+ * off into a tree of its own gives an ARI computed by hand. The same truth as arrays, as a JSON
+ * document and as a file scores the same. */
+static void test_evaluate(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_graph_t *g = syn_recover(&z, NULL);
+    REQUIRE(g != NULL);
+    for (size_t i = 0; i < SYN_MODELS; i++)
+        REQUIRE(modeltree_graph_parent(g, i) == syn_parent[i]);
+    const char *parents[4] = {"a0", "a1", "a1", "b0"}, *children[4] = {"a1", "a2", "a3", "b1"};
+    const char *roots[2] = {"a0", "b0"};
+    const size_t tc[2] = {2, 1}, tt[2] = {3, 1};
+    modeltree_score_t *s = NULL;
+    REQUIRE_OK(modeltree_graph_evaluate(&s, g, parents, children, 4, roots, 2));
+    check_score(s, 3, 4, 2, roots, tc, tt);
+    CHECK(modeltree_score_ari(s) == 1.0);
+    /* rendered with the graph: the CLI's score lines and keys */
+    char *text = NULL;
+    REQUIRE_OK(modeltree_graph_render(&text, g, MODELTREE_FORMAT_JSON, s));
+    CHECK(strstr(text, "\"score\": {\"correct\": 3, \"total\": 4, \"accuracy\": 0.75, \"ari\": 1, ") != NULL);
+    modeltree_string_free(text);
+    REQUIRE_OK(modeltree_graph_render(&text, g, MODELTREE_FORMAT_TEXT, s));
+    CHECK(strstr(text, "\n\nEdge accuracy: 3/4 (75.0%), adjusted Rand index of the trees 1.000\n  tree of a0: 2/3 (66.7%)\n"
+                       "  tree of b0: 1/1 (100.0%)\n") != NULL);
+    modeltree_string_free(text);
+    modeltree_score_free(s);
+
+    /* b1 a tree of its own: recovered {a0..a3} {b0 b1} against true {a0..a3} {b0} {b1}. Pairs
+     * agreeing 6 + 0; recovered 6 + 1 = 7, true 6; expected 7 * 6 / 15 = 2.8; max 6.5;
+     * ARI = (6 - 2.8) / (6.5 - 2.8) = 3.2 / 3.7. */
+    const char *split_roots[3] = {"a0", "b0", "b1"};
+    const size_t sc[3] = {3, 0, 0}, st[3] = {3, 0, 0};
+    const char *doc = "{\"edges\": [[\"a0\", \"a1\"], [\"a0\", \"a2\"], [\"a1\", \"a3\"]], \"roots\": [\"b0\", \"b1\", \"a0\"]}";
+    REQUIRE_OK(modeltree_graph_evaluate_json(&s, g, doc));
+    check_score(s, 3, 3, 3, split_roots, sc, st);
+    CHECK(fabs(modeltree_score_ari(s) - 3.2 / 3.7) < 1e-12);
+    modeltree_score_free(s);
+    char *dir = make_temp_dir();
+    REQUIRE(dir != NULL);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/truth.json", dir);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f != NULL);
+    fputs(doc, f);
+    fclose(f);
+    REQUIRE_OK(modeltree_graph_evaluate_file(&s, g, path));
+    check_score(s, 3, 3, 3, split_roots, sc, st);
+    modeltree_score_free(s);
+
+    /* failures: each names what is wrong */
+    s = (modeltree_score_t *)&s;
+    snprintf(path, sizeof path, "%s/missing.json", dir);
+    CHECK_STATUS(MODELTREE_IO, modeltree_graph_evaluate_file(&s, g, path));
+    CHECK(s == NULL && strstr(modeltree_last_error_message(), "No such file") != NULL);
+    snprintf(path, sizeof path, "%s/bad.json", dir);
+    f = fopen(path, "w");
+    REQUIRE(f != NULL);
+    fputs("{\"edges\": 3}", f);
+    fclose(f);
+    CHECK_STATUS(MODELTREE_FORMAT, modeltree_graph_evaluate_file(&s, g, path));
+    CHECK(strstr(modeltree_last_error_message(), path) != NULL);
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_evaluate_json(&s, g, "{\"edges\": [], \"root\": []}"));
+    CHECK(strstr(modeltree_last_error_message(), "unknown key") != NULL);
+    const char *unknown[1] = {"zz"};
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_evaluate(&s, g, parents, unknown, 1, NULL, 0));
+    CHECK(strstr(modeltree_last_error_message(), "not among the models: zz") != NULL);
+    const char *twice[2] = {"a1", "a1"}, *from[2] = {"a0", "b0"};
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_evaluate(&s, g, from, twice, 2, NULL, 0));
+    CHECK(strstr(modeltree_last_error_message(), "two parents") != NULL);
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_evaluate(&s, g, NULL, children, 1, NULL, 0));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_evaluate(&s, NULL, parents, children, 1, NULL, 0));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_evaluate(NULL, g, parents, children, 1, NULL, 0));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_evaluate_json(&s, g, NULL));
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_graph_evaluate_file(&s, g, NULL));
+    CHECK(s == NULL);
+    /* a NULL score reads as nothing */
+    CHECK(modeltree_score_correct(NULL) == 0 && modeltree_score_total(NULL) == 0);
+    CHECK(isnan(modeltree_score_accuracy(NULL)) && isnan(modeltree_score_ari(NULL)));
+    CHECK(modeltree_score_tree_count(NULL) == 0 && modeltree_score_tree_root(NULL, 0) == NULL);
+    CHECK(modeltree_score_trees(NULL, NULL, NULL, NULL, 0) == 0);
+    modeltree_score_free(NULL);
+    remove_tree(dir);
+    free(dir);
+    modeltree_graph_free(g);
+    syn_free(&z);
+}
+
+/* ============================================================================================
  * The example zoo (needs --zoo and --zoo-json)
  * ========================================================================================== */
 
@@ -1087,6 +1389,46 @@ static void test_zoo_json_equals_cli(void) {
     modeltree_string_free(json);
     modeltree_graph_free(g);
     free(expected);
+}
+
+/* What the CLI prints for `recover ZOO --format FORMAT --quiet [--truth TRUTH]`, and what the
+ * C++ wrapper prints through test_hpp's render mode: both must equal the C rendering, byte for
+ * byte (the Python package's test does the same for Python), with and without a truth. */
+static void test_render_equals_cli_and_cpp(void) {
+    if (!g_zoo || !g_cli) harness_skip("needs --zoo and --cli");
+    modeltree_graph_t *g = zoo_from_files();
+    REQUIRE(g != NULL);
+    char truth[4200];
+    snprintf(truth, sizeof truth, "%s/truth.json", g_zoo);
+    static const char *const names[3] = {"json", "text", "dot"};
+    static const modeltree_format_t formats[3] = {MODELTREE_FORMAT_JSON, MODELTREE_FORMAT_TEXT, MODELTREE_FORMAT_DOT};
+    for (int with_truth = 0; with_truth < 2; with_truth++) {
+        modeltree_score_t *s = NULL;
+        if (with_truth) REQUIRE_OK(modeltree_graph_evaluate_file(&s, g, truth));
+        for (int f = 0; f < 3; f++) {
+            char *mine = NULL;
+            REQUIRE_OK(modeltree_graph_render(&mine, g, formats[f], s));
+            char command[9000];
+            int status = 0;
+            snprintf(command, sizeof command, "'%s' recover '%s' --format %s --quiet%s%s%s", g_cli, g_zoo, names[f],
+                     with_truth ? " --truth '" : "", with_truth ? truth : "", with_truth ? "'" : "");
+            char *cli = run_command(command, &status);
+            CHECK(status == 0 && cli && strcmp(cli, mine) == 0);
+            if (cli && strcmp(cli, mine) != 0) fprintf(stderr, "    %s: the C rendering differs from the CLI's\n", command);
+            free(cli);
+            if (g_test_hpp) {
+                snprintf(command, sizeof command, "'%s' --render %s '%s'%s%s%s", g_test_hpp, names[f], g_zoo,
+                         with_truth ? " '" : "", with_truth ? truth : "", with_truth ? "'" : "");
+                char *cpp = run_command(command, &status);
+                CHECK(status == 0 && cpp && strcmp(cpp, mine) == 0);
+                if (cpp && strcmp(cpp, mine) != 0) fprintf(stderr, "    %s: the C++ rendering differs\n", command);
+                free(cpp);
+            }
+            modeltree_string_free(mine);
+        }
+        modeltree_score_free(s);
+    }
+    modeltree_graph_free(g);
 }
 
 /* FNV-1a over every tensor's bytes of a model. */
@@ -1258,6 +1600,7 @@ static void test_hub_without_toolchain(void) {
 
 static const test_case tests[] = {
     {"version", test_version},
+    {"version_compatible", test_version_compatible},
     {"status_values_are_pinned", test_status_values_are_pinned},
     {"status_strings", test_status_strings},
     {"last_error_message_is_per_thread", test_last_error_message_is_per_thread},
@@ -1266,6 +1609,8 @@ static const test_case tests[] = {
     {"add_tensor_misuse", test_add_tensor_misuse},
     {"add_path", test_add_path},
     {"options_init", test_options_init},
+    {"options_of_0_1", test_options_of_0_1},
+    {"threads_and_limits", test_threads_and_limits},
     {"recover_misuse", test_recover_misuse},
     {"graph_accessors_misuse", test_graph_accessors_misuse},
     {"recover_synthetic", test_recover_synthetic},
@@ -1276,7 +1621,11 @@ static const test_case tests[] = {
     {"memory_equals_files_synthetic", test_memory_equals_files_synthetic},
     {"progress_and_cancel", test_progress_and_cancel},
     {"two_threads", test_two_threads},
+    {"bulk_accessors", test_bulk_accessors},
+    {"render", test_render},
+    {"evaluate", test_evaluate},
     {"zoo_json_equals_cli", test_zoo_json_equals_cli},
+    {"render_equals_cli_and_cpp", test_render_equals_cli_and_cpp},
     {"zoo_memory_equals_files", test_zoo_memory_equals_files},
     {"example_hub_c", test_example_hub_c},
     {"example_hub_cpp", test_example_hub_cpp},
@@ -1298,6 +1647,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--libdir") == 0) target = &g_libdir;
         else if (strcmp(argv[i], "--toolchain") == 0) target = &g_toolchain;
         else if (strcmp(argv[i], "--tmp") == 0) target = &g_tmp;
+        else if (strcmp(argv[i], "--cli") == 0) target = &g_cli;
         if (target) {
             if (i + 1 >= argc) { fprintf(stderr, "%s needs a value\n", argv[i]); return 2; }
             *target = argv[++i];
@@ -1305,6 +1655,9 @@ int main(int argc, char **argv) {
             filters[filter_count++] = argv[i];
         }
     }
+    /* the CLI where mk/c.mk builds it, when the tests run from the repository's root */
+    static const char *const default_cli = ".build-dist/release/modeltree-cli";
+    if (!g_cli && access(default_cli, X_OK) == 0) g_cli = default_cli;
     setvbuf(stdout, NULL, _IOLBF, 0);
     int rc = harness_run(tests, sizeof tests / sizeof tests[0], filters, filter_count);
     free(filters);

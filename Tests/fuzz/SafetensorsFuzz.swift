@@ -1,7 +1,7 @@
 // libFuzzer target: the safetensors header validator (`SafetensorsFile.parse`) on arbitrary bytes.
 //
-// Built by mk/fuzz.mk into one module with Sources/ModelTree/IO/*.swift (so `internal` API is
-// visible), with -sanitize=fuzzer,address. An input either parses — and then every invariant the
+// Built by mk/fuzz.mk into one module with the reader's sources (Readers, Storage, Tensors and the
+// JSON parser, so `internal` API is visible), with -sanitize=fuzzer,address. An input either parses — and then every invariant the
 // engine relies on must hold — or fails with `ModelTreeError.format`; anything else (a trap, an
 // out-of-bounds read reported by ASan, another error kind, a hang) is a finding.
 
@@ -29,8 +29,8 @@ private func checkInvariants(_ tensors: [TensorView], in image: UnsafeRawBufferP
     var floats = [Float](repeating: 0, count: 64)
     for (i, t) in tensors.enumerated() {
         precondition(i == 0 || tensors[i - 1].name < t.name, "names not sorted and unique")
-        guard let bytes = t.memory else { fatalError("a tensor parsed from memory is not in memory") }
-        precondition(bytes.count == t.count * t.dtype.size, "byte count is not count × dtype size")
+        guard let bytes = t.memory, let dtype = t.dtype else { fatalError("a tensor parsed from memory is not in memory") }
+        precondition(bytes.count == t.count * dtype.size, "byte count is not count × dtype size")
         if let base = bytes.baseAddress {
             precondition(base >= image.baseAddress! && base + bytes.count <= image.baseAddress! + image.count,
                          "tensor '\(t.name)' points outside the file")
@@ -39,7 +39,7 @@ private func checkInvariants(_ tensors: [TensorView], in image: UnsafeRawBufferP
         // Read every byte (ASan flags a view that strays past the input) and decode a prefix as
         // the streaming pass would.
         for b in bytes { checksum ^= b }
-        if t.dtype.isFloatingPoint {
+        if t.isWeight {
             let n = Swift.min(t.count, floats.count)
             floats.withUnsafeMutableBufferPointer { out in
                 do { try t.decode(0..<n, into: out.baseAddress!) } catch { fatalError("decoding memory threw \(error)") }

@@ -851,7 +851,72 @@ static void check_graph(const modeltree_graph_t *g, const requested *req, int ag
     CHECK(utf8_valid((const unsigned char *)json, len), "to_json: not UTF-8");
     const char *end = json_value(json, 0);
     CHECK(json[0] == '{' && end && *json_ws(end) == 0, "to_json: not one JSON object: %.200s", json);
+
+    /* Rendering: JSON is to_json's document; text and DOT are UTF-8 and start as documented; an
+     * unknown format is refused with *out NULL. */
+    static const modeltree_format_t formats[3] = {MODELTREE_FORMAT_JSON, MODELTREE_FORMAT_TEXT, MODELTREE_FORMAT_DOT};
+    for (int f = 0; f < 3; f++) {
+        char *text = (char *)0x1;
+        st = modeltree_graph_render(&text, g, formats[f], NULL);
+        after_call(st, "modeltree_graph_render", __LINE__);
+        CHECK(st == MODELTREE_OK && text && utf8_valid((const unsigned char *)text, strlen(text)), "render(%d): %s", f,
+              modeltree_status_string(st));
+        if (f == 0) CHECK(!strcmp(text, json), "render(JSON) differs from to_json");
+        if (f == 2) CHECK(!strncmp(text, "digraph modeltree {\n", 20), "render(DOT): %.40s", text);
+        modeltree_string_free(text);
+    }
     modeltree_string_free(json);
+    char *none = (char *)0x1;
+    st = modeltree_graph_render(&none, g, (modeltree_format_t)3, NULL);
+    after_call(st, "modeltree_graph_render(format 3)", __LINE__);
+    CHECK(st == MODELTREE_INVALID_ARGUMENT && none == NULL, "render(format 3): %s", modeltree_status_string(st));
+
+    /* Bulk accessors: what the per-model accessors give, all or nothing. */
+    int64_t *bp = xmalloc((n + 1) * sizeof *bp), *bt = xmalloc((n + 1) * sizeof *bt);
+    double *bd = xmalloc((n + 1) * sizeof *bd), *bc = xmalloc((n + 1) * sizeof *bc);
+    bool *bu = xmalloc(n + 1);
+    modeltree_edge_type_t *types = xmalloc((n + 1) * sizeof *types);
+    bp[0] = 12345;
+    CHECK(modeltree_graph_parents(g, bp, n - 1) == n && bp[0] == 12345, "parents(small) wrote or miscounted");
+    CHECK(modeltree_graph_parents(g, bp, SIZE_MAX) == n && modeltree_graph_model_trees(g, bt, n) == n &&
+              modeltree_graph_edge_distances(g, bd, n) == n && modeltree_graph_edge_confidences(g, bc, n) == n &&
+              modeltree_graph_edges_unsure(g, bu, n) == n && modeltree_graph_edge_types(g, types, n) == n,
+          "a bulk accessor did not return the model count");
+    double threshold = modeltree_graph_unsure_threshold(g);
+    CHECK(threshold > 0 && threshold < 1, "unsure_threshold %g", threshold);
+    for (size_t i = 0; i < n; i++) {
+        double d = modeltree_graph_edge_distance(g, i), c = modeltree_graph_edge_confidence(g, i);
+        CHECK(bp[i] == parent[i] && bt[i] == tree[i] && (bd[i] == d || (isnan(bd[i]) && isnan(d))) &&
+                  (bc[i] == c || (isnan(bc[i]) && isnan(c))) && bu[i] == modeltree_graph_edge_unsure(g, i) &&
+                  types[i] == MODELTREE_EDGE_FINETUNE,
+              "bulk accessors disagree with the per-model ones at model %zu", i);
+        if (parent[i] >= 0)
+            CHECK(bu[i] == (bc[i] < threshold || modeltree_graph_tree_direction_unsure(g, (size_t)tree[i])),
+                  "edge into %zu: unsure %d, confidence %g, threshold %g", i, (int)bu[i], bc[i], threshold);
+    }
+    free(bp); free(bt); free(bd); free(bc); free(bu); free(types);
+
+    /* A graph scored against itself: every edge right, the same trees (ARI 1). */
+    const char **from = xmalloc((n + 1) * sizeof *from), **to = xmalloc((n + 1) * sizeof *to);
+    size_t edges = 0;
+    for (size_t i = 0; i < n; i++)
+        if (parent[i] >= 0) { from[edges] = modeltree_graph_model_id(g, (size_t)parent[i]); to[edges++] = modeltree_graph_model_id(g, i); }
+    modeltree_score_t *score = (modeltree_score_t *)0x1;
+    st = modeltree_graph_evaluate(&score, g, from, to, edges, NULL, 0);
+    after_call(st, "modeltree_graph_evaluate", __LINE__);
+    CHECK(st == MODELTREE_OK && score, "evaluate against itself: %s", modeltree_status_string(st));
+    CHECK(modeltree_score_correct(score) == edges && modeltree_score_total(score) == edges &&
+              modeltree_score_accuracy(score) == 1 && modeltree_score_ari(score) == 1,
+          "a graph scored against itself: %zu/%zu, ARI %g", modeltree_score_correct(score), modeltree_score_total(score),
+          modeltree_score_ari(score));
+    char *scored = NULL;
+    st = modeltree_graph_render(&scored, g, MODELTREE_FORMAT_TEXT, score);
+    after_call(st, "modeltree_graph_render with a score", __LINE__);
+    CHECK(st == MODELTREE_OK && strstr(scored, "Edge accuracy: "), "render(TEXT, score): %s", modeltree_status_string(st));
+    modeltree_string_free(scored);
+    modeltree_score_free(score);
+    free(from);
+    free(to);
     message_unchanged("the graph accessors", __LINE__);
     free(parent);
     free(tree);
@@ -968,8 +1033,8 @@ static int read_patterns(reader *r, const char **arr, size_t *count, const char 
 }
 
 /* Operands: flags (bit 0 out NULL, 1 collection NULL, 2 opts NULL, 3 progress callback, 4 keep
- * the graph then RENEW, 5 keep the graph, 6-7 MODELTREE_THREADS: unset, "1", "3", or a byte
- * choosing from a table); unless opts is NULL: struct_size, metric, direction, lambda (0xff: 8
+ * the graph then RENEW, 5 keep the graph, 6-7 the threads option: 0 (the default), 1, 3, or a
+ * byte choosing from a table); unless opts is NULL: struct_size, metric, direction, lambda (0xff: 8
  * bytes of a double follow the trees byte), trees, include list, exclude list (read_patterns),
  * and with a progress callback: the call that cancels (0 never) and a byte of flags (bits 0-1
  * the value returned to cancel, 2 a failing call inside the callback, 3 a nested recovery). */
@@ -979,13 +1044,14 @@ static void op_recover(void) {
     int null_out = flags & 0x01, null_c = flags & 0x02, null_opts = flags & 0x04, with_progress = flags & 0x08;
     int renew_after = flags & 0x10, keep = flags & 0x20;
 
-    /* MODELTREE_THREADS, read by each recovery: unset (one per CPU), 1, 2 or one of the table. */
-    static const char *const threads[8] = {"8", "64", "65", "0", "-1", "abc", "", "99999999999999999999"};
+    /* The threads option (0: one per CPU): 1, 3 or one of the table (above 64 uses 64). */
+    static const uint32_t thread_table[8] = {8, 64, 65, 0, UINT32_MAX, 2, 1, 1000};
+    uint32_t threads = 0;
     switch (flags >> 6) {
-    case 0: unsetenv("MODELTREE_THREADS"); break;
-    case 1: setenv("MODELTREE_THREADS", "1", 1); break;
-    case 2: setenv("MODELTREE_THREADS", "3", 1); break;
-    default: setenv("MODELTREE_THREADS", threads[u8(r) & 7], 1);
+    case 0: break;
+    case 1: threads = 1; break;
+    case 2: threads = 3; break;
+    default: threads = thread_table[u8(r) & 7];
     }
 
     modeltree_options_t opts;
@@ -993,8 +1059,10 @@ static void op_recover(void) {
     modeltree_options_init(&opts);
     CHECK(opts.struct_size == sizeof opts && opts.metric == MODELTREE_METRIC_AUTO &&
               opts.direction == MODELTREE_DIRECTION_AUTO && opts.lambda == 0.3 && opts.trees == 0 && !opts.include &&
-              !opts.include_count && !opts.exclude && !opts.exclude_count && !opts.progress && !opts.user_data,
+              !opts.include_count && !opts.exclude && !opts.exclude_count && !opts.progress && !opts.user_data &&
+              opts.threads == 0 && opts.max_models == 0 && opts.memory_budget == 0,
           "modeltree_options_init did not set the documented defaults");
+    opts.threads = threads;
 
     int valid = !null_out && !null_c;
     int trees_given = 0;
@@ -1010,8 +1078,9 @@ static void op_recover(void) {
     req.direction = MODELTREE_DIRECTION_AUTO;
     if (!null_opts) {
         uint8_t sb = u8(r);
+        /* 0.1's struct (up to user_data) is a released size too: it works, and nothing past it is read. */
         static const size_t sizes[8] = {sizeof(modeltree_options_t) - 8, sizeof(modeltree_options_t) + 8, 0, 8, SIZE_MAX,
-                                        sizeof(modeltree_options_t) - 1, 16, 1 << 20};
+                                        sizeof(modeltree_options_t) - 1, offsetof(modeltree_options_t, threads), 1 << 20};
         size_t struct_size = sb < 0xf0 ? sizeof opts : sizes[sb & 7];
         uint8_t mb = u8(r), db = u8(r), lb = u8(r), tb = u8(r);
         static const int bad_enum[4] = {4, -1, INT32_MAX, 3};
@@ -1031,7 +1100,8 @@ static void op_recover(void) {
             ps.fail_inside = vb & 0x04;
             ps.nested = vb & 0x08;
         }
-        if (struct_size != sizeof opts || (unsigned)opts.metric > 3 || (unsigned)opts.direction > 2 ||
+        if ((struct_size != sizeof opts && struct_size != offsetof(modeltree_options_t, threads)) ||
+            (unsigned)opts.metric > 3 || (unsigned)opts.direction > 2 ||
             !(isfinite(opts.lambda) && opts.lambda >= 0))
             valid = 0;
         trees_given = opts.trees > 0;
@@ -1056,10 +1126,9 @@ static void op_recover(void) {
     if (valid && S.recovers >= MAX_RECOVERS) { free(opts_mem); return; } /* parsed, not run */
     if (trace > 0)
         fprintf(stderr, "abi_fuzz: recover(flags 0x%02x; options: %s struct_size %zu, metric %d, direction %d, lambda %.17g, "
-                "trees %u, %zu include, %zu exclude, progress %s cancel at %d; MODELTREE_THREADS %s)\n", flags,
+                "trees %u, %zu include, %zu exclude, progress %s cancel at %d; threads %u)\n", flags,
                 null_opts ? "NULL, defaults:" : "", opts.struct_size, (int)opts.metric, (int)opts.direction, opts.lambda,
-                opts.trees, opts.include_count, opts.exclude_count, opts.progress ? "yes" : "no", ps.cancel_at,
-                getenv("MODELTREE_THREADS") ? getenv("MODELTREE_THREADS") : "unset");
+                opts.trees, opts.include_count, opts.exclude_count, opts.progress ? "yes" : "no", ps.cancel_at, threads);
     modeltree_graph_t *g = (modeltree_graph_t *)0x1;
     S.recovers += valid;
     modeltree_status_t st = modeltree_recover(null_out ? NULL : &g, null_c ? NULL : S.c, opts_arg);
@@ -1301,7 +1370,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     free_collection();
     check_kept();
-    unsetenv("MODELTREE_THREADS");
     modeltree_graph_free(S.kept);
     modeltree_string_free(S.kept_json);
     return 0;

@@ -111,8 +111,8 @@ def add(model, name, dtype, dims, size=0, mode=CHAIN, param=2, ndim=None):
 def recover(flags=0, opts=True, size=0, metric=0, direction=0, lam=0, trees=0, include=(), exclude=(),
             progress=None, threads=0):
     """flags: 1 out NULL, 2 collection NULL, 4 opts NULL, 8 progress, 0x10 keep and renew, 0x20 keep.
-    threads: 0 MODELTREE_THREADS unset, 1 '1', 2 '3', 3 + k the k-th of '8', '64', '65', '0', '-1',
-    'abc', '', '99999999999999999999'.
+    threads (the options' threads field): 0 unset, 1 one, 2 three, 3 + k the k-th of 8, 64, 65, 0,
+    UINT32_MAX, 2, 1, 1000.
     include/exclude: pattern slots (0 '*', 1 'w1', 2 'w[0-3]', 3 '*1*', 4 '?', 5 '[', 6 '[!w]*',
     7 '\\*'). progress: (cancel at call k or 0, flags: 0-3 return value, 4 fail inside, 8 nested)."""
     if progress is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -136,7 +137,11 @@ def test_score_counts_a_wrong_edge(tmp_path, family):
 
 @pytest.mark.parametrize("args, fragment", [
     (["/nonexistent/models"], "/nonexistent/models"),
-    (["--trees", "0", "x"], "--trees"),
+    (["--trees", "0", "x"], "--trees must be at least 1, got 0"),
+    (["--lambda", "-1", "x"], "--lambda must be a finite number ≥ 0, got -1.0"),
+    (["--lambda", "nan", "x"], "--lambda must be a finite number"),
+    (["--threads", "0", "x"], "--threads must be at least 1"),
+    (["--max-models", "0", "x"], "--max-models must be at least 1"),
 ])
 def test_errors_are_one_line_and_nonzero(args, fragment):
     proc = run_cli("recover", *args, check=False)
@@ -161,3 +166,57 @@ def test_truncated_and_empty_inputs(tmp_path, family):
     empty.mkdir()
     proc = run_cli("recover", str(empty), check=False)
     assert proc.returncode == 2 and "no models" in proc.stderr
+
+
+def test_version_is_the_headers():
+    with open(os.path.join(ROOT, "include", "modeltree.h")) as f:
+        header = f.read()
+    parts = [re.search(rf"^#define MODELTREE_VERSION_{p} (\d+)$", header, re.M).group(1) for p in ("MAJOR", "MINOR", "PATCH")]
+    assert run_cli("--version").stdout.strip() == ".".join(parts)
+
+
+def test_truth_file_errors_say_why(tmp_path):
+    missing = tmp_path / "missing.json"
+    proc = run_cli("recover", ZOOS[0], "--truth", str(missing), check=False)
+    assert proc.returncode == 2 and f"truth file {missing}: No such file or directory" in proc.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{\"edges\"")
+    proc = run_cli("recover", ZOOS[0], "--truth", str(bad), check=False)
+    assert proc.returncode == 2 and f"{bad}: JSON" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_limits_are_refused_with_the_flag_named(family):
+    f = family(6)
+    f.full("c", f.root("r"))
+    path = f.write()
+    proc = run_cli("recover", path, "--max-models", "1", check=False)
+    assert proc.returncode == 2 and "--max-models is 1, and 2 models were given" in proc.stderr
+    proc = run_cli("recover", path, "--memory-budget", "1000", check=False)
+    assert proc.returncode == 2 and "--memory-budget is 1000 bytes" in proc.stderr
+
+
+def test_a_non_safetensors_file_says_so(tmp_path):
+    zip_file = tmp_path / "model.safetensors"
+    zip_file.write_bytes(b"PK\x03\x04\x00\x00\x08\x08" + bytes(100))
+    proc = run_cli("recover", str(zip_file), check=False)
+    assert proc.returncode == 2
+    assert "not a safetensors file (it is a ZIP archive, as a PyTorch checkpoint written by torch.save is)" in proc.stderr
+
+
+def test_only_1d_tensors_suggest_include(tmp_path):
+    for m in ("a", "b"):
+        st.write(str(tmp_path / f"{m}.safetensors"), {"bias": np.arange(8, dtype=np.float32) * (1 if m == "a" else 2)})
+    proc = run_cli("recover", str(tmp_path), check=False)
+    assert proc.returncode == 2 and "fewer than 2 dimensions" in proc.stderr and "include patterns" in proc.stderr
+    doc = recover_json(str(tmp_path), "--include", "*")
+    assert doc["tensors"] == ["bias"]
+
+
+def test_weights_beside_model_subfolders_are_refused(tmp_path, family):
+    f = family(7)
+    f.full("c", f.root("r"))
+    path = f.write()
+    st.write(os.path.join(path, "loose.safetensors"), st.load_model(os.path.join(path, "r")))
+    proc = run_cli("recover", path, check=False)
+    assert proc.returncode == 2 and "pass the models one by one" in proc.stderr
+    assert os.path.join(path, "r") in proc.stderr and os.path.join(path, "loose.safetensors") in proc.stderr

@@ -1,8 +1,9 @@
 // modeltree.hpp — a header-only C++17 wrapper over include/modeltree.h.
 //
-// Owning, move-only classes (modeltree::collection, modeltree::graph) free their handles in
-// their destructors; every failed call throws modeltree::error carrying the status and the
-// library's message; ids come back as std::string_view into the graph (valid while it lives).
+// Owning, move-only classes (modeltree::collection, modeltree::graph, modeltree::score) free their
+// handles in their destructors; every failed call throws modeltree::error carrying the status and
+// the library's message; ids come back as std::string_view into the graph (valid while it lives).
+// Defaults, validation, scoring and rendering are the library's: this header only forwards.
 //
 //     modeltree::collection uploads;
 //     uploads.add_path("uploads/");
@@ -51,26 +52,37 @@ inline void check(modeltree_status_t status) {
         throw error(status, std::string(modeltree_status_string(status)) + ": " +
                                 modeltree_last_error_message());
 }
+/// Owns one C handle: move-only, released with `Free` when destroyed (which accepts NULL).
+template <class T, void (*Free)(T *)> class owner {
+public:
+    owner(owner &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    owner &operator=(owner &&other) noexcept {
+        std::swap(handle_, other.handle_);
+        return *this;
+    }
+    owner(const owner &) = delete;
+    owner &operator=(const owner &) = delete;
+    ~owner() { Free(handle_); }
+    /// The C handle, still owned by this object.
+    const T *get() const noexcept { return handle_; }
+
+protected:
+    explicit owner(T *handle = nullptr) noexcept : handle_(handle) {}
+    T *handle_;
+};
 }  // namespace detail
 
 /// The version of the loaded library, "MAJOR.MINOR.PATCH".
 inline std::string_view version() { return modeltree_version_string(); }
 
-/// Whether the loaded library is the version this header describes.
-inline bool version_matches() noexcept { return modeltree_version_number() == MODELTREE_VERSION_NUMBER; }
+/// Whether the loaded library serves this header (the header's compatibility rule, applied by the
+/// library: the same MAJOR, and a library at least as new).
+inline bool version_matches() noexcept { return modeltree_version_compatible(MODELTREE_VERSION_NUMBER); }
 
 /// A mutable set of models (owns a modeltree_collection_t). Move-only.
-class collection {
+class collection : public detail::owner<modeltree_collection_t, modeltree_collection_free> {
 public:
     collection() { detail::check(modeltree_collection_create(&handle_)); }
-    collection(collection &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    collection &operator=(collection &&other) noexcept {
-        std::swap(handle_, other.handle_);
-        return *this;
-    }
-    collection(const collection &) = delete;
-    collection &operator=(const collection &) = delete;
-    ~collection() { modeltree_collection_free(handle_); }
 
     /// Adds the model(s) at `path`: a folder of models expands to each (ids from the names).
     void add_path(std::string_view path) { detail::check(modeltree_collection_add_path(handle_, nullptr, std::string(path).c_str())); }
@@ -98,20 +110,21 @@ public:
 
     /// Number of models.
     std::size_t size() const noexcept { return modeltree_collection_model_count(handle_); }
+    using owner::get;
     /// The C handle, still owned by this object.
-    const modeltree_collection_t *get() const noexcept { return handle_; }
     modeltree_collection_t *get() noexcept { return handle_; }
-
-private:
-    modeltree_collection_t *handle_ = nullptr;
 };
 
-/// Options of a recovery; the defaults need no tuning.
+/// Options of a recovery. Each unset field keeps the library's default (modeltree_options_init);
+/// the library validates what is set (see modeltree_options_t for the meaning of each).
 struct options {
-    modeltree_metric_t metric = MODELTREE_METRIC_AUTO;
-    modeltree_direction_t direction = MODELTREE_DIRECTION_AUTO;
-    double lambda = 0.3;
-    std::uint32_t trees = 0;  ///< 0: found from the data
+    std::optional<modeltree_metric_t> metric;
+    std::optional<modeltree_direction_t> direction;
+    std::optional<double> lambda;
+    std::optional<std::uint32_t> trees;          ///< unset (or 0, as in C): found from the data
+    std::optional<std::uint32_t> threads;        ///< unset: one per processor
+    std::optional<std::uint32_t> max_models;     ///< unset: no limit
+    std::optional<std::uint64_t> memory_budget;  ///< bytes; unset: no budget
     std::vector<std::string> include;
     std::vector<std::string> exclude;
     /// Called on the recovering thread with (fraction, stage); return false to cancel. An
@@ -119,24 +132,50 @@ struct options {
     std::function<bool(double, std::string_view)> progress;
 };
 
+/// The score of a graph against a known one (owns a modeltree_score_t). Move-only.
+class score : public detail::owner<modeltree_score_t, modeltree_score_free> {
+public:
+    /// One true tree, named by its root.
+    struct tree {
+        std::string_view root;  ///< valid while the score lives
+        std::size_t correct, total;
+        double accuracy;
+    };
+
+    /// Takes ownership of a C handle.
+    explicit score(modeltree_score_t *handle) noexcept : owner(handle) {}
+
+    /// True edges whose child got its true parent.
+    std::size_t correct() const noexcept { return modeltree_score_correct(handle_); }
+    /// True edges.
+    std::size_t total() const noexcept { return modeltree_score_total(handle_); }
+    /// correct / total (1 without true edges).
+    double accuracy() const noexcept { return modeltree_score_accuracy(handle_); }
+    /// Adjusted Rand index of the recovered trees against the true ones.
+    double ari() const noexcept { return modeltree_score_ari(handle_); }
+    /// Per true tree, ordered by root.
+    std::vector<tree> trees() const {
+        std::size_t n = modeltree_score_tree_count(handle_);
+        std::vector<std::size_t> correct(n), total(n);
+        std::vector<double> accuracy(n);
+        modeltree_score_trees(handle_, correct.data(), total.data(), accuracy.data(), n);
+        std::vector<tree> out;
+        for (std::size_t t = 0; t < n; ++t)
+            out.push_back({modeltree_score_tree_root(handle_, t), correct[t], total[t], accuracy[t]});
+        return out;
+    }
+};
+
 /// An immutable Model Graph (owns a modeltree_graph_t). Move-only; safe to read from many threads.
-class graph {
+class graph : public detail::owner<modeltree_graph_t, modeltree_graph_free> {
 public:
     /// Takes ownership of a C handle.
-    explicit graph(modeltree_graph_t *handle) noexcept : handle_(handle) {}
-    graph(graph &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-    graph &operator=(graph &&other) noexcept {
-        std::swap(handle_, other.handle_);
-        return *this;
-    }
-    graph(const graph &) = delete;
-    graph &operator=(const graph &) = delete;
-    ~graph() { modeltree_graph_free(handle_); }
+    explicit graph(modeltree_graph_t *handle) noexcept : owner(handle) {}
 
     /// Number of models.
     std::size_t size() const noexcept { return modeltree_graph_model_count(handle_); }
     /// The id of model i, valid while this graph lives. Throws std::out_of_range.
-    std::string_view id(std::size_t i) const { return text(modeltree_graph_model_id(handle_, at(i))); }
+    std::string_view id(std::size_t i) const { return view_of(modeltree_graph_model_id(handle_, at(i))); }
     /// The path model i was read from; empty for a model given from memory.
     std::string_view path(std::size_t i) const {
         const char *p = modeltree_graph_model_path(handle_, at(i));
@@ -161,11 +200,24 @@ public:
     /// Mean excess kurtosis of model i.
     double kurtosis(std::size_t i) const { return modeltree_graph_model_kurtosis(handle_, at(i)); }
     /// The n x n distance matrix, row-major.
-    std::vector<double> distances() const {
-        std::vector<double> d(modeltree_graph_distances(handle_, nullptr, 0));
-        modeltree_graph_distances(handle_, d.data(), d.size());
-        return d;
+    std::vector<double> distances() const { return bulk<double>(modeltree_graph_distances); }
+    /// The parent of every model (MODELTREE_NO_PARENT for a root), in one call.
+    std::vector<std::int64_t> parents() const { return bulk<std::int64_t>(modeltree_graph_parents); }
+    /// The distance to its parent of every model (NaN for a root).
+    std::vector<double> edge_distances() const { return bulk<double>(modeltree_graph_edge_distances); }
+    /// The confidence of the edge into every model (NaN for a root).
+    std::vector<double> edge_confidences() const { return bulk<double>(modeltree_graph_edge_confidences); }
+    /// Whether the edge into every model is unsure (false for a root).
+    std::vector<bool> edges_unsure() const {
+        std::size_t n = size();
+        std::unique_ptr<bool[]> flags(new bool[n ? n : 1]);
+        modeltree_graph_edges_unsure(handle_, flags.get(), n);
+        return std::vector<bool>(flags.get(), flags.get() + n);
     }
+    /// The tree of every model.
+    std::vector<std::int64_t> model_trees() const { return bulk<std::int64_t>(modeltree_graph_model_trees); }
+    /// The confidence below which an edge was judged unsure.
+    double unsure_threshold() const noexcept { return modeltree_graph_unsure_threshold(handle_); }
     /// The metric the distances are in.
     modeltree_metric_t metric() const noexcept { return modeltree_graph_metric(handle_); }
     /// Number of trees (families).
@@ -192,24 +244,57 @@ public:
             lines.emplace_back(modeltree_graph_warning(handle_, k));
         return lines;
     }
-    /// The CLI's JSON document.
-    std::string json() const {
+    /// The graph as the CLI prints it in `format`, with `with` scored when given.
+    std::string render(modeltree_format_t format, const score *with = nullptr) const {
         char *raw = nullptr;
-        detail::check(modeltree_graph_to_json(&raw, handle_));
+        detail::check(modeltree_graph_render(&raw, handle_, format, with ? with->get() : nullptr));
         std::unique_ptr<char, void (*)(char *)> owned(raw, modeltree_string_free);
         return std::string(owned.get());
     }
-    /// The C handle, still owned by this object.
-    const modeltree_graph_t *get() const noexcept { return handle_; }
+    /// The CLI's JSON document.
+    std::string json() const { return render(MODELTREE_FORMAT_JSON); }
+    /// The trees drawn for people, as the CLI prints them.
+    std::string text() const { return render(MODELTREE_FORMAT_TEXT); }
+    /// A Graphviz digraph.
+    std::string dot() const { return render(MODELTREE_FORMAT_DOT); }
 
+    /// Scores the graph against a truth file ({"edges": [[parent, child], ...], "roots": [...]}).
+    score evaluate(std::string_view truth_path) const {
+        modeltree_score_t *out = nullptr;
+        detail::check(modeltree_graph_evaluate_file(&out, handle_, std::string(truth_path).c_str()));
+        return score(out);
+    }
+    /// Scores the graph against a truth given as a JSON document.
+    score evaluate_json(std::string_view document) const {
+        modeltree_score_t *out = nullptr;
+        detail::check(modeltree_graph_evaluate_json(&out, handle_, std::string(document).c_str()));
+        return score(out);
+    }
+    /// Scores the graph against true edges (parent, child) and roots (needed for trees of one).
+    score evaluate(const std::vector<std::pair<std::string, std::string>> &edges,
+                   const std::vector<std::string> &roots = {}) const {
+        std::vector<const char *> parents, children, root_ids;
+        for (const auto &e : edges) {
+            parents.push_back(e.first.c_str());
+            children.push_back(e.second.c_str());
+        }
+        for (const auto &r : roots) root_ids.push_back(r.c_str());
+        modeltree_score_t *out = nullptr;
+        detail::check(modeltree_graph_evaluate(&out, handle_, parents.data(), children.data(), edges.size(),
+                                               root_ids.data(), root_ids.size()));
+        return score(out);
+    }
 private:
     std::size_t at(std::size_t i) const {
         if (i >= size()) throw std::out_of_range("modeltree::graph: model index out of range");
         return i;
     }
-    static std::string_view text(const char *s) { return s ? std::string_view(s) : std::string_view(); }
-
-    modeltree_graph_t *handle_ = nullptr;
+    static std::string_view view_of(const char *s) { return s ? std::string_view(s) : std::string_view(); }
+    template <class T> std::vector<T> bulk(std::size_t (*accessor)(const modeltree_graph_t *, T *, std::size_t)) const {
+        std::vector<T> values(accessor(handle_, nullptr, 0));
+        accessor(handle_, values.data(), values.size());
+        return values;
+    }
 };
 
 /// Recovers the Model Graph of a collection. Throws modeltree::error (MODELTREE_CANCELLED when
@@ -233,11 +318,14 @@ inline graph recover(const collection &models, const options &opts = options()) 
     } state{&opts, nullptr};
 
     modeltree_options_t c;
-    modeltree_options_init(&c);
-    c.metric = opts.metric;
-    c.direction = opts.direction;
-    c.lambda = opts.lambda;
-    c.trees = opts.trees;
+    modeltree_options_init(&c);  // the library's defaults; only what the caller set changes
+    if (opts.metric) c.metric = *opts.metric;
+    if (opts.direction) c.direction = *opts.direction;
+    if (opts.lambda) c.lambda = *opts.lambda;
+    if (opts.trees) c.trees = *opts.trees;
+    if (opts.threads) c.threads = *opts.threads;
+    if (opts.max_models) c.max_models = *opts.max_models;
+    if (opts.memory_budget) c.memory_budget = *opts.memory_budget;
     c.include = include.data();
     c.include_count = include.size();
     c.exclude = exclude.data();

@@ -16,7 +16,10 @@ import shutil
 import subprocess
 import sys
 
-import modeltree as mt
+try:
+    import modeltree as mt
+except ImportError:
+    sys.exit("draw_zoo.py needs the modeltree package: pip install ./bindings/python (README.md, From Python)")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,8 +28,11 @@ parser.add_argument("--out", default="model-graph.png", help="the image to write
 parser.add_argument("--backend", choices=["auto", "matplotlib", "dot", "svg"], default="auto")
 args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
 
-# %% Recover the Model Graph: two lines
-g = mt.recover(args.zoo, progress=True)
+# %% Recover the Model Graph: two lines (and a one-line message when the zoo cannot be read)
+try:
+    g = mt.recover(args.zoo, progress=True)
+except mt.ModelTreeError as e:
+    sys.exit(f"draw_zoo.py: {e}")
 print(g)
 for e in g.edges:
     print(f"  {e.parent:>12} -> {e.child:<12} distance {e.distance:.4g}  confidence {e.confidence:.2f}{'  UNSURE' if e.unsure else ''}")
@@ -34,7 +40,10 @@ for e in g.edges:
 # %% Score it when the zoo knows its truth
 truth = os.path.join(args.zoo, "truth.json")
 if os.path.exists(truth):
-    s = g.evaluate(truth)
+    try:
+        s = g.evaluate(truth)
+    except mt.ModelTreeError as e:
+        sys.exit(f"draw_zoo.py: {e}")
     print(f"edge accuracy {s.correct}/{s.total} ({100 * s.accuracy:.1f}%), ARI of the trees {s.ari:.3f}")
 
 
@@ -92,7 +101,8 @@ def draw_matplotlib(path: str) -> None:
 
 
 def draw_dot(path: str, dot_source: str) -> None:
-    subprocess.run(["dot", "-Tpng", "-o", path, dot_source], check=True)
+    if subprocess.run(["dot", "-Tpng", "-o", path, dot_source]).returncode != 0:
+        sys.exit(f"draw_zoo.py: Graphviz's dot could not draw {dot_source} (its message is above)")
 
 
 def draw_svg(path: str) -> None:
@@ -136,8 +146,11 @@ def available(backend: str) -> bool:
 
 stem = os.path.splitext(args.out)[0]
 dot_source = stem + ".dot"
-with open(dot_source, "w") as f:
-    f.write(g.to_dot())
+try:
+    with open(dot_source, "w") as f:
+        f.write(g.to_dot())
+except OSError as e:
+    sys.exit(f"draw_zoo.py: cannot write beside --out: {e}")
 backend = args.backend
 if backend == "auto":
     backend = next(b for b in ("matplotlib", "dot", "svg") if available(b))

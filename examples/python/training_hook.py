@@ -19,9 +19,12 @@ import os
 import sys
 from typing import Mapping
 
-import numpy as np
+try:
+    import numpy as np
 
-import modeltree as mt
+    import modeltree as mt
+except ImportError as missing:
+    sys.exit(f"training_hook.py needs {missing.name}: pip install ./bindings/python (README.md, From Python)")
 
 SIDE, OUT = 32, 4
 
@@ -101,14 +104,24 @@ def main() -> int:
     parser.add_argument("--known", help="a folder of model folders to use as the known models")
     parser.add_argument("--start", help="with --known: the model the new run starts from")
     args = parser.parse_args()
+    try:
+        return run(args)
+    except (OSError, ValueError, mt.ModelTreeError) as e:  # a missing folder, an unreadable model
+        sys.exit(f"training_hook.py: {e}")
 
+
+def run(args: argparse.Namespace) -> int:
     if args.known:
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
         import st  # the repository's numpy safetensors reader
 
         ids = sorted(d for d in os.listdir(args.known) if os.path.isdir(os.path.join(args.known, d)))
+        if not ids:
+            raise ValueError(f"--known {args.known}: no model folders in it")
         known: dict[str, object] = {m: os.path.join(args.known, m) for m in ids}  # paths: read by the library
         start_id = args.start or ids[-1]
+        if start_id not in known:
+            raise ValueError(f"--start {start_id} is not a model of {args.known} ({', '.join(ids)})")
         new_state = simulated_fine_tune(st.load_model(known[start_id]), seed=1)
     else:
         base_a, base_b = pretrained(1), pretrained(2)
@@ -117,6 +130,8 @@ def main() -> int:
                  "a-code": fine_tune(base_a, task_seed=11),
                  "b-math": fine_tune(base_b, task_seed=12)}
         start_id = args.start or "a-chat"
+        if start_id not in known:
+            raise ValueError(f"--start {start_id} is not one of the known models ({', '.join(known)})")
         new_state = fine_tune(known[start_id], task_seed=13)  # the pipeline's run
 
     parent, confidence, graph = report_parent(new_state, known)

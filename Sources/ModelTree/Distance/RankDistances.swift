@@ -39,7 +39,7 @@ enum RankDistances {
     ///   - threads: worker threads; results do not depend on it.
     ///   - progress: called on the caller's thread after each tensor with the fraction done.
     static func ranks(models: [Model], tensorNames: [String], pairs: [(Int, Int)], sketchSize: Int = sketchColumns,
-                      stopAbove: [Int]? = nil, threads: Int = defaultThreadCount(),
+                      stopAbove: [Int]? = nil, threads: Int = defaultThreadCount,
                       progress: (Double) throws -> Void) throws -> [[Int]] {
         var result = [[Int]](repeating: [Int](repeating: stopAbove == nil ? 0 : -1, count: tensorNames.count), count: pairs.count)
         guard !pairs.isEmpty else { return result }
@@ -60,7 +60,7 @@ enum RankDistances {
                 ? SketchPlan(shape: shape, sketchSize: smallColumns, extraRows: smallRows - smallColumns, seed: 0x100_0000 &+ UInt64(t))
                 : nil
             let reference = try models[involved[0]].tensor(named: name)!.decode()
-            let precise = involved.contains { models[$0].tensor(named: name)!.dtype.unitRoundoff < 0x1p-16 }
+            let precise = involved.contains { models[$0].tensor(named: name)!.unitRoundoff < 0x1p-16 }
             var smallSketches = [Int: Sketch](), bigSketches = [Int: Sketch]()
 
             /// Sketches `models` (those not done yet) into `cache`, in parallel.
@@ -70,6 +70,7 @@ enum RankDistances {
                 let made = UnsafeMutablePointer<Sketch?>.allocate(capacity: missing.count)
                 made.initialize(repeating: nil, count: missing.count)
                 defer { made.deinitialize(count: missing.count); made.deallocate() }
+                // Each item writes its own slot; they are read after every thread joined.
                 nonisolated(unsafe) let out = made
                 try parallelForEach(missing.count, threads: threads) { i, _ in
                     out[i] = try plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise)
@@ -80,7 +81,7 @@ enum RankDistances {
             func rank(_ plan: SketchPlan, _ part: [(Int, Int)], _ cache: [Int: Sketch]) -> [Int] {
                 var out = [Int](repeating: 0, count: part.count)
                 out.withUnsafeMutableBufferPointer { buf in
-                    nonisolated(unsafe) let p = buf.baseAddress!
+                    nonisolated(unsafe) let p = buf.baseAddress!   // one slot per item, as above
                     parallelForEach(part.count, threads: threads) { i, _ in p[i] = plan.rank(cache[part[i].0]!, cache[part[i].1]!) }
                 }
                 return out
@@ -141,10 +142,10 @@ enum RankDistances {
                 d[q * rows + i] = Double(wa[at]) - Double(wb[at])
             }
         }
-        let u = Swift.max(a.dtype.unitRoundoff, b.dtype.unitRoundoff, DType.f32.unitRoundoff)
+        let u = Swift.max(a.unitRoundoff, b.unitRoundoff, DType.f32.unitRoundoff)
         let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: (ss / Double(2 * r * c)).squareRoot(),
                                           rows: rows, cols: cols)
-        let found = NumericalRank.pivotedRank(&d, rows: rows, cols: k, tolerance: tol)
+        let found = LinearAlgebra.pivotedQRRank(&d, rows: rows, cols: k, tolerance: tol)
         return found > limit ? found : nil
     }
 
@@ -179,7 +180,7 @@ enum RankDistances {
             let (n, k) = (cols, sketchCols)
             if k < n {
                 let omega = RankDistances.gaussianMatrix(rows: n, cols: k, seed: 0x5EED_0000 &+ seed)  // column-major
-                omegaPanels = packPanels(n, k) { i, j in Float(omega[j * n + i]) }
+                omegaPanels = MatrixKernels.packPanels(n, k) { i, j in Float(omega[j * n + i]) }
             } else {
                 omegaPanels = []
             }
@@ -207,7 +208,7 @@ enum RankDistances {
 
         @_specialize(where T == Float)
         @_specialize(where T == Double)
-        func sketch<T: BinaryFloatingPoint & SIMDScalar>(_ view: TensorView, reference: [Float], as: T.Type,
+        func sketch<T: MatrixScalar>(_ view: TensorView, reference: [Float], as: T.Type,
                                                         wide: Bool = false) throws -> Sketch {
             var w = try view.decode()
             var ss = 0.0
@@ -215,7 +216,7 @@ enum RankDistances {
             if wide {
                 for x in w { ss += Double(x) * Double(x) }
                 let d = (0..<w.count).map { T(w[$0]) - T(reference[$0]) }
-                a = transposed ? transpose(d, rows: r, cols: c) : d
+                a = transposed ? LinearAlgebra.transpose(d, rows: r, cols: c) : d
             } else {
                 var i = 0
                 while i < w.count {          // Σ w² in Double over Float runs, then w − reference
@@ -225,18 +226,18 @@ enum RankDistances {
                     ss += Double(acc)
                 }
                 // A: rows × cols row-major.
-                a = (transposed ? transpose(w, rows: r, cols: c) : w).map { T($0) }
+                a = (transposed ? LinearAlgebra.transpose(w, rows: r, cols: c) : w).map { T($0) }
             }
             // Y = A·Ω: rows × sketchCols row-major.
-            let y: [T] = omegaPanels.isEmpty ? a : multiply(a, rows, cols, omegaPanels.map { T($0) }, sketchCols)
+            let y: [T] = omegaPanels.isEmpty ? a : LinearAlgebra.multiply(a, rows, cols, omegaPanels.map { T($0) }, sketchCols)
             // Z = Ψᵀ·Y: sketchRows × sketchCols row-major.
             let k = sketchCols
             let z: [T] = psiT.isEmpty ? y
-                : multiply(psiT.map { T($0) }, sketchRows, rows, packPanels(rows, k) { i, j in y[i * k + j] }, k)
+                : LinearAlgebra.multiply(psiT.map { T($0) }, sketchRows, rows, MatrixKernels.packPanels(rows, k) { i, j in y[i * k + j] }, k)
             var values = [Double](repeating: 0, count: z.count)      // column-major
             for i in 0..<sketchRows { for j in 0..<k { values[j * sketchRows + i] = Double(z[i * k + j]) } }
             return Sketch(values: values, sumSquares: ss,
-                          unitRoundoff: Swift.max(view.dtype.unitRoundoff, DType.f32.unitRoundoff))
+                          unitRoundoff: Swift.max(view.unitRoundoff, DType.f32.unitRoundoff))
         }
 
         /// Numerical rank of the difference of two sketches (see the type's documentation).
@@ -249,7 +250,7 @@ enum RankDistances {
             var d = [Double](repeating: 0, count: sketchRows * sketchCols)
             for i in 0..<d.count { d[i] = a.values[i] - b.values[i] }
             let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: sketchRows, cols: sketchCols, scale: scale)
-            return NumericalRank.pivotedRank(&d, rows: sketchRows, cols: sketchCols, tolerance: tol)
+            return LinearAlgebra.pivotedQRRank(&d, rows: sketchRows, cols: sketchCols, tolerance: tol)
         }
     }
 
@@ -277,87 +278,4 @@ enum RankDistances {
         }
         return out
     }
-}
-
-/// Row-major transpose of a `rows × cols` matrix, in cache-sized tiles. (A column-major
-/// `rows × cols` matrix is a row-major `cols × rows` one: pass the sides swapped.)
-func transpose<T: Numeric>(_ a: [T], rows: Int, cols: Int) -> [T] {
-    var t = [T](repeating: 0, count: a.count)
-    let tile = 32
-    a.withUnsafeBufferPointer { src in
-        t.withUnsafeMutableBufferPointer { dst in
-            var i0 = 0
-            while i0 < rows {
-                var j0 = 0
-                while j0 < cols {
-                    for i in i0..<Swift.min(rows, i0 + tile) {
-                        for j in j0..<Swift.min(cols, j0 + tile) { dst[j * rows + i] = src[i * cols + j] }
-                    }
-                    j0 += tile
-                }
-                i0 += tile
-            }
-        }
-    }
-    return t
-}
-
-/// A `k × n` matrix given by `element(i, j)` in panels of 8 columns: panel p holds columns
-/// 8p..<8p+8 as k consecutive groups of 8 (zero-padded), the layout `multiply` streams.
-func packPanels<T: BinaryFloatingPoint>(_ k: Int, _ n: Int, _ element: (Int, Int) -> T) -> [T] {
-    let panels = (n + 7) / 8
-    var out = [T](repeating: 0, count: panels * k * 8)
-    for p in 0..<panels {
-        for i in 0..<k {
-            for l in 0..<8 where p * 8 + l < n { out[(p * k + i) * 8 + l] = element(i, p * 8 + l) }
-        }
-    }
-    return out
-}
-
-/// Row-major `m × n` product of a row-major `m × k` matrix and a `k × n` matrix packed by
-/// `packPanels`: 4 × 8 register tiles, accumulated in `T` (Float for BF16/F16 weights, whose
-/// rounding is far coarser; Double for F32, whose tolerance is at Float's own rounding).
-@_specialize(where T == Float)
-@_specialize(where T == Double)
-func multiply<T: BinaryFloatingPoint & SIMDScalar>(_ a: [T], _ m: Int, _ k: Int, _ panels: [T], _ n: Int) -> [T] {
-    typealias V = SIMD8<T>
-    var c = [T](repeating: 0, count: m * n)
-    let panelCount = (n + 7) / 8
-    a.withUnsafeBufferPointer { aBuf in
-        panels.withUnsafeBufferPointer { bBuf in
-            c.withUnsafeMutableBufferPointer { cBuf in
-                let A = aBuf.baseAddress!, B = bBuf.baseAddress!, C = cBuf.baseAddress!
-                func store(_ v: V, row: Int, panel: Int) {
-                    for l in 0..<8 where panel * 8 + l < n { C[row * n + panel * 8 + l] = v[l] }
-                }
-                for p in 0..<panelCount {
-                    let panel = B + p * k * 8
-                    var i = 0
-                    while i + 4 <= m {
-                        var c0 = V(repeating: 0), c1 = V(repeating: 0), c2 = V(repeating: 0), c3 = V(repeating: 0)
-                        let a0 = A + i * k, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k
-                        for l in 0..<k {
-                            let b = UnsafeRawPointer(panel + l * 8).loadUnaligned(as: V.self)
-                            c0 += V(repeating: a0[l]) * b
-                            c1 += V(repeating: a1[l]) * b
-                            c2 += V(repeating: a2[l]) * b
-                            c3 += V(repeating: a3[l]) * b
-                        }
-                        store(c0, row: i, panel: p); store(c1, row: i + 1, panel: p)
-                        store(c2, row: i + 2, panel: p); store(c3, row: i + 3, panel: p)
-                        i += 4
-                    }
-                    while i < m {
-                        var c0 = V(repeating: 0)
-                        let a0 = A + i * k
-                        for l in 0..<k { c0 += V(repeating: a0[l]) * UnsafeRawPointer(panel + l * 8).loadUnaligned(as: V.self) }
-                        store(c0, row: i, panel: p)
-                        i += 1
-                    }
-                }
-            }
-        }
-    }
-    return c
 }

@@ -19,15 +19,14 @@ public enum Arborescence {
     /// edge, lowest node when scanning for a cycle), so the same input always gives the same output.
     ///
     /// - Complexity: O(n²) time: each contraction of a cycle C costs O(n·|C|) and the |C| sum to
-    ///   at most 2n; about 16·n² bytes of working memory (n = 5,000: ~1.5 s and 400 MB, release).
-    /// - Parameter cost: n×n, `cost[i][j]` is the cost of the edge parent i → child j; the diagonal
-    ///   is ignored; a cost that is not finite (`.infinity`, `-.infinity`, NaN) forbids the edge.
-    ///   Finite costs may be negative. Precondition: the matrix is square.
+    ///   at most 2n; about 16·n² bytes of working memory.
+    /// - Parameter cost: `cost[i, j]` is the cost of the edge parent i → child j; the diagonal is
+    ///   ignored; a cost that is not finite (`.infinity`, `-.infinity`, NaN) forbids the edge.
+    ///   Finite costs may be negative.
     /// - Returns: `parent[j]` = i, or −1 for the single root; nil when no spanning arborescence
     ///   exists (some node cannot be reached from any single root over allowed edges).
-    public static func minimum(cost: [[Double]]) -> [Int]? {
+    public static func minimum(cost: SquareMatrix<Double>) -> [Int]? {
         let n = cost.count
-        for row in cost { precondition(row.count == n, "Arborescence.minimum: the cost matrix must be square") }
         if n == 0 { return [] }
         if n == 1 { return [-1] }
         var graph = _DenseContraction(cost: cost)
@@ -69,7 +68,7 @@ struct _DenseContraction {
         var cycleEdges: [(parent: Int, child: Int)]
     }
 
-    init(cost: [[Double]]) {
+    init(cost: SquareMatrix<Double>) {
         n = cost.count
         size = n + 1
         weight = [Double](repeating: .infinity, count: size * size)
@@ -78,15 +77,15 @@ struct _DenseContraction {
         // Reduced costs are differences of costs, and the super-root's edges accumulate up to about
         // 2n of them: scale by a power of two (exact) when that could overflow.
         var largest = 0.0
-        for row in cost { for c in row where c.isFinite { largest = Swift.max(largest, c.magnitude) } }
+        for c in cost.elements where c.isFinite { largest = Swift.max(largest, c.magnitude) }
         let limit = Double.greatestFiniteMagnitude / Double(8 * size)
         var scale = 1.0
         if largest > limit {
             scale = Double(sign: .plus, exponent: -(Int(largest.exponent) - Int(limit.exponent) + 1), significand: 1)
         }
         for u in 0..<n {
-            for v in 0..<n where u != v && cost[u][v].isFinite {
-                weight[u * size + v] = cost[u][v] * scale
+            for v in 0..<n where u != v && cost[u, v].isFinite {
+                weight[u * size + v] = cost[u, v] * scale
             }
         }
         for u in 0...n {

@@ -5,9 +5,9 @@ public enum Clustering {
     ///
     /// - Complexity: O(n²).
     /// - Parameters:
-    ///   - similarity: n×n; only the upper triangle (i < j) is read. NaN never links.
+    ///   - similarity: only the upper triangle (i < j) is read. NaN never links.
     ///   - threshold: pairs strictly more similar than this are linked.
-    public static func components(similarity: [[Double]], threshold: Double) -> [[Int]] {
+    public static func components(similarity: SquareMatrix<Double>, threshold: Double) -> [[Int]] {
         let n = similarity.count
         var sets = _DisjointSets(count: n)
         for i in 0..<n {
@@ -26,9 +26,9 @@ public enum Clustering {
     ///
     /// - Complexity: O(n²) time, O(n) memory beyond the matrix.
     /// - Parameters:
-    ///   - similarity: n×n; only the upper triangle (i < j) is read.
+    ///   - similarity: only the upper triangle (i < j) is read.
     ///   - k: the number of clusters wanted; with n = 0 the result is `[]` whatever k.
-    public static func cut(similarity: [[Double]], into k: Int) -> [[Int]] {
+    public static func cut(similarity: SquareMatrix<Double>, into k: Int) -> [[Int]] {
         let n = similarity.count
         if n == 0 { return [] }
         precondition(k >= 1 && k <= n, "Clustering.cut: k must be in 1...n")
@@ -96,7 +96,7 @@ public enum Clustering {
     private struct Pair: Hashable { var a: Int, b: Int }
 
     /// The similarity that links i and j (i < j): the upper triangle.
-    static func _link(_ similarity: [[Double]], _ i: Int, _ j: Int) -> Double { similarity[i][j] }
+    static func _link(_ similarity: SquareMatrix<Double>, _ i: Int, _ j: Int) -> Double { similarity[i, j] }
 }
 
 /// Union-find with path halving and union by size; `groups()` lists sets by smallest member.

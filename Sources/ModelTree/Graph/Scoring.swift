@@ -1,98 +1,3 @@
-/// A known Model Graph to score against: `{"edges": [["parent", "child"], ...], "roots": ["id", ...]}`.
-///
-/// Each edge runs from a parent to a model trained directly from it. `roots` names models that are
-/// the root of a true tree; it is only needed for models that have no edge at all (a tree of one).
-public struct Truth: Sendable {
-    public var edges: [(parent: String, child: String)]
-    public var roots: [String]
-    public init(edges: [(parent: String, child: String)], roots: [String]) { self.edges = edges; self.roots = roots }
-}
-
-extension Truth {
-    /// Reads a truth file's JSON: an object with `"edges"`, an array of `["parent", "child"]` string
-    /// pairs, and optionally `"roots"`, an array of strings. Other keys are rejected, so that a typo
-    /// such as `"root"` is not silently ignored.
-    /// - Throws: `ModelTreeError.format` for a wrong shape, a child with two parents (or an edge
-    ///   listed twice), a root that has a parent, or a cycle.
-    public init(json: JSONValue) throws {
-        guard case .object(let pairs) = json else {
-            throw ModelTreeError.format("truth: expected an object with \"edges\" and optional \"roots\"")
-        }
-        var edges: [(parent: String, child: String)]?
-        var roots: [String] = []
-        var seen: Set<String> = []
-        for (key, value) in pairs {
-            guard seen.insert(key).inserted else { throw ModelTreeError.format("truth: duplicate key \"\(key)\"") }
-            switch key {
-            case "edges":
-                guard case .array(let items) = value else {
-                    throw ModelTreeError.format("truth: \"edges\" must be an array of [\"parent\", \"child\"] pairs")
-                }
-                edges = try items.enumerated().map { index, item in
-                    guard case .array(let ends) = item, ends.count == 2,
-                          case .string(let parent) = ends[0], case .string(let child) = ends[1] else {
-                        throw ModelTreeError.format("truth: edges[\(index)] must be an array of two strings [\"parent\", \"child\"]")
-                    }
-                    return (parent, child)
-                }
-            case "roots":
-                guard case .array(let items) = value else {
-                    throw ModelTreeError.format("truth: \"roots\" must be an array of strings")
-                }
-                roots = try items.enumerated().map { index, item in
-                    guard case .string(let id) = item else {
-                        throw ModelTreeError.format("truth: roots[\(index)] must be a string")
-                    }
-                    return id
-                }
-            default:
-                throw ModelTreeError.format("truth: unknown key \"\(key)\" (expected \"edges\" and \"roots\")")
-            }
-        }
-        guard let edges else { throw ModelTreeError.format("truth: missing \"edges\"") }
-        self.init(edges: edges, roots: roots)
-        if let problem = _problem() { throw ModelTreeError.format("truth: \(problem)") }
-    }
-
-    /// The true parent of every child; nil with a message when the edges are not a forest.
-    func _parents() -> (parents: [String: String], problem: String?) {
-        var parents: [String: String] = [:]
-        for edge in edges {
-            if let other = parents[edge.child] {
-                let problem = other == edge.parent
-                    ? "edge \(edge.parent) -> \(edge.child) is listed twice"
-                    : "\(edge.child) has two parents, \(other) and \(edge.parent)"
-                return (parents, problem)
-            }
-            parents[edge.child] = edge.parent
-        }
-        for root in roots {
-            if let parent = parents[root] { return (parents, "root \(root) has a parent, \(parent)") }
-        }
-        // Walk up from every child; with one parent each, a walk that meets itself is a cycle.
-        var finished: Set<String> = []
-        for edge in edges where !finished.contains(edge.child) {
-            var path: [String] = [], onPath: Set<String> = []
-            var node = edge.child
-            while !finished.contains(node) {
-                if !onPath.insert(node).inserted {
-                    let start = path.firstIndex(of: node)!
-                    let cycle = (path[start...] + [node]).joined(separator: " -> ")
-                    return (parents, "cycle \(cycle)")
-                }
-                path.append(node)
-                guard let up = parents[node] else { break }
-                node = up
-            }
-            finished.formUnion(path)
-        }
-        return (parents, nil)
-    }
-
-    /// A description of the first reason these edges are not a forest, or nil.
-    func _problem() -> String? { _parents().problem }
-}
-
 public struct TreeScore: Sendable {
     /// The true root of this tree.
     public var root: String
@@ -109,6 +14,13 @@ public struct Score: Sendable {
     public var accuracy: Double { total == 0 ? 1 : Double(correct) / Double(total) }
     /// Adjusted Rand index between recovered and true tree membership.
     public var adjustedRandIndex: Double
+}
+
+extension ModelGraph {
+    /// The graph scored against `truth` (`Scoring.score`, on the primary parents).
+    public func score(against truth: Truth) throws -> Score {
+        try Scoring.score(ids: ids, parent: parents, truth: truth)
+    }
 }
 
 public enum Scoring {

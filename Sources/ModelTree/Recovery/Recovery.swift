@@ -16,7 +16,8 @@
 /// distance adds O(n² · tensors · m·k²); the trees O(s⁴) for a tree of s ≤ 200 models.
 /// The corresponding C function is `modeltree_recover`.
 /// - Throws: `ModelTreeError` (invalid argument for no models, duplicate ids or bad options;
-///   incompatible models when no tensor is shared; cancelled when `progress` returns false).
+///   incompatible models when no tensor is shared; out of memory past `maxModels` or
+///   `memoryBudget`; cancelled when `progress` returns false; io when a file changed).
 public func recover(_ models: [Model], options: RecoveryOptions = RecoveryOptions()) throws -> ModelGraph {
     try Recovery(models: models, options: options).run()
 }
@@ -25,7 +26,7 @@ public func recover(_ models: [Model], options: RecoveryOptions = RecoveryOption
 let relatednessThreshold = 0.5
 
 /// Edges whose confidence is below this are reported as unsure: an alternative tree without the
-/// edge costs less than about 12 % more.
+/// edge costs less than about 12 % more. The graph carries it (`ModelGraph.unsureThreshold`).
 let unsureConfidence = 0.2
 
 struct Recovery {
@@ -44,11 +45,17 @@ struct Recovery {
     /// most of their tensors (see `TensorSelection.architectureGroups`) is recovered on its own,
     /// and the groups' trees are put side by side, at infinite distance from one another.
     func run() throws -> ModelGraph {
-        try validate()
+        guard !models.isEmpty else { throw ModelTreeError.invalidArgument("no models to compare") }
+        var seen = Set<String>()
+        for m in models where !seen.insert(m.id).inserted {
+            throw ModelTreeError.invalidArgument("model id '\(m.id)' appears twice")
+        }
+        try options.validate(modelCount: models.count)
         let groups = TensorSelection.architectureGroups(models)
         guard groups.count > 1 else { return try recoverGroup() }
-        if options.trees > 0 && options.trees < groups.count {
-            throw ModelTreeError.invalidArgument("the models have \(groups.count) different architectures, so they make at least \(groups.count) trees; --trees \(options.trees) is too few")
+        if let trees = options.trees, trees < groups.count {
+            throw ModelTreeError.invalidArgument("trees is \(trees), fewer than the \(groups.count) different architectures "
+                + "of the models, each of which makes trees of its own")
         }
         var parts: [(members: [Int], graph: ModelGraph)] = []
         var done = 0
@@ -56,20 +63,20 @@ struct Recovery {
             var sub = Recovery(models: members.map { models[$0] }, options: options)
             // One tree per architecture when that many were asked for; more cannot be shared out
             // between the architectures without a rule of our own, so each then finds its own.
-            sub.options.trees = options.trees == groups.count ? 1 : 0
+            sub.options.trees = options.trees == groups.count ? 1 : nil
             sub.progressPart = (done, members.count, models.count)
             parts.append((members, try sub.recoverGroup()))
             done += members.count
         }
-        var graph = ModelGraph.sideBySide(parts, count: models.count)
-        if options.trees > groups.count {
-            graph.warnings.insert("\(options.trees) trees were asked for, but the models have \(groups.count) different "
-                + "architectures, recovered separately: each was cut into trees from its own data (\(graph.roots.count) in all)", at: 0)
-        }
-        graph.warnings.insert("the models have \(groups.count) different architectures (no tensors in common between: "
+        let graph = try ModelGraph.sideBySide(parts, count: models.count)
+        var notes = ["the models have \(groups.count) different architectures (no tensors in common between: "
             + groups.map { "[" + $0.map { models[$0].id }.joined(separator: ", ") + "]" }.joined(separator: " and ")
-            + "); each was recovered on its own", at: 0)
-        return graph
+            + "); each was recovered on its own"]
+        if let trees = options.trees, trees > groups.count {
+            notes.append("\(trees) trees were asked for, but the models have \(groups.count) different "
+                + "architectures, recovered separately: each was cut into trees from its own data (\(graph.trees.count) in all)")
+        }
+        return try graph.prepending(warnings: notes)
     }
 
     /// Recovers models that share an architecture.
@@ -79,7 +86,12 @@ struct Recovery {
 
         try report(0, "selecting tensors")
         let names = try TensorSelection.select(models: models, include: options.include, exclude: options.exclude)
-        let stats = try PairwiseStatistics.gather(models: models, tensorNames: names, maxDifference: options.metric == .max) { f in
+        let directionNames = TensorSelection.directionTensors(models: models, selected: names,
+                                                              include: options.include, exclude: options.exclude)
+        let threads = try workingMemory(names, directionTensors: directionNames.count)
+            .threads(upTo: options.resolvedThreads, budget: options.memoryBudget)
+        let stats = try PairwiseStatistics.gather(models: models, tensorNames: names, maxDifference: options.metric == .max,
+                                                  threads: threads) { f in
             try report(0.02 + 0.68 * f, "reading weights")
         }
         for s in stats.skipped { warnings.append("tensor '\(s.tensor)' skipped: \(s.reason)") }
@@ -87,130 +99,65 @@ struct Recovery {
             throw ModelTreeError.incompatibleModels("every selected tensor was skipped (\(stats.skipped.map(\.reason).joined(separator: "; ")))")
         }
 
-        let (metric, distance) = try distances(stats)
-        let directionNames = TensorSelection.directionTensors(models: models, selected: stats.tensors,
-                                                              include: options.include, exclude: options.exclude)
-        let evidence = try DirectionEvidence.gather(models: models, tensorNames: directionNames,
-                                                    known: Dictionary(uniqueKeysWithValues: zip(stats.tensors, stats.moments))) { f in
+        let (metric, distance) = try Distances.matrix(options.metric, stats: stats, models: models, threads: threads) { f, stage in
+            try report(0.70 + 0.25 * f, stage)
+        }
+        // With include patterns the direction tensors are the selected ones that were not skipped.
+        let evidenceNames = options.include.isEmpty ? directionNames : stats.tensors
+        let evidence = try DirectionEvidence.gather(models: models, tensorNames: evidenceNames,
+                                                    known: Dictionary(uniqueKeysWithValues: zip(stats.tensors, stats.moments)),
+                                                    threads: threads) { f in
             try report(0.95 + 0.04 * f, "reading direction evidence")
         }
         try report(0.99, "building trees")
 
-        let kurtosis = (0..<n).map { m -> Double in
+        let nodes = (0..<n).map { m -> ModelGraph.Node in
             let values = stats.kurtosis.map { $0[m] }.filter { $0.isFinite }
-            return values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
+            return ModelGraph.Node(id: models[m].id, path: models[m].path,
+                                   kurtosis: values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count))
         }
         for a in 0..<n {
-            for b in (a + 1)..<n where distance[a * n + b] == 0 {
+            for b in (a + 1)..<n where distance[a, b] == 0 {
                 warnings.append("models '\(models[a].id)' and '\(models[b].id)' have identical weights in every tensor used; the edge between them is arbitrary")
             }
         }
 
-        let trees = options.trees > 0
-            ? Clustering.cut(similarity: matrix(stats.correlation, n), into: options.trees)
-            : Clustering.components(similarity: matrix(stats.correlation, n), threshold: relatednessThreshold)
+        let groups = options.trees.map { Clustering.cut(similarity: stats.correlation, into: $0) }
+            ?? Clustering.components(similarity: stats.correlation, threshold: relatednessThreshold)
 
-        var parent = [Int](repeating: -1, count: n)
-        var confidence = [Double](repeating: .nan, count: n)
-        var unsure = [Bool](repeating: false, count: n)
-        var roots: [Int] = [], directions: [DirectionMode] = [], directionUnsure: [Bool] = []
-        for members in trees {
-            let s = members.count
-            var sub = [Double](repeating: 0, count: s * s)
-            for i in 0..<s { for j in 0..<s { sub[i * s + j] = distance[members[i] * n + members[j]] } }
-            let solver = TreeSolver(distance: sub, kurtosis: members.map { evidence.kurtosis[$0] },
+        var edges: [ModelGraph.Edge] = [], trees: [ModelGraph.Tree] = []
+        for members in groups {
+            let solver = TreeSolver(distance: distance.submatrix(members), kurtosis: members.map { evidence.kurtosis[$0] },
                                     sumSquares: members.map { evidence.sumSquares[$0] }, lambda: options.lambda)
             let solution = try solver.solve(direction: options.direction)
-            let treeDirectionUnsure = solution.directionUnsure && s > 1
+            let directionUnsure = solution.directionUnsure && members.count > 1
+            var root = members[0]
             for (local, p) in solution.parent.enumerated() {
-                if p >= 0 {
-                    parent[members[local]] = members[p]
-                    confidence[members[local]] = solution.confidence[local]
-                    unsure[members[local]] = !(solution.confidence[local] >= unsureConfidence) || treeDirectionUnsure
-                } else {
-                    roots.append(members[local])
-                }
+                guard p >= 0 else { root = members[local]; continue }
+                let confidence = solution.confidence[local]
+                edges.append(ModelGraph.Edge(parent: members[p], child: members[local], type: .finetune,
+                                             distance: distance[members[p], members[local]], confidence: confidence,
+                                             unsure: !(confidence >= unsureConfidence) || directionUnsure))
             }
-            directions.append(solution.direction)
-            directionUnsure.append(treeDirectionUnsure)
-            if treeDirectionUnsure {
+            trees.append(ModelGraph.Tree(members: members, root: root, direction: solution.direction, directionUnsure: directionUnsure))
+            if directionUnsure {
                 warnings.append("tree of '\(models[members[0]].id)': the weights cannot tell fine-tuning from further training (a chain reads the same both ways); assumed fine-tuning")
             }
         }
         try report(1, "done")
 
-        return ModelGraph(
-            ids: models.map(\.id), paths: models.map(\.path), kurtosis: kurtosis, parent: parent,
-            edgeDistance: (0..<n).map { parent[$0] >= 0 ? distance[parent[$0] * n + $0] : .nan },
-            edgeConfidence: confidence,
-            unsure: unsure,
-            roots: roots, trees: trees, treeDirections: directions, treeDirectionUnsure: directionUnsure,
-            tensors: stats.tensors, metric: metric, distances: distance, warnings: warnings)
+        return try ModelGraph(models: nodes, edges: edges.sorted { $0.child < $1.child }, trees: trees, distances: distance,
+                              tensors: stats.tensors, metric: metric, warnings: warnings, unsureThreshold: unsureConfidence)
     }
 
-    private func validate() throws {
-        guard !models.isEmpty else { throw ModelTreeError.invalidArgument("no models to compare") }
-        var seen = Set<String>()
-        for m in models where !seen.insert(m.id).inserted {
-            throw ModelTreeError.invalidArgument("model id '\(m.id)' appears twice")
-        }
-        guard options.lambda.isFinite && options.lambda >= 0 else {
-            throw ModelTreeError.invalidArgument("lambda must be a finite number ≥ 0, got \(options.lambda)")
-        }
-        guard options.trees >= 0 && options.trees <= models.count else {
-            throw ModelTreeError.invalidArgument("cannot split \(models.count) models into \(options.trees) trees")
-        }
-    }
-
-    /// The distance matrix in the requested (or detected) metric.
-    private func distances(_ stats: PairwiseStatistics) throws -> (Metric, [Double]) {
-        let n = models.count
-        switch options.metric {
-        case .rms: return (.rms, stats.rms)
-        case .max: return (.max, stats.maxNormalized)
-        case .rank: return (.rank, try rankDistances(stats, pairs: allPairs(n)))
-        case .auto:
-            guard n > 1 else { return (.rms, stats.rms) }
-            // Each model with its nearest neighbour under RMS.
-            var pairs = Set<Pair>()
-            for i in 0..<n {
-                let j = (0..<n).filter { $0 != i }.min { stats.rms[i * n + $0] < stats.rms[i * n + $1] }!
-                pairs.insert(Pair(Swift.min(i, j), Swift.max(i, j)))
-            }
-            let nearest = pairs.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
-            let limits = stats.tensors.map { name -> Int in
-                let shape = models[0].tensor(named: name)!.shape
-                let r = shape.first ?? 1, c = shape.dropFirst().reduce(1, *)
-                return Swift.min(Swift.min(r, c) / 2, RankDistances.sketchColumns - 1)
-            }
-            // Stops at the first rank above its limit: a full fine-tune costs one pair's sketch.
-            let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: nearest.map { ($0.a, $0.b) },
-                                                stopAbove: limits) { f in
-                try report(0.70 + 0.05 * f, "testing for low-rank differences")
-            }
-            let lowRank = ranks.allSatisfy { row in zip(row, limits).allSatisfy { $0 <= $1 } }
-                && ranks.contains { $0.contains { $0 > 0 } }
-            guard lowRank else { return (.rms, stats.rms) }
-            return (.rank, try rankDistances(stats, pairs: allPairs(n)))
-        }
-    }
-
-    /// Σ over tensors of the rank of the difference, plus RMS / (2 · max RMS) < 1/2 to break the
-    /// ties that integer ranks leave (all LoRA children of one parent sit at the same rank).
-    private func rankDistances(_ stats: PairwiseStatistics, pairs: [(Int, Int)]) throws -> [Double] {
-        let n = models.count
-        let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: pairs) { f in
-            try report(0.75 + 0.2 * f, "computing ranks of differences")
-        }
-        let maxRMS = stats.rms.max() ?? 0
-        var d = [Double](repeating: 0, count: n * n)
-        for (p, pair) in pairs.enumerated() {
-            let tie = maxRMS > 0 ? stats.rms[pair.0 * n + pair.1] / (2 * maxRMS) : 0
-            let value = Double(ranks[p].reduce(0, +)) + tie
-            d[pair.0 * n + pair.1] = value
-            d[pair.1 * n + pair.0] = value
-        }
-        return d
+    /// The working memory of this group's recovery (see `RecoveryOptions.memoryBudget`).
+    func workingMemory(_ names: [String], directionTensors: Int) -> WorkingMemory {
+        let views = names.map { models[0].tensor(named: $0)! }
+        let largest = views.max { $0.count < $1.count }
+        let rows = largest?.shape.first ?? 1
+        return WorkingMemory(models: models.count, largestTensor: largest?.count ?? 0, largestRows: rows,
+                             largestColumns: (largest?.count ?? 0) / Swift.max(rows, 1),
+                             tensors: names.count + directionTensors, rank: options.metric == .auto || options.metric == .rank)
     }
 
     private func report(_ fraction: Double, _ stage: String) throws {
@@ -222,16 +169,4 @@ struct Recovery {
             throw ModelTreeError.cancelled
         }
     }
-}
-
-private struct Pair: Hashable { var a: Int, b: Int; init(_ a: Int, _ b: Int) { self.a = a; self.b = b } }
-
-private func allPairs(_ n: Int) -> [(Int, Int)] {
-    var pairs: [(Int, Int)] = []
-    for a in 0..<n { for b in (a + 1)..<n { pairs.append((a, b)) } }
-    return pairs
-}
-
-private func matrix(_ flat: [Double], _ n: Int) -> [[Double]] {
-    (0..<n).map { Array(flat[($0 * n)..<($0 * n + n)]) }
 }

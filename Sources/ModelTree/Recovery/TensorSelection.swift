@@ -2,8 +2,9 @@ import Glibc
 
 /// Which tensors a recovery compares.
 ///
-/// A tensor is a candidate when every model has it under the same name with the same shape, a
-/// floating dtype (F64/F32/F16/BF16, which may differ between models) and at least one element.
+/// A tensor is a candidate when every model has it under the same name with the same shape, as
+/// weights (`TensorView.isWeight`: F64/F32/F16/BF16, which may differ between models) and with at
+/// least one element.
 ///
 /// Default (no include pattern): the 2-D candidates, and only the square ones when there are any.
 /// Square matrices are what the paper compares: attention projections exist in every fine-tune of
@@ -17,15 +18,15 @@ enum TensorSelection {
     static func candidates(_ models: [Model]) -> [TensorView] {
         guard let first = models.first else { return [] }
         return first.tensors.filter { t in
-            t.dtype.isFloatingPoint && t.count > 0 && models.allSatisfy { m in
+            t.isWeight && t.count > 0 && models.allSatisfy { m in
                 guard let o = m.tensor(named: t.name) else { return false }
-                return o.shape == t.shape && o.dtype.isFloatingPoint
+                return o.shape == t.shape && o.isWeight
             }
         }
     }
 
     static func select(models: [Model], include: [String], exclude: [String]) throws -> [String] {
-        guard let first = models.first else { return [] }
+        guard !models.isEmpty else { return [] }
         let candidates = candidates(models)
         var chosen: [TensorView]
         if include.isEmpty {
@@ -37,15 +38,28 @@ enum TensorSelection {
         }
         chosen.removeAll { t in exclude.contains { matches($0, t.name) } }
         guard !chosen.isEmpty else {
-            let what = include.isEmpty ? "floating-point 2-D tensor" : "floating-point tensor matching the include patterns"
-            if models.count == 1 {
-                throw ModelTreeError.incompatibleModels("model '\(first.id)' has no \(what) with elements to compare")
-            }
-            throw ModelTreeError.incompatibleModels(
-                "no \(what) is shared by all \(models.count) models with the same name and shape"
-                + (candidates.isEmpty ? " (no tensor has the same name and shape in all of them: different architectures?)" : ""))
+            throw ModelTreeError.incompatibleModels(nothingToCompare(models, candidates, include: include, exclude: exclude))
         }
         return chosen.map(\.name)
+    }
+
+    /// Why the selection is empty, with the patterns that made it so and what to try instead.
+    private static func nothingToCompare(_ models: [Model], _ candidates: [TensorView], include: [String], exclude: [String]) -> String {
+        func list(_ patterns: [String]) -> String { patterns.map { "'\($0)'" }.joined(separator: ", ") }
+        var what = include.isEmpty ? "floating-point 2-D tensor" : "floating-point tensor matching the include patterns (\(list(include)))"
+        if !exclude.isEmpty { what += " and none of the exclude patterns (\(list(exclude)))" }
+        let shared = models.count == 1
+            ? "model '\(models[0].id)' has no \(what) with elements to compare"
+            : "no \(what) is shared by all \(models.count) models with the same name and shape"
+        if candidates.isEmpty {
+            return shared + (models.count == 1 ? "" : " (no tensor has the same name and shape in all of them: different architectures?)")
+        }
+        if include.isEmpty && !candidates.contains(where: { $0.shape.count >= 2 }) {
+            let example = candidates[0]
+            return shared + " (the \(candidates.count) shared tensor\(candidates.count == 1 ? " has" : "s have") fewer than 2 dimensions, "
+                + "e.g. '\(example.name)' of shape \(example.shape): name them with include patterns, such as '*', to compare them)"
+        }
+        return shared
     }
 
     /// Groups of models of the same architecture: models are linked when more than half of the
@@ -54,16 +68,16 @@ enum TensorSelection {
     /// of different families, or of the same family at another size, do not.
     static func architectureGroups(_ models: [Model]) -> [[Int]] {
         let signatures = models.map { m in
-            Set(m.tensors.filter { $0.dtype.isFloatingPoint && $0.count > 0 }.map { "\($0.name)\u{0}\($0.shape)" })
+            Set(m.tensors.filter { $0.isWeight && $0.count > 0 }.map { "\($0.name)\u{0}\($0.shape)" })
         }
         let n = models.count
-        var similarity = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        var similarity = SquareMatrix<Double>(count: n, repeating: 0)
         for i in 0..<n {
             for j in (i + 1)..<n {
                 let union = signatures[i].union(signatures[j]).count
                 let jaccard = union == 0 ? 0 : Double(signatures[i].intersection(signatures[j]).count) / Double(union)
-                similarity[i][j] = jaccard
-                similarity[j][i] = jaccard
+                similarity[i, j] = jaccard
+                similarity[j, i] = jaccard
             }
         }
         return Clustering.components(similarity: similarity, threshold: 0.5)

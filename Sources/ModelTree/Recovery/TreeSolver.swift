@@ -10,8 +10,8 @@
 /// (a child's is the larger, in either mode); ties count half. When every tensor agrees on both
 /// this is the paper's K; a near-tie costs half a penalty instead of a whole one.
 struct TreeSolver {
-    /// Distances between the tree's members, row-major s × s.
-    var distance: [Double]
+    /// Distances between the tree's members.
+    var distance: SquareMatrix<Double>
     /// Excess kurtosis per member (outer) and direction tensor (inner); NaN where undefined.
     var kurtosis: [[Double]]
     /// Squared norm per member and direction tensor; NaN where undefined.
@@ -34,7 +34,7 @@ struct TreeSolver {
     func solve(direction requested: DirectionMode) throws -> Solution {
         let s = size
         if s == 1 { return Solution(parent: [-1], confidence: [.nan], direction: requested == .auto ? .finetune : requested, directionUnsure: requested == .auto) }
-        var best: (mode: DirectionMode, cost: [[Double]], parent: [Int], total: Double)?
+        var best: (mode: DirectionMode, cost: SquareMatrix<Double>, parent: [Int], total: Double)?
         var unsure = false
         let modes: [DirectionMode] = requested == .auto ? [.finetune, .generalization] : [requested]
         for mode in modes {
@@ -64,18 +64,18 @@ struct TreeSolver {
     /// the caller's, up to 1.8e308), every cost is divided by it: M / (λ · mean(D)) =
     /// (D / mean(D)) / λ + K. The trees and the confidences are unchanged by a positive scale;
     /// the default λ on real distances never comes near.
-    func objective(_ mode: DirectionMode) -> [[Double]] {
+    func objective(_ mode: DirectionMode) -> SquareMatrix<Double> {
         let s = size
         var sum = 0.0
-        for i in 0..<s { for j in 0..<s where i != j { sum += distance[i * s + j] } }
+        for i in 0..<s { for j in 0..<s where i != j { sum += distance[i, j] } }
         let mean = sum / Double(s * (s - 1))
         let penalty = lambda * mean
         let direct = penalty * Double(s) <= 1e300          // false for an infinite product too
-        var m = [[Double]](repeating: [Double](repeating: 0, count: s), count: s)
+        var m = SquareMatrix<Double>(count: s, repeating: 0)
         for i in 0..<s {
             for j in 0..<s where i != j {
                 let k = disagreement(parent: i, child: j, mode)
-                m[i][j] = direct ? distance[i * s + j] + penalty * k : distance[i * s + j] / mean / lambda + k
+                m[i, j] = direct ? distance[i, j] + penalty * k : distance[i, j] / mean / lambda + k
             }
         }
         return m
@@ -106,9 +106,9 @@ struct TreeSolver {
         return count == 0 ? nil : votes / Double(count)
     }
 
-    static func cost(_ parent: [Int], _ m: [[Double]]) -> Double {
+    static func cost(_ parent: [Int], _ m: SquareMatrix<Double>) -> Double {
         var total = 0.0
-        for (j, p) in parent.enumerated() where p >= 0 { total += m[p][j] }
+        for (j, p) in parent.enumerated() where p >= 0 { total += m[p, j] }
         return total
     }
 
@@ -119,17 +119,17 @@ struct TreeSolver {
     /// a runner-up parent at √2 times the distance (a sibling under RMS) gives 0.5; a runner-up
     /// twice as far (a sibling under the rank distance) gives 0.75. Forbidding the edge also
     /// lets the solver reverse it, so the margin covers the direction as well as the placement.
-    func confidences(_ parent: [Int], _ m: [[Double]], _ total: Double) -> [Double] {
+    func confidences(_ parent: [Int], _ m: SquareMatrix<Double>, _ total: Double) -> [Double] {
         let s = size
         var result = [Double](repeating: .nan, count: s)
         for j in 0..<s {
             let p = parent[j]
             guard p >= 0 else { continue }
-            let e = m[p][j]
+            let e = m[p, j]
             var margin: Double
             if s <= Self.exactConfidenceLimit {
                 var constrained = m
-                constrained[p][j] = .infinity
+                constrained[p, j] = .infinity
                 if let alt = Arborescence.minimum(cost: constrained) {
                     margin = Self.cost(alt, constrained) - total
                 } else {
@@ -137,7 +137,7 @@ struct TreeSolver {
                 }
             } else {
                 var runnerUp = Double.infinity
-                for k in 0..<s where k != p && k != j { runnerUp = Swift.min(runnerUp, m[k][j]) }
+                for k in 0..<s where k != p && k != j { runnerUp = Swift.min(runnerUp, m[k, j]) }
                 margin = runnerUp - e
             }
             margin = Swift.max(0, margin)

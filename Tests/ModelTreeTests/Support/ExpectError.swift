@@ -1,7 +1,7 @@
 import Testing
 @testable import ModelTree
 
-enum ErrorKind: String { case format, io, invalidArgument }
+enum ErrorKind: String { case format, io, invalidArgument, incompatibleModels, outOfMemory }
 
 /// Expects `body` to throw a `ModelTreeError` of `kind` whose message contains every fragment,
 /// so each hostile input is shown to fail for its own reason, not merely to fail.
@@ -16,6 +16,8 @@ func expectError(_ kind: ErrorKind, _ fragments: String..., sourceLocation: Sour
         case .format: actual = .format
         case .io: actual = .io
         case .invalidArgument: actual = .invalidArgument
+        case .incompatibleModels: actual = .incompatibleModels
+        case .outOfMemory: actual = .outOfMemory
         default: actual = nil
         }
         if actual != kind {

@@ -1,7 +1,8 @@
 @testable import ModelTree
 
 /// Memory that backs in-memory test tensors for as long as their `Model` lives.
-final class TestBuffer {
+/// `@unchecked Sendable`: written once while the model is built, only read after.
+final class TestBuffer: @unchecked Sendable {
     let bytes: UnsafeMutableRawBufferPointer
     init(count: Int) { bytes = .allocate(byteCount: Swift.max(count, 1), alignment: 16) }
     deinit { bytes.deallocate() }
@@ -26,6 +27,16 @@ struct Sampler {
     }
 
     mutating func gaussians(_ n: Int, std: Double) -> [Double] { (0..<n).map { _ in gaussian() * std } }
+
+    /// A row-major `rows × cols` matrix of rank exactly `r` (almost surely): the product of random
+    /// `rows × r` (entries of standard deviation `scale`) and `r × cols` Gaussian matrices. The
+    /// difference a merged LoRA update makes.
+    mutating func lowRank(_ rows: Int, _ cols: Int, _ r: Int, scale: Double = 1) -> [Double] {
+        let b = gaussians(rows * r, std: scale), a = gaussians(r * cols, std: 1)
+        var m = [Double](repeating: 0, count: rows * cols)
+        for i in 0..<rows { for l in 0..<r { let bil = b[i * r + l]; for j in 0..<cols { m[i * cols + j] += bil * a[l * cols + j] } } }
+        return m
+    }
 }
 
 import Glibc
@@ -33,7 +44,7 @@ import Glibc
 /// Builds a model from row-major Double matrices, stored in `dtype` (rounded to nearest).
 func makeModel(_ id: String, _ tensors: [(name: String, shape: [Int], values: [Double])], dtype: DType = .f32) throws -> Model {
     var views: [TensorView] = []
-    var owners: [AnyObject] = []
+    var owners: [any AnyObject & Sendable] = []
     for t in tensors {
         let buffer = TestBuffer(count: t.values.count * dtype.size)
         for (i, v) in t.values.enumerated() {
@@ -45,7 +56,7 @@ func makeModel(_ id: String, _ tensors: [(name: String, shape: [Int], values: [D
             default: fatalError("test helper: unsupported dtype")
             }
         }
-        views.append(TensorView(name: t.name, dtype: dtype, shape: t.shape,
+        views.append(try TensorView(name: t.name, dtype: dtype, shape: t.shape,
                                 bytes: UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<(t.values.count * dtype.size)])))
         owners.append(buffer)
     }

@@ -1,7 +1,8 @@
-"""Helpers shared by the tests (imported by name: a module called conftest would clash with the
-repository's Tests/python when both folders are collected at once): a synthetic zoo written with
-the repository's tools/st.py (its true graph known by construction), the example zoos when present,
-and the CLI to compare with."""
+"""The one test-support module of the Python tests, the package's (bindings/python/tests) and the
+CLI's (Tests/python, whose conftest imports it): a synthetic zoo written with the repository's
+tools/st.py (its true graph known by construction), synthetic families, the example zoos when
+present, and the CLI to compare with. Imported by name: a module called conftest would clash
+when both folders are collected at once."""
 from __future__ import annotations
 
 import json
@@ -18,26 +19,84 @@ import st  # noqa: E402  (the repository's numpy safetensors reader/writer: an i
 
 EXAMPLE_ZOOS = [os.path.join(ROOT, "examples", name) for name in ("zoo", "zoo2")]
 
+#: The SwiftPM scratch folders whose release CLI the tests use when MODELTREE_CLI is not set, in
+#: order. The package's tests compare with the CLI built beside the library (.build-dist); the
+#: CLI's own tests (Tests/python/conftest.py) put `make build`'s .build first.
+CLI_SCRATCHES = [".build-dist", ".build", ".build-py"]
+
 
 def cli_path() -> str | None:
     candidates = [os.environ.get("MODELTREE_CLI")] + [
-        os.path.join(ROOT, scratch, "release", "modeltree-cli") for scratch in (".build-dist", ".build", ".build-py")
+        os.path.join(ROOT, scratch, "release", "modeltree-cli") for scratch in CLI_SCRATCHES
     ]
     return next((c for c in candidates if c and os.path.exists(c)), None)
 
 
-def run_cli(*args: str) -> str:
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs modeltree-cli from the repository's root; with check, a failure fails the test."""
     cli = cli_path()
     if cli is None:
         pytest.fail("modeltree-cli is missing: build it first (make build) or set MODELTREE_CLI")
     proc = subprocess.run([cli, *args], capture_output=True, text=True, timeout=600, cwd=ROOT)
-    if proc.returncode != 0:
+    if check and proc.returncode != 0:
         raise AssertionError(f"modeltree-cli {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
-    return proc.stdout
+    return proc
+
+
+def cli_output(*args: str) -> str:
+    """What modeltree-cli prints for `args` (which must succeed)."""
+    return run_cli(*args).stdout
 
 
 def cli_json(*args: str) -> str:
-    return run_cli("recover", *args, "--format", "json", "--quiet")
+    return cli_output("recover", *args, "--format", "json", "--quiet")
+
+
+def recover_json(*args: str) -> dict:
+    return json.loads(cli_json(*args))
+
+
+def model_folders(zoo: str) -> list[str]:
+    return sorted(d for d in os.listdir(zoo) if os.path.isdir(os.path.join(zoo, d)))
+
+
+class Family:
+    """Writes a synthetic family of models (numpy) whose true graph is known by construction."""
+
+    def __init__(self, root, seed, names=("layers.0.q", "layers.0.v", "layers.1.q", "layers.1.v"), side=32):
+        self.dir = root
+        self.rng = np.random.default_rng(seed)
+        self.names, self.side = names, side
+        self.weights, self.edges = {}, []
+
+    def root(self, mid):
+        self.weights[mid] = {n: self.rng.laplace(0, 0.05, (self.side, self.side)) for n in self.names}
+        return mid
+
+    def full(self, mid, parent, std=0.02):
+        self.weights[mid] = {n: w + self.rng.normal(0, std, w.shape) for n, w in self.weights[parent].items()}
+        self.edges.append([parent, mid])
+        return mid
+
+    def lora(self, mid, parent, rank=2, scale=0.03):
+        out = {}
+        for n, w in self.weights[parent].items():
+            b = self.rng.normal(0, scale, (self.side, rank))
+            a = self.rng.normal(0, 1, (rank, self.side))
+            out[n] = w + b @ a
+        self.weights[mid] = out
+        self.edges.append([parent, mid])
+        return mid
+
+    def write(self, dtype=np.float32):
+        for mid, ws in self.weights.items():
+            os.makedirs(os.path.join(self.dir, mid), exist_ok=True)
+            st.write(os.path.join(self.dir, mid, "model.safetensors"), {n: w.astype(dtype) for n, w in ws.items()})
+        children = {c for _, c in self.edges}
+        truth = {"edges": self.edges, "roots": sorted(m for m in self.weights if m not in children)}
+        with open(os.path.join(self.dir, "truth.json"), "w") as f:
+            json.dump(truth, f)
+        return self.dir
 
 
 # The synthetic zoo: two families of four square matrices each (plus a head that is not square

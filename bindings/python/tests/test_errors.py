@@ -72,7 +72,7 @@ def test_mismatched_shapes_make_separate_trees_or_an_error():
     # Models that share no tensor are different architectures: recovered apart, with a warning.
     models = {"a": square(0, side=8), "b": {"w": np.zeros((8, 4), np.float32)}}
     g = mt.recover(models)
-    assert g.roots == ["a", "b"] and g.edges == []
+    assert g.roots == ("a", "b") and g.edges == ()
     assert any("architectures" in w for w in g.warnings)
     # Asked for fewer trees than there are architectures: the library says so.
     with pytest.raises(mt.InvalidArgumentError, match="architectures"):
@@ -131,8 +131,11 @@ def test_bad_options():
         mt.recover(models, direction="up")
     with pytest.raises(mt.InvalidArgumentError, match="trees"):
         mt.recover(models, trees=0)
-    with pytest.raises(mt.InvalidArgumentError, match="lambda"):
-        mt.recover(models, lam=-1)
+    with pytest.raises(mt.InvalidArgumentError, match="lambda must be a finite number ≥ 0, got -1.0"):
+        mt.recover(models, lam=-1)  # the library's check and message
+    for name in ("threads", "max_models", "memory_budget"):
+        with pytest.raises(mt.InvalidArgumentError, match=name):
+            mt.recover(models, **{name: 0})
     with pytest.raises(mt.InvalidArgumentError, match="include"):
         mt.recover(models, include=[3])
     with pytest.raises(mt.InvalidArgumentError):
@@ -199,3 +202,23 @@ def test_file_truncated_after_adding_is_a_file_error_not_a_crash(tmp_path):
         os.remove(paths["a1"])
         with pytest.raises(mt.FileError, match="No such file.*it was there when the model was opened"):
             c.recover()
+
+
+def test_folder_with_weights_and_model_subfolders_is_refused(tmp_path):
+    # Taking it as one model would drop the sub-folders; taking it as a collection would misname
+    # the loose file's model: the library says so and what to pass instead.
+    zoo = tmp_path / "zoo"
+    (zoo / "ft").mkdir(parents=True)
+    st.write(str(zoo / "base.safetensors"), square(0))
+    st.write(str(zoo / "ft" / "model.safetensors"), square(1))
+    with pytest.raises(mt.InvalidArgumentError, match="pass the models one by one"):
+        mt.recover(str(zoo))
+    g = mt.recover([str(zoo / "base.safetensors"), str(zoo / "ft")])
+    assert g.ids == ("base", "ft")
+
+
+def test_not_a_safetensors_file_says_so(tmp_path):
+    text = tmp_path / "notes.safetensors"
+    text.write_text("hello world, this is no checkpoint")
+    with pytest.raises(mt.FormatError, match="not a safetensors file \\(it starts with text"):
+        mt.recover(str(text))

@@ -48,6 +48,16 @@ def test_option_names_match_the_header(header):
     values = enum_values(header)
     assert {k: v for k, v in _graph.METRICS.items()} == {k: values[f"METRIC_{k.upper()}"] for k in _graph.METRICS}
     assert {k: v for k, v in _graph.DIRECTIONS.items()} == {k: values[f"DIRECTION_{k.upper()}"] for k in _graph.DIRECTIONS}
+    assert _graph.FORMATS == {k[len("FORMAT_"):].lower(): v for k, v in values.items() if k.startswith("FORMAT_")}
+    assert _graph.EDGE_TYPES == {k[len("EDGE_"):].lower().replace("_", "-"): v for k, v in values.items() if k.startswith("EDGE_")}
+
+
+def test_version_is_the_headers_and_checked_by_the_library(header):
+    defines = dict(re.findall(r"^#define MODELTREE_VERSION_(MAJOR|MINOR|PATCH) (\d+)", header, re.M))
+    assert mt.__version__ == f"{defines['MAJOR']}.{defines['MINOR']}.{defines['PATCH']}" == _modeltree.HEADER_VERSION_STRING
+    number = _modeltree.HEADER_VERSION_NUMBER
+    assert _modeltree.version_compatible(number)
+    assert not _modeltree.version_compatible(number + 1) and not _modeltree.version_compatible(number + 10000)
 
 
 def test_defines_match_the_header(header):

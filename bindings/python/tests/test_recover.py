@@ -1,13 +1,15 @@
 """Recovery through the package against the CLI and against plain numpy."""
 from __future__ import annotations
 
+import json
 import os
+import pydoc
 
 import numpy as np
 import pytest
 
 import modeltree as mt
-from mt_support import NAMES, ROOT, TREE, cli_json, example_zoo, rms_distance, st
+from mt_support import NAMES, ROOT, TREE, cli_json, cli_output, example_zoo, rms_distance, st
 from mt_support import weights, zoo  # noqa: F401  (fixtures)
 
 
@@ -32,15 +34,15 @@ def test_example_zoo_json_is_the_clis(index):
 def test_graph_accessors_agree_with_the_json(zoo):
     g = mt.recover(zoo)
     doc = g.to_dict()
-    assert g.ids == [m["id"] for m in doc["models"]]
+    assert list(g.ids) == [m["id"] for m in doc["models"]]
     assert g.paths == {m["id"]: m["path"] for m in doc["models"]}
     assert g.kurtosis == {m["id"]: m["kurtosis"] for m in doc["models"]}
-    assert [(e.parent, e.child, e.distance, e.confidence, e.unsure) for e in g.edges] == [
-        (e["parent"], e["child"], e["distance"], e["confidence"], e["unsure"]) for e in doc["edges"]
+    assert [(e.parent, e.child, e.type, e.distance, e.confidence, e.unsure) for e in g.edges] == [
+        (e["parent"], e["child"], e["type"], e["distance"], e["confidence"], e["unsure"]) for e in doc["edges"]
     ]
-    assert g.roots == doc["roots"] and g.trees == doc["trees"]
-    assert g.tensors == doc["tensors"] and g.metric == doc["metric"]
-    assert g.directions == doc["directions"] and g.warnings == doc["warnings"]
+    assert list(g.roots) == doc["roots"] and [list(t) for t in g.trees] == doc["trees"]
+    assert list(g.tensors) == doc["tensors"] and g.metric == doc["metric"]
+    assert list(g.directions) == doc["directions"] and list(g.warnings) == doc["warnings"]
 
 
 def test_in_memory_arrays_give_the_same_graph_as_files(zoo):
@@ -92,8 +94,8 @@ def test_list_of_paths_and_dict_of_paths(zoo):
     paths = [os.path.join(zoo, m) for m in sorted(TREE)]
     by_list = mt.recover(paths)
     by_dict = mt.recover({f"model-{m}": p for m, p in zip(sorted(TREE), paths)})
-    assert by_list.ids == sorted(TREE)
-    assert by_dict.ids == [f"model-{m}" for m in sorted(TREE)]
+    assert list(by_list.ids) == sorted(TREE)
+    assert list(by_dict.ids) == [f"model-{m}" for m in sorted(TREE)]
     assert [(e.parent, e.child) for e in by_dict.edges] == [(f"model-{e.parent}", f"model-{e.child}") for e in by_list.edges]
 
 
@@ -103,6 +105,7 @@ def test_list_of_paths_and_dict_of_paths(zoo):
         ({"metric": "max"}, ["--metric", "max"]),
         ({"direction": "generalization"}, ["--direction", "generalization"]),
         ({"lam": 0.0, "trees": 1}, ["--lambda", "0", "--trees", "1"]),
+        ({"lam": 1e300, "threads": 1}, ["--lambda", "1e300", "--threads", "1"]),
         ({"include": ["layers.0.*"]}, ["--include", "layers.0.*"]),
         ({"exclude": ["*.v.weight", "*.q.weight"], "include": ["*"]},
          ["--include", "*", "--exclude", "*.v.weight", "--exclude", "*.q.weight"]),
@@ -148,7 +151,7 @@ def test_dtypes_float16_float64_bfloat16(weights):
 
 def test_graph_helpers(zoo):
     g = mt.recover(zoo)
-    assert len(g) == len(TREE) and "a1" in g and "zz" not in g and list(g) == g.ids
+    assert len(g) == len(TREE) and "a1" in g and "zz" not in g and tuple(g) == g.ids
     assert sorted(g.children("a")) == ["a1", "a2"] and g.children("a11") == []
     assert g.edge("a") is None and g.edge("a1").parent == "a"
     assert g.tree_of("a11") == g.tree_of("a") != g.tree_of("b")
@@ -163,12 +166,13 @@ def test_to_dot_and_to_networkx(zoo):
     dot = g.to_dot()
     assert dot.startswith("digraph") and dot.count("->") == len(g.edges)
     assert all(f'"{m}"' in dot for m in g.ids)
+    assert dot == cli_output("recover", zoo, "--format", "dot", "--quiet")
     nx = pytest.importorskip("networkx")
     h = g.to_networkx()
     assert isinstance(h, nx.DiGraph)
     assert set(h.edges) == {(e.parent, e.child) for e in g.edges}
     assert nx.is_forest(h) and h.nodes["a1"]["kurtosis"] == g.kurtosis["a1"]
-    assert h.edges["a", "a1"]["distance"] == g.edge("a1").distance
+    assert h.edges["a", "a1"]["distance"] == g.edge("a1").distance and h.edges["a", "a1"]["type"] == "finetune"
     assert {n for n in h if h.in_degree(n) == 0} == set(g.roots)
 
 
@@ -205,3 +209,58 @@ def test_relative_paths_survive_a_change_of_working_directory(tmp_path, weights,
         g = c.recover()
     assert {m: g.parent(m) for m in g.ids} == TREE
     assert np.array_equal(g.distances, here)
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["zoo", "zoo2"])
+@pytest.mark.parametrize("fmt", ["json", "text", "dot"])
+@pytest.mark.parametrize("with_truth", [False, True], ids=["plain", "truth"])
+def test_every_rendering_is_the_clis_byte_for_byte(index, fmt, with_truth):
+    # The C suite checks the C and C++ renderings against the same CLI output: one renderer.
+    zoo = os.path.relpath(example_zoo(index), ROOT)  # the JSON holds paths as given
+    truth = os.path.join(zoo, "truth.json")
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        g = mt.recover(zoo)
+        score = g.evaluate(truth) if with_truth else None
+    finally:
+        os.chdir(cwd)
+    expected = cli_output("recover", zoo, "--format", fmt, "--quiet", *(["--truth", truth] if with_truth else []))
+    assert g.render(fmt, score) == expected
+    if fmt == "text" and not with_truth:
+        assert str(g) == g.to_text() == expected
+        assert g._repr_html_() == "<pre>" + __import__("html").escape(expected) + "</pre>"
+
+
+def test_graph_is_immutable_and_documented(zoo):
+    g = mt.recover(zoo)
+    for name in ("ids", "edges", "roots", "trees", "tensors", "warnings", "metric", "unsure_threshold", "extra"):
+        with pytest.raises(AttributeError):
+            setattr(g, name, None)
+    assert isinstance(g.ids, tuple) and isinstance(g.edges, tuple) and isinstance(g.trees[0], tuple)
+    with pytest.raises(TypeError):
+        g.paths["a"] = "elsewhere"  # a read-only mapping
+    with pytest.raises(TypeError):
+        g.kurtosis["a"] = 0.0
+    with pytest.raises(ValueError):
+        g.distances[0, 1] = 0.0
+    with pytest.raises(AttributeError):
+        g.edges[0].distance = 0.0  # frozen
+    text = pydoc.render_doc(mt.Graph, renderer=pydoc.plaintext)
+    for attribute in ("ids", "paths", "kurtosis", "edges", "roots", "trees", "distances", "metric", "directions",
+                      "direction_unsure", "tensors", "warnings", "unsure_threshold"):
+        assert f"{attribute}\n" in text or f"{attribute}:" in text, attribute
+    assert 0 < g.unsure_threshold < 1
+    assert all(e.unsure == (e.confidence < g.unsure_threshold or g.direction_unsure[g.tree_of(e.child)]) for e in g.edges)
+
+
+def test_options_left_unset_keep_the_librarys_defaults(zoo):
+    # Options left at None are not sent: the library's defaults apply, and limits that the
+    # models fit in change nothing.
+    assert mt.recover(zoo).to_json() == mt.recover(zoo, metric="auto", direction="auto").to_json()
+    doc = json.loads(mt.recover(zoo, threads=2, max_models=len(TREE), memory_budget=1 << 40).to_json())
+    assert doc == mt.recover(zoo).to_dict()
+    with pytest.raises(mt.OutOfMemoryError, match="max_models is 3"):
+        mt.recover(zoo, max_models=3)
+    with pytest.raises(mt.OutOfMemoryError, match="memory_budget is 1000 bytes"):
+        mt.recover(zoo, memory_budget=1000)

@@ -125,8 +125,8 @@ def test_dlpack_objects_are_lent_in_place():
 
 
 def test_lent_memory_is_never_written():
-    # The library only reads lent memory (an madvise(MADV_DONTNEED) meant for file pages, as an
-    # earlier version issued, would zero it). Arrays of many pages, compared before and after.
+    # The library only reads lent memory (a reader that released pages with madvise(MADV_DONTNEED)
+    # would zero it). Arrays of many pages, compared before and after.
     rng = np.random.default_rng(1)
     models = {m: {f"t{k}": rng.standard_normal((1024, 1024), dtype=np.float32) for k in range(3)} for m in "abc"}
     before = {m: {k: a.copy() for k, a in w.items()} for m, w in models.items()}

@@ -4,6 +4,7 @@
     g = mt.recover("checkpoints/")                           # a folder of model folders
     g = mt.recover({"base": base_state, "ft": model.state_dict()})  # in memory, no copies
     g.parent("ft"), g.roots, g.trees, g.edges, g.distances
+    print(g)                       # the trees, drawn as modeltree-cli draws them
     g.evaluate("truth.json")
 
 Three layers: ``modeltree._modeltree`` (the C extension, one call per function of
@@ -27,21 +28,22 @@ from ._errors import (
     ModelTreeError,
     OutOfMemoryError,
 )
-from ._graph import Edge, Graph, Score, TreeScore, adjusted_rand_index
+from ._graph import Edge, Graph, Score, TreeScore
 
 __all__ = [
-    "recover", "Graph", "Edge", "Score", "TreeScore", "Collection", "adjusted_rand_index",
+    "recover", "Graph", "Edge", "Score", "TreeScore", "Collection",
     "ModelTreeError", "InvalidArgumentError", "FileError", "FormatError", "IncompatibleModelsError",
     "OutOfMemoryError", "CancelledError", "InternalError", "__version__", "library_version",
 ]
 
-__version__ = "0.1.0"
+#: The version of include/modeltree.h the package was built with (MODELTREE_VERSION_STRING).
+__version__ = _modeltree.HEADER_VERSION_STRING
 
 
 def _check_library() -> str:
-    """The loaded library's version; refuses one whose ABI differs from the header built against."""
-    header, loaded = _modeltree.HEADER_VERSION_NUMBER, _modeltree.version_number()
-    if loaded // 10000 != header // 10000 or loaded < header:
+    """The loaded library's version; refuses one that does not serve the header the package was
+    built with (the header's compatibility rule, applied by the library)."""
+    if not _modeltree.version_compatible(_modeltree.HEADER_VERSION_NUMBER):
         raise ImportError(
             f"modeltree was built against libmodeltree {_modeltree.HEADER_VERSION_STRING} but loaded "
             f"{_modeltree.version_string()}; reinstall the package after building the library"
@@ -59,41 +61,53 @@ Models = Union[PathLike, Sequence[PathLike], Mapping[str, Any]]
 def recover(
     models: Models,
     *,
-    metric: str = "auto",
-    direction: str = "auto",
-    lam: float = 0.3,
+    metric: str | None = None,
+    direction: str | None = None,
+    lam: float | None = None,
     trees: int | None = None,
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
     progress: bool | Callable[[float, str], Any] | None = None,
+    threads: int | None = None,
+    max_models: int | None = None,
+    memory_budget: int | None = None,
 ) -> Graph:
     """Recovers the Model Graph of ``models``.
 
-    models     a folder of model folders, one model (a folder or a ``.safetensors`` file), a
-               list of those, or a dict id → path, id → state dict (tensor name → numpy array or
-               CPU torch tensor, float16/bfloat16/float32/float64, lent without a copy) or
-               id → torch module (its ``state_dict()``).
-    metric     "auto" (RANK for LoRA families, else RMS), "rms", "max" or "rank".
-    direction  "auto" (per tree), "finetune" (the parent has the higher kurtosis) or
-               "generalization".
-    lam        weight of the kurtosis penalty (Horwitz et al.: 0.3).
-    trees      number of model families, or None to find it from the data.
+    models     a folder of model folders, one model (a folder, a ``.safetensors`` file or a shard
+               index), a list of those, or a dict id → path, id → state dict (tensor name → numpy
+               array or CPU torch tensor, float16/bfloat16/float32/float64, lent without a copy)
+               or id → torch module (its ``state_dict()``).
+
+    Every option left at None keeps the library's default (modeltree_options_init):
+    metric     "auto" (RANK for LoRA families, else RMS; the default), "rms", "max" or "rank".
+    direction  "auto" (per tree; the default), "finetune" (the parent has the higher kurtosis)
+               or "generalization".
+    lam        weight λ of the kurtosis penalty (default: the library's, Horwitz et al.'s value).
+    trees      number of model families (default: found from the data).
     include, exclude
                glob patterns on tensor names (fnmatch); with include, only matching tensors are used.
     progress   True for a tqdm bar (quiet when tqdm is not installed), or a callable
                ``progress(fraction, stage)``; raising in it (CancelledError, say) cancels.
+    threads    worker threads (default: one per processor); results do not depend on it.
+    max_models the most models accepted (default: no limit).
+    memory_budget
+               bytes of working memory the recovery may plan for (default: no budget); threads
+               are dropped to fit it, and a recovery that cannot fit raises OutOfMemoryError.
 
     Ctrl-C cancels cleanly (KeyboardInterrupt). Raises a ModelTreeError subclass on failure:
     FileError (missing or unreadable path, or a file changed while it was read), FormatError
-    (malformed checkpoint), InvalidArgumentError (bad option, wrong dtype, shape mismatch, nothing
-    to compare), IncompatibleModelsError (no tensor shared by all models).
+    (malformed checkpoint), InvalidArgumentError (bad option, wrong dtype, shape mismatch, a
+    folder that is neither one model nor a folder of models), IncompatibleModelsError (no tensor
+    shared by all models), OutOfMemoryError (past max_models or memory_budget).
     """
     with Collection() as collection:
         _add(collection, models)
         callback, done = _progress(progress)
         try:
-            return collection.recover(metric=metric, direction=direction, lam=lam, trees=trees,
-                                      include=include, exclude=exclude, progress=callback)
+            return collection.recover(metric=metric, direction=direction, lam=lam, trees=trees, include=include,
+                                      exclude=exclude, progress=callback, threads=threads, max_models=max_models,
+                                      memory_budget=memory_budget)
         finally:
             done()
 

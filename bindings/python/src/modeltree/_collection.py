@@ -22,8 +22,8 @@ Progress = Callable[[float, str], Any]
 
 
 class Collection:
-    """A set of models to recover the graph of. Close it (or use ``with``) to release the files
-    it maps and the arrays it borrows; graphs recovered from it stay valid."""
+    """A set of models to recover the graph of. Close it (or use ``with``) to release its hold on
+    the files and the arrays it borrows; graphs recovered from it stay valid."""
 
     def __init__(self) -> None:
         self._raw = _modeltree.Collection()
@@ -82,30 +82,39 @@ class Collection:
     def recover(
         self,
         *,
-        metric: str = "auto",
-        direction: str = "auto",
-        lam: float = 0.3,
+        metric: str | None = None,
+        direction: str | None = None,
+        lam: float | None = None,
         trees: int | None = None,
         include: Iterable[str] = (),
         exclude: Iterable[str] = (),
         progress: Progress | None = None,
+        threads: int | None = None,
+        max_models: int | None = None,
+        memory_budget: int | None = None,
     ) -> Graph:
-        """Recovers the Model Graph; see ``modeltree.recover`` for the options. ``progress`` is
-        called as ``progress(fraction, stage)``; an exception it raises (CancelledError, say)
-        cancels the recovery and is re-raised. Ctrl-C cancels and raises KeyboardInterrupt."""
-        if metric not in METRICS:
+        """Recovers the Model Graph; see ``modeltree.recover`` for the options. An option left at
+        None keeps the library's default; the library checks the values. ``progress`` is called
+        as ``progress(fraction, stage)``; an exception it raises (CancelledError, say) cancels
+        the recovery and is re-raised. Ctrl-C cancels and raises KeyboardInterrupt."""
+        if metric is not None and metric not in METRICS:
             raise InvalidArgumentError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
-        if direction not in DIRECTIONS:
+        if direction is not None and direction not in DIRECTIONS:
             raise InvalidArgumentError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-        if trees is not None and (isinstance(trees, bool) or not isinstance(trees, int) or trees < 1):
-            raise InvalidArgumentError(f"trees must be a positive int or None, not {trees!r}")
+        counts = {"trees": trees, "threads": threads, "max_models": max_models, "memory_budget": memory_budget}
+        for name, value in counts.items():
+            # The C struct spells "unset" 0: a 0 here would silently mean the default.
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InvalidArgumentError(f"{name} must be at least 1 (or None for the default), got {value!r}")
+        if lam is not None and (isinstance(lam, bool) or not isinstance(lam, (int, float))):
+            raise InvalidArgumentError(f"lambda must be a number, not {type(lam).__name__}")
         include, exclude = _patterns(include, "include"), _patterns(exclude, "exclude")
         raw = _modeltree.recover(
-            self._raw, metric=METRICS[metric], direction=DIRECTIONS[direction], lam=float(lam),
-            trees=trees or 0, include=include, exclude=exclude, progress=progress,
+            self._raw, metric=None if metric is None else METRICS[metric],
+            direction=None if direction is None else DIRECTIONS[direction],
+            lam=None if lam is None else float(lam), include=include, exclude=exclude, progress=progress, **counts,
         )
-        with raw:
-            return Graph(raw)
+        return Graph(raw)
 
     # -- lifetime -------------------------------------------------------------------------------
 

@@ -1,40 +1,47 @@
 """The friendly result: an immutable Model Graph read out of a modeltree_graph_t, and its score
-against a known graph."""
+against a known graph. Scoring, truth files and the text forms are the library's
+(modeltree_graph_evaluate*, modeltree_graph_render): this module only presents them."""
 from __future__ import annotations
 
+import html
 import json
 import os
-from collections import Counter
-from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence, Union
+import types
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Union
 
 import numpy as np
 
 from . import _modeltree
-from ._errors import FileError, FormatError, InvalidArgumentError
+from ._errors import InvalidArgumentError
 
 METRICS = {"auto": _modeltree.METRIC_AUTO, "rms": _modeltree.METRIC_RMS, "max": _modeltree.METRIC_MAX,
            "rank": _modeltree.METRIC_RANK}
 DIRECTIONS = {"auto": _modeltree.DIRECTION_AUTO, "finetune": _modeltree.DIRECTION_FINETUNE,
               "generalization": _modeltree.DIRECTION_GENERALIZATION}
+FORMATS = {"json": _modeltree.FORMAT_JSON, "text": _modeltree.FORMAT_TEXT, "dot": _modeltree.FORMAT_DOT}
+EDGE_TYPES = {"finetune": _modeltree.EDGE_FINETUNE}
 _METRIC_NAMES = {v: k for k, v in METRICS.items()}
 _DIRECTION_NAMES = {v: k for k, v in DIRECTIONS.items()}
+_EDGE_TYPE_NAMES = {v: k for k, v in EDGE_TYPES.items()}
 
 Truth = Union[Mapping[str, Any], str, "os.PathLike[str]"]
 
 
 @dataclass(frozen=True)
 class Edge:
-    """An edge of the Model Graph: ``child`` was trained from ``parent``.
+    """An edge of the Model Graph: ``child`` was derived from ``parent``.
 
     ``distance`` is in the graph's metric; ``confidence`` in [0, 1]; ``unsure`` marks an edge
-    whose confidence is too low to trust without a look."""
+    whose confidence is too low to trust without a look (below ``Graph.unsure_threshold``, or in
+    a tree whose direction could not be told); ``type`` is the relation ("finetune")."""
 
     parent: str
     child: str
     distance: float
     confidence: float
     unsure: bool = False
+    type: str = "finetune"
 
 
 @dataclass(frozen=True)
@@ -44,75 +51,164 @@ class TreeScore:
     root: str
     correct: int
     total: int
-
-    @property
-    def accuracy(self) -> float:
-        return 1.0 if self.total == 0 else self.correct / self.total
+    accuracy: float
 
 
 @dataclass(frozen=True)
 class Score:
-    """How a recovered graph compares with the truth: edge accuracy (an edge counts when the
-    recovered parent of a true child is its true parent, so a reversed edge is wrong), per true
-    tree and overall, and the adjusted Rand index of tree membership."""
+    """How a recovered graph compares with the truth, as the library scores it: edge accuracy
+    (an edge counts when the recovered parent of a true child is its true parent, so a reversed
+    edge is wrong), per true tree (ordered by root) and overall, and the adjusted Rand index of
+    tree membership. ``Graph.render(format, score)`` prints it as the CLI's ``--truth`` does."""
 
     trees: tuple[TreeScore, ...]
     correct: int
     total: int
+    accuracy: float
     ari: float
+    _raw: Any = field(default=None, repr=False, compare=False)
 
-    @property
-    def accuracy(self) -> float:
-        return 1.0 if self.total == 0 else self.correct / self.total
+    @classmethod
+    def _read(cls, raw: _modeltree.Score) -> "Score":
+        trees = tuple(TreeScore(raw.tree_root(t), c, n, a) for t, (c, n, a) in enumerate(raw.trees()))
+        return cls(trees, raw.correct(), raw.total(), raw.accuracy(), raw.ari(), raw)
 
 
 class Graph:
-    """A recovered Model Graph: a forest over the models, immutable.
+    """A recovered Model Graph: models, the edges between them and the trees (families) they form.
 
-    ``ids`` orders everything that is indexed (``distances`` rows and columns)."""
+    Immutable: every attribute is a tuple, a read-only mapping or a read-only array, and none can
+    be set. ``ids`` orders everything that is indexed (the rows and columns of ``distances``).
+    ``print(g)`` draws the trees as the CLI does; a notebook shows the same drawing.
 
-    ids: list[str]
-    paths: dict[str, str | None]
-    kurtosis: dict[str, float]
-    edges: list[Edge]
-    roots: list[str]
-    trees: list[list[str]]
-    distances: np.ndarray
-    metric: str
-    directions: list[str]
-    direction_unsure: list[bool]
-    tensors: list[str]
-    warnings: list[str]
+    Attributes:
+        ids:              the model ids, in the order the models were given.
+        paths:            id → the path the model was read from (None for one given in memory).
+        kurtosis:         id → mean excess (Fisher) kurtosis over the tensors used.
+        edges:            the edges (``Edge``), grouped by child in ``ids`` order.
+        roots:            the root of each tree, in the order of ``trees``.
+        trees:            the members of each tree (tuples of ids in ``ids`` order), ordered by
+                          their first member.
+        distances:        the n × n distance matrix (numpy, read-only) in ``metric``.
+        metric:           "rms", "max" or "rank": the distance used.
+        directions:       per tree, "finetune" (the parent has the higher kurtosis) or
+                          "generalization".
+        direction_unsure: per tree, whether the direction was a guess.
+        tensors:          the names of the tensors compared.
+        warnings:         notes from the recovery (skipped tensors, duplicates, guesses).
+        unsure_threshold: the confidence below which an edge was judged unsure.
+    """
+
+    __slots__ = ("_raw", "_ids", "_index", "_paths", "_kurtosis", "_parent", "_edges", "_edge", "_roots",
+                 "_trees", "_tree_of", "_distances", "_metric", "_directions", "_direction_unsure", "_tensors",
+                 "_warnings", "_unsure_threshold")
 
     def __init__(self, raw: _modeltree.Graph) -> None:
-        """Reads everything out of ``raw`` (which stays owned by the caller)."""
+        """Reads everything out of ``raw``, which the graph then owns (it renders and scores)."""
+        s = object.__setattr__
         n = raw.model_count()
-        self.ids = [raw.model_id(i) for i in range(n)]
-        self._index = {m: i for i, m in enumerate(self.ids)}
-        self.paths = {m: raw.model_path(i) for i, m in enumerate(self.ids)}
-        self.kurtosis = {m: raw.model_kurtosis(i) for i, m in enumerate(self.ids)}
-        self._parent = [raw.parent(i) for i in range(n)]
-        self.edges = [
-            Edge(self.ids[p], self.ids[i], raw.edge_distance(i), raw.edge_confidence(i), raw.edge_unsure(i))
-            for i, p in enumerate(self._parent)
-            if p >= 0
-        ]
-        self._edge = {e.child: e for e in self.edges}
-        tree_of = [raw.tree_of(i) for i in range(n)]
+        ids = tuple(raw.model_id(i) for i in range(n))
+        parents, trees_of = raw.parents(), raw.model_trees()
+        distances, confidences, unsure, kinds = raw.edge_distances(), raw.edge_confidences(), raw.edges_unsure(), raw.edge_types()
+        edges = tuple(Edge(ids[p], ids[i], distances[i], confidences[i], unsure[i], _EDGE_TYPE_NAMES.get(kinds[i], str(kinds[i])))
+                      for i, p in enumerate(parents) if p >= 0)
         t_count = raw.tree_count()
-        self.roots = [self.ids[raw.tree_root(t)] for t in range(t_count)]
-        self.trees = [[self.ids[i] for i in range(n) if tree_of[i] == t] for t in range(t_count)]
-        self._tree_of = {m: tree_of[i] for i, m in enumerate(self.ids)}
         matrix = np.empty(raw.distances(), dtype=np.float64)
         raw.distances(matrix)
-        self.distances = matrix.reshape(n, n)
-        self.distances.flags.writeable = False
-        self.metric = _METRIC_NAMES.get(raw.metric(), str(raw.metric()))
-        self.directions = [_DIRECTION_NAMES.get(raw.tree_direction(t), "?") for t in range(t_count)]
-        self.direction_unsure = [raw.tree_direction_unsure(t) for t in range(t_count)]
-        self.tensors = [raw.tensor_name(k) for k in range(raw.tensor_count())]
-        self.warnings = [raw.warning(k) for k in range(raw.warning_count())]
-        self._json = raw.to_json()
+        matrix = matrix.reshape(n, n)
+        matrix.flags.writeable = False
+        s(self, "_raw", raw)
+        s(self, "_ids", ids)
+        s(self, "_index", {m: i for i, m in enumerate(ids)})
+        s(self, "_paths", types.MappingProxyType({m: raw.model_path(i) for i, m in enumerate(ids)}))
+        s(self, "_kurtosis", types.MappingProxyType({m: raw.model_kurtosis(i) for i, m in enumerate(ids)}))
+        s(self, "_parent", parents)
+        s(self, "_edges", edges)
+        s(self, "_edge", {e.child: e for e in edges})
+        s(self, "_roots", tuple(ids[raw.tree_root(t)] for t in range(t_count)))
+        s(self, "_trees", tuple(tuple(ids[i] for i in range(n) if trees_of[i] == t) for t in range(t_count)))
+        s(self, "_tree_of", {m: trees_of[i] for i, m in enumerate(ids)})
+        s(self, "_distances", matrix)
+        s(self, "_metric", _METRIC_NAMES.get(raw.metric(), str(raw.metric())))
+        s(self, "_directions", tuple(_DIRECTION_NAMES.get(raw.tree_direction(t), "?") for t in range(t_count)))
+        s(self, "_direction_unsure", tuple(raw.tree_direction_unsure(t) for t in range(t_count)))
+        s(self, "_tensors", tuple(raw.tensor_name(k) for k in range(raw.tensor_count())))
+        s(self, "_warnings", tuple(raw.warning(k) for k in range(raw.warning_count())))
+        s(self, "_unsure_threshold", raw.unsure_threshold())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Graph is immutable; cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Graph is immutable; cannot delete {name!r}")
+
+    # -- attributes ---------------------------------------------------------------------------
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """The model ids, in the order the models were given (the order of ``distances``)."""
+        return self._ids
+
+    @property
+    def paths(self) -> Mapping[str, str | None]:
+        """id → the path the model was read from; None for a model given in memory."""
+        return self._paths
+
+    @property
+    def kurtosis(self) -> Mapping[str, float]:
+        """id → mean excess (Fisher) kurtosis of the model over the tensors used."""
+        return self._kurtosis
+
+    @property
+    def edges(self) -> tuple[Edge, ...]:
+        """The edges parent → child, grouped by child in ``ids`` order."""
+        return self._edges
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        """The root of each tree, in the order of ``trees``."""
+        return self._roots
+
+    @property
+    def trees(self) -> tuple[tuple[str, ...], ...]:
+        """The members of each tree (family), in ``ids`` order; trees ordered by their first member."""
+        return self._trees
+
+    @property
+    def distances(self) -> np.ndarray:
+        """The n × n matrix of pairwise distances in ``metric`` (read-only; +inf between models of
+        different architectures, which are never compared)."""
+        return self._distances
+
+    @property
+    def metric(self) -> str:
+        """The distance used: "rms", "max" or "rank"."""
+        return self._metric
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """Per tree: "finetune" (fine-tuning lowers kurtosis) or "generalization"."""
+        return self._directions
+
+    @property
+    def direction_unsure(self) -> tuple[bool, ...]:
+        """Per tree: whether the direction was a guess (the weights could not tell)."""
+        return self._direction_unsure
+
+    @property
+    def tensors(self) -> tuple[str, ...]:
+        """The names of the tensors the distances were computed over."""
+        return self._tensors
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Notes from the recovery: skipped tensors, identical models, unsure decisions."""
+        return self._warnings
+
+    @property
+    def unsure_threshold(self) -> float:
+        """The confidence below which an edge was judged unsure."""
+        return self._unsure_threshold
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -120,18 +216,18 @@ class Graph:
         try:
             return self._index[model_id]
         except KeyError:
-            raise KeyError(f"no model {model_id!r} in the graph (ids: {', '.join(self.ids[:10])}"
-                           f"{' …' if len(self.ids) > 10 else ''})") from None
+            raise KeyError(f"no model {model_id!r} in the graph (ids: {', '.join(self._ids[:10])}"
+                           f"{' …' if len(self._ids) > 10 else ''})") from None
 
     def parent(self, model_id: str) -> str | None:
-        """The id of the model ``model_id`` was trained from, or None for a root."""
+        """The id of the model ``model_id`` was derived from, or None for a root."""
         p = self._parent[self._check(model_id)]
-        return None if p < 0 else self.ids[p]
+        return None if p < 0 else self._ids[p]
 
     def children(self, model_id: str) -> list[str]:
-        """The ids of the models trained from ``model_id``."""
+        """The ids of the models derived from ``model_id``."""
         self._check(model_id)
-        return [e.child for e in self.edges if e.parent == model_id]
+        return [e.child for e in self._edges if e.parent == model_id]
 
     def edge(self, model_id: str) -> Edge | None:
         """The edge into ``model_id``, or None for a root."""
@@ -145,62 +241,70 @@ class Graph:
 
     def distance(self, a: str, b: str) -> float:
         """The distance between two models in the graph's metric."""
-        return float(self.distances[self._check(a), self._check(b)])
+        return float(self._distances[self._check(a), self._check(b)])
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._ids)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.ids)
+        return iter(self._ids)
 
     def __contains__(self, model_id: object) -> bool:
         return model_id in self._index
 
     def __repr__(self) -> str:
-        return f"<modeltree.Graph: {len(self.ids)} models, {len(self.trees)} trees, metric {self.metric}>"
+        return f"<modeltree.Graph: {len(self._ids)} models, {len(self._trees)} trees, metric {self._metric}>"
+
+    def __str__(self) -> str:
+        """The trees drawn as ``modeltree-cli recover`` prints them."""
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        """A notebook's display: the text drawing."""
+        return f"<pre>{html.escape(self.to_text())}</pre>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's display: the text drawing."""
+        printer.text(repr(self) if cycle else self.to_text())
 
     # -- exports ------------------------------------------------------------------------------
 
+    def render(self, format: str = "text", score: Score | None = None) -> str:
+        """The graph as ``modeltree-cli recover --format FORMAT [--truth …]`` prints it, byte for
+        byte: ``format`` is "text", "json" or "dot"; ``score`` (from ``evaluate``) adds the score."""
+        if format not in FORMATS:
+            raise InvalidArgumentError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+        return self._raw.render(FORMATS[format], None if score is None else score._raw)
+
+    def to_text(self) -> str:
+        """The trees drawn for people (``render("text")``)."""
+        return self.render("text")
+
     def to_json(self) -> str:
-        """The JSON document of ``modeltree-cli recover --format json`` (byte for byte)."""
-        return self._json
+        """The JSON document of ``modeltree-cli recover --format json`` (``render("json")``)."""
+        return self.render("json")
 
     def to_dict(self) -> dict[str, Any]:
         """``to_json()`` parsed."""
-        return json.loads(self._json)
+        return json.loads(self.to_json())
 
     def to_dot(self) -> str:
-        """A Graphviz digraph: one cluster per tree, unsure edges dashed, edges labelled with
-        distance and confidence."""
-
-        def q(s: str) -> str:
-            return json.dumps(s)
-
-        lines = ["digraph modeltree {", "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];']
-        for t, members in enumerate(self.trees):
-            lines.append(f"  subgraph cluster_{t} {{")
-            lines.append(f"    label={q(f'tree {t + 1} ({self.directions[t]})')};")
-            for m in members:
-                lines.append(f"    {q(m)} [label={q(f'{m}{chr(10)}kurtosis {self.kurtosis[m]:.3g}')}];")
-            lines.append("  }")
-        for e in self.edges:
-            style = ", style=dashed" if e.unsure else ""
-            lines.append(f"  {q(e.parent)} -> {q(e.child)} [label={q(f'{e.distance:.4g} ({e.confidence:.2f})')}{style}];")
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        """A Graphviz digraph, as ``modeltree-cli recover --format dot`` prints it: one cluster
+        per tree, edges labelled with distance and confidence, unsure edges dashed."""
+        return self.render("dot")
 
     def to_networkx(self) -> Any:
         """A ``networkx.DiGraph`` (parent → child) with node attributes ``kurtosis``, ``path``,
-        ``tree`` and edge attributes ``distance``, ``confidence``, ``unsure``. Needs networkx."""
+        ``tree`` and edge attributes ``distance``, ``confidence``, ``unsure``, ``type``. Needs networkx."""
         try:
             import networkx as nx
         except ImportError:
-            raise ImportError("to_networkx needs networkx: pip install networkx (or modeltree[networkx])") from None
+            raise ImportError("to_networkx needs networkx: pip install networkx (or libmodeltree[networkx])") from None
         g = nx.DiGraph()
-        for m in self.ids:
-            g.add_node(m, kurtosis=self.kurtosis[m], path=self.paths[m], tree=self._tree_of[m])
-        for e in self.edges:
-            g.add_edge(e.parent, e.child, distance=e.distance, confidence=e.confidence, unsure=e.unsure)
+        for m in self._ids:
+            g.add_node(m, kurtosis=self._kurtosis[m], path=self._paths[m], tree=self._tree_of[m])
+        for e in self._edges:
+            g.add_edge(e.parent, e.child, distance=e.distance, confidence=e.confidence, unsure=e.unsure, type=e.type)
         return g
 
     # -- scoring ------------------------------------------------------------------------------
@@ -208,95 +312,16 @@ class Graph:
     def evaluate(self, truth: Truth) -> Score:
         """Scores the graph against a known one, as ``modeltree-cli --truth`` does.
 
-        ``truth`` is ``{"edges": [[parent, child], ...], "roots": [...]}`` (roots optional, needed
-        only for trees of one model) or the path of a JSON file holding it."""
-        return score(self.ids, self._parent, _load_truth(truth))
-
-
-def _load_truth(truth: Truth) -> Mapping[str, Any]:
-    if isinstance(truth, (str, os.PathLike)):
+        ``truth`` is the path of a truth file, or the document itself as a dict:
+        ``{"edges": [[parent, child], ...], "roots": [...]}`` (roots optional, needed only for
+        trees of one model). The library reads and checks it: a file that cannot be read raises
+        FileError, a malformed file FormatError, and a dict it rejects InvalidArgumentError."""
+        if isinstance(truth, (str, os.PathLike)):
+            return Score._read(self._raw.evaluate_file(os.fspath(truth)))
+        if not isinstance(truth, Mapping):
+            raise InvalidArgumentError(f"truth must be a path or a mapping, not {type(truth).__name__}")
         try:
-            with open(truth, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as e:
-            raise FileError(f"{os.fspath(truth)}: cannot read the truth file: {e.strerror}") from None
-        try:
-            truth = json.loads(text)
-        except ValueError as e:
-            raise FormatError(f"{os.fspath(truth)}: invalid JSON: {e}") from None
-    if not isinstance(truth, Mapping):
-        raise InvalidArgumentError('truth: expected {"edges": [[parent, child], ...], "roots": [...]}')
-    unknown = set(truth) - {"edges", "roots"}
-    if unknown:
-        raise InvalidArgumentError(f'truth: unknown key(s) {sorted(unknown)} (expected "edges" and "roots")')
-    if "edges" not in truth:
-        raise InvalidArgumentError('truth: missing "edges"')
-    for k, e in enumerate(truth["edges"]):
-        if isinstance(e, (str, bytes)) or len(e) != 2 or not all(isinstance(x, str) for x in e):
-            raise InvalidArgumentError(f'truth: edges[{k}] must be a pair of str ["parent", "child"]')
-    roots = truth.get("roots", [])
-    if isinstance(roots, str) or not all(isinstance(r, str) for r in roots):
-        raise InvalidArgumentError('truth: "roots" must be a list of str')
-    return {"edges": [tuple(e) for e in truth["edges"]], "roots": list(roots)}
-
-
-def adjusted_rand_index(a: Sequence[int], b: Sequence[int]) -> float:
-    """Hubert & Arabie's adjusted Rand index of two labelings (1.0 when both are trivial)."""
-    if len(a) != len(b):
-        raise InvalidArgumentError("adjusted_rand_index: labelings of different lengths")
-
-    def pairs(m: int) -> float:
-        return m * (m - 1) / 2
-
-    index = sum(pairs(c) for c in Counter(zip(a, b)).values())
-    rows = sum(pairs(c) for c in Counter(a).values())
-    cols = sum(pairs(c) for c in Counter(b).values())
-    expected = 0.0 if len(a) < 2 else rows * cols / pairs(len(a))
-    maximum = (rows + cols) / 2
-    if maximum == expected:
-        return 1.0
-    return (index - expected) / (maximum - expected)
-
-
-def score(ids: Sequence[str], parent: Sequence[int], truth: Mapping[str, Any]) -> Score:
-    """Edge accuracy per true tree and overall, and the ARI of tree membership, of a recovered
-    forest (``parent[i]`` the index of model i's parent, -1 for a root) against ``truth``."""
-    index = {m: i for i, m in enumerate(ids)}
-    named = [x for e in truth["edges"] for x in e] + list(truth["roots"])
-    unknown = list(dict.fromkeys(m for m in named if m not in index))
-    if unknown:
-        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
-        raise InvalidArgumentError(f"truth names ids that are not among the models: {', '.join(unknown[:10])}{more}")
-    true_parent: dict[str, str] = {}
-    for p, c in truth["edges"]:
-        if c in true_parent:
-            raise InvalidArgumentError(f"truth: {c} has two parents, {true_parent[c]} and {p}"
-                                       if true_parent[c] != p else f"truth: edge {p} -> {c} is listed twice")
-        true_parent[c] = p
-    for r in truth["roots"]:
-        if r in true_parent:
-            raise InvalidArgumentError(f"truth: root {r} has a parent, {true_parent[r]}")
-
-    def true_root(m: str) -> str:
-        seen = set()
-        while m in true_parent:
-            if m in seen:
-                raise InvalidArgumentError(f"truth: cycle through {m}")
-            seen.add(m)
-            m = true_parent[m]
-        return m
-
-    per_root: dict[str, list[int]] = {r: [0, 0] for r in truth["roots"]}
-    for p, c in truth["edges"]:
-        counts = per_root.setdefault(true_root(c), [0, 0])
-        counts[1] += 1
-        counts[0] += parent[index[c]] == index[p]
-    trees = tuple(TreeScore(r, c, t) for r, (c, t) in sorted(per_root.items()))
-
-    def recovered_root(i: int) -> int:
-        while parent[i] >= 0:
-            i = parent[i]
-        return i
-
-    ari = adjusted_rand_index([recovered_root(i) for i in range(len(ids))], [index[true_root(m)] for m in ids])
-    return Score(trees, sum(t.correct for t in trees), sum(t.total for t in trees), ari)
+            document = json.dumps(truth)
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(f"truth cannot be written as JSON: {e}") from None
+        return Score._read(self._raw.evaluate_json(document))

@@ -3,8 +3,8 @@
  * include/modeltree.h, nothing more. Conversions of numpy/torch arrays, option names and results
  * live in the Python layers above (modeltree._collection, modeltree._graph).
  *
- * Two types own the C handles: Collection (modeltree_collection_t) and Graph (modeltree_graph_t).
- * Each has close() and is a context manager; dealloc closes too.
+ * Three types own the C handles: Collection (modeltree_collection_t), Graph (modeltree_graph_t)
+ * and Score (modeltree_score_t). Each has close() and is a context manager; dealloc closes too.
  *
  * Memory lent to the library: Collection.add_tensor takes any C-contiguous buffer (numpy, torch
  * via numpy, memoryview, bytes …), holds the Py_buffer (and so a reference to its exporter) until
@@ -440,6 +440,142 @@ static PyObject *Graph_to_json(GraphObject *self, PyObject *Py_UNUSED(ignored)) 
     return result;
 }
 
+/* The bulk accessors: one call of FUNCTION each, returned as a tuple of n values. */
+#define BULK(METHOD, FUNCTION, CTYPE, FROM)                                               \
+    static PyObject *METHOD(GraphObject *self, PyObject *Py_UNUSED(ignored)) {          \
+        GRAPH_OPEN(self);                                                                 \
+        size_t n = FUNCTION(self->handle, NULL, 0);                                       \
+        CTYPE *values = PyMem_Malloc((n ? n : 1) * sizeof(CTYPE));                        \
+        if (values == NULL) return PyErr_NoMemory();                                      \
+        FUNCTION(self->handle, values, n);                                                \
+        PyObject *tuple = PyTuple_New((Py_ssize_t)n);                                     \
+        for (size_t i = 0; tuple != NULL && i < n; i++) {                                 \
+            PyObject *item = FROM(values[i]);                                             \
+            if (item == NULL) {                                                           \
+                Py_CLEAR(tuple);                                                          \
+                break;                                                                    \
+            }                                                                             \
+            PyTuple_SET_ITEM(tuple, (Py_ssize_t)i, item);                                 \
+        }                                                                                 \
+        PyMem_Free(values);                                                               \
+        return tuple;                                                                     \
+    }
+static PyObject *bool_from(bool b) { return PyBool_FromLong(b); }
+static PyObject *type_from(modeltree_edge_type_t t) { return PyLong_FromLong((long)t); }
+BULK(Graph_parents, modeltree_graph_parents, int64_t, PyLong_FromLongLong)
+BULK(Graph_edge_distances, modeltree_graph_edge_distances, double, PyFloat_FromDouble)
+BULK(Graph_edge_confidences, modeltree_graph_edge_confidences, double, PyFloat_FromDouble)
+BULK(Graph_edges_unsure, modeltree_graph_edges_unsure, bool, bool_from)
+BULK(Graph_edge_types, modeltree_graph_edge_types, modeltree_edge_type_t, type_from)
+BULK(Graph_model_trees, modeltree_graph_model_trees, int64_t, PyLong_FromLongLong)
+#undef BULK
+
+static PyObject *Graph_unsure_threshold(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    return PyFloat_FromDouble(modeltree_graph_unsure_threshold(self->handle));
+}
+
+static PyTypeObject ScoreType;
+
+typedef struct {
+    PyObject_HEAD
+    modeltree_score_t *handle;
+} ScoreObject;
+
+PyDoc_STRVAR(Graph_render_doc,
+"render(format, score=None)\n--\n\n"
+"modeltree_graph_render: the graph as the CLI prints it in format (a FORMAT_* value), with\n"
+"score (a Score of this graph) or without one, as str.");
+static PyObject *Graph_render(GraphObject *self, PyObject *args) {
+    int format;
+    PyObject *score = Py_None;
+    if (!PyArg_ParseTuple(args, "i|O:render", &format, &score)) return NULL;
+    GRAPH_OPEN(self);
+    const modeltree_score_t *s = NULL;
+    if (score != Py_None) {
+        if (!PyObject_TypeCheck(score, &ScoreType)) {
+            PyErr_SetString(PyExc_TypeError, "score must be a Score or None");
+            return NULL;
+        }
+        s = ((ScoreObject *)score)->handle;
+        if (s == NULL) return closed_error("Score");
+    }
+    char *text = NULL;
+    modeltree_status_t status = modeltree_graph_render(&text, self->handle, (modeltree_format_t)format, s);
+    if (status != MODELTREE_OK) return raise_status(status);
+    PyObject *result = PyUnicode_FromString(text);
+    modeltree_string_free(text);
+    return result;
+}
+
+/* Wraps a new score handle, or raises the failed status. */
+static PyObject *score_result(modeltree_status_t status, modeltree_score_t *handle) {
+    if (status != MODELTREE_OK) return raise_status(status);
+    ScoreObject *score = PyObject_New(ScoreObject, &ScoreType);
+    if (score == NULL) {
+        modeltree_score_free(handle);
+        return NULL;
+    }
+    score->handle = handle;
+    return (PyObject *)score;
+}
+
+PyDoc_STRVAR(Graph_evaluate_file_doc,
+"evaluate_file(path)\n--\n\nmodeltree_graph_evaluate_file: the graph scored against a truth file; a Score.");
+static PyObject *Graph_evaluate_file(GraphObject *self, PyObject *arg) {
+    GRAPH_OPEN(self);
+    PyObject *path = NULL;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    modeltree_score_t *out = NULL;
+    modeltree_status_t status = modeltree_graph_evaluate_file(&out, self->handle, PyBytes_AS_STRING(path));
+    Py_DECREF(path);
+    return score_result(status, out);
+}
+
+PyDoc_STRVAR(Graph_evaluate_json_doc,
+"evaluate_json(document)\n--\n\nmodeltree_graph_evaluate_json: the graph scored against a truth given as a\n"
+"JSON document (str); a Score.");
+static PyObject *Graph_evaluate_json(GraphObject *self, PyObject *arg) {
+    GRAPH_OPEN(self);
+    const char *document = PyUnicode_AsUTF8(arg);
+    if (document == NULL) return NULL;
+    modeltree_score_t *out = NULL;
+    modeltree_status_t status = modeltree_graph_evaluate_json(&out, self->handle, document);
+    return score_result(status, out);
+}
+
+static int string_array(PyObject *seq, const char *what, PyObject **keep, const char ***out, size_t *count);
+
+PyDoc_STRVAR(Graph_evaluate_doc,
+"evaluate(parents, children, roots=())\n--\n\nmodeltree_graph_evaluate: the graph scored against true edges\n"
+"parents[k] -> children[k] and true roots (sequences of str); a Score.");
+static PyObject *Graph_evaluate(GraphObject *self, PyObject *args) {
+    PyObject *parents, *children, *roots = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O:evaluate", &parents, &children, &roots)) return NULL;
+    GRAPH_OPEN(self);
+    PyObject *keep[3] = {NULL, NULL, NULL};
+    const char **arrays[3] = {NULL, NULL, NULL};
+    size_t counts[3] = {0, 0, 0};
+    PyObject *result = NULL;
+    if (string_array(parents, "parents", &keep[0], &arrays[0], &counts[0]) &&
+        string_array(children, "children", &keep[1], &arrays[1], &counts[1]) &&
+        string_array(roots, "roots", &keep[2], &arrays[2], &counts[2])) {
+        if (counts[0] != counts[1]) {
+            PyErr_Format(PyExc_ValueError, "%zu parents for %zu children", counts[0], counts[1]);
+        } else {
+            modeltree_score_t *out = NULL;
+            modeltree_status_t status = modeltree_graph_evaluate(&out, self->handle, arrays[0], arrays[1], counts[0],
+                                                                 arrays[2], counts[2]);
+            result = score_result(status, out);
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        Py_XDECREF(keep[k]);
+        PyMem_Free(arrays[k]);
+    }
+    return result;
+}
+
 static PyObject *Graph_enter(PyObject *self, PyObject *Py_UNUSED(ignored)) {
     return Py_NewRef(self);
 }
@@ -474,6 +610,17 @@ static PyMethodDef Graph_methods[] = {
     {"warning_count", (PyCFunction)Graph_warning_count, METH_NOARGS, "modeltree_graph_warning_count"},
     {"warning", (PyCFunction)Graph_warning, METH_O, "modeltree_graph_warning"},
     {"to_json", (PyCFunction)Graph_to_json, METH_NOARGS, Graph_to_json_doc},
+    {"parents", (PyCFunction)Graph_parents, METH_NOARGS, "modeltree_graph_parents() as a tuple (-1: a root)"},
+    {"edge_distances", (PyCFunction)Graph_edge_distances, METH_NOARGS, "modeltree_graph_edge_distances() as a tuple"},
+    {"edge_confidences", (PyCFunction)Graph_edge_confidences, METH_NOARGS, "modeltree_graph_edge_confidences() as a tuple"},
+    {"edges_unsure", (PyCFunction)Graph_edges_unsure, METH_NOARGS, "modeltree_graph_edges_unsure() as a tuple"},
+    {"edge_types", (PyCFunction)Graph_edge_types, METH_NOARGS, "modeltree_graph_edge_types() as a tuple (EDGE_* values)"},
+    {"model_trees", (PyCFunction)Graph_model_trees, METH_NOARGS, "modeltree_graph_model_trees() as a tuple"},
+    {"unsure_threshold", (PyCFunction)Graph_unsure_threshold, METH_NOARGS, "modeltree_graph_unsure_threshold"},
+    {"render", (PyCFunction)Graph_render, METH_VARARGS, Graph_render_doc},
+    {"evaluate_file", (PyCFunction)Graph_evaluate_file, METH_O, Graph_evaluate_file_doc},
+    {"evaluate_json", (PyCFunction)Graph_evaluate_json, METH_O, Graph_evaluate_json_doc},
+    {"evaluate", (PyCFunction)Graph_evaluate, METH_VARARGS, Graph_evaluate_doc},
     {"__enter__", (PyCFunction)Graph_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)Graph_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
@@ -493,6 +640,112 @@ static PyTypeObject GraphType = {
     .tp_dealloc = (destructor)Graph_dealloc,
     .tp_methods = Graph_methods,
     .tp_getset = Graph_getset,
+};
+
+/* ============================================================================================
+ * Score
+ * ========================================================================================== */
+
+static void Score_dealloc(ScoreObject *self) {
+    modeltree_score_free(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Score_close(ScoreObject *self, PyObject *Py_UNUSED(ignored)) {
+    modeltree_score_free(self->handle);
+    self->handle = NULL;
+    Py_RETURN_NONE;
+}
+
+#define SCORE_OPEN(self) \
+    do { if ((self)->handle == NULL) return closed_error("Score"); } while (0)
+
+static PyObject *Score_correct(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    return PyLong_FromSize_t(modeltree_score_correct(self->handle));
+}
+static PyObject *Score_total(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    return PyLong_FromSize_t(modeltree_score_total(self->handle));
+}
+static PyObject *Score_accuracy(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    return PyFloat_FromDouble(modeltree_score_accuracy(self->handle));
+}
+static PyObject *Score_ari(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    return PyFloat_FromDouble(modeltree_score_ari(self->handle));
+}
+static PyObject *Score_tree_count(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    return PyLong_FromSize_t(modeltree_score_tree_count(self->handle));
+}
+static PyObject *Score_tree_root(ScoreObject *self, PyObject *arg) {
+    SCORE_OPEN(self);
+    size_t t;
+    if (!index_arg(arg, modeltree_score_tree_count(self->handle), "tree", &t)) return NULL;
+    return str_or_none(modeltree_score_tree_root(self->handle, t));
+}
+
+PyDoc_STRVAR(Score_trees_doc,
+"trees()\n--\n\nmodeltree_score_trees: per true tree, (correct, total, accuracy), in one call.");
+static PyObject *Score_trees(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    size_t n = modeltree_score_trees(self->handle, NULL, NULL, NULL, 0);
+    size_t *correct = PyMem_Malloc((n ? n : 1) * sizeof(size_t)), *total = PyMem_Malloc((n ? n : 1) * sizeof(size_t));
+    double *accuracy = PyMem_Malloc((n ? n : 1) * sizeof(double));
+    PyObject *result = NULL;
+    if (correct && total && accuracy) {
+        modeltree_score_trees(self->handle, correct, total, accuracy, n);
+        result = PyTuple_New((Py_ssize_t)n);
+        for (size_t t = 0; result != NULL && t < n; t++) {
+            PyObject *item = Py_BuildValue("(nnd)", (Py_ssize_t)correct[t], (Py_ssize_t)total[t], accuracy[t]);
+            if (item == NULL) Py_CLEAR(result);
+            else PyTuple_SET_ITEM(result, (Py_ssize_t)t, item);
+        }
+    } else {
+        PyErr_NoMemory();
+    }
+    PyMem_Free(correct);
+    PyMem_Free(total);
+    PyMem_Free(accuracy);
+    return result;
+}
+
+static PyObject *Score_enter(PyObject *self, PyObject *Py_UNUSED(ignored)) { return Py_NewRef(self); }
+static PyObject *Score_exit(ScoreObject *self, PyObject *Py_UNUSED(args)) { return Score_close(self, NULL); }
+static PyObject *Score_get_closed(ScoreObject *self, void *Py_UNUSED(closure)) {
+    return PyBool_FromLong(self->handle == NULL);
+}
+
+static PyMethodDef Score_methods[] = {
+    {"close", (PyCFunction)Score_close, METH_NOARGS, "modeltree_score_free. Idempotent."},
+    {"correct", (PyCFunction)Score_correct, METH_NOARGS, "modeltree_score_correct"},
+    {"total", (PyCFunction)Score_total, METH_NOARGS, "modeltree_score_total"},
+    {"accuracy", (PyCFunction)Score_accuracy, METH_NOARGS, "modeltree_score_accuracy"},
+    {"ari", (PyCFunction)Score_ari, METH_NOARGS, "modeltree_score_ari"},
+    {"tree_count", (PyCFunction)Score_tree_count, METH_NOARGS, "modeltree_score_tree_count"},
+    {"tree_root", (PyCFunction)Score_tree_root, METH_O, "modeltree_score_tree_root"},
+    {"trees", (PyCFunction)Score_trees, METH_NOARGS, Score_trees_doc},
+    {"__enter__", (PyCFunction)Score_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Score_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Score_getset[] = {
+    {"closed", (getter)Score_get_closed, NULL, "Whether close() was called.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ScoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "modeltree._modeltree.Score",
+    .tp_doc = PyDoc_STR("Owns a modeltree_score_t; made by Graph.evaluate*()."),
+    .tp_basicsize = sizeof(ScoreObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Score_dealloc,
+    .tp_methods = Score_methods,
+    .tp_getset = Score_getset,
 };
 
 /* ============================================================================================
@@ -530,7 +783,9 @@ static int string_array(PyObject *seq, const char *what, PyObject **keep, const 
     *out = NULL;
     *count = 0;
     if (seq == NULL || seq == Py_None) return 1;
-    PyObject *fast = PySequence_Fast(seq, "include and exclude must be sequences of str");
+    char message[96];
+    snprintf(message, sizeof message, "%s must be a sequence of str", what);
+    PyObject *fast = PySequence_Fast(seq, message);
     if (fast == NULL) return 0;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
     const char **array = PyMem_Calloc((size_t)n + 1, sizeof(char *));
@@ -562,21 +817,36 @@ static int string_array(PyObject *seq, const char *what, PyObject **keep, const 
 
 PyDoc_STRVAR(recover_doc,
 "recover(collection, *, metric=None, direction=None, lam=None, trees=None, include=None,\n"
-"        exclude=None, progress=None)\n--\n\n"
+"        exclude=None, progress=None, threads=None, max_models=None, memory_budget=None)\n--\n\n"
 "modeltree_recover with options from modeltree_options_init, overridden by every argument that\n"
 "is not None (metric and direction: METRIC_* / DIRECTION_* values; include/exclude: sequences\n"
-"of glob str). progress(fraction, stage) is called on this thread; its result is ignored, and\n"
-"an exception it raises cancels the recovery and is re-raised. The GIL is released meanwhile;\n"
-"Ctrl-C cancels and raises KeyboardInterrupt. Returns a Graph.");
+"of glob str; the integers as modeltree_options_t has them, 0 meaning unset). The library\n"
+"validates the values. progress(fraction, stage) is called on this thread; its result is\n"
+"ignored, and an exception it raises cancels the recovery and is re-raised. The GIL is released\n"
+"meanwhile; Ctrl-C cancels and raises KeyboardInterrupt. Returns a Graph.");
+
+/* Sets *out from an int argument that is not None, checking it fits `max`. */
+static int unsigned_arg(PyObject *value, const char *name, unsigned long long max, unsigned long long *out) {
+    if (value == Py_None) return 1;
+    unsigned long long v = PyLong_AsUnsignedLongLong(value);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) return 0;
+    if (v > max) {
+        PyErr_Format(PyExc_OverflowError, "%s is %llu, more than %llu", name, v, max);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
 static PyObject *mt_recover(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"collection", "metric", "direction", "lam", "trees",
-                             "include", "exclude", "progress", NULL};
+    static char *kwlist[] = {"collection", "metric", "direction", "lam", "trees", "include",
+                             "exclude", "progress", "threads", "max_models", "memory_budget", NULL};
     CollectionObject *collection;
     PyObject *metric = Py_None, *direction = Py_None, *lam = Py_None, *trees = Py_None;
     PyObject *include = Py_None, *exclude = Py_None, *progress = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|$OOOOOOO:recover", kwlist, &CollectionType,
+    PyObject *threads = Py_None, *max_models = Py_None, *memory_budget = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!|$OOOOOOOOOO:recover", kwlist, &CollectionType,
                                      &collection, &metric, &direction, &lam, &trees, &include,
-                                     &exclude, &progress))
+                                     &exclude, &progress, &threads, &max_models, &memory_budget))
         return NULL;
     if (collection->handle == NULL || collection->close_pending) return closed_error("Collection");
     if (collection->adding) {
@@ -600,15 +870,15 @@ static PyObject *mt_recover(PyObject *Py_UNUSED(module), PyObject *args, PyObjec
         opts.lambda = PyFloat_AsDouble(lam);
         if (opts.lambda == -1.0 && PyErr_Occurred()) return NULL;
     }
-    if (trees != Py_None) {
-        unsigned long v = PyLong_AsUnsignedLong(trees);
-        if (v == (unsigned long)-1 && PyErr_Occurred()) return NULL;
-        if (v > UINT32_MAX) {
-            PyErr_SetString(PyExc_OverflowError, "trees does not fit in 32 bits");
-            return NULL;
-        }
-        opts.trees = (uint32_t)v;
-    }
+    unsigned long long v32[3] = {opts.trees, opts.threads, opts.max_models}, budget = opts.memory_budget;
+    if (!unsigned_arg(trees, "trees", UINT32_MAX, &v32[0]) || !unsigned_arg(threads, "threads", UINT32_MAX, &v32[1]) ||
+        !unsigned_arg(max_models, "max_models", UINT32_MAX, &v32[2]) ||
+        !unsigned_arg(memory_budget, "memory_budget", UINT64_MAX, &budget))
+        return NULL;
+    opts.trees = (uint32_t)v32[0];
+    opts.threads = (uint32_t)v32[1];
+    opts.max_models = (uint32_t)v32[2];
+    opts.memory_budget = (uint64_t)budget;
     if (progress != Py_None && !PyCallable_Check(progress)) {
         PyErr_SetString(PyExc_TypeError, "progress must be callable or None");
         return NULL;
@@ -685,10 +955,18 @@ static PyObject *mt_status_string(PyObject *Py_UNUSED(m), PyObject *arg) {
 static PyObject *mt_last_error_message(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(a)) {
     return PyUnicode_FromString(modeltree_last_error_message());
 }
+static PyObject *mt_version_compatible(PyObject *Py_UNUSED(m), PyObject *arg) {
+    unsigned long v = PyLong_AsUnsignedLong(arg);
+    if (v == (unsigned long)-1 && PyErr_Occurred()) return NULL;
+    if (v > UINT32_MAX) Py_RETURN_FALSE;
+    return PyBool_FromLong(modeltree_version_compatible((uint32_t)v));
+}
 
 static PyMethodDef module_methods[] = {
     {"version_number", mt_version_number, METH_NOARGS, "modeltree_version_number (the loaded library's)"},
     {"version_string", mt_version_string, METH_NOARGS, "modeltree_version_string (the loaded library's)"},
+    {"version_compatible", mt_version_compatible, METH_O,
+     "modeltree_version_compatible: whether the loaded library serves a header of that version number"},
     {"status_string", mt_status_string, METH_O, "modeltree_status_string"},
     {"last_error_message", mt_last_error_message, METH_NOARGS, "modeltree_last_error_message"},
     {"recover", (PyCFunction)(void (*)(void))mt_recover, METH_VARARGS | METH_KEYWORDS, recover_doc},
@@ -714,12 +992,13 @@ PyMODINIT_FUNC PyInit__modeltree(void) {
             PyErr_SetString(PyExc_ImportError, "modeltree._errors.STATUS_ERRORS must be a tuple");
         return NULL;
     }
-    if (PyType_Ready(&CollectionType) < 0 || PyType_Ready(&GraphType) < 0) return NULL;
+    if (PyType_Ready(&CollectionType) < 0 || PyType_Ready(&GraphType) < 0 || PyType_Ready(&ScoreType) < 0) return NULL;
 
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Collection", (PyObject *)&CollectionType) < 0 ||
-        PyModule_AddObjectRef(m, "Graph", (PyObject *)&GraphType) < 0)
+        PyModule_AddObjectRef(m, "Graph", (PyObject *)&GraphType) < 0 ||
+        PyModule_AddObjectRef(m, "Score", (PyObject *)&ScoreType) < 0)
         goto fail;
     /* The header's constants, as compiled: a test compares them with include/modeltree.h and with
      * the Python layer's own tables. */
@@ -744,6 +1023,10 @@ PyMODINIT_FUNC PyInit__modeltree(void) {
         {"DIRECTION_AUTO", MODELTREE_DIRECTION_AUTO},
         {"DIRECTION_FINETUNE", MODELTREE_DIRECTION_FINETUNE},
         {"DIRECTION_GENERALIZATION", MODELTREE_DIRECTION_GENERALIZATION},
+        {"EDGE_FINETUNE", MODELTREE_EDGE_FINETUNE},
+        {"FORMAT_JSON", MODELTREE_FORMAT_JSON},
+        {"FORMAT_TEXT", MODELTREE_FORMAT_TEXT},
+        {"FORMAT_DOT", MODELTREE_FORMAT_DOT},
         {"MAX_NDIM", MODELTREE_MAX_NDIM},
         {"INDEX_INVALID", MODELTREE_INDEX_INVALID},
         {"NO_PARENT", MODELTREE_NO_PARENT},

@@ -1,13 +1,11 @@
 import Glibc
 
-/// How many threads the streaming kernels use: `MODELTREE_THREADS` if set (≥ 1), else the
-/// number of online processors, at most 64. Results never depend on it (see `parallelForEach`).
-func defaultThreadCount() -> Int {
-    if let text = getenv("MODELTREE_THREADS"), let n = Int(String(cString: text)), n >= 1 {
-        return Swift.min(n, 64)
-    }
-    return Swift.max(1, Swift.min(64, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-}
+/// Threads the streaming passes use when the caller does not say (`RecoveryOptions.threads`):
+/// one per online processor, at most `maxThreads`. Read once; results never depend on it.
+let defaultThreadCount: Int = Swift.max(1, Swift.min(maxThreads, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+
+/// The most threads one call uses, whatever it is asked for.
+let maxThreads = 64
 
 /// Calls `body(item, worker)` for every `item` in `0..<count`, spread over at most `threads`
 /// threads (the caller's thread is worker 0). Worker `w` takes items `w, w + threads, …`, so
@@ -21,7 +19,7 @@ func defaultThreadCount() -> Int {
 ///
 /// POSIX threads rather than Dispatch keep the core free of dependencies beyond Glibc.
 func parallelForEach<E: Error>(_ count: Int, threads: Int,
-                               _ body: (_ item: Int, _ worker: Int) throws(E) -> Void) throws(E) {
+                               _ body: @Sendable (_ item: Int, _ worker: Int) throws(E) -> Void) throws(E) {
     let t = Swift.max(1, Swift.min(threads, count))
     if t == 1 {
         for i in 0..<count { try body(i, 0) }
@@ -59,14 +57,15 @@ private class ThreadWork {
     func run() {}
 }
 
-/// One worker's share of a `parallelForEach`: items `worker, worker + stride, …`.
+/// One worker's share of a `parallelForEach`: items `worker, worker + stride, …`. Made on the
+/// calling thread, run on one thread, read again by the caller after `pthread_join`.
 private final class Share<E: Error>: ThreadWork {
-    let body: (Int, Int) throws(E) -> Void
+    let body: @Sendable (Int, Int) throws(E) -> Void
     let count: Int, stride: Int, worker: Int
     /// The first item that threw, and its error; read after the thread is joined.
     var failure: (item: Int, error: E)?
 
-    init(_ body: @escaping (Int, Int) throws(E) -> Void, _ count: Int, _ stride: Int, _ worker: Int) {
+    init(_ body: @escaping @Sendable (Int, Int) throws(E) -> Void, _ count: Int, _ stride: Int, _ worker: Int) {
         self.body = body; self.count = count; self.stride = stride; self.worker = worker
     }
 

@@ -6,8 +6,8 @@ import Glibc
 /// next access to a page past its new end, and that kills the host process (a Python kernel, a
 /// hub's server); a library cannot catch the signal safely. Read with `pread`, the same file is a
 /// short read and an error. The price is one copy of every byte read, into small buffers that
-/// stay in cache (`pread` and `mmap`+`memcpy` both move ≈ 7 GB/s per core here; the pass that
-/// compares every pair of models costs far more; see BENCHMARKS.md).
+/// stay in cache (`pread` moves bytes as fast as `mmap` and a copy, and the pass that compares
+/// every pair of models costs far more; BENCHMARKS.md has the measurement).
 ///
 /// The file is opened for each read and closed after it, so a collection may hold more files than
 /// the process may keep open (the soft limit is often 1,024), and after each read the file must
@@ -16,7 +16,7 @@ import Glibc
 /// naming it, not a graph computed from a mix of old and new weights. (A rewrite is seen through
 /// the modification time, so one within the file system's timestamp resolution of the first
 /// open can go unnoticed; a change of size never does.)
-final class CheckpointFile: @unchecked Sendable {
+final class CheckpointFile: Sendable {
     /// The path as given, for messages.
     let path: String
     /// The path each read opens: absolute, so that a host that changes its working directory

@@ -10,26 +10,34 @@ public enum ModelLoader {
     /// Expands user paths into models, in the order given.
     ///
     /// - A `.safetensors` file is one model; its id is the file name without `.safetensors`.
+    /// - A `*.safetensors.index.json` file is the sharded model of its folder; its id is the
+    ///   folder's name.
     /// - A folder is one model when it holds weights (see `load`); its id is the folder name.
     /// - A folder holding no weights itself expands to its immediate entries that are models —
     ///   sub-folders with weights and `.safetensors` files — sorted by name; hidden entries are
     ///   skipped. A folder with several loose `.safetensors` files and no index is such a
     ///   collection (one loose file, by Hugging Face convention, makes the folder one model).
+    /// - A folder taken as one model must not also hold models in sub-folders: `zoo/` with
+    ///   `base.safetensors` beside `zoo/ft1/` and `zoo/ft2/` reads as a collection of three to
+    ///   one person and as the model "zoo" to another (and a Trainer's output folder holds its
+    ///   final weights beside `checkpoint-*/` folders). Either reading would leave models out
+    ///   without a word, so it is an error that says what to pass instead.
     ///
     /// - Throws: `.io` for a path that does not exist; `.invalidArgument` for a folder with no
-    ///   models, a path that is neither, or two models with the same id; `.format` for a folder
-    ///   whose weights are ambiguous.
+    ///   models, a path that is neither, a model folder that also holds models, or two models
+    ///   with the same id; `.format` for a folder whose weights are ambiguous.
     public static func expand(_ paths: [String]) throws -> [ModelLocation] {
         var locations: [ModelLocation] = []
         for path in paths {
             switch try FileSystem.kind(of: path) {
             case .file:
-                guard let id = singleFileID(path) else {
+                guard let id = fileModelID(path) else {
                     throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
                 }
                 locations.append(ModelLocation(id: id, path: path))
             case .directory:
-                if try weights(in: path) != nil {
+                if let own = try weights(in: path) {
+                    try refuseNestedModels(path, own)
                     locations.append(ModelLocation(id: FileSystem.lastComponent(path), path: path))
                     continue
                 }
@@ -39,7 +47,8 @@ public enum ModelLoader {
                     // A dangling link beside the models is not our business.
                     switch try? FileSystem.kind(of: child) {
                     case .directory?:
-                        guard try weights(in: child) != nil else { continue }
+                        guard let own = try weights(in: child) else { continue }
+                        try refuseNestedModels(child, own)
                         locations.append(ModelLocation(id: name, path: child))
                     case .file?:
                         guard let id = singleFileID(child) else { continue }
@@ -63,6 +72,46 @@ public enum ModelLoader {
         return locations
     }
 
+    /// The one model at `path`, known as `id`: a `.safetensors` file, a shard index, or a folder
+    /// holding weights — a folder of models is refused, since an id names one model. (A model
+    /// folder that also holds models in sub-folders is taken as the one model asked for.)
+    /// The corresponding C function is `modeltree_collection_add_path` with a model id.
+    /// - Throws: `.io` for a path that does not exist; `.invalidArgument` for a folder of models
+    ///   (saying how many it holds) or a path that is neither.
+    public static func single(_ path: String, id: String) throws -> ModelLocation {
+        switch try FileSystem.kind(of: path) {
+        case .file:
+            guard fileModelID(path) != nil else {
+                throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
+            }
+        case .directory:
+            if try weights(in: path) == nil {
+                let inside = (try? expand([path]).count).map { "it holds \($0) models" } ?? "it holds no model of its own"
+                throw ModelTreeError.invalidArgument("'\(path)' is not a single model (\(inside)); give no id to add each model of a folder")
+            }
+        case .other:
+            throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
+        }
+        return ModelLocation(id: id, path: path)
+    }
+
+    /// Refuses a folder that holds weights of its own (`own`) and models in sub-folders.
+    private static func refuseNestedModels(_ folder: String, _ own: Weights) throws {
+        let nested = try FileSystem.list(folder).filter { name in
+            let sub = FileSystem.join(folder, name)
+            guard (try? FileSystem.kind(of: sub)) == .directory, let entries = try? FileSystem.list(sub) else { return false }
+            return entries.contains { $0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json") }
+        }
+        guard !nested.isEmpty else { return }
+        let file: String
+        switch own { case .single(let path), .sharded(let path): file = path }
+        let shown = nested.prefix(5).map { FileSystem.join(folder, $0) }.joined(separator: ", ") + (nested.count > 5 ? ", …" : "")
+        throw ModelTreeError.invalidArgument(
+            "\(folder) holds the weights of one model (\(file)) and models in sub-folders (\(shown)): "
+            + "it is neither one model nor a folder of models, and either reading would leave models out; "
+            + "pass the models one by one (\(file) and each sub-folder), or move the sub-folders elsewhere")
+    }
+
     /// Opens a model and validates its headers (its tensors are read later, on demand).
     ///
     /// `location.path` is a `.safetensors` file, or a folder that holds, in this order of
@@ -80,14 +129,14 @@ public enum ModelLoader {
             }
             weights = found
         default:
-            weights = .single(location.path)
+            weights = isShardIndex(location.path) ? .sharded(location.path) : .single(location.path)
         }
         switch weights {
         case .single(let file):
             let st = try SafetensorsFile(path: file)
             return try Model(id: location.id, path: location.path, tensors: st.tensors, owners: [st])
         case .sharded(let index):
-            return try loadSharded(id: location.id, folder: location.path, index: index)
+            return try loadSharded(id: location.id, path: location.path, folder: FileSystem.parent(index), index: index)
         }
     }
 
@@ -135,6 +184,18 @@ public enum ModelLoader {
         return parts[n - 2] == "of" && parts[n - 1].allSatisfy(\.isNumber) && parts[n - 3].allSatisfy(\.isNumber)
     }
 
+    /// Whether a file name is that of a shard index.
+    static func isShardIndex(_ path: String) -> Bool {
+        path.hasSuffix(".safetensors.index.json") && FileSystem.lastComponent(path).count > ".safetensors.index.json".count
+    }
+
+    /// The id of the model a file given by itself is: a `.safetensors` file's name without the
+    /// extension, a shard index's folder name; nil for any other file.
+    private static func fileModelID(_ path: String) -> String? {
+        if isShardIndex(path) { return FileSystem.lastComponent(FileSystem.parent(path)) }
+        return singleFileID(path)
+    }
+
     /// The id of a single-file model, or nil if `path` is not a `.safetensors` file name.
     private static func singleFileID(_ path: String) -> String? {
         let name = FileSystem.lastComponent(path)
@@ -144,10 +205,10 @@ public enum ModelLoader {
 
     /// Opens every shard named by the index once and checks that the index and the shards agree
     /// tensor for tensor, so a stale or hand-edited index cannot silently drop or misplace weights.
-    private static func loadSharded(id: String, folder: String, index indexPath: String) throws -> Model {
+    private static func loadSharded(id: String, path: String, folder: String, index indexPath: String) throws -> Model {
         let weightMap = try readWeightMap(indexPath)
         // The tensors each shard should hold, gathered once: filtering the whole map for every
-        // shard cost shards × tensors (98 s for an index of 65,000 one-tensor shards).
+        // shard cost shards × tensors, minutes for an index of tens of thousands of shards.
         var expected: [String: [String]] = [:]
         for (tensor, shard) in weightMap { expected[shard, default: []].append(tensor) }
         var shards: [SafetensorsFile] = []
@@ -169,7 +230,7 @@ public enum ModelLoader {
             tensors += shard.tensors
             shards.append(shard)
         }
-        return try Model(id: id, path: folder, tensors: tensors, owners: shards)
+        return try Model(id: id, path: path, tensors: tensors, owners: shards)
     }
 
     /// Reads `weight_map` from a shard index, rejecting shard names that leave the folder.

@@ -15,14 +15,14 @@ struct DirectionEvidence {
     var kurtosis: [[Double]]
     var sumSquares: [[Double]]
 
-    /// One pass over `tensorNames` of every model (`TensorMoments`: parallel, SIMD, file pages
-    /// released as it goes; memory: the part in flight).
+    /// One pass over `tensorNames` of every model (`TensorMoments`).
     /// - Parameter known: moments already gathered (by `PairwiseStatistics`), per tensor name and
     ///   model; those tensors are not read again.
     static func gather(models: [Model], tensorNames: [String], known: [String: [Moments]] = [:],
+                       threads: Int = defaultThreadCount,
                        progress: (Double) throws -> Void) throws -> DirectionEvidence {
         let unread = tensorNames.filter { known[$0] == nil }
-        let read = try TensorMoments.gather(models: models, tensorNames: unread, progress: progress)
+        let read = try TensorMoments.gather(models: models, tensorNames: unread, threads: threads, progress: progress)
         let fresh = Dictionary(uniqueKeysWithValues: zip(unread, read))
         let moments = tensorNames.map { known[$0] ?? fresh[$0]! }
         var kurtosis = [[Double]](repeating: [], count: models.count)
@@ -31,7 +31,7 @@ struct DirectionEvidence {
             for (m, moments) in perModel.enumerated() {
                 let finite = moments.nonFinite == 0
                 kurtosis[m].append(finite ? moments.excessKurtosis : .nan)
-                sumSquares[m].append(finite ? Double(moments.count) * (moments.variance + moments.mean * moments.mean) : .nan)
+                sumSquares[m].append(finite ? moments.sumOfSquares : .nan)
             }
         }
         return DirectionEvidence(tensors: tensorNames, kurtosis: kurtosis, sumSquares: sumSquares)

@@ -9,7 +9,7 @@
 /// 100,000,000 bytes, each tensor's byte length equal to its element count times the dtype size,
 /// and the tensors' byte ranges tiling the data section exactly — no gap, no overlap, no
 /// trailing bytes. A checkpoint is untrusted input, so no tensor is read before all of that holds.
-public final class SafetensorsFile: @unchecked Sendable {
+public final class SafetensorsFile: Sendable {
     public let path: String
     /// Tensors sorted by name; they read from the file, and keep it (not a descriptor) alive.
     public let tensors: [TensorView]
@@ -30,7 +30,8 @@ public final class SafetensorsFile: @unchecked Sendable {
             let layout: [Entry]
             (layout, metadata) = try header.withUnsafeBytes { try Self.layout(header: $0, dataSize: file.size - dataStart) }
             tensors = layout.map {
-                TensorView(name: $0.name, dtype: $0.dtype, shape: $0.shape, source: .file(file, offset: dataStart + $0.begin))
+                TensorView(name: $0.name, shape: $0.shape,
+                           source: StoredElements(dtype: $0.dtype, storage: .file(file, offset: dataStart + $0.begin)))
             }
         } catch let error as ModelTreeError {
             guard case .format(let reason) = error else { throw error }
@@ -62,9 +63,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         let header = UnsafeRawBufferPointer(rebasing: bytes[8..<8 + headerLength])
         let data = UnsafeRawBufferPointer(rebasing: bytes[(8 + headerLength)...])
         let (layout, metadata) = try layout(header: header, dataSize: data.count)
-        let tensors = layout.map {
-            TensorView(name: $0.name, dtype: $0.dtype, shape: $0.shape,
-                       bytes: UnsafeRawBufferPointer(rebasing: data[$0.begin..<$0.end]))
+        let tensors = try layout.map {
+            try TensorView(name: $0.name, dtype: $0.dtype, shape: $0.shape,
+                           bytes: UnsafeRawBufferPointer(rebasing: data[$0.begin..<$0.end]))
         }
         return (tensors, metadata)
     }
@@ -75,20 +76,38 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard fileSize >= 8 else {
             throw ModelTreeError.format("file is \(fileSize) bytes, shorter than the 8-byte header length")
         }
+        let other = likelyFormat(declared)
         guard declared <= UInt64(maxHeaderLength) else {
-            throw ModelTreeError.format("header length \(declared) exceeds the limit of \(maxHeaderLength) bytes")
+            throw ModelTreeError.format("not a safetensors file\(other): header length \(declared) exceeds the limit of \(maxHeaderLength) bytes")
         }
         guard Int(declared) <= fileSize - 8 else {
-            throw ModelTreeError.format("header length \(declared) runs past the end of the file (\(fileSize) bytes)")
+            // A truncated safetensors file fails here too: say "not one" only when it is another format.
+            let what = other.isEmpty ? "" : "not a safetensors file\(other): "
+            throw ModelTreeError.format("\(what)header length \(declared) runs past the end of the file (\(fileSize) bytes)")
         }
         return Int(declared)
+    }
+
+    /// What a file whose first 8 bytes (`prefix`, little-endian) are no safetensors header length
+    /// probably is, as " (…)" for a message; "" when nothing is recognised.
+    static func likelyFormat(_ prefix: UInt64) -> String {
+        let bytes = (0..<8).map { UInt8(truncatingIfNeeded: prefix >> (8 * UInt64($0))) }
+        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return " (it is a ZIP archive, as a PyTorch checkpoint written by torch.save is)" }
+        if bytes.starts(with: Array("GGUF".utf8)) { return " (it is a GGUF file)" }
+        if bytes[0] == 0x80 && (2...5).contains(bytes[1]) { return " (it is a Python pickle, as an older PyTorch checkpoint is)" }
+        if bytes.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+            return " (it starts with text: \"\(String(decoding: bytes, as: UTF8.self))\")"
+        }
+        return ""
     }
 
     /// Validates the JSON header against a data section of `dataSize` bytes: the tensors, sorted
     /// by name, and the metadata.
     static func layout(header: UnsafeRawBufferPointer, dataSize: Int) throws -> (tensors: [Entry], metadata: [String: String]) {
         // The reference rejects a header that does not start with '{' before parsing it.
-        guard header.first == UInt8(ascii: "{") else { throw ModelTreeError.format("header does not start with '{'") }
+        guard header.first == UInt8(ascii: "{") else {
+            throw ModelTreeError.format("not a safetensors file: its header does not start with '{'")
+        }
         let root: JSONValue
         do {
             // Depth 3 is all a valid header needs (root, entry, shape); a little more keeps the

@@ -1,0 +1,202 @@
+/// The kind of relation an edge stands for. The raw values are the JSON strings (and the order
+/// is that of the C enum `modeltree_edge_type_t`).
+///
+/// Today only `.finetune` is produced; typed relations append, in this order, `adapter` (an
+/// unmerged PEFT folder), `quantized` (GGUF, int8 exports, a BF16/F16 cast), `merge` (one edge
+/// per parent) and `layerSubset` ("layer-subset").
+public enum EdgeType: String, CaseIterable, Sendable {
+    /// A full fine-tune, a merged LoRA, continued pre-training.
+    case finetune
+}
+
+/// The result of a recovery: the models, typed edges between them with a distance and a
+/// confidence each, and the trees (families) they form. An immutable value, safe to share.
+///
+/// Indices refer to `models`. Edges are grouped by child (ascending); a child may have several
+/// edges (a merge will), and the first is its *primary* edge — the one `primaryParent(of:)`,
+/// the per-model C accessors and the trees follow. Today every child has exactly one.
+public struct ModelGraph: Sendable {
+    /// One model of the graph.
+    public struct Node: Sendable, Equatable {
+        /// The caller's name for the model.
+        public var id: String
+        /// Where it was read from; nil for a model given in memory.
+        public var path: String?
+        /// Mean excess (Fisher) kurtosis over the tensors used.
+        public var kurtosis: Double
+
+        public init(id: String, path: String?, kurtosis: Double) {
+            self.id = id; self.path = path; self.kurtosis = kurtosis
+        }
+    }
+
+    /// parent → child: the child was derived from the parent.
+    public struct Edge: Sendable, Equatable {
+        public var parent: Int
+        public var child: Int
+        public var type: EdgeType
+        /// In the graph's metric.
+        public var distance: Double
+        /// In [0, 1]: how much worse the best graph without this edge is (`TreeSolver`).
+        public var confidence: Double
+        /// Not to be trusted: confidence below `unsureThreshold`, or in a tree whose direction
+        /// could not be told.
+        public var unsure: Bool
+
+        public init(parent: Int, child: Int, type: EdgeType, distance: Double, confidence: Double, unsure: Bool) {
+            self.parent = parent; self.child = child; self.type = type
+            self.distance = distance; self.confidence = confidence; self.unsure = unsure
+        }
+    }
+
+    /// A family: the models reachable from one root.
+    public struct Tree: Sendable, Equatable {
+        /// Ascending model indices.
+        public var members: [Int]
+        public var root: Int
+        /// The direction used (never `.auto`).
+        public var direction: DirectionMode
+        /// Whether `auto` could not tell the direction (and guessed).
+        public var directionUnsure: Bool
+
+        public init(members: [Int], root: Int, direction: DirectionMode, directionUnsure: Bool) {
+            self.members = members; self.root = root; self.direction = direction; self.directionUnsure = directionUnsure
+        }
+    }
+
+    public let models: [Node]
+    /// Grouped by child, ascending; a child's primary edge first.
+    public let edges: [Edge]
+    /// Ordered by their smallest member.
+    public let trees: [Tree]
+    /// Pairwise distances in `metric` (symmetric, zero diagonal; +infinity between models of
+    /// different architectures, which are never compared).
+    public let distances: SquareMatrix<Double>
+    /// Names of the tensors used.
+    public let tensors: [String]
+    /// The metric used (never `.auto`).
+    public let metric: Metric
+    /// Notes for the user (skipped tensors, duplicates, unsure decisions).
+    public let warnings: [String]
+    /// The confidence below which an edge was judged unsure.
+    public let unsureThreshold: Double
+
+    /// The primary edge into each model (an index into `edges`), nil for a root.
+    private let primary: [Int?]
+    /// The tree of each model.
+    private let treeIndex: [Int]
+
+    /// Checks that the parts make a graph: indices in range, edges grouped by child and within
+    /// one tree, trees that partition the models, each with its root among its members and
+    /// without a primary edge, a distance matrix of the models' size.
+    /// - Throws: `.internal` naming the first inconsistency (the engine's own bug).
+    public init(models: [Node], edges: [Edge], trees: [Tree], distances: SquareMatrix<Double>, tensors: [String],
+                metric: Metric, warnings: [String], unsureThreshold: Double) throws {
+        let n = models.count
+        func bad(_ what: String) -> ModelTreeError { .internal("inconsistent graph: \(what)") }
+        guard distances.count == n else { throw bad("a \(distances.count) × \(distances.count) distance matrix for \(n) models") }
+        var treeIndex = [Int](repeating: -1, count: n)
+        for (t, tree) in trees.enumerated() {
+            guard !tree.members.isEmpty, zip(tree.members, tree.members.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw bad("tree \(t) has no members or unsorted ones")
+            }
+            guard t == 0 || trees[t - 1].members[0] < tree.members[0] else { throw bad("trees out of order") }
+            for m in tree.members {
+                guard m >= 0, m < n, treeIndex[m] < 0 else { throw bad("model \(m) of tree \(t) is out of range or in two trees") }
+                treeIndex[m] = t
+            }
+            guard tree.members.contains(tree.root) else { throw bad("the root of tree \(t) is not a member") }
+        }
+        guard !treeIndex.contains(-1) else { throw bad("a model belongs to no tree") }
+        var primary = [Int?](repeating: nil, count: n)
+        for (k, e) in edges.enumerated() {
+            guard e.parent >= 0, e.parent < n, e.child >= 0, e.child < n, e.parent != e.child else {
+                throw bad("edge \(k) (\(e.parent) -> \(e.child)) is out of range")
+            }
+            guard k == 0 || edges[k - 1].child <= e.child else { throw bad("edges are not grouped by child") }
+            guard treeIndex[e.parent] == treeIndex[e.child] else { throw bad("edge \(k) joins two trees") }
+            if primary[e.child] == nil { primary[e.child] = k }
+        }
+        for tree in trees where primary[tree.root] != nil { throw bad("the root \(tree.root) has a parent") }
+        self.models = models
+        self.edges = edges
+        self.trees = trees
+        self.distances = distances
+        self.tensors = tensors
+        self.metric = metric
+        self.warnings = warnings
+        self.unsureThreshold = unsureThreshold
+        self.primary = primary
+        self.treeIndex = treeIndex
+    }
+
+    /// The number of models.
+    public var count: Int { models.count }
+    /// The models' ids, in index order.
+    public var ids: [String] { models.map(\.id) }
+
+    /// The primary edge into `child`; nil for a root.
+    public func primaryEdge(into child: Int) -> Edge? { primary[child].map { edges[$0] } }
+    /// The primary parent of `child`; nil for a root.
+    public func primaryParent(of child: Int) -> Int? { primary[child].map { edges[$0].parent } }
+    /// The primary parent of every model, −1 for a root (scipy's `linkage`-like flat form).
+    public var parents: [Int] { primary.map { $0.map { edges[$0].parent } ?? -1 } }
+    /// Every edge into `child`, its primary one first.
+    public func edges(into child: Int) -> ArraySlice<Edge> {
+        guard let first = primary[child] else { return [] }
+        var end = first
+        while end < edges.count && edges[end].child == child { end += 1 }
+        return edges[first..<end]
+    }
+    /// The index in `trees` of the tree holding `model`.
+    public func tree(of model: Int) -> Int { treeIndex[model] }
+    /// The root of each tree, in the order of `trees`.
+    public var roots: [Int] { trees.map(\.root) }
+
+    /// The same graph with `notes` put before its warnings.
+    func prepending(warnings notes: [String]) throws -> ModelGraph {
+        try ModelGraph(models: models, edges: edges, trees: trees, distances: distances, tensors: tensors, metric: metric,
+                       warnings: notes + warnings, unsureThreshold: unsureThreshold)
+    }
+
+    /// Graphs of disjoint groups of models, put together in the caller's model order; pairs in
+    /// different groups are at infinite distance. All parts must use the same metric to share a
+    /// distance matrix; otherwise the first part's metric is reported and a warning says so.
+    static func sideBySide(_ parts: [(members: [Int], graph: ModelGraph)], count n: Int) throws -> ModelGraph {
+        var models = [Node](repeating: Node(id: "", path: nil, kurtosis: .nan), count: n)
+        var edges: [Edge] = [], trees: [Tree] = [], warnings: [String] = []
+        var distances = SquareMatrix<Double>(count: n, repeating: .infinity)
+        var tensors = Set<String>()
+        let metric = parts[0].graph.metric
+        for (members, part) in parts {
+            for (local, global) in members.enumerated() {
+                models[global] = part.models[local]
+                for (other, globalOther) in members.enumerated() {
+                    distances[global, globalOther] = part.distances[local, other]
+                }
+            }
+            edges += part.edges.map { e in
+                var e = e
+                e.parent = members[e.parent]
+                e.child = members[e.child]
+                return e
+            }
+            trees += part.trees.map { t in
+                var t = t
+                t.members = t.members.map { members[$0] }
+                t.root = members[t.root]
+                return t
+            }
+            tensors.formUnion(part.tensors)
+            warnings += part.warnings
+            if part.metric != metric {
+                warnings.append("trees use different metrics (\(metric.rawValue) and \(part.metric.rawValue)); distances are not comparable across them")
+            }
+        }
+        // Stable: a child's edges keep their order (its primary edge first).
+        let byChild = edges.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element)
+        return try ModelGraph(models: models, edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] },
+                              distances: distances, tensors: tensors.sorted(), metric: metric, warnings: warnings,
+                              unsureThreshold: parts[0].graph.unsureThreshold)
+    }
+}

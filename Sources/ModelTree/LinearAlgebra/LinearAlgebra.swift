@@ -1,0 +1,153 @@
+/// The dense linear algebra the rank distance needs: transposes, products and a rank-revealing
+/// QR on small matrices held as arrays. Matrices are row-major unless a function says otherwise.
+enum LinearAlgebra {
+    /// The transpose of a row-major `rows × cols` matrix, in cache-sized tiles. (A column-major
+    /// `rows × cols` matrix is a row-major `cols × rows` one: pass the sides swapped.)
+    static func transpose<T: Numeric>(_ a: [T], rows: Int, cols: Int) -> [T] {
+        var t = [T](repeating: 0, count: a.count)
+        let tile = 32
+        a.withUnsafeBufferPointer { src in
+            t.withUnsafeMutableBufferPointer { dst in
+                var i0 = 0
+                while i0 < rows {
+                    var j0 = 0
+                    while j0 < cols {
+                        for i in i0..<Swift.min(rows, i0 + tile) {
+                            for j in j0..<Swift.min(cols, j0 + tile) { dst[j * rows + i] = src[i * cols + j] }
+                        }
+                        j0 += tile
+                    }
+                    i0 += tile
+                }
+            }
+        }
+        return t
+    }
+
+    /// The `m × n` product of `a` (`m × k`) and a `k × n` matrix packed by
+    /// `MatrixKernels.packPanels`, through the matrix kernel of `T`.
+    static func multiply<T: MatrixScalar>(_ a: [T], _ m: Int, _ k: Int, _ panels: [T], _ n: Int) -> [T] {
+        precondition(a.count == m * k && panels.count >= ((n + 7) / 8) * k * 8)
+        return [T](unsafeUninitializedCapacity: m * n) { c, initialized in
+            a.withUnsafeBufferPointer { aBuf in
+                panels.withUnsafeBufferPointer { bBuf in
+                    if let A = aBuf.baseAddress, let B = bBuf.baseAddress, let C = c.baseAddress {
+                        T.multiplyKernel(A, rows: m, inner: k, panels: B, columns: n, into: C)
+                    }
+                }
+            }
+            initialized = m * n
+        }
+    }
+
+    /// Numerical rank by Householder QR with column pivoting (Businger & Golub 1965), stopped as
+    /// soon as every remaining column's norm is at most `tolerance`; destroys `a`
+    /// (column-major `rows × cols`).
+    ///
+    /// Each step takes the largest remaining column, so the diagonal of R falls like the singular
+    /// values; for a matrix with a clear gap (a low-rank update above rounding noise that stays
+    /// below the tolerance) the count equals the number of singular values above the tolerance.
+    /// Cost O(rows · cols · rank), against O(rows · cols² · sweeps) for a Jacobi SVD.
+    static func pivotedQRRank(_ a: inout [Double], rows: Int, cols: Int, tolerance: Double) -> Int {
+        let steps = Swift.min(rows, cols)
+        let tol2 = tolerance * tolerance
+        return a.withUnsafeMutableBufferPointer { buf -> Int in
+            guard let m = buf.baseAddress else { return 0 }
+            var norms = [Double](repeating: 0, count: cols)
+            for j in 0..<cols { norms[j] = sumOfSquares(m + j * rows, rows) }
+            var rank = 0
+            while rank < steps {
+                let k = rank
+                var p = k
+                for j in (k + 1)..<cols where norms[j] > norms[p] { p = j }
+                // Downdated norms drift: confirm the pivot's before trusting it.
+                norms[p] = sumOfSquares(m + p * rows + k, rows - k)
+                if norms[p] <= tol2 {
+                    var any = false
+                    for j in k..<cols {
+                        norms[j] = sumOfSquares(m + j * rows + k, rows - k)
+                        if norms[j] > tol2 { any = true }
+                    }
+                    if !any { break }
+                    continue
+                }
+                if p != k {
+                    swapColumns(m + k * rows, m + p * rows, rows)
+                    norms.swapAt(k, p)
+                }
+                // Householder vector v (in place of column k below the diagonal), beta = 2 / vᵀv.
+                let col = m + k * rows
+                let alpha = norms[k].squareRoot() * (col[k] >= 0 ? -1 : 1)
+                col[k] -= alpha
+                let vtv = sumOfSquares(col + k, rows - k)
+                if vtv > 0 {
+                    for j in (k + 1)..<cols {
+                        let cj = m + j * rows
+                        let s = 2 * dot(col + k, cj + k, rows - k) / vtv
+                        axpy(-s, col + k, cj + k, rows - k)
+                        let top = cj[k]
+                        norms[j] = Swift.max(0, norms[j] - top * top)
+                    }
+                }
+                rank += 1
+            }
+            return rank
+        }
+    }
+
+    @inline(__always)
+    static func sumOfSquares(_ x: UnsafePointer<Double>, _ n: Int) -> Double { dot(x, x, n) }
+
+    @inline(__always)
+    static func dot(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, _ n: Int) -> Double {
+        typealias V = SIMD4<Double>
+        var a0 = V(repeating: 0), a1 = V(repeating: 0)
+        var i = 0
+        while i + 8 <= n {
+            a0 += UnsafeRawPointer(x + i).loadUnaligned(as: V.self) * UnsafeRawPointer(y + i).loadUnaligned(as: V.self)
+            a1 += UnsafeRawPointer(x + i + 4).loadUnaligned(as: V.self) * UnsafeRawPointer(y + i + 4).loadUnaligned(as: V.self)
+            i += 8
+        }
+        var s = (a0 + a1).sum()
+        while i < n { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+
+    @inline(__always)
+    static func axpy(_ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
+        typealias V = SIMD4<Double>
+        let s = V(repeating: alpha)
+        var i = 0
+        while i + 4 <= n {
+            let v = UnsafeRawPointer(y + i).loadUnaligned(as: V.self) + s * UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: V.self)
+            i += 4
+        }
+        while i < n { y[i] += alpha * x[i]; i += 1 }
+    }
+
+    @inline(__always)
+    static func swapColumns(_ x: UnsafeMutablePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
+        for i in 0..<n { let t = x[i]; x[i] = y[i]; y[i] = t }
+    }
+}
+
+/// An element type the matrix kernels serve (Float and Double).
+protocol MatrixScalar: BinaryFloatingPoint, SIMDScalar, Codable {
+    static func multiplyKernel(_ a: UnsafePointer<Self>, rows: Int, inner: Int, panels: UnsafePointer<Self>,
+                               columns: Int, into c: UnsafeMutablePointer<Self>)
+}
+
+extension Float: MatrixScalar {
+    static func multiplyKernel(_ a: UnsafePointer<Float>, rows: Int, inner: Int, panels: UnsafePointer<Float>,
+                               columns: Int, into c: UnsafeMutablePointer<Float>) {
+        MatrixKernels.multiply(a, rows: rows, inner: inner, panels: panels, columns: columns, into: c)
+    }
+}
+
+extension Double: MatrixScalar {
+    static func multiplyKernel(_ a: UnsafePointer<Double>, rows: Int, inner: Int, panels: UnsafePointer<Double>,
+                               columns: Int, into c: UnsafeMutablePointer<Double>) {
+        MatrixKernels.multiply(a, rows: rows, inner: inner, panels: panels, columns: columns, into: c)
+    }
+}

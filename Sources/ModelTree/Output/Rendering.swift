@@ -1,0 +1,131 @@
+/// The text forms of a graph, rendered here and only here: the CLI prints them, and the C ABI
+/// (`modeltree_graph_render`) hands the same bytes to C, C++ and Python.
+public enum OutputFormat: String, CaseIterable, Sendable {
+    /// The JSON document (`ModelGraph.json`).
+    case json
+    /// The trees drawn for people (`ModelGraph.text`).
+    case text
+    /// A Graphviz digraph (`ModelGraph.dot`).
+    case dot
+}
+
+extension ModelGraph {
+    /// The graph in `format`, with `score` when given (the result of `score(against:)`).
+    /// The corresponding C function is `modeltree_graph_render`.
+    public func render(_ format: OutputFormat, score: Score? = nil) -> String {
+        switch format {
+        case .json: return json(score: score)
+        case .text: return text() + (score.map { "\n" + $0.text() } ?? "")
+        case .dot: return dot(score: score)
+        }
+    }
+
+    /// The JSON document of `modeltree-cli recover --format json`.
+    ///
+    /// Schema (keys are stable; new keys may be added, none renamed):
+    /// `models` [{id, path, kurtosis}], `edges` [{parent, child, type, distance, confidence,
+    /// unsure}], `roots` [id], `trees` [[id]], `tensors` [name], `metric`, `directions` (per
+    /// tree), `warnings` [text], and with a score: `score` {correct, total, accuracy, ari,
+    /// trees [{root, correct, total, accuracy}]}. Non-finite numbers are written as null.
+    public func json(score: Score? = nil) -> String {
+        typealias F = Formatting
+        var lines: [String] = ["{"]
+        let models = self.models.map { m in
+            "    {\"id\": \(F.jsonString(m.id)), \"path\": \(m.path.map(F.jsonString) ?? "null"), \"kurtosis\": \(F.jsonNumber(m.kurtosis))}"
+        }
+        lines.append("  \"models\": [")
+        lines.append(models.joined(separator: ",\n"))
+        lines.append("  ],")
+        let edges = self.edges.map { e in
+            "    {\"parent\": \(F.jsonString(self.models[e.parent].id)), \"child\": \(F.jsonString(self.models[e.child].id)), "
+                + "\"type\": \(F.jsonString(e.type.rawValue)), "
+                + "\"distance\": \(F.jsonNumber(e.distance)), \"confidence\": \(F.jsonNumber(e.confidence)), "
+                + "\"unsure\": \(e.unsure)}"
+        }
+        lines.append("  \"edges\": [")
+        if !edges.isEmpty { lines.append(edges.joined(separator: ",\n")) }
+        lines.append("  ],")
+        let ids = self.ids
+        lines.append("  \"roots\": [\(trees.map { F.jsonString(ids[$0.root]) }.joined(separator: ", "))],")
+        lines.append("  \"trees\": [\(trees.map { "[" + $0.members.map { F.jsonString(ids[$0]) }.joined(separator: ", ") + "]" }.joined(separator: ", "))],")
+        lines.append("  \"tensors\": [\(tensors.map(F.jsonString).joined(separator: ", "))],")
+        lines.append("  \"metric\": \(F.jsonString(metric.rawValue)),")
+        lines.append("  \"directions\": [\(trees.map { F.jsonString($0.direction.rawValue) }.joined(separator: ", "))],")
+        lines.append("  \"warnings\": [\(warnings.map(F.jsonString).joined(separator: ", "))]" + (score == nil ? "" : ","))
+        if let score {
+            let trees = score.trees.map {
+                "{\"root\": \(F.jsonString($0.root)), \"correct\": \($0.correct), \"total\": \($0.total), \"accuracy\": \(F.jsonNumber($0.accuracy))}"
+            }
+            lines.append("  \"score\": {\"correct\": \(score.correct), \"total\": \(score.total), \"accuracy\": \(F.jsonNumber(score.accuracy)), "
+                + "\"ari\": \(F.jsonNumber(score.adjustedRandIndex)), \"trees\": [\(trees.joined(separator: ", "))]}")
+        }
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A Graphviz `digraph`: one cluster per tree, edges labelled with distance and confidence,
+    /// unsure edges dashed; with a score, the graph's label says it.
+    public func dot(score: Score? = nil) -> String {
+        typealias F = Formatting
+        var out = "digraph modeltree {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\"];\n"
+        if let score { out += "  label=\(F.jsonString(score.summary));\n  labelloc=b;\n" }
+        for (t, tree) in trees.enumerated() {
+            out += "  subgraph cluster_\(t) {\n    label=\(F.jsonString("tree \(t + 1) (\(tree.direction.rawValue))"));\n"
+            for i in tree.members {
+                out += "    \(F.jsonString(models[i].id)) [label=\(F.jsonString(models[i].id + "\nkurtosis " + F.significant(models[i].kurtosis, 3)))];\n"
+            }
+            out += "  }\n"
+        }
+        for e in edges {
+            let label = F.significant(e.distance) + " (" + F.fixed(e.confidence, 2) + ")"
+            out += "  \(F.jsonString(models[e.parent].id)) -> \(F.jsonString(models[e.child].id)) [label=\(F.jsonString(label))\(e.unsure ? ", style=dashed" : "")];\n"
+        }
+        return out + "}\n"
+    }
+
+    /// The trees drawn with indentation, for people.
+    public func text() -> String {
+        typealias F = Formatting
+        var out = "\(count) model\(count == 1 ? "" : "s"), \(trees.count) tree\(trees.count == 1 ? "" : "s"); metric \(metric.rawValue) over \(tensors.count) tensor\(tensors.count == 1 ? "" : "s")\n"
+        var children = [[Int]](repeating: [], count: count)
+        for c in 0..<count { if let p = primaryParent(of: c) { children[p].append(c) } }
+        func draw(_ i: Int, _ prefix: String, _ last: Bool, _ isRoot: Bool) {
+            let branch = isRoot ? "" : (last ? "└── " : "├── ")
+            var line = prefix + branch + models[i].id
+            if let e = primaryEdge(into: i), !isRoot {
+                line += "  distance \(F.significant(e.distance))  confidence \(F.fixed(e.confidence, 2))"
+                if e.unsure { line += "  UNSURE" }
+            } else {
+                line += "  (root, kurtosis \(F.significant(models[i].kurtosis, 3)))"
+            }
+            out += line + "\n"
+            let next = isRoot ? prefix : prefix + (last ? "    " : "│   ")
+            for (k, c) in children[i].enumerated() { draw(c, next, k == children[i].count - 1, false) }
+        }
+        for (t, tree) in trees.enumerated() {
+            let direction = tree.direction == .finetune ? "fine-tuning lowers kurtosis" : "further training raises kurtosis"
+            out += "\nTree \(t + 1): \(tree.members.count) model\(tree.members.count == 1 ? "" : "s"); direction: \(direction)\(tree.directionUnsure ? " (unsure)" : "")\n"
+            draw(tree.root, "", true, true)
+        }
+        let unsureCount = edges.filter(\.unsure).count
+        if unsureCount > 0 { out += "\n\(unsureCount) edge\(unsureCount == 1 ? " is" : "s are") unsure (confidence below \(F.fixed(unsureThreshold, 2)), or in a tree whose direction could not be told)\n" }
+        for w in warnings { out += "warning: \(singleLine(w))\n" }
+        return out
+    }
+}
+
+extension Score {
+    /// The overall score on one line.
+    var summary: String {
+        "Edge accuracy: \(correct)/\(total) (\(Formatting.fixed(100 * accuracy, 1))%), adjusted Rand index of the trees \(Formatting.fixed(adjustedRandIndex, 3))"
+    }
+
+    /// The score for people: overall and per true tree.
+    public func text() -> String {
+        var out = summary + "\n"
+        for t in trees {
+            out += "  tree of \(t.root): \(t.correct)/\(t.total) (\(Formatting.fixed(100 * t.accuracy, 1))%)\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,195 @@
+/// Everything the recovery needs from the weights, gathered in one streaming pass over the
+/// selected tensors: per-model moments and, for every pair of models, how far apart they are.
+///
+/// Memory: n blocks of `blockSize` floats and the cursors' reads per thread, plus a few n × n
+/// matrices; no tensor is ever held whole.
+struct PairwiseStatistics {
+    /// Names of the tensors that entered the statistics (selected, finite in every model).
+    var tensors: [String] = []
+    /// Tensors left out, with the reason (non-finite values, constant weights).
+    var skipped: [(tensor: String, reason: String)] = []
+    /// Per tensor (in `tensors` order), per model: excess kurtosis.
+    var kurtosis: [[Double]] = []
+    /// Per tensor (in `tensors` order), per model: the moments kurtosis came from (so that later
+    /// stages need not read these tensors again).
+    var moments: [[Moments]] = []
+    /// Mean over tensors of RMS(W_a − W_b).
+    var rms: SquareMatrix<Double>
+    /// Max over tensors of max|W_a − W_b| / (range of both).
+    var maxNormalized: SquareMatrix<Double>
+    /// Mean over tensors of the Pearson correlation of the two models' weights.
+    var correlation: SquareMatrix<Double>
+
+    init(modelCount n: Int) {
+        rms = SquareMatrix(count: n, repeating: 0)
+        maxNormalized = SquareMatrix(count: n, repeating: 0)
+        correlation = SquareMatrix(count: n, repeating: 0)
+        for i in 0..<n { correlation[i, i] = 1 }
+    }
+}
+
+extension PairwiseStatistics {
+    /// Elements per block: the n decoded blocks of one step stay in L2 (≈ 512 KiB) while every
+    /// pair of them is compared. A power of two of at least 256 (`StreamingPass`).
+    static func blockSize(models n: Int) -> Int {
+        var b = 8_192
+        while b > 256 && b * Swift.max(n, 1) * 4 > 524_288 { b /= 2 }
+        return b
+    }
+
+    /// The most bytes of file reads one thread holds at a time (n models' parts of a segment).
+    static let readBudget = 4 << 20
+
+    /// Bytes each model's cursor stages per read: a multiple of the block for any element size,
+    /// as much of a segment as the read budget allows.
+    static func stagingBytes(models n: Int, block: Int) -> Int {
+        let chunk = Swift.max(block, Swift.min(StreamingPass.segmentSize, readBudget / (8 * Swift.max(n, 1)) / block * block))
+        return chunk * 8
+    }
+
+    /// Streams `tensorNames` of every model once (tensor by tensor, segment by segment, on
+    /// `StreamingPass`).
+    ///
+    /// Each segment yields partial sums (per model: moments about a shift fixed per tensor; per
+    /// pair: Σ (a − b)² and max |a − b|), added in segment order, so results do not depend on the
+    /// thread count. Within a segment, blocks of all n models are decoded into cache and compared
+    /// pair by pair from there (`PairKernels`): the weights are read once.
+    ///
+    /// Cost: O(n² · elements) arithmetic, O(n · elements) bytes read.
+    /// - Parameters:
+    ///   - maxDifference: also compute `maxNormalized` (the `max` metric); without it the pair
+    ///     loop does less work and `maxNormalized` is NaN off the diagonal.
+    ///   - threads: worker threads.
+    ///   - progress: called on the caller's thread after each tensor with the fraction done;
+    ///     throws to stop.
+    /// - Throws: what `progress` throws; `.io` when a file cannot be read or has changed.
+    static func gather(models: [Model], tensorNames: [String], maxDifference: Bool = true,
+                       threads: Int = defaultThreadCount,
+                       progress: (Double) throws -> Void) throws -> PairwiseStatistics {
+        let n = models.count
+        var result = PairwiseStatistics(modelCount: n)
+        let block = blockSize(models: n)
+        let pass = StreamingPass(threads: threads, slots: n, stagingBytes: stagingBytes(models: n, block: block),
+                                 rows: n, block: block, doubles: 2 * n * n)
+        var rmsSum = SquareMatrix<Double>(count: n, repeating: 0)
+        var correlationSum = SquareMatrix<Double>(count: n, repeating: 0)
+        var correlationCount = SquareMatrix<Int>(count: n, repeating: 0)
+
+        for (tensorIndex, name) in tensorNames.enumerated() {
+            let views = models.map { $0.tensor(named: name)! }
+            let count = views[0].count
+            // One shift per model: the mean of the first values (see `Moments`).
+            var moments = try views.map { Moments(shift: try TensorMoments.initialShift($0)) }
+            let shifts = moments.map(\.center)
+            var sumSquares = SquareMatrix<Double>(count: n, repeating: 0)
+            var maxAbs = SquareMatrix<Double>(count: n, repeating: 0)
+            try pass.stream(count: count, unit: { _, range, worker in
+                try segmentPartial(views: views, range: range, shifts: shifts, worker: worker, maxDifference: maxDifference)
+            }, reduce: { _, p in
+                for m in 0..<n { moments[m].merge(p.moments[m]) }
+                for a in 0..<n {
+                    for b in (a + 1)..<n {
+                        sumSquares[a, b] += p.sumSquares[a, b]
+                        if maxDifference { maxAbs[a, b] = Swift.max(maxAbs[a, b], p.maxAbs[a, b]) }
+                    }
+                }
+            })
+
+            if let bad = moments.firstIndex(where: { $0.nonFinite > 0 }) {
+                result.skipped.append((name, "non-finite values (NaN or Inf, or F64 beyond Float's range) in model '\(models[bad].id)'"))
+                try progress(Double(tensorIndex + 1) / Double(tensorNames.count))
+                continue
+            }
+            result.tensors.append(name)
+            result.kurtosis.append(moments.map(\.excessKurtosis))
+            result.moments.append(moments)
+            let total = Double(count)
+            for a in 0..<n {
+                for b in (a + 1)..<n {
+                    let ss = sumSquares[a, b]
+                    rmsSum[a, b] += (ss / total).squareRoot()
+                    if maxDifference {
+                        let range = Double(Swift.max(moments[a].maximum, moments[b].maximum))
+                            - Double(Swift.min(moments[a].minimum, moments[b].minimum))
+                        let normalized = range > 0 ? maxAbs[a, b] / range : 0
+                        result.maxNormalized[a, b] = Swift.max(result.maxNormalized[a, b], normalized)
+                    }
+                    // Pearson correlation from the variance of the difference:
+                    // cov = (var a + var b − var(a − b)) / 2, var(a − b) = E[(a−b)²] − (mean a − mean b)².
+                    let va = moments[a].variance, vb = moments[b].variance
+                    if va > 0 && vb > 0 {
+                        let dm = moments[a].mean - moments[b].mean
+                        let vd = Swift.max(0, ss / total - dm * dm)
+                        let c = (va + vb - vd) / (2 * (va * vb).squareRoot())
+                        correlationSum[a, b] += Swift.min(1, Swift.max(-1, c))
+                        correlationCount[a, b] += 1
+                    }
+                }
+            }
+            try progress(Double(tensorIndex + 1) / Double(tensorNames.count))
+        }
+
+        let used = Double(result.tensors.count)
+        for a in 0..<n {
+            for b in (a + 1)..<n {
+                let d = used > 0 ? rmsSum[a, b] / used : 0
+                result.rms[a, b] = d
+                result.rms[b, a] = d
+                if !maxDifference { result.maxNormalized[a, b] = .nan }
+                result.maxNormalized[b, a] = result.maxNormalized[a, b]
+                // Two models whose every used tensor is constant: equal means related only if equal.
+                let k = correlationCount[a, b]
+                let c = k > 0 ? correlationSum[a, b] / Double(k) : (d == 0 ? 1 : 0)
+                result.correlation[a, b] = c
+                result.correlation[b, a] = c
+            }
+        }
+        return result
+    }
+
+    /// What one segment contributes: per-model moments and per-pair sums (a < b).
+    struct SegmentPartial: Sendable {
+        var moments: [Moments]
+        var sumSquares: SquareMatrix<Double>
+        var maxAbs: SquareMatrix<Double>
+    }
+
+    /// Decodes `range` of every model's tensor block by block into the worker's rows and compares
+    /// every pair of models there (`PairKernels.squaredDistances`).
+    static func segmentPartial(views: [TensorView], range: Range<Int>, shifts: [Double],
+                               worker: StreamingPass.Worker, maxDifference: Bool) throws -> SegmentPartial {
+        let n = views.count, block = worker.block
+        var part = SegmentPartial(moments: shifts.map { Moments(shift: $0) },
+                                  sumSquares: SquareMatrix(count: n, repeating: 0),
+                                  maxAbs: SquareMatrix(count: maxDifference ? n : 0, repeating: 0))
+        var finite = [Bool](repeating: true, count: n)      // the block of each model
+        let sums = worker.doubles, maxima = worker.doubles + n * n
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let len = Swift.min(block, range.upperBound - start)
+            for m in 0..<n {
+                try worker.decode(views[m], slot: m, start..<(start + len), into: m)
+                let nonFinite = part.moments[m].nonFinite
+                part.moments[m].addFast(worker.row(m), count: len, extremes: maxDifference)
+                finite[m] = part.moments[m].nonFinite == nonFinite
+            }
+            PairKernels.squaredDistances(worker.row(0), rows: n, stride: block, count: len,
+                                         sums: sums, maxAbs: maxDifference ? maxima : nil)
+            for a in 0..<n {
+                for b in (a + 1)..<n {
+                    var s = sums[a * n + b]
+                    var m = maxDifference ? maxima[a * n + b] : 0
+                    // A Float square above ~1.8e19 overflows: such a pair of finite blocks is
+                    // redone in Double (a block with NaN or Inf skips its tensor anyway).
+                    if !(s.isFinite && m.isFinite) && finite[a] && finite[b] {
+                        (s, m) = PairKernels.exactSquaredDistanceAndMax(worker.row(a), worker.row(b), len)
+                    }
+                    part.sumSquares[a, b] += s
+                    if maxDifference { part.maxAbs[a, b] = Swift.max(part.maxAbs[a, b], m) }
+                }
+            }
+            start += len
+        }
+        return part
+    }
+}
