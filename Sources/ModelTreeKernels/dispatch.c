@@ -25,8 +25,8 @@ static int x86_supports(mtk_isa isa)
     unsigned int a, b, c, d;
     if (isa == MTK_ISA_PORTABLE || isa == MTK_ISA_SSE2) return 1;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
-    if (!osxsave || !avx || !fma) return 0;
+    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
+    if (!osxsave || !avx || !fma || !f16c) return 0;
     const unsigned long long xcr0 = xgetbv0();
     if ((xcr0 & 0x6) != 0x6) return 0;                   /* XMM and YMM state */
     if (__get_cpuid_max(0, 0) < 7) return 0;

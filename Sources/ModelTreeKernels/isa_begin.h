@@ -9,6 +9,7 @@
  * the linker for another (the classic hazard of compiling shared inline code with -mavx2).
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "modeltree_kernels.h"
@@ -34,3 +35,32 @@ MTK_TARGET_PUSH(MTK_ISA_TARGET)
 
 #define MTK_INLINE static inline __attribute__((always_inline))
 #define MTK_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* One stored element, little-endian at any address, to float, on any host (the scalar tails of
+ * the decode kernels, and the whole of the portable set). F16 and BF16 are widened exactly
+ * (subnormal halves included, by the exact subtraction of 2^-14); F64 is rounded to nearest. */
+MTK_INLINE uint32_t mtk_le16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+MTK_INLINE float mtk_float_bits(uint32_t b) { float f; memcpy(&f, &b, sizeof f); return f; }
+MTK_INLINE uint32_t mtk_bits_of(float f) { uint32_t b; memcpy(&b, &f, sizeof b); return b; }
+MTK_INLINE float mtk_bf16_one(const unsigned char *p) { return mtk_float_bits(mtk_le16(p) << 16); }
+MTK_INLINE float mtk_f16_one(const unsigned char *p)
+{
+    const uint32_t h = mtk_le16(p), sign = (h & 0x8000u) << 16, rest = (h & 0x7FFFu) << 13, exp = h & 0x7C00u;
+    uint32_t bits;
+    if (exp == 0x7C00u) bits = rest | 0x7F800000u;                             /* inf, NaN */
+    else if (exp == 0) bits = mtk_bits_of(mtk_float_bits(rest | 113u << 23) - mtk_float_bits(113u << 23));
+    else bits = rest + (112u << 23);                                           /* rebias 15 -> 127 */
+    return mtk_float_bits(sign | bits);
+}
+MTK_INLINE float mtk_f32_one(const unsigned char *p)
+{
+    return mtk_float_bits(mtk_le16(p) | mtk_le16(p + 2) << 16);
+}
+MTK_INLINE float mtk_f64_one(const unsigned char *p)
+{
+    uint64_t b = 0;
+    for (int i = 7; i >= 0; i--) b = b << 8 | p[i];
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return (float)d;
+}

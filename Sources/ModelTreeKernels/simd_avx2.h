@@ -47,6 +47,16 @@ MTK_INLINE double vd_sum(vd a) {
     return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
 }
 
+/* Stored elements, VW of them from any address (decode.inc); F16 by F16C. */
+MTK_INLINE vf vf_from_bf16(const unsigned char *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+MTK_INLINE vf vf_from_f16(const unsigned char *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+MTK_INLINE vf vf_from_f64(const unsigned char *p) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(_mm256_loadu_pd((const double *)p))),
+                                _mm256_cvtpd_ps(_mm256_loadu_pd((const double *)(p + 32))), 1);
+}
+
 /* Register tiles (16 ymm registers). */
 #define PAIR_TA 4
 #define PAIR_TB 2

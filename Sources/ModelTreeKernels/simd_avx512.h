@@ -39,6 +39,17 @@ MTK_INLINE double vd_sum(vd a) {
     return _mm_cvtsd_f64(_mm_add_sd(u, _mm_unpackhi_pd(u, u)));
 }
 
+/* Stored elements, VW of them from any address (decode.inc). */
+MTK_INLINE vf vf_from_bf16(const unsigned char *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+MTK_INLINE vf vf_from_f16(const unsigned char *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+MTK_INLINE vf vf_from_f64(const unsigned char *p) {
+    const __m256 lo = _mm512_cvtpd_ps(_mm512_loadu_pd((const double *)p));
+    const __m256 hi = _mm512_cvtpd_ps(_mm512_loadu_pd((const double *)(p + 64)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+}
+
 /* Register tiles (32 zmm registers). */
 #define PAIR_TA 4
 #define PAIR_TB 4

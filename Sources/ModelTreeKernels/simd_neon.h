@@ -34,6 +34,15 @@ MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return vfmaq_f64(c, a, b); }
 MTK_INLINE vd vd_add_widened(vd t, vf a) { return vaddq_f64(vaddq_f64(t, vcvt_f64_f32(vget_low_f32(a))), vcvt_high_f64_f32(a)); }
 MTK_INLINE double vd_sum(vd a) { return vgetq_lane_f64(a, 0) + vgetq_lane_f64(a, 1); }
 
+/* Stored elements, VW of them from any address (decode.inc): byte loads, so no alignment. */
+MTK_INLINE vf vf_from_bf16(const unsigned char *p) {
+    return vreinterpretq_f32_u32(vshll_n_u16(vreinterpret_u16_u8(vld1_u8(p)), 16));
+}
+MTK_INLINE vf vf_from_f16(const unsigned char *p) { return vcvt_f32_f16(vreinterpret_f16_u8(vld1_u8(p))); }
+MTK_INLINE vf vf_from_f64(const unsigned char *p) {
+    return vcvt_high_f32_f64(vcvt_f32_f64(vreinterpretq_f64_u8(vld1q_u8(p))), vreinterpretq_f64_u8(vld1q_u8(p + 16)));
+}
+
 #define PAIR_TA 4
 #define PAIR_TB 4
 #define PAIRMAX_TA 4

@@ -31,6 +31,11 @@ MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return a * b + c; }
 MTK_INLINE vd vd_add_widened(vd t, vf a) { return t + (double)a; }
 MTK_INLINE double vd_sum(vd a) { return a; }
 
+/* Stored elements, one at a time (decode.inc). */
+#define vf_from_bf16 mtk_bf16_one
+#define vf_from_f16 mtk_f16_one
+#define vf_from_f64 mtk_f64_one
+
 #define PAIR_TA 4
 #define PAIR_TB 4
 #define PAIRMAX_TA 2

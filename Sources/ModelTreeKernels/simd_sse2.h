@@ -46,6 +46,30 @@ MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return _mm_add_pd(_mm_mul_pd(a, b), c)
 MTK_INLINE vd vd_add_widened(vd t, vf a) { return _mm_add_pd(_mm_add_pd(t, _mm_cvtps_pd(a)), _mm_cvtps_pd(_mm_movehl_ps(a, a))); }
 MTK_INLINE double vd_sum(vd a) { return _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a))); }
 
+/* Stored elements, VW of them from any address (decode.inc). */
+MTK_INLINE vf vf_from_bf16(const unsigned char *p) {
+    return _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), _mm_loadl_epi64((const __m128i *)p)));
+}
+/* F16 by the bit manipulation of mtk_f16_one, lane by lane with masks (SSE2 has no F16C). */
+MTK_INLINE vf vf_from_f16(const unsigned char *p) {
+    const __m128i h = _mm_unpacklo_epi16(_mm_loadl_epi64((const __m128i *)p), _mm_setzero_si128());
+    const __m128i sign = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16);
+    const __m128i rest = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x7FFF)), 13);
+    const __m128i exp = _mm_and_si128(h, _mm_set1_epi32(0x7C00));
+    const __m128i magic = _mm_set1_epi32(113 << 23);
+    const __m128i normal = _mm_add_epi32(rest, _mm_set1_epi32(112 << 23));
+    const __m128i special = _mm_or_si128(rest, _mm_set1_epi32(0x7F800000));
+    const __m128i tiny = _mm_castps_si128(_mm_sub_ps(_mm_castsi128_ps(_mm_or_si128(rest, magic)), _mm_castsi128_ps(magic)));
+    const __m128i isSpecial = _mm_cmpeq_epi32(exp, _mm_set1_epi32(0x7C00));
+    const __m128i isTiny = _mm_cmpeq_epi32(exp, _mm_setzero_si128());
+    __m128i bits = _mm_or_si128(_mm_and_si128(isTiny, tiny), _mm_andnot_si128(isTiny, normal));
+    bits = _mm_or_si128(_mm_and_si128(isSpecial, special), _mm_andnot_si128(isSpecial, bits));
+    return _mm_castsi128_ps(_mm_or_si128(bits, sign));
+}
+MTK_INLINE vf vf_from_f64(const unsigned char *p) {
+    return _mm_movelh_ps(_mm_cvtpd_ps(_mm_loadu_pd((const double *)p)), _mm_cvtpd_ps(_mm_loadu_pd((const double *)(p + 16))));
+}
+
 /* Register tiles (16 xmm registers): rows × partners per step. */
 #define PAIR_TA 3
 #define PAIR_TB 2

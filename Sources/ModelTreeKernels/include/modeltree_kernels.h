@@ -5,7 +5,7 @@
  * hence the different prefix, `mtk_`.
  *
  * Every kernel exists in several instruction sets: portable SSE2 (the x86-64 baseline), AVX2 +
- * FMA, AVX-512 (F, BW) on x86-64; NEON on aarch64; plain C elsewhere. `mtk_kernels_active()`
+ * FMA + F16C, AVX-512 (F, BW) on x86-64; NEON on aarch64; plain C elsewhere. `mtk_kernels_active()`
  * picks the best one the CPU and the OS support, once, unless the environment variable
  * MODELTREE_KERNEL (sse2 | avx2 | avx512 | neon | portable) asks for another; a request the CPU
  * cannot honour falls back to the best supported set below it, an unknown name to the default.
@@ -85,6 +85,11 @@ typedef int (*mtk_gemm_f32_fn)(size_t m, size_t n, size_t k, const float *a, siz
 typedef int (*mtk_gemm_f64_fn)(size_t m, size_t n, size_t k, const double *a, size_t lda,
                                const double *b, size_t ldb, double *c, size_t ldc);
 
+/** Stored elements to float: `count` little-endian elements of one type at `source` (any
+ *  alignment) into `target`. BF16, F16 and F32 are exact (every set gives the same floats; a
+ *  NaN stays a NaN, its payload may be quietened); F64 is rounded to nearest, as a cast. */
+typedef void (*mtk_decode_fn)(const void *source, size_t count, float *target);
+
 /** One instruction set's kernels. */
 typedef struct {
     const char *name;       /* "sse2", "avx2", "avx512", "neon", "portable" */
@@ -94,6 +99,7 @@ typedef struct {
     mtk_moments_fn moments;
     mtk_gemm_f32_fn gemm_f32;
     mtk_gemm_f64_fn gemm_f64;
+    mtk_decode_fn decode_bf16, decode_f16, decode_f32, decode_f64;
 } mtk_kernels;
 
 /** The kernels in use: chosen on the first call (CPU, OS and MODELTREE_KERNEL), then fixed for
