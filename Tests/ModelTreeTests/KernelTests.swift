@@ -332,9 +332,8 @@ final class KernelTests: XCTestCase {
 
     /// C = A·B against a Double loop within k·u·Σ|a·b| (Float) or k·2⁻⁵³·Σ|a·b| (Double), across
     /// the blocking's edges (rows past a register tile, columns past a panel, k past a block, row
-    /// strides wider than the rows); and the SSE2 set gives the bits of the Swift `multiply` it
-    /// replaces (same order, separate multiply and add).
-    func testGemmMatchesDoubleLoopsAndTheSwiftProduct() {
+    /// strides wider than the rows).
+    func testGemmMatchesDoubleLoops() {
         var s = Sampler(seed: 33)
         for (m, n, kk) in [(1, 1, 1), (5, 9, 3), (70, 33, 600), (13, 17, 257), (8, 16, 0), (3, 40, 64)] {
             let lda = kk + 2, ldb = n + 1, ldc = n + 3
@@ -359,18 +358,55 @@ final class KernelTests: XCTestCase {
                     // Columns between n and ldc are not written.
                     for j in n..<ldc { XCTAssertTrue(cf[i * ldc + j].isNaN); XCTAssertTrue(cd[i * ldc + j].isNaN) }
                 }
-                if k.pointee.isa == MTK_ISA_SSE2 {
-                    let packedA = (0..<m).flatMap { i in af[(i * lda)..<(i * lda + kk)] }
-                    let swiftF = multiply(packedA, m, kk, packPanels(kk, n) { bf[$0 * ldb + $1] }, n)
-                    let packedAD = (0..<m).flatMap { i in a[(i * lda)..<(i * lda + kk)] }
-                    let swiftD = multiply(packedAD, m, kk, packPanels(kk, n) { b[$0 * ldb + $1] }, n)
-                    for i in 0..<m {
-                        XCTAssertEqual(Array(cf[(i * ldc)..<(i * ldc + n)]), Array(swiftF[(i * n)..<(i * n + n)]), "f32 \(m)×\(n)×\(kk) row \(i)")
-                        XCTAssertEqual(Array(cd[(i * ldc)..<(i * ldc + n)]), Array(swiftD[(i * n)..<(i * n + n)]), "f64 \(m)×\(n)×\(kk) row \(i)")
+            }
+        }
+    }
+
+    // MARK: - Decoding
+
+    /// Every F16 and BF16 bit pattern, and F32 / F64 values of every kind (subnormal, huge,
+    /// overflowing to infinity, signed zeros, NaN), from an odd address and in lengths around
+    /// the vector widths: every set gives Swift's own conversions (`Float(Float16)`, the BF16
+    /// definition, `Float(Double)`), NaN for NaN.
+    func testDecodeMatchesSwiftConversions() {
+        var s = Sampler(seed: 44)
+        let halves = (0...UInt16.max).map { $0 }
+        var doubles: [Double] = [0, -0.0, 1, -1, .infinity, -.infinity, .nan, 1e-40, -1e-45, 1e-320, 3.4028235e38,
+                                 3.5e38, -1e39, Double(Float.leastNonzeroMagnitude) / 2, Double(Float.leastNonzeroMagnitude) * 0.75,
+                                 1 + 0x1p-24, 1 + 0x1p-24 + 0x1p-52, 1 + 3 * 0x1p-24]
+        doubles += (0..<1_000).map { _ in s.gaussian() * pow(10, Double(Int(s.uniform() * 80) - 40)) }
+        let floats = doubles.map(Float.init) + (0..<64).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: Int(s.uniform() * 4e9))) }
+
+        func check(_ dtype: DType, _ bytes: [UInt8], _ count: Int, _ want: (Int) -> Float) {
+            for k in sets {
+                for length in Set([0, 1, 3, 7, 8, 15, 16, 17, 31, 33, count]) where length <= count {
+                    var target = [Float](repeating: -7, count: length + 1)
+                    // One byte in: no alignment is assumed.
+                    let shifted = [0] + bytes
+                    shifted.withUnsafeBytes { raw in
+                        target.withUnsafeMutableBufferPointer {
+                            KernelSet(table: k).decode(dtype, raw.baseAddress! + 1, count: length, into: $0.baseAddress!)
+                        }
+                    }
+                    XCTAssertEqual(target[length], -7, "\(name(k)) \(dtype) wrote past \(length)")
+                    for i in 0..<length {
+                        let w = want(i)
+                        if w.isNaN {
+                            XCTAssertTrue(target[i].isNaN, "\(name(k)) \(dtype) #\(i)")
+                        } else {
+                            XCTAssertEqual(target[i].bitPattern, w.bitPattern, "\(name(k)) \(dtype) #\(i): \(target[i]) for \(w)")
+                        }
                     }
                 }
             }
         }
+        let halfBytes = halves.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        #if arch(x86_64) || arch(arm64)
+        check(.f16, halfBytes, halves.count) { Float(Float16(bitPattern: halves[$0])) }
+        #endif
+        check(.bf16, halfBytes, halves.count) { Float(bitPattern: UInt32(halves[$0]) << 16) }
+        check(.f32, floats.flatMap { f in (0..<4).map { UInt8(truncatingIfNeeded: f.bitPattern >> (8 * $0)) } }, floats.count) { floats[$0] }
+        check(.f64, doubles.flatMap { d in (0..<8).map { UInt8(truncatingIfNeeded: d.bitPattern >> (8 * $0)) } }, doubles.count) { Float(doubles[$0]) }
     }
 
     // MARK: - Selection

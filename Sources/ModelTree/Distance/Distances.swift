@@ -9,13 +9,13 @@ enum Distances {
     ///   limit, so a full fine-tune costs one pair's column subset.
     /// - Parameter progress: the fraction of this stage done, with the stage's name; throws to stop.
     static func matrix(_ requested: Metric, stats: PairwiseStatistics, models: [Model], threads: Int,
-                       progress: (Double, String) throws -> Void) throws -> (Metric, SquareMatrix<Double>) {
+                       kernels: KernelSet, progress: (Double, String) throws -> Void) throws -> (Metric, SquareMatrix<Double>) {
         let n = models.count
         switch requested {
         case .rms: return (.rms, stats.rms)
         case .max: return (.max, stats.maxNormalized)
         case .rank:
-            return (.rank, try rankMatrix(stats, models: models, pairs: allPairs(n), threads: threads) { try progress($0, $1) })
+            return (.rank, try rankMatrix(stats, models: models, pairs: allPairs(n), threads: threads, kernels: kernels) { try progress($0, $1) })
         case .auto:
             guard n > 1 else { return (.rms, stats.rms) }
             var pairs = Set<Pair>()
@@ -30,13 +30,13 @@ enum Distances {
                 return Swift.min(Swift.min(r, c) / 2, RankDistances.sketchColumns - 1)
             }
             let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: nearest.map { ($0.a, $0.b) },
-                                                stopAbove: limits, threads: threads) { f in
+                                                stopAbove: limits, threads: threads, kernels: kernels) { f in
                 try progress(0.2 * f, "testing for low-rank differences")
             }
             let lowRank = ranks.allSatisfy { row in zip(row, limits).allSatisfy { $0 <= $1 } }
                 && ranks.contains { $0.contains { $0 > 0 } }
             guard lowRank else { return (.rms, stats.rms) }
-            return (.rank, try rankMatrix(stats, models: models, pairs: allPairs(n), threads: threads) {
+            return (.rank, try rankMatrix(stats, models: models, pairs: allPairs(n), threads: threads, kernels: kernels) {
                 try progress(0.2 + 0.8 * $0, $1)
             })
         }
@@ -45,8 +45,9 @@ enum Distances {
     /// Σ over tensors of the rank of the difference, plus RMS / (2 · max RMS) < 1/2 to break the
     /// ties that integer ranks leave (all LoRA children of one parent sit at the same rank).
     private static func rankMatrix(_ stats: PairwiseStatistics, models: [Model], pairs: [(Int, Int)], threads: Int,
-                                   progress: (Double, String) throws -> Void) throws -> SquareMatrix<Double> {
-        let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: pairs, threads: threads) { f in
+                                   kernels: KernelSet, progress: (Double, String) throws -> Void) throws -> SquareMatrix<Double> {
+        let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: pairs, threads: threads,
+                                            kernels: kernels) { f in
             try progress(f, "computing ranks of differences")
         }
         let maxRMS = stats.rms.elements.max() ?? 0

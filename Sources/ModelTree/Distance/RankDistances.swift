@@ -37,9 +37,10 @@ enum RankDistances {
     ///     the limit) and the ranks not computed are -1: a cheap "is this a LoRA family?" test,
     ///     which a full fine-tune fails at the first pair.
     ///   - threads: worker threads; results do not depend on it.
+    ///   - kernels: the vector kernels of the sketch products.
     ///   - progress: called on the caller's thread after each tensor with the fraction done.
     static func ranks(models: [Model], tensorNames: [String], pairs: [(Int, Int)], sketchSize: Int = sketchColumns,
-                      stopAbove: [Int]? = nil, threads: Int = defaultThreadCount,
+                      stopAbove: [Int]? = nil, threads: Int = defaultThreadCount, kernels: KernelSet = .active,
                       progress: (Double) throws -> Void) throws -> [[Int]] {
         var result = [[Int]](repeating: [Int](repeating: stopAbove == nil ? 0 : -1, count: tensorNames.count), count: pairs.count)
         guard !pairs.isEmpty else { return result }
@@ -73,7 +74,8 @@ enum RankDistances {
                 // Each item writes its own slot; they are read after every thread joined.
                 nonisolated(unsafe) let out = made
                 try parallelForEach(missing.count, threads: threads) { i, _ in
-                    out[i] = try plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise)
+                    out[i] = try plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise,
+                                            kernels: kernels)
                 }
                 for (i, m) in missing.enumerated() { cache[m] = made[i]! }
             }
@@ -165,8 +167,8 @@ enum RankDistances {
         let rows: Int, cols: Int
         /// Sketch size; a side that is not sketched keeps its size.
         let sketchRows: Int, sketchCols: Int
-        /// Ω in panels of 8 columns (cols × sketchCols, N(0, 1/sketchCols)), empty when not used.
-        let omegaPanels: [Float]
+        /// Ω row-major (cols × sketchCols, N(0, 1/sketchCols)), empty when not used.
+        let omega: [Float]
         /// Ψᵀ row-major (sketchRows × rows, N(0, 1/sketchRows)), empty when not used.
         let psiT: [Float]
 
@@ -179,10 +181,11 @@ enum RankDistances {
             sketchRows = rows > sketchCols + extraRows ? sketchCols + extraRows : rows
             let (n, k) = (cols, sketchCols)
             if k < n {
-                let omega = RankDistances.gaussianMatrix(rows: n, cols: k, seed: 0x5EED_0000 &+ seed)  // column-major
-                omegaPanels = MatrixKernels.packPanels(n, k) { i, j in Float(omega[j * n + i]) }
+                // Column-major n × k, stored row-major.
+                omega = LinearAlgebra.transpose(RankDistances.gaussianMatrix(rows: n, cols: k, seed: 0x5EED_0000 &+ seed),
+                                                rows: k, cols: n).map(Float.init)
             } else {
-                omegaPanels = []
+                omega = []
             }
             if sketchRows < rows {
                 let psi = RankDistances.gaussianMatrix(rows: rows, cols: sketchRows, seed: 0x5EED_8000 &+ seed)  // column-major rows × R
@@ -197,19 +200,19 @@ enum RankDistances {
         /// Float rounding of the product, relative to the deltas, is then orders of magnitude
         /// below the tolerance. F32 and F64 weights, whose tolerance is at Float's own rounding,
         /// are sketched in Double.
-        func sketch(_ view: TensorView, reference: [Float], precise: Bool) throws -> Sketch {
-            let s = precise ? try sketch(view, reference: reference, as: Double.self)
-                            : try sketch(view, reference: reference, as: Float.self)
+        func sketch(_ view: TensorView, reference: [Float], precise: Bool, kernels: KernelSet) throws -> Sketch {
+            let s = precise ? try sketch(view, reference: reference, as: Double.self, kernels: kernels)
+                            : try sketch(view, reference: reference, as: Float.self, kernels: kernels)
             if s.sumSquares.isFinite && s.values.allSatisfy(\.isFinite) { return s }
             // Finite weights beyond ~1.8e19 overflow a Float square (beyond ~1.7e38, a Float
             // difference): redone with every step in Double, where nothing a Float holds can.
-            return try sketch(view, reference: reference, as: Double.self, wide: true)
+            return try sketch(view, reference: reference, as: Double.self, kernels: kernels, wide: true)
         }
 
         @_specialize(where T == Float)
         @_specialize(where T == Double)
-        func sketch<T: MatrixScalar>(_ view: TensorView, reference: [Float], as: T.Type,
-                                                        wide: Bool = false) throws -> Sketch {
+        func sketch<T: MatrixScalar>(_ view: TensorView, reference: [Float], as: T.Type, kernels: KernelSet,
+                                     wide: Bool = false) throws -> Sketch {
             var w = try view.decode()
             var ss = 0.0
             let a: [T]
@@ -229,11 +232,11 @@ enum RankDistances {
                 a = (transposed ? LinearAlgebra.transpose(w, rows: r, cols: c) : w).map { T($0) }
             }
             // Y = A·Ω: rows × sketchCols row-major.
-            let y: [T] = omegaPanels.isEmpty ? a : LinearAlgebra.multiply(a, rows, cols, omegaPanels.map { T($0) }, sketchCols)
+            let y: [T] = omega.isEmpty ? a : try LinearAlgebra.multiply(a, rows, cols, omega.map { T($0) }, sketchCols, kernels: kernels)
             // Z = Ψᵀ·Y: sketchRows × sketchCols row-major.
             let k = sketchCols
             let z: [T] = psiT.isEmpty ? y
-                : LinearAlgebra.multiply(psiT.map { T($0) }, sketchRows, rows, MatrixKernels.packPanels(rows, k) { i, j in y[i * k + j] }, k)
+                : try LinearAlgebra.multiply(psiT.map { T($0) }, sketchRows, rows, y, k, kernels: kernels)
             var values = [Double](repeating: 0, count: z.count)      // column-major
             for i in 0..<sketchRows { for j in 0..<k { values[j * sketchRows + i] = Double(z[i * k + j]) } }
             return Sketch(values: values, sumSquares: ss,

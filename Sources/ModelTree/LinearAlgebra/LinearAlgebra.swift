@@ -24,15 +24,19 @@ enum LinearAlgebra {
         return t
     }
 
-    /// The `m × n` product of `a` (`m × k`) and a `k × n` matrix packed by
-    /// `MatrixKernels.packPanels`, through the matrix kernel of `T`.
-    static func multiply<T: MatrixScalar>(_ a: [T], _ m: Int, _ k: Int, _ panels: [T], _ n: Int) -> [T] {
-        precondition(a.count == m * k && panels.count >= ((n + 7) / 8) * k * 8)
-        return [T](unsafeUninitializedCapacity: m * n) { c, initialized in
-            a.withUnsafeBufferPointer { aBuf in
-                panels.withUnsafeBufferPointer { bBuf in
+    /// The `m × n` product of `a` (`m × k`) and `b` (`k × n`), through the matrix kernel of `T`
+    /// in `kernels`.
+    /// - Throws: `.outOfMemory` when the kernel's packing buffer cannot be allocated.
+    static func multiply<T: MatrixScalar>(_ a: [T], _ m: Int, _ k: Int, _ b: [T], _ n: Int,
+                                          kernels: KernelSet) throws -> [T] {
+        precondition(a.count == m * k && b.count == k * n)
+        return try [T](unsafeUninitializedCapacity: m * n) { c, initialized in
+            try a.withUnsafeBufferPointer { aBuf in
+                try b.withUnsafeBufferPointer { bBuf in
                     if let A = aBuf.baseAddress, let B = bBuf.baseAddress, let C = c.baseAddress {
-                        T.multiplyKernel(A, rows: m, inner: k, panels: B, columns: n, into: C)
+                        try T.multiply(kernels, A, rows: m, inner: k, B, columns: n, into: C)
+                    } else if let C = c.baseAddress {
+                        C.initialize(repeating: 0, count: m * n)      // k = 0: the empty sums
                     }
                 }
             }
@@ -134,20 +138,20 @@ enum LinearAlgebra {
 
 /// An element type the matrix kernels serve (Float and Double).
 protocol MatrixScalar: BinaryFloatingPoint, SIMDScalar, Codable {
-    static func multiplyKernel(_ a: UnsafePointer<Self>, rows: Int, inner: Int, panels: UnsafePointer<Self>,
-                               columns: Int, into c: UnsafeMutablePointer<Self>)
+    static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Self>, rows: Int, inner: Int, _ b: UnsafePointer<Self>,
+                         columns: Int, into c: UnsafeMutablePointer<Self>) throws
 }
 
 extension Float: MatrixScalar {
-    static func multiplyKernel(_ a: UnsafePointer<Float>, rows: Int, inner: Int, panels: UnsafePointer<Float>,
-                               columns: Int, into c: UnsafeMutablePointer<Float>) {
-        MatrixKernels.multiply(a, rows: rows, inner: inner, panels: panels, columns: columns, into: c)
+    static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Float>, rows: Int, inner: Int, _ b: UnsafePointer<Float>,
+                         columns: Int, into c: UnsafeMutablePointer<Float>) throws {
+        try kernels.multiply(a, rows: rows, inner: inner, b, columns: columns, into: c)
     }
 }
 
 extension Double: MatrixScalar {
-    static func multiplyKernel(_ a: UnsafePointer<Double>, rows: Int, inner: Int, panels: UnsafePointer<Double>,
-                               columns: Int, into c: UnsafeMutablePointer<Double>) {
-        MatrixKernels.multiply(a, rows: rows, inner: inner, panels: panels, columns: columns, into: c)
+    static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Double>, rows: Int, inner: Int, _ b: UnsafePointer<Double>,
+                         columns: Int, into c: UnsafeMutablePointer<Double>) throws {
+        try kernels.multiply(a, rows: rows, inner: inner, b, columns: columns, into: c)
     }
 }
