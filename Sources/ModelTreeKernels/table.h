@@ -9,7 +9,7 @@
     MTK_HIDDEN const mtk_kernels mtk_kernels_##suffix = {                                 \
         #suffix, isa_value, pair_block_##suffix, gram_block_##suffix, moments_##suffix,   \
         gemm_f32_##suffix, gemm_f64_##suffix, decode_bf16_##suffix, decode_f16_##suffix,   \
-        decode_f32_##suffix, decode_f64_##suffix,                                         \
+        decode_f32_##suffix, decode_f64_##suffix, reflect_##suffix,                       \
     };
 
 MTK_HIDDEN extern const mtk_kernels mtk_kernels_portable;

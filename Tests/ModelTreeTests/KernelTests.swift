@@ -362,6 +362,45 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    // MARK: - The QR step
+
+    /// x_j − (2·(v·x_j)/vᵀv)·v for columns of a strided matrix, lengths around the vector widths
+    /// and none: within a few roundings of Σ|v·x| of a Double loop, columns outside untouched.
+    func testReflectMatchesDoubleLoops() {
+        var s = Sampler(seed: 55)
+        for len in [1, 2, 3, 5, 8, 9, 16, 17, 31, 96] {
+            let cols = 5, lda = len + 3
+            let v = (0..<len).map { _ in s.gaussian() }
+            let vtv = v.reduce(0) { $0 + $1 * $1 }
+            let a = (0..<(cols * lda + 2)).map { _ in s.gaussian() }
+            for k in sets {
+                for count in [0, 1, cols] {
+                    var out = a
+                    v.withUnsafeBufferPointer { vp in
+                        out.withUnsafeMutableBufferPointer { KernelSet(table: k).reflect(vp.baseAddress!, length: len, vtv: vtv,
+                                                                                          columns: $0.baseAddress!, stride: lda, count: count) }
+                    }
+                    for j in 0..<cols {
+                        var dot = 0.0, magnitude = 0.0
+                        for i in 0..<len { dot += v[i] * a[j * lda + i]; magnitude += Swift.abs(v[i] * a[j * lda + i]) }
+                        let scale = 2 / vtv
+                        for i in 0..<lda {
+                            let at = j * lda + i
+                            guard j < count && i < len else {
+                                XCTAssertEqual(out[at], a[at], "\(name(k)) len \(len): untouched (\(j), \(i))")
+                                continue
+                            }
+                            let want = a[at] - scale * dot * v[i]
+                            let bound = 4 * Double(len + 2) * 0x1p-53 * (scale * magnitude * Swift.abs(v[i]) + Swift.abs(a[at]))
+                            XCTAssertEqual(out[at], want, accuracy: bound, "\(name(k)) len \(len) (\(j), \(i))")
+                        }
+                    }
+                    XCTAssertEqual(Array(out.suffix(2)), Array(a.suffix(2)))
+                }
+            }
+        }
+    }
+
     // MARK: - Decoding
 
     /// Every F16 and BF16 bit pattern, and F32 / F64 values of every kind (subnormal, huge,

@@ -44,80 +44,159 @@ enum RankDistances {
                       progress: (Double) throws -> Void) throws -> [[Int]] {
         var result = [[Int]](repeating: [Int](repeating: stopAbove == nil ? 0 : -1, count: tensorNames.count), count: pairs.count)
         guard !pairs.isEmpty else { return result }
-        let involved = Array(Set(pairs.flatMap { [$0.0, $0.1] })).sorted()
         for (t, name) in tensorNames.enumerated() {
-            // The first pair of a limited call: a full fine-tune is usually caught by a column
-            // subset of its difference, before any random matrix is made (`exceedsOnColumns`).
-            if let limits = stopAbove, t == 0,
-               let above = try exceedsOnColumns(models[pairs[0].0].tensor(named: name)!,
-                                            models[pairs[0].1].tensor(named: name)!, limit: limits[0]) {
+            if let limits = stopAbove, t == 0, let above = try exceedsOnColumns(models, name, pairs[0], limit: limits[0]) {
                 result[0][0] = above
                 return result
             }
-            let shape = models[involved[0]].tensor(named: name)!.shape
-            let big = SketchPlan(shape: shape, sketchSize: sketchSize, extraRows: extraRows, seed: UInt64(t))
-            // The small sketch first; the big one only for pairs that saturate it.
-            let small = big.sketchCols > smallColumns
-                ? SketchPlan(shape: shape, sketchSize: smallColumns, extraRows: smallRows - smallColumns, seed: 0x100_0000 &+ UInt64(t))
-                : nil
-            let reference = try models[involved[0]].tensor(named: name)!.decode()
-            let precise = involved.contains { models[$0].tensor(named: name)!.unitRoundoff < 0x1p-16 }
-            var smallSketches = [Int: Sketch](), bigSketches = [Int: Sketch]()
-
-            /// Sketches `models` (those not done yet) into `cache`, in parallel.
-            func ensure(_ plan: SketchPlan, _ wanted: [Int], _ cache: inout [Int: Sketch]) throws {
-                let missing = Array(Set(wanted)).filter { cache[$0] == nil }.sorted()
-                guard !missing.isEmpty else { return }
-                let made = UnsafeMutablePointer<Sketch?>.allocate(capacity: missing.count)
-                made.initialize(repeating: nil, count: missing.count)
-                defer { made.deinitialize(count: missing.count); made.deallocate() }
-                // Each item writes its own slot; they are read after every thread joined.
-                nonisolated(unsafe) let out = made
-                try parallelForEach(missing.count, threads: threads) { i, _ in
-                    out[i] = try plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise,
-                                            kernels: kernels)
-                }
-                for (i, m) in missing.enumerated() { cache[m] = made[i]! }
-            }
-            /// Ranks of `part` under `plan`, in parallel.
-            func rank(_ plan: SketchPlan, _ part: [(Int, Int)], _ cache: [Int: Sketch]) -> [Int] {
-                var out = [Int](repeating: 0, count: part.count)
-                out.withUnsafeMutableBufferPointer { buf in
-                    nonisolated(unsafe) let p = buf.baseAddress!   // one slot per item, as above
-                    parallelForEach(part.count, threads: threads) { i, _ in p[i] = plan.rank(cache[part[i].0]!, cache[part[i].1]!) }
-                }
-                return out
-            }
-
-            // Pairs in chunks of a fixed size (never the thread count). With a limit the first
-            // chunk is one pair, so a full fine-tune stops after two sketches.
-            var first = 0
-            while first < pairs.count {
-                let chunk = stopAbove == nil ? pairs.count : (first == 0 && t == 0 ? 1 : 8)
-                let part = Array(pairs[first..<Swift.min(pairs.count, first + chunk)])
-                var ranks: [Int]
-                var saturated = Array(part.indices)
-                if let small {
-                    try ensure(small, part.flatMap { [$0.0, $0.1] }, &smallSketches)
-                    ranks = rank(small, part, smallSketches)
-                    saturated = part.indices.filter { ranks[$0] >= small.sketchCols - 8 }
-                } else {
-                    ranks = [Int](repeating: 0, count: part.count)
-                }
-                if !saturated.isEmpty {
-                    let again = saturated.map { part[$0] }
-                    try ensure(big, again.flatMap { [$0.0, $0.1] }, &bigSketches)
-                    for (i, r) in zip(saturated, rank(big, again, bigSketches)) { ranks[i] = r }
-                }
-                for i in 0..<part.count { result[first + i][t] = ranks[i] }
-                if let limits = stopAbove, ranks.contains(where: { $0 > limits[t] }) {
-                    return result
-                }
-                first += part.count
+            let tensor = try TensorSketches(models: models, tensor: name, index: t, involved: pairs, sketchSize: sketchSize,
+                                            threads: threads, kernels: kernels)
+            if let limits = stopAbove {
+                if !(try tensor.ranks(pairs, tensorIndex: t, limit: limits[t], into: &result)) { return result }
+            } else {
+                let ranks = try tensor.ranks(pairs)
+                for p in pairs.indices { result[p][t] = ranks[p] }
             }
             try progress(Double(t + 1) / Double(tensorNames.count))
         }
         return result
+    }
+
+    /// The `auto` metric's test and the rank distance in one pass over the tensors, so that each
+    /// model's sketch of a tensor is made once for both: on every tensor the `nearest` pairs are
+    /// ranked first, stopping as `ranks(stopAbove:)` does at the first rank above the tensor's
+    /// limit; while none is, the ranks of every pair of `pairs` follow from the same sketches.
+    /// - Returns: nil when a nearest pair's rank exceeds its tensor's limit; else the ranks of
+    ///   `nearest` and of `pairs`, `[p][t]` as `ranks`.
+    static func screenedRanks(models: [Model], tensorNames: [String], nearest: [(Int, Int)], limits: [Int],
+                              pairs: [(Int, Int)], threads: Int = defaultThreadCount, kernels: KernelSet = .active,
+                              progress: (Double) throws -> Void) throws -> (nearest: [[Int]], pairs: [[Int]])? {
+        var screened = [[Int]](repeating: [Int](repeating: -1, count: tensorNames.count), count: nearest.count)
+        var all = [[Int]](repeating: [Int](repeating: 0, count: tensorNames.count), count: pairs.count)
+        guard !nearest.isEmpty else { return nil }
+        for (t, name) in tensorNames.enumerated() {
+            if t == 0, try exceedsOnColumns(models, name, nearest[0], limit: limits[0]) != nil { return nil }
+            let tensor = try TensorSketches(models: models, tensor: name, index: t, involved: nearest + pairs,
+                                            sketchSize: sketchColumns, threads: threads, kernels: kernels)
+            guard try tensor.ranks(nearest, tensorIndex: t, limit: limits[t], into: &screened) else { return nil }
+            let ranks = try tensor.ranks(pairs)
+            for p in pairs.indices { all[p][t] = ranks[p] }
+            try progress(Double(t + 1) / Double(tensorNames.count))
+        }
+        return (screened, all)
+    }
+
+    /// One tensor's sketches: the plans (the small one tried first, the big one made only when a
+    /// pair saturates the small one), the reference, and every model's sketch once made.
+    final class TensorSketches {
+        let models: [Model], name: String, index: Int
+        let threads: Int, kernels: KernelSet
+        let sketchSize: Int
+        let shape: [Int]
+        let reference: [Float]
+        let precise: Bool
+        let small: SketchPlan?
+        private var big: SketchPlan?
+        private var smallSketches = [Int: Sketch](), bigSketches = [Int: Sketch]()
+
+        /// - Parameter involved: the pairs that may be ranked (the lowest model in them is the
+        ///   reference; F32 or F64 among them sketches in Double).
+        init(models: [Model], tensor name: String, index t: Int, involved: [(Int, Int)], sketchSize: Int,
+             threads: Int, kernels: KernelSet) throws {
+            self.models = models; self.name = name; index = t
+            self.threads = threads; self.kernels = kernels; self.sketchSize = sketchSize
+            let members = Set(involved.flatMap { [$0.0, $0.1] })
+            let first = members.min()!
+            shape = models[first].tensor(named: name)!.shape
+            reference = try models[first].tensor(named: name)!.decode()
+            precise = members.contains { models[$0].tensor(named: name)!.unitRoundoff < 0x1p-16 }
+            let columns = Swift.min(shape.first ?? 1, shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1)
+            small = Swift.min(columns, sketchSize) > smallColumns
+                ? SketchPlan(shape: shape, sketchSize: smallColumns, extraRows: smallRows - smallColumns,
+                             seed: 0x100_0000 &+ UInt64(t), precise: precise)
+                : nil
+        }
+
+        /// The big plan, made on first use (its random matrices are most of a plan's cost).
+        private func bigPlan() -> SketchPlan {
+            if let big { return big }
+            let plan = SketchPlan(shape: shape, sketchSize: sketchSize, extraRows: extraRows, seed: UInt64(index), precise: precise)
+            big = plan
+            return plan
+        }
+
+        /// Sketches `wanted` models (those not done yet) into `cache`, in parallel.
+        private func ensure(_ plan: SketchPlan, _ wanted: [Int], _ cache: inout [Int: Sketch]) throws {
+            let missing = Array(Set(wanted)).filter { cache[$0] == nil }.sorted()
+            guard !missing.isEmpty else { return }
+            let made = UnsafeMutablePointer<Sketch?>.allocate(capacity: missing.count)
+            made.initialize(repeating: nil, count: missing.count)
+            defer { made.deinitialize(count: missing.count); made.deallocate() }
+            // Each item writes its own slot; they are read after every thread joined.
+            nonisolated(unsafe) let out = made
+            let (models, name, reference, precise, kernels) = (models, name, reference, precise, kernels)
+            try parallelForEach(missing.count, threads: threads) { i, _ in
+                out[i] = try plan.sketch(models[missing[i]].tensor(named: name)!, reference: reference, precise: precise,
+                                         kernels: kernels)
+            }
+            for (i, m) in missing.enumerated() { cache[m] = made[i]! }
+        }
+
+        /// Ranks of `part` under `plan`, in parallel.
+        private func rank(_ plan: SketchPlan, _ part: [(Int, Int)], _ cache: [Int: Sketch]) -> [Int] {
+            var out = [Int](repeating: 0, count: part.count)
+            let kernels = kernels
+            out.withUnsafeMutableBufferPointer { buf in
+                nonisolated(unsafe) let p = buf.baseAddress!   // one slot per item, as above
+                parallelForEach(part.count, threads: threads) { i, _ in
+                    p[i] = plan.rank(cache[part[i].0]!, cache[part[i].1]!, kernels: kernels)
+                }
+            }
+            return out
+        }
+
+        /// The ranks of `part`: on the small sketch, and on the big one for pairs that saturate it.
+        func ranks(_ part: [(Int, Int)]) throws -> [Int] {
+            var ranks: [Int]
+            var saturated = Array(part.indices)
+            if let small {
+                try ensure(small, part.flatMap { [$0.0, $0.1] }, &smallSketches)
+                ranks = rank(small, part, smallSketches)
+                saturated = part.indices.filter { ranks[$0] >= small.sketchCols - 8 }
+            } else {
+                ranks = [Int](repeating: 0, count: part.count)
+            }
+            if !saturated.isEmpty {
+                let again = saturated.map { part[$0] }
+                let big = bigPlan()
+                try ensure(big, again.flatMap { [$0.0, $0.1] }, &bigSketches)
+                for (i, r) in zip(saturated, rank(big, again, bigSketches)) { ranks[i] = r }
+            }
+            return ranks
+        }
+
+        /// Ranks `pairs` into `result[p][tensorIndex]` in chunks of a fixed size (never the
+        /// thread count), stopping after the chunk where a rank exceeds `limit`. On the first
+        /// tensor the first chunk is one pair, so that a full fine-tune stops after two sketches.
+        /// - Returns: false when a rank exceeded the limit.
+        func ranks(_ pairs: [(Int, Int)], tensorIndex t: Int, limit: Int, into result: inout [[Int]]) throws -> Bool {
+            var first = 0
+            while first < pairs.count {
+                let chunk = first == 0 && t == 0 ? 1 : 8
+                let part = Array(pairs[first..<Swift.min(pairs.count, first + chunk)])
+                let ranks = try ranks(part)
+                for i in 0..<part.count { result[first + i][t] = ranks[i] }
+                if ranks.contains(where: { $0 > limit }) { return false }
+                first += part.count
+            }
+            return true
+        }
+    }
+
+    /// `exceedsOnColumns` for the tensor `name` of a pair of `models`: tried on the first pair
+    /// of a limited computation, before any random matrix is made.
+    private static func exceedsOnColumns(_ models: [Model], _ name: String, _ pair: (Int, Int), limit: Int) throws -> Int? {
+        try exceedsOnColumns(models[pair.0].tensor(named: name)!, models[pair.1].tensor(named: name)!, limit: limit)
     }
 
     /// A cheap proof that `rank(W_a − W_b) > limit`: the numerical rank of `limit + 1`
@@ -167,12 +246,13 @@ enum RankDistances {
         let rows: Int, cols: Int
         /// Sketch size; a side that is not sketched keeps its size.
         let sketchRows: Int, sketchCols: Int
-        /// Ω row-major (cols × sketchCols, N(0, 1/sketchCols)), empty when not used.
-        let omega: [Float]
-        /// Ψᵀ row-major (sketchRows × rows, N(0, 1/sketchRows)), empty when not used.
-        let psiT: [Float]
+        /// Ω row-major (cols × sketchCols, N(0, 1/sketchCols)), empty when not used; and widened
+        /// to Double when the plan sketches in Double (`precise`).
+        let omega: [Float], omega64: [Double]
+        /// Ψᵀ row-major (sketchRows × rows, N(0, 1/sketchRows)), empty when not used; and widened.
+        let psiT: [Float], psiT64: [Double]
 
-        init(shape: [Int], sketchSize: Int, extraRows: Int, seed: UInt64) {
+        init(shape: [Int], sketchSize: Int, extraRows: Int, seed: UInt64, precise: Bool) {
             r = shape.first ?? 1
             c = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
             transposed = c > r
@@ -193,6 +273,8 @@ enum RankDistances {
             } else {
                 psiT = []
             }
+            omega64 = precise ? Double.converting(omega) : []
+            psiT64 = precise ? Double.converting(psiT) : []
         }
 
         /// Ψᵀ · (W − reference) · Ω, column-major, with the norm and roundoff of W. Computed in
@@ -209,34 +291,43 @@ enum RankDistances {
             return try sketch(view, reference: reference, as: Double.self, kernels: kernels, wide: true)
         }
 
+        /// The random matrices in `T` (the stored widened copies, or widened now).
+        private func matrices<T: MatrixScalar>(_: T.Type) -> (omega: [T], psiT: [T]) {
+            if T.self == Double.self, omega64.count == omega.count, psiT64.count == psiT.count {
+                return (omega64 as! [T], psiT64 as! [T])
+            }
+            return (T.converting(omega), T.converting(psiT))
+        }
+
         @_specialize(where T == Float)
         @_specialize(where T == Double)
         func sketch<T: MatrixScalar>(_ view: TensorView, reference: [Float], as: T.Type, kernels: KernelSet,
                                      wide: Bool = false) throws -> Sketch {
             var w = try view.decode()
+            let count = w.count
             var ss = 0.0
             let a: [T]
             if wide {
                 for x in w { ss += Double(x) * Double(x) }
-                let d = (0..<w.count).map { T(w[$0]) - T(reference[$0]) }
+                let d = (0..<count).map { T(w[$0]) - T(reference[$0]) }
                 a = transposed ? LinearAlgebra.transpose(d, rows: r, cols: c) : d
             } else {
-                var i = 0
-                while i < w.count {          // Σ w² in Double over Float runs, then w − reference
-                    let end = Swift.min(w.count, i + 256)
-                    var acc: Float = 0
-                    while i < end { acc += w[i] * w[i]; w[i] -= reference[i]; i += 1 }
-                    ss += Double(acc)
+                // Σ w² by the moment kernel (about 0), then w − reference in place.
+                ss = w.withUnsafeBufferPointer { p in
+                    p.baseAddress.map { kernels.momentSums($0, count: count, shift: 0, extremes: false).s2 } ?? 0
+                }
+                w.withUnsafeMutableBufferPointer { wp in
+                    reference.withUnsafeBufferPointer { rp in for i in 0..<count { wp[i] -= rp[i] } }
                 }
                 // A: rows × cols row-major.
-                a = (transposed ? LinearAlgebra.transpose(w, rows: r, cols: c) : w).map { T($0) }
+                a = T.converting(transposed ? LinearAlgebra.transpose(w, rows: r, cols: c) : w)
             }
+            let (omega, psiT) = matrices(T.self)
             // Y = A·Ω: rows × sketchCols row-major.
-            let y: [T] = omega.isEmpty ? a : try LinearAlgebra.multiply(a, rows, cols, omega.map { T($0) }, sketchCols, kernels: kernels)
+            let y: [T] = omega.isEmpty ? a : try LinearAlgebra.multiply(a, rows, cols, omega, sketchCols, kernels: kernels)
             // Z = Ψᵀ·Y: sketchRows × sketchCols row-major.
             let k = sketchCols
-            let z: [T] = psiT.isEmpty ? y
-                : try LinearAlgebra.multiply(psiT.map { T($0) }, sketchRows, rows, y, k, kernels: kernels)
+            let z: [T] = psiT.isEmpty ? y : try LinearAlgebra.multiply(psiT, sketchRows, rows, y, k, kernels: kernels)
             var values = [Double](repeating: 0, count: z.count)      // column-major
             for i in 0..<sketchRows { for j in 0..<k { values[j * sketchRows + i] = Double(z[i * k + j]) } }
             return Sketch(values: values, sumSquares: ss,
@@ -244,7 +335,7 @@ enum RankDistances {
         }
 
         /// Numerical rank of the difference of two sketches (see the type's documentation).
-        func rank(_ a: Sketch, _ b: Sketch) -> Int {
+        func rank(_ a: Sketch, _ b: Sketch, kernels: KernelSet) -> Int {
             let rmsWeight = ((a.sumSquares + b.sumSquares) / Double(2 * r * c)).squareRoot()
             let u = Swift.max(a.unitRoundoff, b.unitRoundoff)
             let rowGain = sketchRows < rows ? Double(rows) / Double(sketchRows) : 1
@@ -253,7 +344,7 @@ enum RankDistances {
             var d = [Double](repeating: 0, count: sketchRows * sketchCols)
             for i in 0..<d.count { d[i] = a.values[i] - b.values[i] }
             let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: sketchRows, cols: sketchCols, scale: scale)
-            return LinearAlgebra.pivotedQRRank(&d, rows: sketchRows, cols: sketchCols, tolerance: tol)
+            return LinearAlgebra.pivotedQRRank(&d, rows: sketchRows, cols: sketchCols, tolerance: tol, kernels: kernels)
         }
     }
 

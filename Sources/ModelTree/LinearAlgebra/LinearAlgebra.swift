@@ -52,7 +52,9 @@ enum LinearAlgebra {
     /// values; for a matrix with a clear gap (a low-rank update above rounding noise that stays
     /// below the tolerance) the count equals the number of singular values above the tolerance.
     /// Cost O(rows · cols · rank), against O(rows · cols² · sweeps) for a Jacobi SVD.
-    static func pivotedQRRank(_ a: inout [Double], rows: Int, cols: Int, tolerance: Double) -> Int {
+    /// The reflections run on `kernels` (`KernelSet.reflect`).
+    static func pivotedQRRank(_ a: inout [Double], rows: Int, cols: Int, tolerance: Double,
+                              kernels: KernelSet = .active) -> Int {
         let steps = Swift.min(rows, cols)
         let tol2 = tolerance * tolerance
         return a.withUnsafeMutableBufferPointer { buf -> Int in
@@ -84,12 +86,11 @@ enum LinearAlgebra {
                 let alpha = norms[k].squareRoot() * (col[k] >= 0 ? -1 : 1)
                 col[k] -= alpha
                 let vtv = sumOfSquares(col + k, rows - k)
-                if vtv > 0 {
+                if vtv > 0 && k + 1 < cols {
+                    kernels.reflect(col + k, length: rows - k, vtv: vtv, columns: m + (k + 1) * rows + k,
+                                    stride: rows, count: cols - k - 1)
                     for j in (k + 1)..<cols {
-                        let cj = m + j * rows
-                        let s = 2 * dot(col + k, cj + k, rows - k) / vtv
-                        axpy(-s, col + k, cj + k, rows - k)
-                        let top = cj[k]
+                        let top = m[j * rows + k]
                         norms[j] = Swift.max(0, norms[j] - top * top)
                     }
                 }
@@ -118,19 +119,6 @@ enum LinearAlgebra {
     }
 
     @inline(__always)
-    static func axpy(_ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
-        typealias V = SIMD4<Double>
-        let s = V(repeating: alpha)
-        var i = 0
-        while i + 4 <= n {
-            let v = UnsafeRawPointer(y + i).loadUnaligned(as: V.self) + s * UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: V.self)
-            i += 4
-        }
-        while i < n { y[i] += alpha * x[i]; i += 1 }
-    }
-
-    @inline(__always)
     static func swapColumns(_ x: UnsafeMutablePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n { let t = x[i]; x[i] = y[i]; y[i] = t }
     }
@@ -138,11 +126,14 @@ enum LinearAlgebra {
 
 /// An element type the matrix kernels serve (Float and Double).
 protocol MatrixScalar: BinaryFloatingPoint, SIMDScalar, Codable {
+    /// `x` in this type: the array itself for Float, widened for Double.
+    static func converting(_ x: [Float]) -> [Self]
     static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Self>, rows: Int, inner: Int, _ b: UnsafePointer<Self>,
                          columns: Int, into c: UnsafeMutablePointer<Self>) throws
 }
 
 extension Float: MatrixScalar {
+    static func converting(_ x: [Float]) -> [Float] { x }
     static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Float>, rows: Int, inner: Int, _ b: UnsafePointer<Float>,
                          columns: Int, into c: UnsafeMutablePointer<Float>) throws {
         try kernels.multiply(a, rows: rows, inner: inner, b, columns: columns, into: c)
@@ -150,6 +141,12 @@ extension Float: MatrixScalar {
 }
 
 extension Double: MatrixScalar {
+    static func converting(_ x: [Float]) -> [Double] {
+        [Double](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.withUnsafeBufferPointer { for i in 0..<$0.count { out[i] = Double($0[i]) } }
+            initialized = x.count
+        }
+    }
     static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Double>, rows: Int, inner: Int, _ b: UnsafePointer<Double>,
                          columns: Int, into c: UnsafeMutablePointer<Double>) throws {
         try kernels.multiply(a, rows: rows, inner: inner, b, columns: columns, into: c)

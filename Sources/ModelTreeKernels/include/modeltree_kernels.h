@@ -90,6 +90,12 @@ typedef int (*mtk_gemm_f64_fn)(size_t m, size_t n, size_t k, const double *a, si
  *  NaN stays a NaN, its payload may be quietened); F64 is rounded to nearest, as a cast. */
 typedef void (*mtk_decode_fn)(const void *source, size_t count, float *target);
 
+/** One Householder step of a pivoted QR on a column-major matrix: for each of `cols` columns
+ *  x_j (the `len` doubles at a + j·lda), x_j −= (2·(v·x_j)/vtv)·v, v the `len` doubles at `v`
+ *  (vtv = v·v > 0). The dot product in the set's double lanes (FMA where it has it), summed in a
+ *  fixed order: deterministic per set. */
+typedef void (*mtk_reflect_fn)(const double *v, size_t len, double vtv, double *a, size_t lda, size_t cols);
+
 /** One instruction set's kernels. */
 typedef struct {
     const char *name;       /* "sse2", "avx2", "avx512", "neon", "portable" */
@@ -100,6 +106,7 @@ typedef struct {
     mtk_gemm_f32_fn gemm_f32;
     mtk_gemm_f64_fn gemm_f64;
     mtk_decode_fn decode_bf16, decode_f16, decode_f32, decode_f64;
+    mtk_reflect_fn reflect;
 } mtk_kernels;
 
 /** The kernels in use: chosen on the first call (CPU, OS and MODELTREE_KERNEL), then fixed for
