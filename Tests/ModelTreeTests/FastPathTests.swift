@@ -308,27 +308,57 @@ final class FastPathTests: XCTestCase {
         }
     }
 
-    /// With limits, the ranks stop at the first one above its limit; the rest are -1. A low-rank
-    /// first pair is not stopped by the column-subset proof.
-    func testRanksStopAboveTheLimit() throws {
+    /// The auto test: the screen stops (nil) at the first nearest pair whose rank exceeds its
+    /// limit — found by the submatrix proof before any sketch, or by the sketches after a
+    /// low-rank first pair — and otherwise gives the ranks of every pair, those of `ranks`.
+    func testScreenedRanksStopAboveTheLimit() throws {
         var s = Sampler(seed: 29)
         let n = 24
         let base = (0..<(n * n)).map { _ in s.laplace(0.05) }
         let full = base.map { $0 + s.gaussian() * 0.01 }
+        let lora = zip(base, s.lowRank(n, n, 2, scale: 0.01)).map { $0 + $1 }
         let models = [try makeModel("p", [("w", [n, n], base), ("v", [n, n], base)]),
                       try makeModel("f", [("w", [n, n], full), ("v", [n, n], full)]),
-                      try makeModel("g", [("w", [n, n], full), ("v", [n, n], full)])]
-        let lowRank = try RankDistances.ranks(models: [models[1], models[2], models[0]], tensorNames: ["w", "v"],
-                                              pairs: [(0, 1), (0, 2)], stopAbove: [n / 2, n / 2]) { _ in }
-        // Identical models (rank 0), then the full-rank pair, both in the first tensor, stops it.
-        XCTAssertEqual(lowRank, [[0, -1], [n, -1]])
-        let all = try RankDistances.ranks(models: models, tensorNames: ["w", "v"], pairs: [(0, 1), (0, 2)]) { _ in }
-        XCTAssertEqual(all, [[n, n], [n, n]])
-        let stopped = try RankDistances.ranks(models: models, tensorNames: ["w", "v"], pairs: [(0, 1), (0, 2)],
-                                              stopAbove: [n / 2, n / 2]) { _ in }
-        // The first rank is only proven above the limit (on a column subset): a lower bound.
-        XCTAssertGreaterThan(stopped[0][0], n / 2)
-        XCTAssertLessThanOrEqual(stopped[0][0], n)
-        XCTAssertEqual([stopped[0][1]] + stopped[1], [-1, -1, -1])
+                      try makeModel("g", [("w", [n, n], full), ("v", [n, n], full)]),
+                      try makeModel("l", [("w", [n, n], lora), ("v", [n, n], lora)])]
+        func sumSquares(_ order: [Int]) -> [[Double]] {
+            (0..<2).map { _ in order.map { values(models[$0], "w").reduce(0) { $0 + $1 * $1 } } }
+        }
+        func screen(_ order: [Int], _ nearest: [(Int, Int)]) throws -> (nearest: [[Int]], pairs: [[Int]])? {
+            let all = [(0, 1), (0, 2), (1, 2)]
+            return try RankDistances.screenedRanks(models: order.map { models[$0] }, tensorNames: ["w", "v"], nearest: nearest,
+                                                   limits: [n / 2, n / 2], sumSquares: sumSquares(order), pairs: all) { _ in }
+        }
+        // A full fine-tune first: the submatrix proof stops it.
+        XCTAssertNil(try screen([0, 1, 3], [(0, 1), (0, 2)]))
+        // Identical models first (rank 0, no proof), then the full-rank pair: the sketches stop it.
+        XCTAssertNil(try screen([1, 2, 0], [(0, 1), (0, 2)]))
+        // A LoRA pair and an identical pair: every pair ranked, as `ranks` ranks them.
+        let kept = try XCTUnwrap(try screen([0, 3, 1, 2].dropLast().map { $0 }, [(0, 1)]))
+        XCTAssertEqual(kept.nearest, [[2, 2]])
+        let all = try RankDistances.ranks(models: [0, 3, 1].map { models[$0] }, tensorNames: ["w", "v"],
+                                          pairs: [(0, 1), (0, 2), (1, 2)]) { _ in }
+        XCTAssertEqual(kept.pairs, all)
+        XCTAssertEqual(all, [[2, 2], [n, n], [n, n]])
+    }
+
+    /// The submatrix proof: above the limit for a full-rank difference (a lower bound of the
+    /// exact rank), tall and wide; nil for a low-rank difference and for identical tensors.
+    func testSubmatrixProofIsALowerBound() throws {
+        var s = Sampler(seed: 30)
+        for (rows, cols) in [(200, 90), (90, 200)] {
+            let base = (0..<(rows * cols)).map { _ in s.laplace(0.05) }
+            let full = base.map { $0 + s.gaussian() * 0.01 }
+            let low = zip(base, s.lowRank(rows, cols, 5, scale: 0.01)).map { $0 + $1 }
+            let models = try [base, full, low].map { try makeModel("m", [("w", [rows, cols], $0)]) }   // own the bytes
+            let views = models.map { $0.tensor(named: "w")! }
+            let ss = [base, full, low].map { w in w.reduce(0) { $0 + Double(Float($1)) * Double(Float($1)) } }
+            let limit = 40
+            let proof = try XCTUnwrap(try RankDistances.exceedsOnColumns(views[0], views[1], limit: limit, sumSquares: ss[0] + ss[1]), "\(rows)×\(cols)")
+            XCTAssertGreaterThan(proof, limit)
+            XCTAssertLessThanOrEqual(proof, Swift.min(rows, cols))
+            XCTAssertNil(try RankDistances.exceedsOnColumns(views[0], views[2], limit: limit, sumSquares: ss[0] + ss[2]))
+            XCTAssertNil(try RankDistances.exceedsOnColumns(views[0], views[0], limit: limit, sumSquares: 2 * ss[0]))
+        }
     }
 }

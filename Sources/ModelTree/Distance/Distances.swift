@@ -37,7 +37,7 @@ enum Distances {
             let all = allPairs(n)
             guard let ranks = try RankDistances.screenedRanks(models: models, tensorNames: stats.tensors,
                                                               nearest: nearest.map { ($0.a, $0.b) }, limits: limits,
-                                                              pairs: all, threads: threads, kernels: kernels, progress: { f in
+                                                              sumSquares: stats.moments.map { $0.map(\.sumOfSquares) }, pairs: all, threads: threads, kernels: kernels, progress: { f in
                                                                   try progress(f, "computing ranks of differences")
                                                               }),
                   ranks.nearest.contains(where: { $0.contains { $0 > 0 } })

@@ -32,50 +32,47 @@ enum RankDistances {
     /// - Returns: `ranks[p][t]` for pair `pairs[p]` and tensor `tensorNames[t]`.
     /// - Parameters:
     ///   - sketchSize: columns of the sketch (tests use a small one to exercise it cheaply).
-    ///   - stopAbove: one limit per tensor; when given, the computation stops at the first rank
-    ///     above its tensor's limit (which may then be a lower bound of the rank, still above
-    ///     the limit) and the ranks not computed are -1: a cheap "is this a LoRA family?" test,
-    ///     which a full fine-tune fails at the first pair.
     ///   - threads: worker threads; results do not depend on it.
     ///   - kernels: the vector kernels of the sketch products.
     ///   - progress: called on the caller's thread after each tensor with the fraction done.
     static func ranks(models: [Model], tensorNames: [String], pairs: [(Int, Int)], sketchSize: Int = sketchColumns,
-                      stopAbove: [Int]? = nil, threads: Int = defaultThreadCount, kernels: KernelSet = .active,
+                      threads: Int = defaultThreadCount, kernels: KernelSet = .active,
                       progress: (Double) throws -> Void) throws -> [[Int]] {
-        var result = [[Int]](repeating: [Int](repeating: stopAbove == nil ? 0 : -1, count: tensorNames.count), count: pairs.count)
+        var result = [[Int]](repeating: [Int](repeating: 0, count: tensorNames.count), count: pairs.count)
         guard !pairs.isEmpty else { return result }
         for (t, name) in tensorNames.enumerated() {
-            if let limits = stopAbove, t == 0, let above = try exceedsOnColumns(models, name, pairs[0], limit: limits[0]) {
-                result[0][0] = above
-                return result
-            }
             let tensor = try TensorSketches(models: models, tensor: name, index: t, involved: pairs, sketchSize: sketchSize,
                                             threads: threads, kernels: kernels)
-            if let limits = stopAbove {
-                if !(try tensor.ranks(pairs, tensorIndex: t, limit: limits[t], into: &result)) { return result }
-            } else {
-                let ranks = try tensor.ranks(pairs)
-                for p in pairs.indices { result[p][t] = ranks[p] }
-            }
+            let ranks = try tensor.ranks(pairs)
+            for p in pairs.indices { result[p][t] = ranks[p] }
             try progress(Double(t + 1) / Double(tensorNames.count))
         }
         return result
     }
 
-    /// The `auto` metric's test and the rank distance in one pass over the tensors, so that each
-    /// model's sketch of a tensor is made once for both: on every tensor the `nearest` pairs are
-    /// ranked first, stopping as `ranks(stopAbove:)` does at the first rank above the tensor's
-    /// limit; while none is, the ranks of every pair of `pairs` follow from the same sketches.
+    /// The `auto` metric's test — is every nearest pair's difference of low rank in every
+    /// tensor? — and, while it holds, the rank distance, in one pass over the tensors, so that
+    /// each model's sketch of a tensor is made once for both. On every tensor the `nearest`
+    /// pairs are ranked first, in chunks of 8 (of 1 for the first pair), and the call stops at
+    /// the first rank above the tensor's limit; on the first tensor a submatrix of the first
+    /// pair's difference is tried before anything is sketched (`exceedsOnColumns`), which is
+    /// where a full fine-tune stops. Otherwise the ranks of every pair of `pairs` follow.
+    /// - Parameter sumSquares: `[t][m]`: Σ w² of tensor `tensorNames[t]` of model m.
     /// - Returns: nil when a nearest pair's rank exceeds its tensor's limit; else the ranks of
     ///   `nearest` and of `pairs`, `[p][t]` as `ranks`.
     static func screenedRanks(models: [Model], tensorNames: [String], nearest: [(Int, Int)], limits: [Int],
-                              pairs: [(Int, Int)], threads: Int = defaultThreadCount, kernels: KernelSet = .active,
+                              sumSquares: [[Double]], pairs: [(Int, Int)], threads: Int = defaultThreadCount,
+                              kernels: KernelSet = .active,
                               progress: (Double) throws -> Void) throws -> (nearest: [[Int]], pairs: [[Int]])? {
         var screened = [[Int]](repeating: [Int](repeating: -1, count: tensorNames.count), count: nearest.count)
         var all = [[Int]](repeating: [Int](repeating: 0, count: tensorNames.count), count: pairs.count)
         guard !nearest.isEmpty else { return nil }
         for (t, name) in tensorNames.enumerated() {
-            if t == 0, try exceedsOnColumns(models, name, nearest[0], limit: limits[0]) != nil { return nil }
+            if t == 0 {
+                let (a, b) = nearest[0]
+                if try exceedsOnColumns(models[a].tensor(named: name)!, models[b].tensor(named: name)!, limit: limits[0],
+                                        sumSquares: sumSquares[0][a] + sumSquares[0][b]) != nil { return nil }
+            }
             let tensor = try TensorSketches(models: models, tensor: name, index: t, involved: nearest + pairs,
                                             sketchSize: sketchColumns, threads: threads, kernels: kernels)
             guard try tensor.ranks(nearest, tensorIndex: t, limit: limits[t], into: &screened) else { return nil }
@@ -193,40 +190,38 @@ enum RankDistances {
         }
     }
 
-    /// `exceedsOnColumns` for the tensor `name` of a pair of `models`: tried on the first pair
-    /// of a limited computation, before any random matrix is made.
-    private static func exceedsOnColumns(_ models: [Model], _ name: String, _ pair: (Int, Int), limit: Int) throws -> Int? {
-        try exceedsOnColumns(models[pair.0].tensor(named: name)!, models[pair.1].tensor(named: name)!, limit: limit)
-    }
-
-    /// A cheap proof that `rank(W_a − W_b) > limit`: the numerical rank of `limit + 1`
-    /// evenly spaced columns of the difference (of the full height, against the whole
-    /// matrix's tolerance) is a lower bound of the whole one's, since a submatrix's singular
-    /// values never exceed the matrix's. Returns that rank when it exceeds `limit`, nil when
-    /// it does not (a low-rank difference: the caller sketches as usual) or cannot apply.
-    /// Cost O(rows · limit²) and no sketch: the `auto` metric's test on a full fine-tune of
-    /// 2048 × 2048 matrices drops from two sketches (2.5 G multiply-adds) to this.
-    static func exceedsOnColumns(_ a: TensorView, _ b: TensorView, limit: Int) throws -> Int? {
+    /// A cheap proof that `rank(W_a − W_b) > limit`: the numerical rank of a submatrix of the
+    /// difference — `limit + 1` evenly spaced columns of `limit + 1 + extraRows` evenly spaced
+    /// rows — against the whole matrix's tolerance is a lower bound of the whole one's, since a
+    /// submatrix's singular values never exceed the matrix's (Cauchy interlacing). Returns that
+    /// rank when it exceeds `limit`, nil when it does not (a low-rank difference: the caller
+    /// sketches as usual) or cannot apply. Only the rows (or columns) sampled are decoded.
+    /// Cost O((limit + extraRows) · limit²) and no sketch: the `auto` metric's test on a full
+    /// fine-tune of 2048 × 2048 matrices costs a 320 × 256 QR instead of two sketches.
+    /// - Parameter sumSquares: Σ w² over both whole tensors (the tolerance's weight scale).
+    static func exceedsOnColumns(_ a: TensorView, _ b: TensorView, limit: Int, sumSquares: Double) throws -> Int? {
         let r = a.shape.first ?? 1
         let c = a.shape.count > 1 ? a.shape.dropFirst().reduce(1, *) : 1
         let transposed = c > r, rows = Swift.max(r, c), cols = Swift.min(r, c)
-        let k = limit + 1
-        guard k <= cols, k > 0 else { return nil }
-        let wa = try a.decode(), wb = try b.decode()
-        var ss = 0.0
-        for i in 0..<wa.count { ss += Double(wa[i]) * Double(wa[i]) + Double(wb[i]) * Double(wb[i]) }
-        var d = [Double](repeating: 0, count: rows * k)      // column-major rows × k
-        for q in 0..<k {
-            let j = q * cols / k
-            for i in 0..<rows {
-                let at = transposed ? j * c + i : i * c + j
-                d[q * rows + i] = Double(wa[at]) - Double(wb[at])
+        let k = limit + 1, m = Swift.min(rows, limit + 1 + extraRows)
+        guard k <= cols, k > 0, sumSquares.isFinite else { return nil }
+        // Stored rows hold a sampled row of the oriented matrix (or, transposed, a sampled column).
+        let sampled = transposed ? (0..<k).map { $0 * cols / k } : (0..<m).map { $0 * rows / m }
+        let across = transposed ? (0..<m).map { $0 * rows / m } : (0..<k).map { $0 * cols / k }
+        var d = [Double](repeating: 0, count: m * k)      // column-major m × k
+        var rowA = [Float](repeating: 0, count: c), rowB = rowA
+        for (s, stored) in sampled.enumerated() {
+            try rowA.withUnsafeMutableBufferPointer { try a.decode((stored * c)..<(stored * c + c), into: $0.baseAddress!) }
+            try rowB.withUnsafeMutableBufferPointer { try b.decode((stored * c)..<(stored * c + c), into: $0.baseAddress!) }
+            for (t, j) in across.enumerated() {
+                let (p, q) = transposed ? (t, s) : (s, t)
+                d[q * m + p] = Double(rowA[j]) - Double(rowB[j])
             }
         }
         let u = Swift.max(a.unitRoundoff, b.unitRoundoff, DType.f32.unitRoundoff)
-        let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: (ss / Double(2 * r * c)).squareRoot(),
+        let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: (sumSquares / Double(2 * r * c)).squareRoot(),
                                           rows: rows, cols: cols)
-        let found = LinearAlgebra.pivotedQRRank(&d, rows: rows, cols: k, tolerance: tol)
+        let found = LinearAlgebra.pivotedQRRank(&d, rows: m, cols: k, tolerance: tol)
         return found > limit ? found : nil
     }
 
