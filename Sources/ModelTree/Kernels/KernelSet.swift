@@ -48,7 +48,7 @@ struct KernelSet: @unchecked Sendable, Equatable {
 }
 
 /// The instruction set of the vector kernels this process runs: "avx512", "avx2", "sse2",
-/// "neon" or "portable" (see `MODELTREE_KERNEL` in README). For reports and bug reports; results
-/// never depend on anything else about the CPU.
-/// The corresponding C function is `modeltree_kernel_name`.
+/// "neon" or "portable" (`MODELTREE_KERNEL` forces one: see `modeltree_kernel_name` in
+/// include/modeltree.h). For reports and bug reports: the recovered graph is the same whichever
+/// set runs. The corresponding C function is `modeltree_kernel_name`.
 public func kernelName() -> String { KernelSet.active.name }
