@@ -232,3 +232,45 @@ func swiftPairBlock(_ buffer: UnsafeMutablePointer<Float>, block: Int, n: Int, l
         }
     }
 }
+
+// MARK: - Decoding (DType.decode and halfToFloat of Sources/ModelTree/Tensors/DType.swift before
+// the decode kernels)
+
+/// Decodes `count` little-endian elements (2 bytes: BF16 or F16; 8: F64) into `target`.
+@inline(__always)
+func swiftDecode(_ kind: String, _ source: UnsafeRawPointer, count: Int, into target: UnsafeMutablePointer<Float>) {
+    switch kind {
+    case "bf16":
+        for i in 0..<count {
+            let h = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            target[i] = Float(bitPattern: UInt32(h) << 16)
+        }
+    case "f16":
+        for i in 0..<count {
+            let h = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            target[i] = halfToFloat(h)
+        }
+    default:
+        for i in 0..<count {
+            target[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+        }
+    }
+}
+
+@inline(__always)
+func halfToFloat(_ h: UInt16) -> Float {
+    let sign = UInt32(h & 0x8000) << 16
+    let rest = UInt32(h & 0x7FFF) << 13
+    let exp = h & 0x7C00
+    let bits: UInt32
+    if exp == 0x7C00 {
+        bits = rest | 0x7F80_0000
+    } else if exp == 0 {
+        let magic = Float(bitPattern: 113 << 23)
+        let f = Float(bitPattern: rest | (113 << 23)) - magic
+        bits = f.bitPattern
+    } else {
+        bits = rest &+ ((127 - 15) << 23)
+    }
+    return Float(bitPattern: sign | bits)
+}

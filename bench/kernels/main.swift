@@ -1,6 +1,7 @@
 // bench-kernels — the C kernels of Sources/ModelTreeKernels against the Swift kernels they
 // replace (SwiftKernels.swift), on this CPU, in one run: every set the CPU supports, the pair
-// kernel at the driver's block sizes for n = 8, 32, 128, the moments, the sketch products.
+// kernel at the driver's block sizes for n = 8, 32, 64, 128, the moments, the decoding of stored
+// elements, the sketch products.
 // Speeds are the best of several rounds of this thread's CPU time; speed-ups are the median of
 // the ratios to the Swift kernel timed just before in the same round (the machine may be shared).
 //
@@ -194,7 +195,7 @@ print("# bench-kernels\n")
 print("Sets this CPU runs: \(sets.map(name).joined(separator: ", ")); active: \(active).\n")
 
 print("## Pair kernel: G pair-elements/s on one core (speed-up over swift, median of paired rounds)\n")
-let ns = [8, 32, 128]
+let ns = [8, 32, 64, 128]
 print("| variant | " + ns.map { "n = \($0) (block \(blockSize(models: $0)))" }.joined(separator: " | ") + " |")
 print("|---|" + ns.map { _ in "---|" }.joined())
 var table = [String: [String]]()
@@ -220,6 +221,32 @@ do {
     let t = measure(variants, baseline: variants.map { _ in 0 })
     print("| variant | G elements/s |\n|---|---|")
     for (i, v) in variants.enumerated() { print("| \(v.name) | \(fmt(Double(count) / t.best[i] / 1e9)) (\(fmt(t.ratio[i]))×) |") }
+}
+
+print("\n## Decoding 8192 stored elements: G elements/s (speed-up over swift)\n")
+do {
+    let count = 8192
+    let bytes = UnsafeMutableRawPointer.allocate(byteCount: count * 8 + 1, alignment: 64)
+    var g = Rng(state: 9)
+    for i in 0..<count { (bytes + 1).storeBytes(of: Double(g.next() * 0.04).bitPattern, toByteOffset: 8 * i, as: UInt64.self) }
+    let out = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    let kinds = ["bf16", "f16", "f64"]
+    print("| variant | " + kinds.map { $0.uppercased() }.joined(separator: " | ") + " |\n|---|" + kinds.map { _ in "---|" }.joined())
+    var cells = [String: [String]]()
+    var names = [String]()
+    for kind in kinds {
+        var variants = [Variant(name: "swift") { r in for _ in 0..<r { swiftDecode(kind, bytes + 1, count: count, into: out) } }]
+        for k in sets {
+            let f = kind == "bf16" ? k.pointee.decode_bf16! : kind == "f16" ? k.pointee.decode_f16! : k.pointee.decode_f64!
+            variants.append(Variant(name: "c \(name(k))") { r in for _ in 0..<r { f(bytes + 1, count, out) } })
+        }
+        let t = measure(variants, baseline: variants.map { _ in 0 })
+        for (i, v) in variants.enumerated() {
+            if cells[v.name] == nil { names.append(v.name) }
+            cells[v.name, default: []].append("\(fmt(Double(count) / t.best[i] / 1e9)) (\(fmt(t.ratio[i]))×)")
+        }
+    }
+    for v in names { print("| \(v) | " + cells[v]!.joined(separator: " | ") + " |") }
 }
 
 print("\n## Sketch products Y = A·Ω: G multiply-adds/s (speed-up over swift)\n")
