@@ -1,6 +1,6 @@
 // bench-kernels — the C kernels of Sources/ModelTreeKernels against the Swift kernels they
 // replace (SwiftKernels.swift), on this CPU, in one run: every set the CPU supports, the pair
-// kernel at the driver's block sizes for n = 8, 32, 64, 128, the moments, the decoding of stored
+// kernel at the driver's block sizes for n = 8, 32, 64, 96, 128, the moments, the decoding of stored
 // elements, the sketch products.
 // Speeds are the best of several rounds of this thread's CPU time; speed-ups are the median of
 // the ratios to the Swift kernel timed just before in the same round (the machine may be shared).
@@ -195,7 +195,7 @@ print("# bench-kernels\n")
 print("Sets this CPU runs: \(sets.map(name).joined(separator: ", ")); active: \(active).\n")
 
 print("## Pair kernel: G pair-elements/s on one core (speed-up over swift, median of paired rounds)\n")
-let ns = [8, 32, 64, 128]
+let ns = [8, 32, 64, 96, 128]
 print("| variant | " + ns.map { "n = \($0) (block \(blockSize(models: $0)))" }.joined(separator: " | ") + " |")
 print("|---|" + ns.map { _ in "---|" }.joined())
 var table = [String: [String]]()

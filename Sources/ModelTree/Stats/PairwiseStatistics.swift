@@ -62,16 +62,18 @@ extension PairwiseStatistics {
     ///     loop does less work and `maxNormalized` is NaN off the diagonal.
     ///   - threads: worker threads.
     ///   - kernels: the vector kernels (tests force each set the CPU runs).
+    ///   - gramFrom: the fewest models summed by the Gram form (`usesGram`; tests lower it).
     ///   - progress: called on the caller's thread after each tensor with the fraction done;
     ///     throws to stop.
     /// - Throws: what `progress` throws; `.io` when a file cannot be read or has changed.
     static func gather(models: [Model], tensorNames: [String], maxDifference: Bool = true,
                        threads: Int = defaultThreadCount, kernels: KernelSet = .active,
+                       gramFrom: Int = gramMinimumModels,
                        progress: (Double) throws -> Void) throws -> PairwiseStatistics {
         let n = models.count
         var result = PairwiseStatistics(modelCount: n)
         let block = blockSize(models: n)
-        let gram = usesGram(models: n, maxDifference: maxDifference, kernels: kernels)
+        let gram = usesGram(models: n, maxDifference: maxDifference, kernels: kernels, from: gramFrom)
         // Rows: the n decoded blocks, and for the Gram form their centred copies and the mean.
         let pass = StreamingPass(threads: threads, slots: n, stagingBytes: stagingBytes(models: n, block: block),
                                  rows: gram ? 2 * n + 1 : n, block: block, doubles: 2 * n * n + n, kernels: kernels)
@@ -154,14 +156,16 @@ extension PairwiseStatistics {
 
     /// Whether the pass sums pairs by the Gram form (`KernelSet.addSquaredDistancesGram`): a
     /// fixed rule, never a timing. Only for the sums alone (the maximum needs the differences),
-    /// on sets with a fused multiply-add, and from 64 models: the centring costs O(n) per
-    /// element against the O(n²) pair work, and below that it does not pay for itself on any
-    /// CPU measured (bench/kernels/README.md).
-    static func usesGram(models n: Int, maxDifference: Bool, kernels: KernelSet) -> Bool {
-        !maxDifference && kernels.fusesMultiplyAdd && n >= gramMinimumModels
+    /// on sets with a fused multiply-add, from `gramMinimumModels` models (`from`, for tests):
+    /// the centring costs O(n) per element against the O(n²) pair work. Where adds and FMAs
+    /// run on the same two ports (Intel cores) the form halves the pair arithmetic; where they
+    /// have ports of their own (AMD Zen 4, measured in bench/kernels) the direct kernel is as
+    /// fast, and the form overtakes it with AVX-512 only from about 96 models.
+    static func usesGram(models n: Int, maxDifference: Bool, kernels: KernelSet, from: Int = gramMinimumModels) -> Bool {
+        !maxDifference && kernels.fusesMultiplyAdd && n >= from
     }
 
-    static let gramMinimumModels = 64
+    static let gramMinimumModels = 96
 
     /// What one segment contributes: per-model moments and per-pair sums (a < b).
     struct SegmentPartial: Sendable {
