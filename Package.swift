@@ -36,7 +36,7 @@ let package = Package(
         // The engine: pure Swift, throwing API, no global mutable state, no Foundation
         // (so that libmodeltree.so stays small when the Swift runtime is linked into it).
         .target(name: "ModelTree", dependencies: ["ModelTreeKernels"]),
-        // The pass's vector kernels (issue 15): C, each in SSE2, AVX2 + FMA and AVX-512 (NEON on
+        // The pass's vector kernels: C, each in SSE2, AVX2 + FMA and AVX-512 (NEON on
         // aarch64), the set chosen at run time by cpuid; internal (`mtk_*`, not exported).
         .target(name: "ModelTreeKernels"),
         .executableTarget(

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the benchmark: generates (or reuses) the synthetic families, then on the same files runs
 the bandwidth probe, modeltree-cli once per kernel set this CPU runs (MODELTREE_KERNEL=sse2, avx2,
-avx512 or neon), the pre-issue-10 modeltree-cli (--baseline-cli, built from commit 69c3b17 by
+avx512 or neon), the modeltree-cli of commit 69c3b17 (--baseline-cli, built by
 `make bench`) and the Python baseline, and prints the table (with --write, puts it into
 BENCHMARKS.md between the bench markers).
 
@@ -10,9 +10,9 @@ BENCHMARKS.md between the bench markers).
 
 Timings are wall clock and CPU time (user + system) of whole processes under /usr/bin/time -v,
 files warm in the page cache (each family is read once before anything is timed); peak memory is
-the maximum resident set size. The CLI runs (every kernel set and the pre-issue-10 binary) are
+the maximum resident set size. The CLI runs (every kernel set and the 69c3b17 binary) are
 interleaved round by round, --repeat rounds: a run's time is its best round, its speed-up over the
-pre-issue-10 binary the median over rounds of the ratio of the two times taken in the same round,
+69c3b17 binary the median over rounds of the ratio of the two times taken in the same round,
 in wall clock and in CPU time (on a shared machine the CPU ratios hold where wall clock swings).
 The Python baseline runs once.
 
@@ -165,7 +165,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", default=os.environ.get("MODELTREE_BENCH_CACHE", os.path.expanduser("~/.cache/modeltree-bench")))
     ap.add_argument("--cli", default=os.path.join(ROOT, ".build", "release", "modeltree-cli"))
-    ap.add_argument("--baseline-cli", help="the pre-issue-10 modeltree-cli (commit 69c3b17), run beside the kernels")
+    ap.add_argument("--baseline-cli", help="the modeltree-cli of commit 69c3b17, run beside the kernels")
     ap.add_argument("--probe", default=os.path.join(ROOT, ".build", "bench-probe"))
     ap.add_argument("--only", action="append", default=[], help="run the families whose name contains this")
     ap.add_argument("--no-baseline", action="store_true", help="leave out the Python baseline")
@@ -268,7 +268,7 @@ def main():
             rows.append(row)
             family_rows[v] = (wall, speedup, edges == reference if reference is not None else None, wbytes / wall / probe_rate)
 
-        # The targets of issue 15 this family carries.
+        # The speed targets this family carries.
         kernels = [v for v, _, _ in variants if v != baseline_name]
         if name in ("full-n8-25M-BF16", "full-n32-25M-BF16"):
             targets.append(f"- {name}, whole run at ≥ 0.5 of the probe's speed: "
@@ -299,7 +299,7 @@ def main():
         "Command: `make bench` (all families) — or `make bench BENCH_ARGS=\"--only n32-25M\"` for some.",
     ]
     if targets:
-        footer += ["", "Issue 15's targets in this run:", ""] + targets
+        footer += ["", "The speed targets in this run:", ""] + targets
     if callgrind_rows:
         footer += ["", f"Instructions executed (callgrind, the whole process; valgrind has no AVX-512):", "",
                    f"| family | run | instructions | ratio to {baseline_name} |", "|---|---|---|---|"] + callgrind_rows

@@ -1,7 +1,7 @@
 # The benchmark: `make bench` generates the synthetic families (cached outside the repository, in
 # $(BENCH_CACHE)), runs the bandwidth probe, modeltree-cli once per kernel set the CPU runs
-# (MODELTREE_KERNEL=sse2/avx2/avx512), the pre-issue-10 modeltree-cli (built from commit
-# $(BENCH_BASELINE_COMMIT) in its own scratch folder) and the Python baseline
+# (MODELTREE_KERNEL=sse2/avx2/avx512), the modeltree-cli of commit
+# $(BENCH_BASELINE_COMMIT) (built in its own scratch folder) and the Python baseline
 # (tools/reference_recover.py) on them, and writes the table into BENCHMARKS.md. Not part of
 # `make test`. Python is the test interpreter (mk/python.mk: build/venv unless PYTHON= is given).
 #   make bench BENCH_ARGS="--only n32-25M"             some families only
@@ -10,8 +10,9 @@ BENCH_CACHE ?= $(HOME)/.cache/modeltree-bench
 BENCH_ARGS  ?=
 CC          ?= cc
 
-# The modeltree-cli of the speed targets' "today" (issue 15): the last commit before the Swift 6
-# core of issue 10, built from a git archive of that commit, by the same toolchain.
+# The modeltree-cli the speed targets compare with: the last commit before the Swift 6 core with
+# tensor sources and one streaming driver, built from a git archive of that commit, by the same
+# toolchain.
 BENCH_BASELINE_COMMIT ?= 69c3b17
 BENCH_BASELINE_DIR    := .build-baseline/$(BENCH_BASELINE_COMMIT)
 BENCH_BASELINE_CLI    := $(BENCH_BASELINE_DIR)/build/release/modeltree-cli

@@ -2,7 +2,7 @@ import XCTest
 import ModelTreeKernels
 @testable import ModelTree
 
-/// The C kernels of `Sources/ModelTreeKernels` (issue 15), every instruction set this CPU runs
+/// The C kernels of `Sources/ModelTreeKernels`, every instruction set this CPU runs
 /// forced in turn, against plain Double loops on the same inputs: random rows, deltas a millionth
 /// of the weights, magnitudes whose Float squares overflow, NaN and infinity, ragged and empty
 /// lengths. Tolerances come from each kernel's documented accuracy, not from its output.

@@ -1,4 +1,4 @@
-/* gram_study.c — the accuracy of the Gram form of the pair sums (issue 15), against the Double
+/* gram_study.c — the accuracy of the Gram form of the pair sums, against the Double
  * loop, on one block of families of several shapes, for every kernel set this CPU runs.
  *
  * For each pair: the relative error of Σ (a − b)² from N_a + N_b − 2·D_ab, and the cancellation

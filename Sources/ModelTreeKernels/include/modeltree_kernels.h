@@ -14,7 +14,7 @@
  * dependence on alignment, threads or time); different sets round differently (4, 8 or 16
  * lanes; FMA or not), within the accuracy each kernel documents.
  *
- * Accuracy contract of the sums (the pass's since issue 5): terms are computed in float and
+ * Accuracy contract of the sums (the pass's, unchanged by the C kernels): terms are computed in float and
  * accumulated in float over runs of at most MTK_RUN_TERMS terms per vector lane, then flushed
  * into double, so a sum is exact to float rounding of each term plus ~MTK_RUN_TERMS·u of the
  * run, never the cancellation of a long float sum (the Gram form bounds its cancellation: see
