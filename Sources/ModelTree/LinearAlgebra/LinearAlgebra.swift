@@ -30,6 +30,7 @@ enum LinearAlgebra {
     static func multiply<T: MatrixScalar>(_ a: [T], _ m: Int, _ k: Int, _ b: [T], _ n: Int,
                                           kernels: KernelSet) throws -> [T] {
         precondition(a.count == m * k && b.count == k * n)
+        guard m * n > 0 else { return [] }          // (see `Double.converting`)
         return try [T](unsafeUninitializedCapacity: m * n) { c, initialized in
             try a.withUnsafeBufferPointer { aBuf in
                 try b.withUnsafeBufferPointer { bBuf in
@@ -142,7 +143,10 @@ extension Float: MatrixScalar {
 
 extension Double: MatrixScalar {
     static func converting(_ x: [Float]) -> [Double] {
-        [Double](unsafeUninitializedCapacity: x.count) { out, initialized in
+        // (Never `unsafeUninitializedCapacity: 0`: it writes the count of the shared empty
+        // array's storage, a data race between threads that ThreadSanitizer reports.)
+        guard !x.isEmpty else { return [] }
+        return [Double](unsafeUninitializedCapacity: x.count) { out, initialized in
             x.withUnsafeBufferPointer { for i in 0..<$0.count { out[i] = Double($0[i]) } }
             initialized = x.count
         }
