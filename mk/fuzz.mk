@@ -35,15 +35,16 @@ FUZZ_ARGS ?=
 FUZZ_FLAGS := -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_SOURCES := $(wildcard $(addprefix $(FUZZ_ROOT)/Sources/ModelTree/,Readers/*.swift Storage/*.swift \
     Tensors/*.swift Tensors/Sources/*.swift)) \
-    $(FUZZ_ROOT)/Sources/ModelTree/Support/JSON.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift
+    $(FUZZ_ROOT)/Sources/ModelTree/Support/JSON.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift \
+    $(FUZZ_ROOT)/Sources/ModelTree/Kernels/KernelSet.swift $(FUZZ_ROOT)/Sources/ModelTree/Kernels/DecodeKernels.swift
 # -O keeps Swift's overflow and bounds traps (only -Ounchecked drops them). bfd: the toolchain
 # defaults to gold, which warns about every ASan symbol.
 FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -O -g -sanitize=fuzzer,address -use-ld=bfd
 
 .PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
 
-# The C kernels the core imports as the module ModelTreeKernels (Sources/ModelTreeKernels, issue
-# 15): compiled by the toolchain's clang with ASan (no fuzzer coverage: float arithmetic has no
+# The C kernels the core imports as the module ModelTreeKernels (Sources/ModelTreeKernels; the
+# tensor sources decode through them): compiled by the toolchain's clang with ASan (no fuzzer coverage: float arithmetic has no
 # branches worth steering), found by swiftc through the target's module map (-I), and linked into
 # every binary, as SwiftPM does.
 FUZZ_KERNEL_DIR := $(FUZZ_ROOT)/Sources/ModelTreeKernels
