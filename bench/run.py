@@ -164,7 +164,7 @@ def callgrind_instructions(cli, folder, env, work, name):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", default=os.environ.get("MODELTREE_BENCH_CACHE", os.path.expanduser("~/.cache/modeltree-bench")))
-    ap.add_argument("--cli", default=os.path.join(ROOT, ".build", "release", "modeltree-cli"))
+    ap.add_argument("--cli", default=os.path.join(ROOT, ".build-dist", "release", "modeltree-cli"))
     ap.add_argument("--baseline-cli", help="the modeltree-cli of commit 69c3b17, run beside the kernels")
     ap.add_argument("--probe", default=os.path.join(ROOT, ".build", "bench-probe"))
     ap.add_argument("--only", action="append", default=[], help="run the families whose name contains this")

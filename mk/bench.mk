@@ -33,4 +33,5 @@ $(BENCH_BASELINE_CLI):
 	cd $(BENCH_BASELINE_DIR)/src && $(SWIFT) build -c release --product modeltree-cli --scratch-path ../build
 
 bench: bench-deps build .build/bench-probe $(BENCH_BASELINE_CLI)
-	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --write --baseline-cli $(BENCH_BASELINE_CLI) $(BENCH_ARGS)
+	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --cli $(MODELTREE_CLI) --baseline-cli $(BENCH_BASELINE_CLI) \
+	    --write $(BENCH_ARGS)

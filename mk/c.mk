@@ -135,7 +135,8 @@ define mt_build_tests
 	$(2) -std=c++17 $(MT_WARN) $(3) $(MT_ROOT)/Tests/c/test_hpp.cpp $(MT_LINK) -o $(MT_OUT)/test_hpp$(4)
 endef
 
-MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --libdir $(MT_STAGE)/lib --toolchain $(MT_TOOLCHAIN) --tmp $(MT_OUT)
+MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --cli $(MODELTREE_CLI) --libdir $(MT_STAGE)/lib \
+    --toolchain $(MT_TOOLCHAIN) --tmp $(MT_OUT)
 
 test-c: check-header $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CC),$(CXX),-O1 -g,)

@@ -9,19 +9,23 @@ enum Distances {
     ///   limit, so a full fine-tune costs one pair's column subset; while it holds, the ranks of
     ///   every pair are computed from the same sketches (`RankDistances.screenedRanks`).
     /// - Parameter progress: the fraction of this stage done, with the stage's name; throws to stop.
+    /// - Returns: the metric, the distances and, under `rank`, the largest rank of each pair's
+    ///   difference over the tensors (evidence for the edges: a merged LoRA adapter's r).
     static func matrix(_ requested: Metric, stats: PairwiseStatistics, models: [Model], threads: Int,
-                       kernels: KernelSet, progress: (Double, String) throws -> Void) throws -> (Metric, SquareMatrix<Double>) {
+                       kernels: KernelSet, progress: (Double, String) throws -> Void)
+        throws -> (metric: Metric, distance: SquareMatrix<Double>, largestRank: SquareMatrix<Int>?) {
         let n = models.count
         switch requested {
-        case .rms: return (.rms, stats.rms)
-        case .max: return (.max, stats.maxNormalized)
+        case .rms: return (.rms, stats.rms, nil)
+        case .max: return (.max, stats.maxNormalized, nil)
         case .rank:
             let pairs = allPairs(n)
             let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: pairs, threads: threads,
                                                 kernels: kernels) { try progress($0, "computing ranks of differences") }
-            return (.rank, rankMatrix(stats, models: models, pairs: pairs, ranks: ranks))
+            let (d, largest) = rankMatrix(stats, models: models, pairs: pairs, ranks: ranks)
+            return (.rank, d, largest)
         case .auto:
-            guard n > 1 else { return (.rms, stats.rms) }
+            guard n > 1 else { return (.rms, stats.rms, nil) }
             var pairs = Set<Pair>()
             for i in 0..<n {
                 let j = (0..<n).filter { $0 != i }.min { stats.rms[i, $0] < stats.rms[i, $1] }!
@@ -37,29 +41,34 @@ enum Distances {
             let all = allPairs(n)
             guard let ranks = try RankDistances.screenedRanks(models: models, tensorNames: stats.tensors,
                                                               nearest: nearest.map { ($0.a, $0.b) }, limits: limits,
-                                                              sumSquares: stats.moments.map { $0.map(\.sumOfSquares) }, pairs: all, threads: threads, kernels: kernels, progress: { f in
+                                                              sumSquares: stats.moments.map { $0.map(\.sumOfSquares) }, pairs: all,
+                                                              threads: threads, kernels: kernels, progress: { f in
                                                                   try progress(f, "computing ranks of differences")
                                                               }),
                   ranks.nearest.contains(where: { $0.contains { $0 > 0 } })
-            else { return (.rms, stats.rms) }
-            return (.rank, rankMatrix(stats, models: models, pairs: all, ranks: ranks.pairs))
+            else { return (.rms, stats.rms, nil) }
+            let (d, largest) = rankMatrix(stats, models: models, pairs: all, ranks: ranks.pairs)
+            return (.rank, d, largest)
         }
     }
 
     /// Σ over tensors of the rank of the difference (`ranks[p][t]` for `pairs[p]`), plus
     /// RMS / (2 · max RMS) < 1/2 to break the ties that integer ranks leave (all LoRA children
-    /// of one parent sit at the same rank).
+    /// of one parent sit at the same rank); and each pair's largest rank over the tensors.
     private static func rankMatrix(_ stats: PairwiseStatistics, models: [Model], pairs: [(Int, Int)],
-                                   ranks: [[Int]]) -> SquareMatrix<Double> {
+                                   ranks: [[Int]]) -> (SquareMatrix<Double>, SquareMatrix<Int>) {
         let maxRMS = stats.rms.elements.max() ?? 0
         var d = SquareMatrix<Double>(count: models.count, repeating: 0)
+        var largest = SquareMatrix<Int>(count: models.count, repeating: 0)
         for (p, pair) in pairs.enumerated() {
             let tie = maxRMS > 0 ? stats.rms[pair.0, pair.1] / (2 * maxRMS) : 0
             let value = Double(ranks[p].reduce(0, +)) + tie
             d[pair.0, pair.1] = value
             d[pair.1, pair.0] = value
+            largest[pair.0, pair.1] = ranks[p].max() ?? 0
+            largest[pair.1, pair.0] = largest[pair.0, pair.1]
         }
-        return d
+        return (d, largest)
     }
 
     private struct Pair: Hashable { var a: Int, b: Int; init(_ a: Int, _ b: Int) { self.a = a; self.b = b } }

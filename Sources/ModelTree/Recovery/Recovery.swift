@@ -99,8 +99,8 @@ struct Recovery {
             throw ModelTreeError.incompatibleModels("every selected tensor was skipped (\(stats.skipped.map(\.reason).joined(separator: "; ")))")
         }
 
-        let (metric, distance) = try Distances.matrix(options.metric, stats: stats, models: models, threads: threads,
-                                                      kernels: options.kernels) { f, stage in
+        let (metric, distance, largestRank) = try Distances.matrix(options.metric, stats: stats, models: models, threads: threads,
+                                                                   kernels: options.kernels) { f, stage in
             try report(0.70 + 0.25 * f, stage)
         }
         // With include patterns the direction tensors are the selected ones that were not skipped.
@@ -136,9 +136,15 @@ struct Recovery {
             for (local, p) in solution.parent.enumerated() {
                 guard p >= 0 else { root = members[local]; continue }
                 let confidence = solution.confidence[local]
-                edges.append(ModelGraph.Edge(parent: members[p], child: members[local], type: .finetune,
-                                             distance: distance[members[p], members[local]], confidence: confidence,
-                                             unsure: !(confidence >= unsureConfidence) || directionUnsure))
+                let (parent, child) = (members[p], members[local])
+                let votes = solver.votes(parent: p, child: local, solution.direction)
+                let other = solution.runnerUp[local]
+                let evidence = ModelGraph.EdgeEvidence(
+                    runnerUp: other < 0 ? nil : .init(parent: members[other], distance: distance[members[other], child]),
+                    kurtosisVotes: votes.kurtosis, normVotes: votes.norm, largestRank: largestRank.map { $0[parent, child] })
+                edges.append(ModelGraph.Edge(parent: parent, child: child, type: .finetune, distance: distance[parent, child],
+                                             confidence: confidence, unsure: !(confidence >= unsureConfidence) || directionUnsure,
+                                             evidence: evidence))
             }
             trees.append(ModelGraph.Tree(members: members, root: root, direction: solution.direction, directionUnsure: directionUnsure))
             if directionUnsure {
