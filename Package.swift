@@ -40,7 +40,10 @@ let package = Package(
     targets: [
         // The engine: pure Swift, throwing API, no global mutable state, no Foundation
         // (so that libmodeltree.so stays small when the Swift runtime is linked into it).
-        .target(name: "ModelTree"),
+        .target(name: "ModelTree", dependencies: ["ModelTreeKernels"]),
+        // The pass's vector kernels: C, each in SSE2, AVX2 + FMA and AVX-512 (NEON on
+        // aarch64), the set chosen at run time by cpuid; internal (`mtk_*`, not exported).
+        .target(name: "ModelTreeKernels"),
         .executableTarget(
             name: "ModelTreeCLI",
             dependencies: [
@@ -49,7 +52,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ModelTreeTests", dependencies: ["ModelTree"]),
+        .testTarget(name: "ModelTreeTests", dependencies: ["ModelTree", "ModelTreeKernels"]),
         // include/modeltree.h as the Clang module CModelTree: the shim implements its prototypes.
         .systemLibrary(name: "CModelTree", path: "include"),
         // The C ABI: `@c @implementation` entry points only (validate, convert, call, map errors).

@@ -50,7 +50,7 @@ public func fuzzProtobuf(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
         var scales = [Float](repeating: 0, count: scale.elementCount)
         if sdtype.isFloatingPoint {
-            sb.withUnsafeBytes { raw in scales.withUnsafeMutableBufferPointer { sdtype.decode(raw.baseAddress!, count: scale.elementCount, into: $0.baseAddress!) } }
+            sb.withUnsafeBytes { raw in scales.withUnsafeMutableBufferPointer { KernelSet.active.decode(sdtype, raw.baseAddress!, count: scale.elementCount, into: $0.baseAddress!) } }
         }
         let ints = integers(xb, x.dtype!)
         let zps = d.zeroPoint.flatMap { bytes[$0] }.map { integers($0, x.dtype!) } ?? []

@@ -6,19 +6,23 @@ enum Distances {
     /// - `auto`: `rank` when every model's nearest neighbour under RMS differs from it by a
     ///   low-rank update (rank ≤ half the smaller side) in every tensor, and some difference is
     ///   not zero (a LoRA family); `rms` otherwise. The test stops at the first rank above its
-    ///   limit, so a full fine-tune costs one pair's column subset.
+    ///   limit, so a full fine-tune costs one pair's column subset; while it holds, the ranks of
+    ///   every pair are computed from the same sketches (`RankDistances.screenedRanks`).
     /// - Parameter progress: the fraction of this stage done, with the stage's name; throws to stop.
     /// - Returns: the metric, the distances and, under `rank`, the largest rank of each pair's
     ///   difference over the tensors (evidence for the edges: a merged LoRA adapter's r).
     static func matrix(_ requested: Metric, stats: PairwiseStatistics, models: [Model], threads: Int,
-                       progress: (Double, String) throws -> Void)
+                       kernels: KernelSet, progress: (Double, String) throws -> Void)
         throws -> (metric: Metric, distance: SquareMatrix<Double>, largestRank: SquareMatrix<Int>?) {
         let n = models.count
         switch requested {
         case .rms: return (.rms, stats.rms, nil)
         case .max: return (.max, stats.maxNormalized, nil)
         case .rank:
-            let (d, largest) = try rankMatrix(stats, models: models, pairs: allPairs(n), threads: threads) { try progress($0, $1) }
+            let pairs = allPairs(n)
+            let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: pairs, threads: threads,
+                                                kernels: kernels) { try progress($0, "computing ranks of differences") }
+            let (d, largest) = rankMatrix(stats, models: models, pairs: pairs, ranks: ranks)
             return (.rank, d, largest)
         case .auto:
             guard n > 1 else { return (.rms, stats.rms, nil) }
@@ -33,28 +37,26 @@ enum Distances {
                 let r = shape.first ?? 1, c = shape.dropFirst().reduce(1, *)
                 return Swift.min(Swift.min(r, c) / 2, RankDistances.sketchColumns - 1)
             }
-            let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: nearest.map { ($0.a, $0.b) },
-                                                stopAbove: limits, threads: threads) { f in
-                try progress(0.2 * f, "testing for low-rank differences")
-            }
-            let lowRank = ranks.allSatisfy { row in zip(row, limits).allSatisfy { $0 <= $1 } }
-                && ranks.contains { $0.contains { $0 > 0 } }
-            guard lowRank else { return (.rms, stats.rms, nil) }
-            let (d, largest) = try rankMatrix(stats, models: models, pairs: allPairs(n), threads: threads) {
-                try progress(0.2 + 0.8 * $0, $1)
-            }
+            // The test and, while it holds, every pair's ranks, on one set of sketches per tensor.
+            let all = allPairs(n)
+            guard let ranks = try RankDistances.screenedRanks(models: models, tensorNames: stats.tensors,
+                                                              nearest: nearest.map { ($0.a, $0.b) }, limits: limits,
+                                                              sumSquares: stats.moments.map { $0.map(\.sumOfSquares) }, pairs: all,
+                                                              threads: threads, kernels: kernels, progress: { f in
+                                                                  try progress(f, "computing ranks of differences")
+                                                              }),
+                  ranks.nearest.contains(where: { $0.contains { $0 > 0 } })
+            else { return (.rms, stats.rms, nil) }
+            let (d, largest) = rankMatrix(stats, models: models, pairs: all, ranks: ranks.pairs)
             return (.rank, d, largest)
         }
     }
 
-    /// Σ over tensors of the rank of the difference, plus RMS / (2 · max RMS) < 1/2 to break the
-    /// ties that integer ranks leave (all LoRA children of one parent sit at the same rank); and
-    /// the largest rank per pair.
-    private static func rankMatrix(_ stats: PairwiseStatistics, models: [Model], pairs: [(Int, Int)], threads: Int,
-                                   progress: (Double, String) throws -> Void) throws -> (SquareMatrix<Double>, SquareMatrix<Int>) {
-        let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: pairs, threads: threads) { f in
-            try progress(f, "computing ranks of differences")
-        }
+    /// Σ over tensors of the rank of the difference (`ranks[p][t]` for `pairs[p]`), plus
+    /// RMS / (2 · max RMS) < 1/2 to break the ties that integer ranks leave (all LoRA children
+    /// of one parent sit at the same rank); and each pair's largest rank over the tensors.
+    private static func rankMatrix(_ stats: PairwiseStatistics, models: [Model], pairs: [(Int, Int)],
+                                   ranks: [[Int]]) -> (SquareMatrix<Double>, SquareMatrix<Int>) {
         let maxRMS = stats.rms.elements.max() ?? 0
         var d = SquareMatrix<Double>(count: models.count, repeating: 0)
         var largest = SquareMatrix<Int>(count: models.count, repeating: 0)

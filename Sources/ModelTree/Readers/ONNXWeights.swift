@@ -89,7 +89,7 @@ enum ONNXWeights {
                 case .i32: return Double(Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
                 default:
                     var x: Float = 0
-                    if dtype.isFloatingPoint { dtype.decode(p.baseAddress! + i * dtype.size, count: 1, into: &x) }
+                    if dtype.isFloatingPoint { KernelSet.active.decode(dtype, p.baseAddress! + i * dtype.size, count: 1, into: &x) }
                     return Double(x)
                 }
             }

@@ -99,7 +99,7 @@ struct Recovery {
         let threads = try workingMemory(names, directionTensors: directionNames.count)
             .threads(upTo: options.resolvedThreads, budget: options.memoryBudget)
         let stats = try PairwiseStatistics.gather(models: models, tensorNames: names, maxDifference: options.metric == .max,
-                                                  threads: threads) { f in
+                                                  threads: threads, kernels: options.kernels) { f in
             try report(0.02 + 0.68 * f, "reading weights")
         }
         for s in stats.skipped { warnings.append("tensor '\(s.tensor)' skipped: \(s.reason)") }
@@ -107,14 +107,15 @@ struct Recovery {
             throw ModelTreeError.incompatibleModels("every selected tensor was skipped (\(stats.skipped.map(\.reason).joined(separator: "; ")))")
         }
 
-        let (metric, distance, largestRank) = try Distances.matrix(options.metric, stats: stats, models: models, threads: threads) { f, stage in
+        let (metric, distance, largestRank) = try Distances.matrix(options.metric, stats: stats, models: models, threads: threads,
+                                                                   kernels: options.kernels) { f, stage in
             try report(0.70 + 0.25 * f, stage)
         }
         // With include patterns the direction tensors are the selected ones that were not skipped.
         let evidenceNames = options.include.isEmpty ? directionNames : stats.tensors
         let evidence = try DirectionEvidence.gather(models: models, tensorNames: evidenceNames,
                                                     known: Dictionary(uniqueKeysWithValues: zip(stats.tensors, stats.moments)),
-                                                    threads: threads) { f in
+                                                    threads: threads, kernels: options.kernels) { f in
             try report(0.95 + 0.04 * f, "reading direction evidence")
         }
         try report(0.99, "building trees")
@@ -171,7 +172,9 @@ struct Recovery {
         let rows = largest?.shape.first ?? 1
         return WorkingMemory(models: models.count, largestTensor: largest?.count ?? 0, largestRows: rows,
                              largestColumns: (largest?.count ?? 0) / Swift.max(rows, 1),
-                             tensors: names.count + directionTensors, rank: options.metric == .auto || options.metric == .rank)
+                             tensors: names.count + directionTensors, rank: options.metric == .auto || options.metric == .rank,
+                             gram: PairwiseStatistics.usesGram(models: models.count, maxDifference: options.metric == .max,
+                                                               kernels: options.kernels))
     }
 
     private func report(_ fraction: Double, _ stage: String) throws {

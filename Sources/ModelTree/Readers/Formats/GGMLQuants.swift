@@ -140,17 +140,18 @@ public enum GGMLType: UInt32, CaseIterable, Sendable {
 /// gguf-py's (FormatsGGUFTests compare every type on files gguf-py wrote).
 public enum GGMLDequantizer {
     /// Decodes `blocks` consecutive blocks of `type` from `source` (any alignment) into
-    /// `blocks * type.blockSize` floats at `target`.
+    /// `blocks * type.blockSize` floats at `target`; the float types through `kernels`' decoders
+    /// (exact on every set).
     /// - Precondition: `type.canDequantize`.
-    public static func decode(_ type: GGMLType, _ source: UnsafeRawPointer, blocks: Int,
-                              into target: UnsafeMutablePointer<Float>) {
+    static func decode(_ type: GGMLType, _ source: UnsafeRawPointer, blocks: Int,
+                       into target: UnsafeMutablePointer<Float>, kernels: KernelSet = .active) {
         precondition(type.canDequantize, "no dequantizer for \(type.name)")
         let stride = type.typeSize, n = type.blockSize
         switch type {
-        case .f32: DType.f32.decode(source, count: blocks, into: target)
-        case .f16: DType.f16.decode(source, count: blocks, into: target)
-        case .bf16: DType.bf16.decode(source, count: blocks, into: target)
-        case .f64: DType.f64.decode(source, count: blocks, into: target)
+        case .f32: kernels.decode(.f32, source, count: blocks, into: target)
+        case .f16: kernels.decode(.f16, source, count: blocks, into: target)
+        case .bf16: kernels.decode(.bf16, source, count: blocks, into: target)
+        case .f64: kernels.decode(.f64, source, count: blocks, into: target)
         default:
             for b in 0..<blocks {
                 let block = source + b * stride, y = target + b * n
@@ -171,8 +172,20 @@ public enum GGMLDequantizer {
         }
     }
 
+    /// A block's F16 scale: IEEE binary16 to binary32 exactly (normals, subnormals, ±0, inf,
+    /// NaN) by bit manipulation, one at a time (the decode kernels convert runs of them).
     @inline(__always) private static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
-        halfToFloat(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        let h = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+        let sign = UInt32(h & 0x8000) << 16
+        let rest = UInt32(h & 0x7FFF) << 13
+        switch h & 0x7C00 {
+        case 0x7C00: return Float(bitPattern: sign | rest | 0x7F80_0000)
+        case 0:
+            // value = mantissa · 2^-24: renormalised by subtracting 2^-14.
+            let magic = Float(bitPattern: 113 << 23)
+            return Float(bitPattern: sign | (Float(bitPattern: rest | (113 << 23)) - magic).bitPattern)
+        default: return Float(bitPattern: sign | (rest &+ ((127 - 15) << 23)))
+        }
     }
 
     @inline(__always) private static func byte(_ p: UnsafeRawPointer, _ offset: Int) -> UInt8 {

@@ -58,12 +58,12 @@ struct GGMLBlocks: TensorSource {
             }
             let lo = b * n, hi = e * n
             if lo >= range.lowerBound && hi <= range.upperBound {
-                GGMLDequantizer.decode(type, raw, blocks: e - b, into: target + (lo - range.lowerBound))
+                GGMLDequantizer.decode(type, raw, blocks: e - b, into: target + (lo - range.lowerBound), kernels: cursor.kernels)
             } else {
                 // Only the first and last blocks of an unaligned range come here, one at a time.
                 for k in b..<e {
                     let floats = cursor.scratch(bytes: n * 4 + (piece >= 1 ? 0 : stride)).assumingMemoryBound(to: Float.self)
-                    GGMLDequantizer.decode(type, raw + (k - b) * stride, blocks: 1, into: floats)
+                    GGMLDequantizer.decode(type, raw + (k - b) * stride, blocks: 1, into: floats, kernels: cursor.kernels)
                     let from = Swift.max(k * n, range.lowerBound), to = Swift.min((k + 1) * n, range.upperBound)
                     if from < to { (target + (from - range.lowerBound)).update(from: floats + (from - k * n), count: to - from) }
                 }

@@ -12,7 +12,7 @@ struct StoredElements: TensorSource {
     /// (`TensorStorage.pieces`).
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
         try storage.pieces(range, elementSize: dtype.size, cursor: cursor) { raw, piece in
-            dtype.decode(raw, count: piece.count, into: target + (piece.lowerBound - range.lowerBound))
+            cursor.kernels.decode(dtype, raw, count: piece.count, into: target + (piece.lowerBound - range.lowerBound))
         }
     }
 }

@@ -25,7 +25,7 @@ struct StridedElements: TensorSource {
                 rest /= shape[d]
             }
             let raw = try storage.bytes(at: index * size, count: size, limit: storageBytes, cursor: cursor)
-            dtype.decode(raw, count: 1, into: target + (i - range.lowerBound))
+            cursor.kernels.decode(dtype, raw, count: 1, into: target + (i - range.lowerBound))
         }
     }
 }
