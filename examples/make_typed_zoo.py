@@ -255,7 +255,8 @@ class Zoo:
         path = os.path.join(self.out, m["id"])
         info = gguf_export.convert(self.paths[m["parent"]], self.values[m["parent"]], self.arch, path,
                                    m["outtype"], self.inventory[m["parent"]]["dtype"],
-                                   base_models_override=m.get("gguf_base"))
+                                   base_models_override=m.get("gguf_base"),
+                                   quantize_from=m.get("quantize_from"))
         self.paths[m["id"]] = path
         self.formats[m["id"]] = "gguf"
         vals = canonical.load(path, "gguf", self.arch)
