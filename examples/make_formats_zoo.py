@@ -64,7 +64,7 @@ def main() -> None:
         with open(os.path.join(tmp, name), "w") as f:
             json.dump(obj, f, indent=1, **kw)
             f.write("\n")
-    formats_readme.write(os.path.join(tmp, "README.md"), zoo, truth, measured)
+    formats_readme.write(os.path.join(tmp, "README.md"), zoo, truth, measured, mtz.environment())
     log = {"zoo": "formats", "quick": args.quick, "environment": mtz.environment(), "corpora": texts.sources(),
            "arch": spec["arch"], "train_shape": zoo_specs.TRAIN_SHAPE, "steps": zoo.steps,
            "seconds_total": round(time.time() - t_start, 1), "cpu_seconds": round(time.process_time(), 1),

@@ -3,7 +3,7 @@
     tensor_distances(zoo, truth)   facts.export_gap over the values read back from the files by
                                    gguf-py / onnx / torch / safetensors (Hugging Face names, GGUF
                                    q/k un-permuted, ONNX initializers mapped and transposed back)
-    write(path, zoo, truth, measured)
+    write(path, zoo, truth, measured, env)
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def _short(name: str) -> str:
             .replace(".weight", "").replace("model.", ""))
 
 
-def write(path: str, zoo, truth: dict, measured: dict) -> None:
+def write(path: str, zoo, truth: dict, measured: dict, env: dict) -> None:
+    """`env`: the Python and package versions the run used (make_typed_zoo.environment())."""
     inv, a, spec = zoo.inventory, zoo.arch, zoo.spec
     top = os.path.dirname(path)
     by_id = {m["id"]: m for m in spec["models"]}
@@ -55,8 +56,9 @@ Regenerate (from the repository root; CPU only, one thread):
     /tmp/zoo-venv/bin/python examples/make_formats_zoo.py
 
 It takes a few minutes on the shared 2-core machine (make_log.json records the run's times).
-With the package versions of examples/typed/requirements.txt (the run's are in make_log.json)
-every file but make_log.json comes out byte for byte the same. To check the files with the
+Made with Python {env['python']}, {", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)}
+(examples/typed/requirements.txt); with these versions every file but make_log.json comes out
+byte for byte the same (make_log.json lists their SHA-256). To check the files with the
 ecosystem's own loaders (transformers' `from_pretrained` for safetensors and `.bin`, transformers'
 GGUF loader against gguf-py's dequantization + un-permutation, onnxruntime running the ONNX files
 against the source model's logits):
@@ -140,7 +142,17 @@ stored values and trains {by_id['base-ft-gpl']['steps']} steps (peak lr {by_id['
         L.append(f"| `{_short(n)}` | " + " | ".join(f"{p['tensors'][n]['rel']:.3g}" for p in cols) + " |")
     L.append("")
     gguf_part = readme.RECIPES.format(pre=None, **readme._recipe_numbers(zoo)).split("### GGUF", 1)[1]
-    L.append("## How the GGUF files were written" + gguf_part.rstrip() + "\n")
+    gguf_part = gguf_part.split("Q4_0 and Q4_K_M are llama-quantize's output", 1)[0]
+    L.append("## How the GGUF files were written" + gguf_part + """Q4_0 and Q4_K_M are llama-quantize's
+output from the GGUF `convert_hf_to_gguf.py --outtype f32` writes (that intermediate file holds the
+base's own values and is not in the collection), so the base is their only possible parent; from
+the usual F16 intermediate they would hold values `base-F16.gguf` holds too and the weights could
+not tell which of the two is their parent. llama-quantize's per-tensor choices are in the table
+above. gguf-py cannot make K-quants, so `examples/typed/kquants.py` does, following ggml's
+reference quantizers; every Q4_K/Q6_K tensor is checked when written (gguf-py's dequantization
+equals the levels decoded independently, each value is its sub-block grid's level nearest to the
+source value), recorded in inventory.json (`kquant_checks`).
+""")
     L.append("""## Notes for the readers
 
 - `base-ft-apache-bin/pytorch_model.bin` is `torch.save(model.state_dict())` (torch 2.13's zip:
@@ -156,7 +168,9 @@ stored values and trains {by_id['base-ft-gpl']['steps']} steps (peak lr {by_id['
   (int8, zero point 0, per output channel: DequantizeLinear axis 1) + `W_scale` + `W_zero_point`;
   the embedding (a Gather input) is uint8 with one scale and a non-zero zero point.
   inventory.json's `initializers` maps every initializer to its Hugging Face tensor, found by
-  exact content match on the F32 export: the names do not carry it.
+  exact content match on the F32 export: the names do not carry it. The other initializers
+  (`m.model.rotary_emb.inv_freq`, small constants such as `val_4`, `zeros`, `new_ones`, the
+  activations' scales and zero points) are no weights of the model.
 - GGUF claims: `base-Q4_0.gguf` carries `general.base_model.0.*` naming `formats-zoo/base` (a
   `--metadata` override); the other GGUF files inherit the base's model card, which claims nothing.
 """)
