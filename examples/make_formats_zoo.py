@@ -16,66 +16,27 @@ PYTHONHASHSEED=0); make_log.json records the environment and the SHA-256 of ever
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import torch  # noqa: E402
-
 import make_typed_zoo as mtz  # noqa: E402
-from typed import formats_readme, texts, zoo_specs  # noqa: E402
+from typed import formats_readme, zoo_specs  # noqa: E402
 
 
 def main() -> None:
-    if os.environ.get("PYTHONHASHSEED") != "0":
-        os.environ["PYTHONHASHSEED"] = "0"
-        os.execv(sys.executable, [sys.executable] + sys.argv)
+    mtz.fix_hash_seed()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", help="output folder (default examples/formats_zoo)")
     ap.add_argument("--quick", action="store_true", help="1/20 of the training steps (a smoke test, not the zoo)")
     args = ap.parse_args()
     spec = zoo_specs.formats()
     out = os.path.abspath(args.out or os.path.join(HERE, spec["name"]))
-
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    from transformers.utils import logging as tlog
-    tlog.disable_progress_bar()
-    tlog.set_verbosity_error()
-
-    tmp = out + ".tmp"
-    for d in (tmp, tmp + ".withheld"):
-        shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(tmp)
-    t_start = time.time()
-    zoo = mtz.Zoo(spec, tmp, args.quick)
-    zoo.build()
-    truth = mtz.build_truth(zoo)
-    mtz.check_distinct(zoo, truth)
-    measured = mtz.measure(zoo, truth)
-    measured["tensors"] = formats_readme.tensor_distances(zoo, truth)
-    for name, obj, kw in (("truth.json", truth, {}), ("inventory.json", zoo.inventory, {"sort_keys": True}),
-                          ("facts.json", measured, {})):
-        with open(os.path.join(tmp, name), "w") as f:
-            json.dump(obj, f, indent=1, **kw)
-            f.write("\n")
-    formats_readme.write(os.path.join(tmp, "README.md"), zoo, truth, measured, mtz.environment())
-    log = {"zoo": "formats", "quick": args.quick, "environment": mtz.environment(), "corpora": texts.sources(),
-           "arch": spec["arch"], "train_shape": zoo_specs.TRAIN_SHAPE, "steps": zoo.steps,
-           "seconds_total": round(time.time() - t_start, 1), "cpu_seconds": round(time.process_time(), 1),
-           "files_sha256": mtz.file_hashes(tmp)}
-    with open(os.path.join(tmp, "make_log.json"), "w") as f:
-        json.dump(log, f, indent=1)
-        f.write("\n")
-    shutil.rmtree(tmp + ".withheld", ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
-    os.rename(tmp, out)
-    print(f"wrote {len(zoo.inventory)} models to {out} in {time.time() - t_start:.0f} s")
+    mtz.make(spec, out, args.quick, "formats",
+             lambda path, zoo, truth, measured: formats_readme.write(path, zoo, truth, measured, mtz.environment()),
+             more_facts=lambda zoo, truth: {"tensors": formats_readme.tensor_distances(zoo, truth)})
 
 
 if __name__ == "__main__":
