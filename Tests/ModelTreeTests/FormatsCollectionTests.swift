@@ -85,4 +85,50 @@ import Testing
             #expect(d * factor < finetuneDistance, "\(id) at \(d) from its source, fine-tunes from \(finetuneDistance)")
         }
     }
+
+    /// Issue 11's "Done when" collection (`examples/formats_zoo`: a Llama base as safetensors,
+    /// its GGUF F16, Q8_0, Q4_0 and Q4_K_M exports with q/k permuted as llama.cpp does, F32 and
+    /// int8 ONNX exports, a torch.save fine-tune): read as a folder, every export is recovered
+    /// next to its source (truth.json), each pair's distance equals numpy's over the canonical
+    /// weights (facts.json: dequantized by gguf-py, un-permuted, ONNX mapped back), and every
+    /// export is far closer to its source than the fine-tunes are to theirs.
+    @Test func formatsZooAttachesEveryExportToItsSource() throws {
+        let folder = SampleDrawings.root + "/examples/formats_zoo"
+        func json(_ name: String) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/" + name))) as? [String: Any])
+        }
+        let graph = try recover(try ModelLoader.expand([folder]).map(ModelLoader.load))
+        let ids = graph.ids
+        #expect(ids.count == 9)
+        func index(_ id: String) throws -> Int { try #require(ids.firstIndex(of: id), "\(id)") }
+        func adjacent(_ a: Int, _ b: Int) -> Bool { graph.primaryParent(of: a) == b || graph.primaryParent(of: b) == a }
+        let truth = try json("truth.json")
+        var exports: [(child: Int, source: Int)] = []
+        for case let e as [String: Any] in truth["edges"] as! [Any] where e["type"] as? String == "quantized" {
+            exports.append((try index(e["child"] as! String), try index(e["parent"] as! String)))
+        }
+        for case let group as [String] in truth["duplicates"] as! [Any] {
+            for member in group.dropFirst() { exports.append((try index(member), try index(group[0]))) }
+        }
+        #expect(exports.count == 6)
+        for (child, source) in exports {
+            #expect(adjacent(child, source), "\(ids[child]) is not attached to its source \(ids[source])")
+        }
+        // Distances: the pass's RMS over the tensors it used equals numpy's mean of per-tensor RMS.
+        let facts = try json("facts.json")
+        var finetunes: [Double] = []
+        for case let pair as [String: Any] in (facts["tensors"] as! [String: Any])["pairs"] as! [Any] {
+            let a = try index(pair["source"] as! String), b = try index(pair["model"] as! String)
+            let perTensor = pair["tensors"] as! [String: [String: Double]]
+            let expected = graph.tensors.map { perTensor[$0]!["rms"]! }.reduce(0, +) / Double(graph.tensors.count)
+            #expect(abs(graph.distances[a, b] - expected) <= 1e-5 * expected + 1e-9,
+                    "\(ids[a]) – \(ids[b]): \(graph.distances[a, b]), numpy \(expected)")
+            if pair["kind"] as? String == "finetune" { finetunes.append(graph.distances[a, b]) }
+        }
+        let closest = try #require(finetunes.min())
+        for (child, source) in exports {
+            let factor = ids[child].contains("Q4_") ? 2.0 : 10.0
+            #expect(graph.distances[child, source] * factor < closest, "\(ids[child]): \(graph.distances[child, source]), fine-tunes from \(closest)")
+        }
+    }
 }
