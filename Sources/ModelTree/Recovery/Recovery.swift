@@ -125,10 +125,11 @@ struct Recovery {
             return ModelGraph.Node(id: models[m].id, path: models[m].path,
                                    kurtosis: values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count))
         }
-        for a in 0..<n {
-            for b in (a + 1)..<n where distance[a, b] == 0 {
-                warnings.append("models '\(models[a].id)' and '\(models[b].id)' have identical weights in every tensor used; the edge between them is arbitrary")
-            }
+        let duplicates = Duplicates.groups(count: n) { stats.rms[$0, $1] == 0 }
+        for group in duplicates {
+            let names = group.map { "'\(models[$0].id)'" }
+            warnings.append("models \(names.dropLast().joined(separator: ", ")) and \(names.last!) have identical weights in every tensor used: "
+                + "a group of duplicates, in the tree as \(names[0]) (the first given; the weights cannot tell which came first)")
         }
 
         let groups = options.trees.map { Clustering.cut(similarity: stats.correlation, into: $0) }
@@ -161,8 +162,13 @@ struct Recovery {
         }
         try report(1, "done")
 
-        return try ModelGraph(models: nodes, edges: edges.sorted { $0.child < $1.child }, trees: trees, distances: distance,
-                              tensors: stats.tensors, metric: metric, warnings: warnings, unsureThreshold: unsureConfidence)
+        let standIn = Duplicates.standIns(groups: duplicates, count: n)
+        trees = trees.map { var t = $0; t.root = standIn[t.root]; return t }
+        var graph = try ModelGraph(models: nodes, edges: Duplicates.standIn(groups: duplicates, edges: edges.sorted { $0.child < $1.child }, count: n),
+                                   trees: trees, distances: distance, tensors: stats.tensors, metric: metric, warnings: warnings,
+                                   unsureThreshold: unsureConfidence)
+        graph.duplicates = duplicates
+        return graph
     }
 
     /// The working memory of this group's recovery (see `RecoveryOptions.memoryBudget`).
