@@ -15,6 +15,16 @@ struct PermutedRows: TensorSource {
     var typeName: String { base.typeName }
 
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        try gather(range, into: target, cursor: cursor) { try base.source.decode($0, into: $1, cursor: $2) }
+    }
+
+    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        try gather(range, into: target, cursor: cursor) { try base.source.decodeSteps($0, into: $1, cursor: $2) }
+    }
+
+    /// Reads `range` of the view through `read` of the base's rows (values or steps).
+    private func gather(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
+                        _ read: (Range<Int>, UnsafeMutablePointer<Float>, TensorCursor) throws -> Void) throws {
         let operand = cursor.operand(0)
         var i = range.lowerBound
         while i < range.upperBound {
@@ -24,7 +34,7 @@ struct PermutedRows: TensorSource {
             let group = from / groupRows * groupRows * rowLength..<Swift.min(rows.count, (from / groupRows + 1) * groupRows) * rowLength
             if operand.window != group { operand.window = group }
             let start = from * rowLength + column
-            try base.source.decode(start..<start + (end - i), into: target + (i - range.lowerBound), cursor: operand)
+            try read(start..<start + (end - i), target + (i - range.lowerBound), operand)
             i = end
         }
     }

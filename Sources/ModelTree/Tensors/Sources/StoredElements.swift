@@ -7,6 +7,7 @@ struct StoredElements: TensorSource {
     var isWeight: Bool { dtype.isFloatingPoint }
     var unitRoundoff: Double { dtype.unitRoundoff }
     var typeName: String { dtype.rawValue }
+    var minimumExponent: Int { dtype.minimumExponent }
 
     /// Memory is decoded in place; a file is read in pieces of at most the cursor's capacity
     /// (`TensorStorage.pieces`).

@@ -14,6 +14,16 @@ struct Transposed: TensorSource {
     var typeName: String { base.typeName }
 
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        try gather(range, into: target, cursor: cursor) { try base.source.decode($0, into: $1, cursor: $2) }
+    }
+
+    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        try gather(range, into: target, cursor: cursor) { try base.source.decodeSteps($0, into: $1, cursor: $2) }
+    }
+
+    /// Reads `range` of the view through `read` of slices of the base's rows (values or steps).
+    private func gather(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
+                        _ read: (Range<Int>, UnsafeMutablePointer<Float>, TensorCursor) throws -> Void) throws {
         guard !range.isEmpty else { return }
         // View rows first..<last+1 are base columns first..<last+1.
         let first = range.lowerBound / rows, last = (range.upperBound - 1) / rows
@@ -23,7 +33,7 @@ struct Transposed: TensorSource {
         for j in 0..<rows {
             let start = j * columns + first
             operand.window = start..<start + width
-            try base.source.decode(start..<start + width, into: slice, cursor: operand)
+            try read(start..<start + width, slice, operand)
             for k in 0..<width {
                 let i = (first + k) * rows + j
                 if range.contains(i) { target[i - range.lowerBound] = slice[k] }
