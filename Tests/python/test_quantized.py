@@ -72,6 +72,7 @@ def test_casts_are_quantized_and_fine_tunes_are_not(family, tmp_path):
     f.full("a", r)
     f.full("b", r)           # stored in BF16 below: a fine-tune, not a cast
     f.full("a1", "a")
+    f.full("light", r, std=2e-5)   # moves the weights less than the BF16 cast does
     path = f.write()
     write_bf16(os.path.join(path, "b", "model.safetensors"), f.weights["b"])
     r32 = {n: w.astype(np.float32) for n, w in f.weights["r"].items()}
@@ -83,8 +84,8 @@ def test_casts_are_quantized_and_fine_tunes_are_not(family, tmp_path):
     os.makedirs(os.path.join(path, "a-bf16"))
     write_bf16(os.path.join(path, "a-bf16", "model.safetensors"), a32)
 
-    dtypes = {"r": "F32", "a": "F32", "a1": "F32", "b": "BF16", "r-bf16": "BF16", "r-f16": "F16", "a-bf16": "BF16"}
-    values = {m: {n: w.astype(np.float32) for n, w in f.weights[m].items()} for m in ("r", "a", "a1")}
+    dtypes = {"r": "F32", "a": "F32", "a1": "F32", "light": "F32", "b": "BF16", "r-bf16": "BF16", "r-f16": "F16", "a-bf16": "BF16"}
+    values = {m: {n: w.astype(np.float32) for n, w in f.weights[m].items()} for m in ("r", "a", "a1", "light")}
     values["b"] = {n: bf16_values(w) for n, w in f.weights["b"].items()}
     values["r-bf16"] = {n: bf16_values(w) for n, w in r32.items()}
     values["r-f16"] = {n: w.astype(np.float16).astype(np.float32) for n, w in r32.items()}
@@ -97,7 +98,7 @@ def test_casts_are_quantized_and_fine_tunes_are_not(family, tmp_path):
         assert parent_share < MINIMUM_SHARE, e            # a copy is never its source's parent
         assert (e["type"] == "quantized") == (child_share >= MINIMUM_SHARE), (e, child_share)
     typed = {(e["parent"], e["child"]): e["type"] for e in doc["edges"]}
-    assert typed == {("r", "a"): "finetune", ("r", "b"): "finetune", ("a", "a1"): "finetune",
+    assert typed == {("r", "a"): "finetune", ("r", "b"): "finetune", ("a", "a1"): "finetune", ("r", "light"): "finetune",
                      ("r", "r-bf16"): "quantized", ("r", "r-f16"): "quantized", ("a", "a-bf16"): "quantized"}
 
 

@@ -18,6 +18,72 @@ enum QuantizedTyping {
     /// quantizers that do not round to the nearest level (importance-weighted K-quants).
     static let minimumShare = 0.9
 
+    /// Models nearest a copy that the tree did not make its parent, tested as its source.
+    static let candidates = 3
+
+    /// The edges and trees of one architecture group with quantized copies typed and placed.
+    ///
+    /// The tree's edges where one side is stored coarser than F32 are tested first. A model
+    /// stored coarse whose edge is not explained so may hang from the wrong model: by distance
+    /// alone a light fine-tune of its source can be nearer than the source (issue 12), so the
+    /// `candidates` models nearest it in its tree (not its descendants) are tested as its
+    /// source too, and the one whose rounding explains it best becomes its parent, the tree's
+    /// choice then its runner-up.
+    /// - Parameter standIn: each model's duplicate group's stand-in (itself when it has no copy).
+    static func type(edges: [ModelGraph.Edge], trees: [ModelGraph.Tree], models: [Model], tensors: [String],
+                     distance: SquareMatrix<Double>, standIn: [Int], threads: Int,
+                     kernels: KernelSet) throws -> (edges: [ModelGraph.Edge], trees: [ModelGraph.Tree]) {
+        let n = models.count
+        let isPlaceholder = { (e: ModelGraph.Edge) in standIn[e.parent] == standIn[e.child] }
+        let coarse = models.map { storedCoarse($0, tensors: tensors) }
+        let tested = edges.indices.filter { !isPlaceholder(edges[$0]) && (coarse[edges[$0].parent] || coarse[edges[$0].child]) }
+        guard !tested.isEmpty else { return (edges, trees) }
+        var edges = edges
+        var verdicts = [Verdict](repeating: .none, count: edges.count)
+        let fits = try GridEvidence.gather(models: models, pairs: tested.map { (edges[$0].parent, edges[$0].child) },
+                                           tensorNames: tensors, threads: threads, kernels: kernels)
+        for (k, fit) in zip(tested, fits) { verdicts[k] = verdict(fit) }
+
+        // Other sources for the coarse children the tree's edge does not explain.
+        var treeOf = [Int](repeating: -1, count: n)
+        for (t, tree) in trees.enumerated() { for m in tree.members { treeOf[m] = t } }
+        var parentOf = [Int](repeating: -1, count: n)
+        for e in edges { parentOf[e.child] = e.parent }
+        func descends(_ m: Int, from c: Int) -> Bool {
+            var node = m
+            while node >= 0 { if node == c { return true }; node = parentOf[node] }
+            return false
+        }
+        var asked: [(edge: Int, source: Int)] = []
+        for k in tested where verdicts[k] == .none && coarse[edges[k].child] {
+            let c = edges[k].child
+            let nearest = (0..<n).filter { m in
+                m != edges[k].parent && standIn[m] == m && treeOf[m] == treeOf[c] && !descends(m, from: c)
+            }.sorted { (distance[$0, c], $0) < (distance[$1, c], $1) }
+            asked += nearest.prefix(candidates).map { (k, $0) }
+        }
+        if !asked.isEmpty {
+            let fits = try GridEvidence.gather(models: models, pairs: asked.map { ($0.source, edges[$0.edge].child) },
+                                               tensorNames: tensors, threads: threads, kernels: kernels)
+            var best: [Int: (source: Int, share: Double)] = [:]
+            for (ask, fit) in zip(asked, fits) where verdict(fit) == .childQuantized {
+                if let b = best[ask.edge], b.share >= fit.childShare { continue }
+                best[ask.edge] = (ask.source, fit.childShare)
+            }
+            // In edge order, each move checked against the moves before it (no cycle).
+            for (k, b) in best.sorted(by: { $0.key < $1.key }) where !descends(b.source, from: edges[k].child) {
+                let c = edges[k].child, old = edges[k].parent
+                parentOf[c] = b.source
+                edges[k].parent = b.source
+                edges[k].distance = distance[b.source, c]
+                edges[k].evidence?.runnerUp = ModelGraph.EdgeEvidence.Alternative(parent: old, distance: distance[old, c])
+                verdicts[k] = .childQuantized
+            }
+        }
+        let typed = apply(verdicts, to: edges, distance: distance, count: n, isPlaceholder: isPlaceholder)
+        return (typed.edges, trees.map { var t = $0; t.root = typed.newRoot[t.root] ?? t.root; return t })
+    }
+
     /// The verdict for one edge.
     enum Verdict: Equatable {
         /// Neither side is a rounding of the other.

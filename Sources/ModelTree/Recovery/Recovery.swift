@@ -166,19 +166,8 @@ struct Recovery {
         trees = trees.map { var t = $0; t.root = standIn[t.root]; return t }
         edges = Duplicates.standIn(groups: duplicates, edges: edges.sorted { $0.child < $1.child }, count: n)
 
-        // Quantized copies, from the grids of the edges where one side is stored coarser than F32.
-        let isPlaceholder = { (e: ModelGraph.Edge) in standIn[e.parent] == standIn[e.child] }
-        let coarse = models.map { QuantizedTyping.storedCoarse($0, tensors: stats.tensors) }
-        let tested = edges.indices.filter { !isPlaceholder(edges[$0]) && (coarse[edges[$0].parent] || coarse[edges[$0].child]) }
-        if !tested.isEmpty {
-            let fits = try GridEvidence.gather(models: models, pairs: tested.map { (edges[$0].parent, edges[$0].child) },
-                                               tensorNames: stats.tensors, threads: threads, kernels: options.kernels)
-            var verdicts = [QuantizedTyping.Verdict](repeating: .none, count: edges.count)
-            for (k, fit) in zip(tested, fits) { verdicts[k] = QuantizedTyping.verdict(fit) }
-            let typed = QuantizedTyping.apply(verdicts, to: edges, distance: distance, count: n, isPlaceholder: isPlaceholder)
-            edges = typed.edges
-            trees = trees.map { var t = $0; t.root = typed.newRoot[t.root] ?? t.root; return t }
-        }
+        (edges, trees) = try QuantizedTyping.type(edges: edges, trees: trees, models: models, tensors: stats.tensors,
+                                                  distance: distance, standIn: standIn, threads: threads, kernels: options.kernels)
         var graph = try ModelGraph(models: nodes, edges: edges, trees: trees, distances: distance, tensors: stats.tensors,
                                    metric: metric, warnings: warnings, unsureThreshold: unsureConfidence)
         graph.duplicates = duplicates
