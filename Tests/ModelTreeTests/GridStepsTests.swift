@@ -113,6 +113,29 @@ import Testing
         }
     }
 
+    /// A transposed and a row-permuted view report their operand's steps, moved as its values are.
+    @Test func rearrangedViewsMoveTheOperandsSteps() throws {
+        let (r, c) = (6, 5)
+        let values = samples(r * c).map { Float(bitPattern: $0.bitPattern & 0xFFFF_0000) }   // BF16-representable
+        let bits = values.map { UInt16($0.bitPattern >> 16) }
+        try bits.withUnsafeBytes { raw in
+            let base = try TensorView(name: "w", dtype: .bf16, shape: [r, c], bytes: raw)
+            let baseSteps = steps(.bf16, values)
+            func read(_ view: TensorView) throws -> [Float] {
+                var out = [Float](repeating: .nan, count: view.count)
+                let cursor = TensorCursor(capacity: 256)
+                cursor.window = 0..<view.count
+                try out.withUnsafeMutableBufferPointer { try view.source.decodeSteps(0..<view.count, into: $0.baseAddress!, cursor: cursor) }
+                return out
+            }
+            let transposed = TensorView(name: "t", shape: [c, r], source: Transposed(base: base, rows: r, columns: c))
+            #expect(try read(transposed) == (0..<(r * c)).map { baseSteps[($0 % r) * c + $0 / r] })
+            let order = [1, 0, 2, 5, 3, 4]
+            let permuted = TensorView(name: "p", shape: [r, c], source: PermutedRows(base: base, rows: order, rowLength: c, groupRows: 3))
+            #expect(try read(permuted) == (0..<(r * c)).map { baseSteps[order[$0 / c] * c + $0 % c] })
+        }
+    }
+
     /// 1 is a copy of 0 that the tree made 0's parent; 2, a fine-tune, hangs from the copy; 3 is a
     /// copy of 2; 4 an identical copy of 1 (a placeholder edge, which stays).
     @Test func applyReversesAndMovesFineTunesToTheSource() {

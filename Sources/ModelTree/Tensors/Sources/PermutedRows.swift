@@ -4,27 +4,15 @@
 ///
 /// The permutation stays within groups of `groupRows` rows (a head), so the operand's window is
 /// the group being read: a group's rows come from at most a few reads of its bytes.
-struct PermutedRows: TensorSource {
+struct PermutedRows: Rearranged {
     let base: TensorView
     let rows: [Int]
     let rowLength: Int
     let groupRows: Int
 
-    var isWeight: Bool { base.isWeight }
-    var unitRoundoff: Double { base.unitRoundoff }
-    var typeName: String { base.typeName }
-
-    func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
-        try gather(range, into: target, cursor: cursor) { try base.source.decode($0, into: $1, cursor: $2) }
-    }
-
-    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
-        try gather(range, into: target, cursor: cursor) { try base.source.decodeSteps($0, into: $1, cursor: $2) }
-    }
-
     /// Reads `range` of the view through `read` of the base's rows (values or steps).
-    private func gather(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
-                        _ read: (Range<Int>, UnsafeMutablePointer<Float>, TensorCursor) throws -> Void) throws {
+    func gather(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
+                _ read: (Range<Int>, UnsafeMutablePointer<Float>, TensorCursor) throws -> Void) throws {
         let operand = cursor.operand(0)
         var i = range.lowerBound
         while i < range.upperBound {

@@ -4,26 +4,14 @@
 /// A range of the view's rows is the same columns of every base row: each base row's slice is
 /// decoded into scratch and scattered, so a range costs one slice per base row, never the whole
 /// base tensor.
-struct Transposed: TensorSource {
+struct Transposed: Rearranged {
     let base: TensorView
     /// The base's rows and columns.
     let rows: Int, columns: Int
 
-    var isWeight: Bool { base.isWeight }
-    var unitRoundoff: Double { base.unitRoundoff }
-    var typeName: String { base.typeName }
-
-    func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
-        try gather(range, into: target, cursor: cursor) { try base.source.decode($0, into: $1, cursor: $2) }
-    }
-
-    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
-        try gather(range, into: target, cursor: cursor) { try base.source.decodeSteps($0, into: $1, cursor: $2) }
-    }
-
     /// Reads `range` of the view through `read` of slices of the base's rows (values or steps).
-    private func gather(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
-                        _ read: (Range<Int>, UnsafeMutablePointer<Float>, TensorCursor) throws -> Void) throws {
+    func gather(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
+                _ read: (Range<Int>, UnsafeMutablePointer<Float>, TensorCursor) throws -> Void) throws {
         guard !range.isEmpty else { return }
         // View rows first..<last+1 are base columns first..<last+1.
         let first = range.lowerBound / rows, last = (range.upperBound - 1) / rows
