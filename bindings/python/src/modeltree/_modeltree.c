@@ -346,6 +346,10 @@ static PyObject *Graph_parent(GraphObject *self, PyObject *arg) {
     MODEL_INDEX(self, arg, i);
     return PyLong_FromLongLong(modeltree_graph_parent(self->handle, i));
 }
+static PyObject *Graph_duplicate_of(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyLong_FromLongLong(modeltree_graph_duplicate_of(self->handle, i));
+}
 static PyObject *Graph_edge_distance(GraphObject *self, PyObject *arg) {
     MODEL_INDEX(self, arg, i);
     return PyFloat_FromDouble(modeltree_graph_edge_distance(self->handle, i));
@@ -594,6 +598,7 @@ static PyMethodDef Graph_methods[] = {
     {"model_path", (PyCFunction)Graph_model_path, METH_O, "modeltree_graph_model_path (None: from memory)"},
     {"model_kurtosis", (PyCFunction)Graph_model_kurtosis, METH_O, "modeltree_graph_model_kurtosis"},
     {"parent", (PyCFunction)Graph_parent, METH_O, "modeltree_graph_parent (-1: a root)"},
+    {"duplicate_of", (PyCFunction)Graph_duplicate_of, METH_O, "modeltree_graph_duplicate_of (-1: no copy)"},
     {"edge_distance", (PyCFunction)Graph_edge_distance, METH_O, "modeltree_graph_edge_distance"},
     {"edge_confidence", (PyCFunction)Graph_edge_confidence, METH_O, "modeltree_graph_edge_confidence"},
     {"edge_unsure", (PyCFunction)Graph_edge_unsure, METH_O, "modeltree_graph_edge_unsure"},
@@ -1028,6 +1033,10 @@ PyMODINIT_FUNC PyInit__modeltree(void) {
         {"DIRECTION_FINETUNE", MODELTREE_DIRECTION_FINETUNE},
         {"DIRECTION_GENERALIZATION", MODELTREE_DIRECTION_GENERALIZATION},
         {"EDGE_FINETUNE", MODELTREE_EDGE_FINETUNE},
+        {"EDGE_ADAPTER", MODELTREE_EDGE_ADAPTER},
+        {"EDGE_QUANTIZED", MODELTREE_EDGE_QUANTIZED},
+        {"EDGE_MERGE", MODELTREE_EDGE_MERGE},
+        {"EDGE_LAYER_SUBSET", MODELTREE_EDGE_LAYER_SUBSET},
         {"FORMAT_JSON", MODELTREE_FORMAT_JSON},
         {"FORMAT_TEXT", MODELTREE_FORMAT_TEXT},
         {"FORMAT_DOT", MODELTREE_FORMAT_DOT},
