@@ -45,18 +45,19 @@ struct GridEvidence {
     /// Elements per decoded block of a unit of work (four rows: both models' values and steps).
     static let block = 4_096
 
-    /// Streams `tensorNames` of each pair (parent, child) once: values and grid steps of both.
+    /// Streams `tensorNames` of each pair (parent, child) once: values and grid steps of both;
+    /// with `prefix`, only each tensor's first `prefix` elements (a screen).
     ///
     /// Cost: each pair's tensors are read twice (values and steps) — O(pairs · elements), run
     /// only for pairs where one side is stored coarser than F32 (the caller's choice).
-    static func gather(models: [Model], pairs: [(parent: Int, child: Int)], tensorNames: [String],
+    static func gather(models: [Model], pairs: [(parent: Int, child: Int)], tensorNames: [String], prefix: Int? = nil,
                        threads: Int, kernels: KernelSet) throws -> [Fit] {
         let pass = StreamingPass(threads: threads, slots: 4, stagingBytes: block * 8, rows: 4, block: block, kernels: kernels)
         return try pairs.map { pair in
             var fit = Fit()
             for name in tensorNames {
                 guard let parent = models[pair.parent].tensor(named: name), let child = models[pair.child].tensor(named: name) else { continue }
-                try pass.stream(count: parent.count, unit: { _, range, worker in
+                try pass.stream(count: Swift.min(parent.count, prefix ?? .max), unit: { _, range, worker in
                     var part = Fit()
                     var start = range.lowerBound
                     while start < range.upperBound {

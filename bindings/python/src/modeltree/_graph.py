@@ -73,6 +73,16 @@ class Score:
     ari: float
     _raw: Any = field(default=None, repr=False, compare=False)
 
+    def typed_f1(self) -> float:
+        """The F1 of typed relations (parent, child and type right; either copy of a duplicate
+        group; a latent parent known by its children), as ``--truth`` prints it."""
+        return self._raw.typed()[3]
+
+    def type_recall(self, type: str) -> tuple[int, int]:
+        """(recovered, true) relations of one kind: "finetune", "quantized", "duplicate", ..."""
+        correct, total, _ = self._raw.type_recall(type)
+        return correct, total
+
     @classmethod
     def _read(cls, raw: _modeltree.Score) -> "Score":
         trees = tuple(TreeScore(raw.tree_root(t), c, n, a) for t, (c, n, a) in enumerate(raw.trees()))

@@ -681,6 +681,20 @@ static PyObject *Score_ari(ScoreObject *self, PyObject *Py_UNUSED(i)) {
     SCORE_OPEN(self);
     return PyFloat_FromDouble(modeltree_score_ari(self->handle));
 }
+static PyObject *Score_typed(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    size_t correct = 0, truth = 0, reported = 0;
+    double f1 = modeltree_score_typed(self->handle, &correct, &truth, &reported);
+    return Py_BuildValue("(nnnd)", (Py_ssize_t)correct, (Py_ssize_t)truth, (Py_ssize_t)reported, f1);
+}
+static PyObject *Score_type_recall(ScoreObject *self, PyObject *arg) {
+    SCORE_OPEN(self);
+    const char *type = PyUnicode_AsUTF8(arg);
+    if (type == NULL) return NULL;
+    size_t correct = 0, total = 0;
+    double recall = modeltree_score_type_recall(self->handle, type, &correct, &total);
+    return Py_BuildValue("(nnd)", (Py_ssize_t)correct, (Py_ssize_t)total, recall);
+}
 static PyObject *Score_tree_count(ScoreObject *self, PyObject *Py_UNUSED(i)) {
     SCORE_OPEN(self);
     return PyLong_FromSize_t(modeltree_score_tree_count(self->handle));
@@ -729,6 +743,8 @@ static PyMethodDef Score_methods[] = {
     {"total", (PyCFunction)Score_total, METH_NOARGS, "modeltree_score_total"},
     {"accuracy", (PyCFunction)Score_accuracy, METH_NOARGS, "modeltree_score_accuracy"},
     {"ari", (PyCFunction)Score_ari, METH_NOARGS, "modeltree_score_ari"},
+    {"typed", (PyCFunction)Score_typed, METH_NOARGS, "modeltree_score_typed: (correct, truth, reported, f1)"},
+    {"type_recall", (PyCFunction)Score_type_recall, METH_O, "modeltree_score_type_recall: (correct, total, recall)"},
     {"tree_count", (PyCFunction)Score_tree_count, METH_NOARGS, "modeltree_score_tree_count"},
     {"tree_root", (PyCFunction)Score_tree_root, METH_O, "modeltree_score_tree_root"},
     {"trees", (PyCFunction)Score_trees, METH_NOARGS, Score_trees_doc},
