@@ -157,7 +157,7 @@ import Testing
     /// its parent rounded; a parent so explained reverses the edge; nothing else is typed.
     @Test func verdicts() {
         func fit(_ child: Int, _ parent: Int) -> GridEvidence.Fit {
-            GridEvidence.Fit(withinChildGrid: child, withinParentGrid: parent, changed: 100, childLogStep: -700, parentLogStep: -2400)
+            GridEvidence.Fit(withinChildGrid: child, withinParentGrid: parent, changed: 100, childSteps: 1e-3, parentSteps: 1e-8)
         }
         #expect(QuantizedTyping.verdict(fit(100, 0)) == .childQuantized)
         #expect(QuantizedTyping.verdict(fit(0, 95)) == .parentQuantized)

@@ -49,19 +49,37 @@ enum QuantizedTyping {
     /// source too, and the one whose rounding explains it best becomes its parent, the tree's
     /// choice then its runner-up.
     /// - Parameter standIn: each model's duplicate group's stand-in (itself when it has no copy).
+    /// Only pairs close enough for one to be the other rounded are read: RMS(a − b) within 4× the
+    /// coarser side's relative rounding (`unitRoundoff`) of the larger RMS of the weights — every
+    /// element of a rounded copy moved by at most half a step, a step is at most twice the
+    /// rounding of the value (of a block's largest, for a block quantization), and 4× leaves room
+    /// for the elements no grid explains. (The rule `Distances` keeps exports out of the LoRA
+    /// test by.) A BF16 collection's fine-tunes, 25 times farther apart, are not read again.
+    /// - Parameters:
+    ///   - standIn: each model's duplicate group's stand-in (itself when it has no copy).
+    ///   - rms: RMS distances; `weightRMS`: each model's RMS weight over the tensors compared.
     static func type(edges: [ModelGraph.Edge], trees: [ModelGraph.Tree], models: [Model], tensors: [String],
-                     distance: SquareMatrix<Double>, standIn: [Int], threads: Int,
-                     kernels: KernelSet) throws -> (edges: [ModelGraph.Edge], trees: [ModelGraph.Tree]) {
+                     distance: SquareMatrix<Double>, rms: SquareMatrix<Double>, weightRMS: [Double], standIn: [Int],
+                     threads: Int, kernels: KernelSet) throws -> (edges: [ModelGraph.Edge], trees: [ModelGraph.Tree]) {
         let n = models.count
         let isPlaceholder = { (e: ModelGraph.Edge) in standIn[e.parent] == standIn[e.child] }
         let coarse = models.map { storedCoarse($0, tensors: tensors) }
-        let tested = edges.indices.filter { !isPlaceholder(edges[$0]) && (coarse[edges[$0].parent] || coarse[edges[$0].child]) }
-        guard !tested.isEmpty else { return (edges, trees) }
+        let rounding = models.map { m in tensors.compactMap { m.tensor(named: $0)?.unitRoundoff }.max() ?? 0 }
+        func closeEnough(_ a: Int, _ b: Int) -> Bool {
+            rms[a, b] <= 4 * Swift.max(rounding[a], rounding[b]) * Swift.max(weightRMS[a], weightRMS[b])
+        }
+        let tested = edges.indices.filter { k in
+            let e = edges[k]
+            return !isPlaceholder(e) && (coarse[e.parent] || coarse[e.child]) && closeEnough(e.parent, e.child)
+        }
         var edges = edges
         var verdicts = [Verdict](repeating: .none, count: edges.count)
         let fits = try screenedFits(tested.map { (edges[$0].parent, edges[$0].child) }, models: models, tensors: tensors,
                             threads: threads, kernels: kernels)
         for (k, fit) in zip(tested, fits) { verdicts[k] = verdict(fit) }
+        let candidateEdges = edges.indices.filter { k in
+            !isPlaceholder(edges[k]) && coarse[edges[k].child] && verdicts[k] == .none
+        }
 
         // Other sources for the coarse children the tree's edge does not explain.
         var treeOf = [Int](repeating: -1, count: n)
@@ -74,10 +92,10 @@ enum QuantizedTyping {
             return false
         }
         var asked: [(edge: Int, source: Int)] = []
-        for k in tested where verdicts[k] == .none && coarse[edges[k].child] {
+        for k in candidateEdges {
             let c = edges[k].child
             let nearest = (0..<n).filter { m in
-                m != edges[k].parent && standIn[m] == m && treeOf[m] == treeOf[c] && !descends(m, from: c)
+                m != edges[k].parent && standIn[m] == m && treeOf[m] == treeOf[c] && closeEnough(m, c) && !descends(m, from: c)
             }.sorted { (distance[$0, c], $0) < (distance[$1, c], $1) }
             asked += nearest.prefix(candidates).map { (k, $0) }
         }
@@ -118,7 +136,7 @@ enum QuantizedTyping {
         switch (child, parent) {
         case (true, false): return .childQuantized
         case (false, true): return .parentQuantized
-        case (true, true): return fit.childLogStep >= fit.parentLogStep ? .childQuantized : .parentQuantized
+        case (true, true): return fit.childSteps >= fit.parentSteps ? .childQuantized : .parentQuantized
         case (false, false): return .none
         }
     }

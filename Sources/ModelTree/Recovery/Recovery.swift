@@ -166,8 +166,14 @@ struct Recovery {
         trees = trees.map { var t = $0; t.root = standIn[t.root]; return t }
         edges = Duplicates.standIn(groups: duplicates, edges: edges.sorted { $0.child < $1.child }, count: n)
 
+        let weightRMS = (0..<n).map { i in
+            stats.tensors.indices.map { t -> Double in
+                (stats.moments[t][i].sumOfSquares / Double(Swift.max(1, models[i].tensor(named: stats.tensors[t])!.count))).squareRoot()
+            }.reduce(0, +) / Double(Swift.max(1, stats.tensors.count))
+        }
         (edges, trees) = try QuantizedTyping.type(edges: edges, trees: trees, models: models, tensors: stats.tensors,
-                                                  distance: distance, standIn: standIn, threads: threads, kernels: options.kernels)
+                                                  distance: distance, rms: stats.rms, weightRMS: weightRMS, standIn: standIn,
+                                                  threads: threads, kernels: options.kernels)
         var graph = try ModelGraph(models: nodes, edges: edges, trees: trees, distances: distance, tensors: stats.tensors,
                                    metric: metric, warnings: warnings, unsureThreshold: unsureConfidence)
         graph.duplicates = duplicates

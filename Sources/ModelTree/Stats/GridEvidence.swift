@@ -19,10 +19,9 @@ struct GridEvidence {
         var withinParentGrid = 0
         /// Elements that differ.
         var changed = 0
-        /// Σ over the elements that differ of each side's step's binary exponent (which side's
-        /// grid is the coarser).
-        var childLogStep = 0.0
-        var parentLogStep = 0.0
+        /// Σ over the elements that differ of each side's step (which side's grid is the coarser).
+        var childSteps = 0.0
+        var parentSteps = 0.0
 
         /// The share of differing elements within half a step of the child's grid (0 when none differ).
         var childShare: Double { changed == 0 ? 0 : Double(withinChildGrid) / Double(changed) }
@@ -32,8 +31,8 @@ struct GridEvidence {
             withinChildGrid += other.withinChildGrid
             withinParentGrid += other.withinParentGrid
             changed += other.changed
-            childLogStep += other.childLogStep
-            parentLogStep += other.parentLogStep
+            childSteps += other.childSteps
+            parentSteps += other.parentSteps
         }
     }
 
@@ -76,19 +75,26 @@ struct GridEvidence {
         }
     }
 
-    /// Adds `n` elements of parent values `p`, child values `c` and their grids' steps.
+    /// Adds `n` elements of parent values `p`, child values `c` and their grids' steps (Float
+    /// arithmetic without branches, which the compiler vectorises).
     static func count(_ p: UnsafePointer<Float>, _ c: UnsafePointer<Float>, _ parentStep: UnsafePointer<Float>,
                       _ childStep: UnsafePointer<Float>, _ n: Int, into fit: inout Fit) {
-        let half = 0.5 * (1 + slack)
+        let half = Float(0.5 * (1 + slack))
+        var changed = 0, withinChild = 0, withinParent = 0
+        var childSteps: Float = 0, parentSteps: Float = 0
         for k in 0..<n {
-            let d = abs(Double(p[k]) - Double(c[k]))
-            guard d > 0 else { continue }
-            let sc = Double(childStep[k]), sp = Double(parentStep[k])
-            fit.changed += 1
-            if d <= half * sc { fit.withinChildGrid += 1 }
-            if d <= half * sp { fit.withinParentGrid += 1 }
-            fit.childLogStep += sc > 0 ? Double(sc.exponent) : -1100
-            fit.parentLogStep += sp > 0 ? Double(sp.exponent) : -1100
+            let d = abs(p[k] - c[k])
+            let moved = d > 0
+            changed &+= moved ? 1 : 0
+            withinChild &+= moved && d <= half * childStep[k] ? 1 : 0
+            withinParent &+= moved && d <= half * parentStep[k] ? 1 : 0
+            childSteps += moved ? childStep[k] : 0
+            parentSteps += moved ? parentStep[k] : 0
         }
+        fit.changed += changed
+        fit.withinChildGrid += withinChild
+        fit.withinParentGrid += withinParent
+        fit.childSteps += Double(childSteps)
+        fit.parentSteps += Double(parentSteps)
     }
 }
