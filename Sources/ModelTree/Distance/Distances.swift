@@ -1,70 +1,106 @@
-/// The distance matrix a recovery builds its trees on, in the metric asked for or, with `auto`,
-/// the one the data calls for.
+/// The distances a recovery builds its trees on, in the metric asked for or, with `auto`, the one
+/// the data calls for: one matrix per measured block of the evidence (`RelationEvidence`).
 enum Distances {
-    /// - `rms`, `max`: read from the statistics.
-    /// - `rank`: the LoRA distance over every pair (`rankMatrix`).
+    /// - `rms`, `max`: read from the evidence (`max` only where it was measured).
+    /// - `rank`: the LoRA distance over every measured pair (`rankMatrices`).
     /// - `auto`: `rank` when every model's nearest neighbour under RMS differs from it by a
-    ///   low-rank update (rank ≤ half the smaller side) in every tensor, and some difference is
-    ///   not zero (a LoRA family); `rms` otherwise. The test stops at the first rank above its
-    ///   limit, so a full fine-tune costs one pair's column subset.
+    ///   low-rank update (rank ≤ half the smaller side, and below the evidence's rank capacity) in
+    ///   every tensor, and some difference is not zero (a LoRA family); `rms` otherwise. A model
+    ///   alone in its block has its nearest neighbour among unrelated models, whose difference
+    ///   is full rank: it makes the group `rms` (with one block — the exact pass — this is the
+    ///   plain rule). The test stops at the first rank above its limit, so a full fine-tune costs
+    ///   one pair's column subset.
     /// - Parameter progress: the fraction of this stage done, with the stage's name; throws to stop.
-    static func matrix(_ requested: Metric, stats: PairwiseStatistics, models: [Model], threads: Int,
-                       progress: (Double, String) throws -> Void) throws -> (Metric, SquareMatrix<Double>) {
-        let n = models.count
+    /// - Returns: the metric used and one matrix per block (local indices).
+    static func matrices(_ requested: Metric, evidence: RelationEvidence, threads: Int,
+                         progress: (Double, String) throws -> Void) throws -> (Metric, [SquareMatrix<Double>]) {
+        let blocks = evidence.blocks
         switch requested {
-        case .rms: return (.rms, stats.rms)
-        case .max: return (.max, stats.maxNormalized)
+        case .rms: return (.rms, blocks.map(\.rms))
+        case .max:
+            let max = blocks.compactMap(\.maxNormalized)
+            guard max.count == blocks.count else {
+                throw ModelTreeError.invalidArgument("the max metric needs the weights themselves (max |W_a − W_b|), "
+                    + "which signatures do not keep; use auto, rms or rank")
+            }
+            return (.max, max)
         case .rank:
-            return (.rank, try rankMatrix(stats, models: models, pairs: allPairs(n), threads: threads) { try progress($0, $1) })
+            return (.rank, try rankMatrices(evidence, threads: threads) { try progress($0, $1) })
         case .auto:
-            guard n > 1 else { return (.rms, stats.rms) }
+            guard evidence.count > 1 else { return (.rms, blocks.map(\.rms)) }
             var pairs = Set<Pair>()
-            for i in 0..<n {
-                let j = (0..<n).filter { $0 != i }.min { stats.rms[i, $0] < stats.rms[i, $1] }!
-                pairs.insert(Pair(Swift.min(i, j), Swift.max(i, j)))
+            for block in blocks {
+                let s = block.members.count
+                guard s > 1 else { return (.rms, blocks.map(\.rms)) }
+                for i in 0..<s {
+                    let j = (0..<s).filter { $0 != i }.min { block.rms[i, $0] < block.rms[i, $1] }!
+                    let (a, b) = (block.members[i], block.members[j])
+                    pairs.insert(Pair(Swift.min(a, b), Swift.max(a, b)))
+                }
             }
             let nearest = pairs.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
-            let limits = stats.tensors.map { name -> Int in
-                let shape = models[0].tensor(named: name)!.shape
+            let capacity = evidence.ranks.rankCapacity
+            let limits = evidence.shapes.map { shape -> Int in
                 let r = shape.first ?? 1, c = shape.dropFirst().reduce(1, *)
-                return Swift.min(Swift.min(r, c) / 2, RankDistances.sketchColumns - 1)
+                return Swift.min(Swift.min(r, c) / 2, capacity - 1)
             }
-            let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: nearest.map { ($0.a, $0.b) },
-                                                stopAbove: limits, threads: threads) { f in
+            let ranks = try evidence.ranks.ranks(pairs: nearest.map { ($0.a, $0.b) }, stopAbove: limits, threads: threads) { f in
                 try progress(0.2 * f, "testing for low-rank differences")
             }
             let lowRank = ranks.allSatisfy { row in zip(row, limits).allSatisfy { $0 <= $1 } }
                 && ranks.contains { $0.contains { $0 > 0 } }
-            guard lowRank else { return (.rms, stats.rms) }
-            return (.rank, try rankMatrix(stats, models: models, pairs: allPairs(n), threads: threads) {
+            guard lowRank else { return (.rms, blocks.map(\.rms)) }
+            return (.rank, try rankMatrices(evidence, threads: threads) {
                 try progress(0.2 + 0.8 * $0, $1)
             })
         }
     }
 
-    /// Σ over tensors of the rank of the difference, plus RMS / (2 · max RMS) < 1/2 to break the
-    /// ties that integer ranks leave (all LoRA children of one parent sit at the same rank).
-    private static func rankMatrix(_ stats: PairwiseStatistics, models: [Model], pairs: [(Int, Int)], threads: Int,
-                                   progress: (Double, String) throws -> Void) throws -> SquareMatrix<Double> {
-        let ranks = try RankDistances.ranks(models: models, tensorNames: stats.tensors, pairs: pairs, threads: threads) { f in
+    /// Per block: Σ over tensors of the rank of the difference, plus RMS / (2 · max RMS of the
+    /// block) < 1/2 to break the ties that integer ranks leave (all LoRA children of one parent
+    /// sit at the same rank).
+    private static func rankMatrices(_ evidence: RelationEvidence, threads: Int,
+                                     progress: (Double, String) throws -> Void) throws -> [SquareMatrix<Double>] {
+        var pairs: [(Int, Int)] = []
+        for block in evidence.blocks {
+            for a in 0..<block.members.count {
+                for b in (a + 1)..<block.members.count { pairs.append((block.members[a], block.members[b])) }
+            }
+        }
+        let ranks = try evidence.ranks.ranks(pairs: pairs, stopAbove: nil, threads: threads) { f in
             try progress(f, "computing ranks of differences")
         }
-        let maxRMS = stats.rms.elements.max() ?? 0
-        var d = SquareMatrix<Double>(count: models.count, repeating: 0)
-        for (p, pair) in pairs.enumerated() {
-            let tie = maxRMS > 0 ? stats.rms[pair.0, pair.1] / (2 * maxRMS) : 0
-            let value = Double(ranks[p].reduce(0, +)) + tie
-            d[pair.0, pair.1] = value
-            d[pair.1, pair.0] = value
+        var p = 0
+        return evidence.blocks.map { block in
+            let s = block.members.count
+            let maxRMS = block.rms.elements.max() ?? 0
+            var d = SquareMatrix<Double>(count: s, repeating: 0)
+            for a in 0..<s {
+                for b in (a + 1)..<s {
+                    let tie = maxRMS > 0 ? block.rms[a, b] / (2 * maxRMS) : 0
+                    let value = Double(ranks[p].reduce(0, +)) + tie
+                    d[a, b] = value
+                    d[b, a] = value
+                    p += 1
+                }
+            }
+            return d
         }
-        return d
     }
 
     private struct Pair: Hashable { var a: Int, b: Int; init(_ a: Int, _ b: Int) { self.a = a; self.b = b } }
+}
 
-    private static func allPairs(_ n: Int) -> [(Int, Int)] {
-        var pairs: [(Int, Int)] = []
-        for a in 0..<n { for b in (a + 1)..<n { pairs.append((a, b)) } }
-        return pairs
+/// The rank evidence of the exact pass: the models' weights, sketched on demand
+/// (`RankDistances`).
+struct WeightRankEvidence: RankEvidence {
+    let models: [Model]
+    let tensorNames: [String]
+
+    var rankCapacity: Int { RankDistances.sketchColumns }
+
+    func ranks(pairs: [(Int, Int)], stopAbove: [Int]?, threads: Int, progress: (Double) throws -> Void) throws -> [[Int]] {
+        try RankDistances.ranks(models: models, tensorNames: tensorNames, pairs: pairs, stopAbove: stopAbove,
+                                threads: threads, progress: progress)
     }
 }
