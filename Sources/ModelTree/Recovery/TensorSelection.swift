@@ -99,7 +99,7 @@ enum TensorSelection {
 }
 
 /// What the tensor selection needs of a model: its id and its tensors' names, shapes and kinds.
-/// A `Model` (tensors to read) is one; so will be the signatures of the hub index, so that the
+/// A `Model` (tensors to read) and a `ModelSignature` (tensors already read) both are one, so the
 /// exact pass and the index select alike.
 protocol TensorCatalog {
     associatedtype Entry: TensorEntry
@@ -120,3 +120,8 @@ protocol TensorEntry {
 
 extension Model: TensorCatalog {}
 extension TensorView: TensorEntry {}
+extension ModelSignature: TensorCatalog {}
+extension ModelSignature.Tensor: TensorEntry {
+    /// A signature keeps weight tensors only.
+    public var isWeight: Bool { true }
+}
