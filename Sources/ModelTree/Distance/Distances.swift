@@ -39,11 +39,7 @@ enum Distances {
                 }
             }
             let nearest = pairs.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
-            let capacity = evidence.ranks.rankCapacity
-            let limits = evidence.shapes.map { shape -> Int in
-                let r = shape.first ?? 1, c = shape.dropFirst().reduce(1, *)
-                return Swift.min(Swift.min(r, c) / 2, capacity - 1)
-            }
+            let limits = lowRankLimits(shapes: evidence.shapes, capacity: evidence.ranks.rankCapacity)
             let ranks = try evidence.ranks.ranks(pairs: nearest.map { ($0.a, $0.b) }, stopAbove: limits, threads: threads) { f in
                 try progress(0.2 * f, "testing for low-rank differences")
             }
@@ -53,6 +49,15 @@ enum Distances {
             return (.rank, try rankMatrices(evidence, threads: threads) {
                 try progress(0.2 + 0.8 * $0, $1)
             })
+        }
+    }
+
+    /// The largest rank of a difference that still counts as a low-rank update, per tensor: half
+    /// the smaller side, and below what the rank evidence can tell from full rank.
+    static func lowRankLimits(shapes: [[Int]], capacity: Int) -> [Int] {
+        shapes.map { shape in
+            let r = shape.first ?? 1, c = shape.dropFirst().reduce(1, *)
+            return Swift.min(Swift.min(r, c) / 2, capacity - 1)
         }
     }
 

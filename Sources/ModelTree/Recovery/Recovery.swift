@@ -23,7 +23,7 @@ public func recover(_ models: [Model], options: RecoveryOptions = RecoveryOption
 }
 
 /// Correlation above which two models count as related (see `recover`).
-let relatednessThreshold = 0.5
+package let relatednessThreshold = 0.5
 
 /// Edges whose confidence is below this are reported as unsure: an alternative tree without the
 /// edge costs less than about 12 % more. The graph carries it (`ModelGraph.unsureThreshold`).

@@ -66,21 +66,37 @@ enum TensorSelection {
     /// floating-point tensors of the two (by name and shape, Jaccard index) are shared, and groups
     /// are the connected components. A fine-tune with a resized head stays with its parent; models
     /// of different families, or of the same family at another size, do not.
+    ///
+    /// Models with the same set of tensors are compared once (an index holds thousands of models
+    /// of a few layouts): O(L² · tensors) for L distinct layouts, then O(n).
     static func architectureGroups<M: TensorCatalog>(_ models: [M]) -> [[Int]] {
-        let signatures = models.map { m in
-            Set(m.tensors.filter { $0.isWeight && $0.count > 0 }.map { "\($0.name)\u{0}\($0.shape)" })
+        var layouts: [Set<String>] = [], layoutOf: [Int] = []
+        var known: [Set<String>: Int] = [:]
+        for m in models {
+            let set = Set(m.tensors.filter { $0.isWeight && $0.count > 0 }.map { "\($0.name)\u{0}\($0.shape)" })
+            // An empty set shares nothing, not even with another empty one.
+            if !set.isEmpty, let k = known[set] { layoutOf.append(k); continue }
+            if !set.isEmpty { known[set] = layouts.count }
+            layoutOf.append(layouts.count)
+            layouts.append(set)
         }
-        let n = models.count
+        let n = layouts.count
         var similarity = SquareMatrix<Double>(count: n, repeating: 0)
         for i in 0..<n {
             for j in (i + 1)..<n {
-                let union = signatures[i].union(signatures[j]).count
-                let jaccard = union == 0 ? 0 : Double(signatures[i].intersection(signatures[j]).count) / Double(union)
+                let union = layouts[i].union(layouts[j]).count
+                let jaccard = union == 0 ? 0 : Double(layouts[i].intersection(layouts[j]).count) / Double(union)
                 similarity[i, j] = jaccard
                 similarity[j, i] = jaccard
             }
         }
-        return Clustering.components(similarity: similarity, threshold: 0.5)
+        var component = [Int](repeating: 0, count: n)
+        for (c, members) in Clustering.components(similarity: similarity, threshold: 0.5).enumerated() {
+            for l in members { component[l] = c }
+        }
+        var groups: [Int: [Int]] = [:]
+        for (i, l) in layoutOf.enumerated() { groups[component[l], default: []].append(i) }
+        return groups.values.sorted { $0[0] < $1[0] }
     }
 
     /// The tensors whose kurtosis and norm vote on direction (`DirectionEvidence`): with include

@@ -14,14 +14,15 @@ extension RelationEvidence {
     ///     the families whose pairs are compared (`[Array(signatures.indices)]` compares all).
     ///   - squaredDifferences: Σ (W_a − W_b)² per tensor of `tensors` for a pair of signatures;
     ///     by default from the sketches (the index passes the sums it keeps).
-    ///   - rankSketches: signature i with its rank sketches loaded, when the ranks are needed;
-    ///     by default the signature as given.
+    ///   - pairRanks: the rank of W_a − W_b per tensor of `tensors` for a pair of signatures; by
+    ///     default from their rank sketches (the index serves the ranks it keeps, loading rank
+    ///     sketches only for pairs it has not ranked yet).
     /// - Throws: `.incompatibleModels` when no tensor is shared or a shared tensor has no
     ///   sketch in some signature (mixed architectures the index cannot compare);
     ///   `.invalidArgument` for signatures of different sketch sizes.
     init(signatures: [ModelSignature], blocks: [[Int]],
          squaredDifferences: ((Int, Int, [String]) throws -> [Double])? = nil,
-         rankSketches: ((Int) throws -> ModelSignature)? = nil) throws {
+         pairRanks: ((Int, Int, [String]) throws -> [Int])? = nil) throws {
         guard let first = signatures.first else { throw ModelTreeError.invalidArgument("no signatures to compare") }
         if let other = signatures.first(where: { $0.parameters != first.parameters }) {
             throw ModelTreeError.invalidArgument("signatures of '\(first.id)' and '\(other.id)' have different sketch sizes "
@@ -79,16 +80,16 @@ extension RelationEvidence {
                   shapes: names.map { first.tensor(named: $0)!.shape }, skipped: skipped,
                   kurtosis: names.map { name in signatures.map { $0.tensor(named: name)!.kurtosis } },
                   direction: direction, blocks: pairBlocks,
-                  ranks: SignatureRankEvidence(signatures: signatures, tensorNames: names, load: rankSketches))
+                  ranks: SignatureRankEvidence(signatures: signatures, tensorNames: names, pairRanks: pairRanks))
     }
 }
 
 /// How two signatures' tensors compare.
-enum SignatureComparison {
+package enum SignatureComparison {
     /// Σ (W_a − W_b)² of one tensor: exact for kept values, else ‖s(W_a) − s(W_b)‖² of the
     /// distance sketches (unbiased; relative standard deviation ≈ √(2/k)).
     /// Precondition: both are distance tensors of comparable signatures, sketches loaded.
-    static func squaredDifference(_ a: ModelSignature.Tensor, _ b: ModelSignature.Tensor) -> Double {
+    package static func squaredDifference(_ a: ModelSignature.Tensor, _ b: ModelSignature.Tensor) -> Double {
         switch (a.sketch, b.sketch) {
         case let (.exact(x)?, .exact(y)?):
             var s = 0.0
@@ -105,7 +106,7 @@ enum SignatureComparison {
 
     /// Numerical rank of W_a − W_b for one tensor: from the kept values exactly, else from the
     /// rank sketches (exact below the sketch's size).
-    static func rank(_ a: ModelSignature.Tensor, _ b: ModelSignature.Tensor, _ p: ModelSignature.Parameters) throws -> Int {
+    package static func rank(_ a: ModelSignature.Tensor, _ b: ModelSignature.Tensor, _ p: ModelSignature.Parameters) throws -> Int {
         let u = Swift.max(a.unitRoundoff, b.unitRoundoff, DType.f32.unitRoundoff)
         let ss = (a.moments.sumOfSquares, b.moments.sumOfSquares)
         switch (a.sketch, b.sketch) {
@@ -127,43 +128,33 @@ enum SignatureComparison {
     }
 }
 
-/// The rank evidence of signatures (`SignatureComparison.rank`), loading rank sketches on first
-/// need. Ranks of a 64-column sketch are exact up to 63; the auto metric's limit is capped there.
-final class SignatureRankEvidence: RankEvidence {
-    private var signatures: [ModelSignature]
-    private var loaded: [Bool]
-    private let tensorNames: [String]
-    private let load: ((Int) throws -> ModelSignature)?
-
-    init(signatures: [ModelSignature], tensorNames: [String], load: ((Int) throws -> ModelSignature)?) {
-        self.signatures = signatures
-        self.loaded = [Bool](repeating: load == nil, count: signatures.count)
-        self.tensorNames = tensorNames
-        self.load = load
-    }
+/// The rank evidence of signatures: each pair's ranks from a provider (the index's cache) or
+/// from the rank sketches (`SignatureComparison.rank`). Ranks of a 64-column sketch are exact up
+/// to 63; the auto metric's limit is capped there.
+struct SignatureRankEvidence: RankEvidence {
+    let signatures: [ModelSignature]
+    let tensorNames: [String]
+    let pairRanks: ((Int, Int, [String]) throws -> [Int])?
 
     var rankCapacity: Int { signatures.first?.parameters.rankColumns ?? 64 }
 
     func ranks(pairs: [(Int, Int)], stopAbove: [Int]?, threads: Int, progress: (Double) throws -> Void) throws -> [[Int]] {
         var result = [[Int]](repeating: [Int](repeating: stopAbove == nil ? 0 : -1, count: tensorNames.count), count: pairs.count)
         for (k, (a, b)) in pairs.enumerated() {
-            let (sa, sb) = (try signature(a), try signature(b))
-            for (t, name) in tensorNames.enumerated() {
-                let r = try SignatureComparison.rank(sa.tensor(named: name)!, sb.tensor(named: name)!, sa.parameters)
-                result[k][t] = r
-                if let limits = stopAbove, r > limits[t] { return result }
+            if let pairRanks {
+                result[k] = try pairRanks(a, b, tensorNames)
+                if let limits = stopAbove, zip(result[k], limits).contains(where: { $0 > $1 }) { return result }
+            } else {
+                for (t, name) in tensorNames.enumerated() {
+                    let r = try SignatureComparison.rank(signatures[a].tensor(named: name)!, signatures[b].tensor(named: name)!,
+                                                         signatures[a].parameters)
+                    result[k][t] = r
+                    if let limits = stopAbove, r > limits[t] { return result }
+                }
             }
             if k % 64 == 63 { try progress(Double(k + 1) / Double(pairs.count)) }
         }
         try progress(1)
         return result
-    }
-
-    private func signature(_ i: Int) throws -> ModelSignature {
-        if !loaded[i], let load {
-            signatures[i] = try load(i)
-            loaded[i] = true
-        }
-        return signatures[i]
     }
 }

@@ -49,7 +49,7 @@ extension ModelSignature {
     }
 
     /// The three sections, each with its header, as the index stores them.
-    func sections() throws -> [[UInt8]] {
+    package func sections() throws -> [[UInt8]] {
         [Self.section("META", metaPayload()), Self.section("DIST", distancePayload()), Self.section("RANK", try rankPayload())]
     }
 
@@ -162,7 +162,7 @@ extension ModelSignature {
     }
 
     /// A section stored apart (as the index stores them): its payload, header checked.
-    static func sectionPayload(_ bytes: UnsafeRawBufferPointer, _ tag: String, what: String) throws -> UnsafeRawBufferPointer {
+    package static func sectionPayload(_ bytes: UnsafeRawBufferPointer, _ tag: String, what: String) throws -> UnsafeRawBufferPointer {
         var r = ByteReader(bytes, what: what)
         let payload = try readSection(&r, tag)
         try r.finish()
@@ -170,7 +170,7 @@ extension ModelSignature {
     }
 
     /// A signature from its sections' payloads; `ranks` nil leaves the rank sketches unloaded.
-    init(meta: UnsafeRawBufferPointer, distances: UnsafeRawBufferPointer?, ranks: UnsafeRawBufferPointer?) throws {
+    package init(meta: UnsafeRawBufferPointer, distances: UnsafeRawBufferPointer?, ranks: UnsafeRawBufferPointer?) throws {
         var r = ByteReader(meta, what: "signature section META")
         let p = Parameters(distanceBuckets: Int(try r.u32("distance buckets")), coarseBuckets: Int(try r.u32("coarse buckets")),
                            rankRows: Int(try r.u32("rank rows")), rankColumns: Int(try r.u32("rank columns")),

@@ -10,15 +10,31 @@ public func recover(signatures: [ModelSignature], options: RecoveryOptions = Rec
 }
 
 /// The statistics of models from their signatures (`RelationEvidence.init(signatures:…)`).
-struct SignatureSource: EvidenceSource {
+package struct SignatureSource: EvidenceSource {
     let signatures: [ModelSignature]
     /// A partition of the models into families whose pairs are compared; nil compares every pair
     /// of an architecture.
     var families: [[Int]]? = nil
     /// Σ (W_a − W_b)² per tensor for a pair (model indices), when known (an index's cache).
     var squaredDifferences: ((Int, Int, [String]) throws -> [Double])? = nil
-    /// Model i's signature with its rank sketches loaded (an index reads them on demand).
-    var rankSketches: ((Int) throws -> ModelSignature)? = nil
+    /// The ranks of W_a − W_b per tensor for a pair (model indices), when known or to be computed
+    /// by the caller (an index's cache, loading rank sketches on demand).
+    var pairRanks: ((Int, Int, [String]) throws -> [Int])? = nil
+
+    package init(signatures: [ModelSignature], families: [[Int]]? = nil,
+                 squaredDifferences: ((Int, Int, [String]) throws -> [Double])? = nil,
+                 pairRanks: ((Int, Int, [String]) throws -> [Int])? = nil) {
+        self.signatures = signatures
+        self.families = families
+        self.squaredDifferences = squaredDifferences
+        self.pairRanks = pairRanks
+    }
+
+    /// The graph of these signatures (`recover(signatures:options:)` with this source's families
+    /// and caches). The hub index's graph and parent queries come from here.
+    package func recover(options: RecoveryOptions) throws -> ModelGraph {
+        try Recovery(source: self, options: options).run()
+    }
 
     var ids: [String] { signatures.map(\.id) }
 
@@ -39,9 +55,9 @@ struct SignatureSource: EvidenceSource {
             blocks = [Array(members.indices)]
         }
         let sums = squaredDifferences.map { sums in { (a: Int, b: Int, t: [String]) in try sums(members[a], members[b], t) } }
-        let ranks = rankSketches.map { load in { (i: Int) in try load(members[i]) } }
+        let ranks = pairRanks.map { ranks in { (a: Int, b: Int, t: [String]) in try ranks(members[a], members[b], t) } }
         let evidence = try RelationEvidence(signatures: members.map { signatures[$0] }, blocks: blocks,
-                                            squaredDifferences: sums, rankSketches: ranks)
+                                            squaredDifferences: sums, pairRanks: ranks)
         try report(1, "comparing signatures")
         return (evidence, options.resolvedThreads)
     }
