@@ -42,7 +42,10 @@ public final class HubIndex {
     public let path: String
     /// The sketch sizes of every signature in it.
     public let parameters: ModelSignature.Parameters
-    let threads: Int?
+    /// Threads that compute signatures (nil: one per processor).
+    public let threads: Int?
+    /// How long a write waits for another process's, in milliseconds.
+    public let busyTimeout: Int
     let db: SQLiteConnection
     var search: FamilySearch
 
@@ -57,6 +60,7 @@ public final class HubIndex {
         db = try SQLiteConnection(path: path, create: true, busyTimeout: options.busyTimeout)
         parameters = try IndexSchema.prepare(db, parameters: options.parameters, createdBy: options.createdBy)
         threads = options.threads
+        busyTimeout = options.busyTimeout
         search = FamilySearch()
     }
 
@@ -204,6 +208,9 @@ public final class HubIndex {
         }
     }
 
+    /// Whether model `id` is indexed.
+    public func contains(_ id: String) throws -> Bool { try rowID(id) != nil }
+
     /// The number of indexed models.
     public func count() throws -> Int {
         Int(try db.query("SELECT count(*) FROM models") { $0.int(0) }.first ?? 0)
@@ -278,16 +285,16 @@ public final class HubIndex {
     /// A stored signature: META always, DIST and RANK when asked.
     func loadSignature(_ row: Int64, distances: Bool, ranks: Bool) throws -> ModelSignature {
         let columns = "meta" + (distances ? ", dist" : "") + (ranks ? ", rank" : "")
-        let s = try db.statement("SELECT \(columns) FROM signatures WHERE model = ?")
-        try s.bind([.int(row)])
-        guard try s.step() else { throw ModelTreeError.format("index \(path): model \(row) has no signature") }
-        let what = "index \(path): signature of model \(row)"
-        return try s.withBlob(0) { meta in
-            try s.withBlob(distances ? 1 : 0) { dist in
-                try s.withBlob(ranks ? 2 : 0) { rank in
-                    try ModelSignature(meta: try ModelSignature.sectionPayload(meta, "META", what: what),
-                                       distances: distances ? try ModelSignature.sectionPayload(dist, "DIST", what: what) : nil,
-                                       ranks: ranks ? try ModelSignature.sectionPayload(rank, "RANK", what: what) : nil)
+        return try db.withStatement("SELECT \(columns) FROM signatures WHERE model = ?", [.int(row)]) { s in
+            guard try s.step() else { throw ModelTreeError.format("index \(path): model \(row) has no signature") }
+            let what = "index \(path): signature of model \(row)"
+            return try s.withBlob(0) { meta in
+                try s.withBlob(distances ? 1 : 0) { dist in
+                    try s.withBlob(ranks ? 2 : 0) { rank in
+                        try ModelSignature(meta: try ModelSignature.sectionPayload(meta, "META", what: what),
+                                           distances: distances ? try ModelSignature.sectionPayload(dist, "DIST", what: what) : nil,
+                                           ranks: ranks ? try ModelSignature.sectionPayload(rank, "RANK", what: what) : nil)
+                    }
                 }
             }
         }
@@ -320,12 +327,14 @@ public final class HubIndex {
         }
     }
 
+    /// Indexed models with the same content hash as `sig` and the same distance sketches (the
+    /// hash is not proof against forged collisions; equal sketches of every tensor are).
     func duplicates(of sig: ModelSignature, excluding row: Int64?) throws -> [String] {
-        let sections = try sig.sections()
+        let distances = sig.distanceSection()
         return try db.query("""
             SELECT m.name, s.dist FROM models m JOIN signatures s ON s.model = m.id WHERE m.hash = ? AND m.id != ? ORDER BY m.name
             """, [.int(Int64(bitPattern: sig.hash)), .int(row ?? -1)]) { ($0.text(0) ?? "", $0.blob(1)) }
-            .filter { $0.1 == sections[1] }.map(\.0)
+            .filter { $0.1 == distances }.map(\.0)
     }
 
     func bumpGeneration() throws {

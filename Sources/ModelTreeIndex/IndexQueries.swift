@@ -63,17 +63,31 @@ extension HubIndex {
         let upload = FamilySearch.Upload(signature)
         return try db.transaction(write: false) {
             try search.refresh(db)
-            let found = try search.related(upload, in: self)
+            var found = try search.related(upload, in: self)
             let duplicates = try self.duplicates(of: signature, excluding: nil)
+            // An upload that is a copy of indexed models is placed as they are: without them (a
+            // pair of equal weights has no direction).
+            if !duplicates.isEmpty {
+                let copies = Set(try duplicates.compactMap { try rowID($0) })
+                found.families = found.families.map { f in
+                    FamilySearch.Found.Family(id: f.id, tensors: f.tensors, members: f.members.filter { !copies.contains($0.id) })
+                }.filter { !$0.members.isEmpty }
+            }
             guard !found.families.isEmpty else {
                 return Parent(model: signature.id, indexed: false, parents: [], relatives: 0, metric: .rms, duplicates: duplicates)
             }
-            let block = try Block(index: self, rows: found.members.map(\.id), upload: (signature, found))
+            // The upload keeps its id in the answer; in the solve it needs one no relative has.
+            let names = Set(try found.members.map { m in try db.query("SELECT name FROM models WHERE id = ?", [.int(m.id)]) { $0.text(0) ?? "" }.first ?? "" })
+            var solved = signature
+            while names.contains(solved.id) { solved = solved.renamed(solved.id + " (upload)") }
+            let block = try Block(index: self, rows: found.members.map(\.id), upload: (solved, found))
             var low = block.uploadLowRank()
             for family in found.families.dropFirst() where low { low = try familyLowRank(family.id) }
             let metric = try chooseMetric(options.metric, layout: upload.layout, excluding: found.families.map(\.id), block: low)
             let graph = try block.solve(metric: metric, options: options)
-            return answer(graph, graph.count - 1, indexed: false, alternatives: alternatives, duplicates: duplicates)
+            var result = answer(graph, graph.count - 1, indexed: false, alternatives: alternatives, duplicates: duplicates)
+            result.model = signature.id
+            return result
         }
     }
 

@@ -84,18 +84,26 @@ final class SQLiteConnection {
 
     /// Runs `sql` with `values` bound, to completion.
     func run(_ sql: String, _ values: [SQLValue] = []) throws {
-        let s = try statement(sql)
-        try s.bind(values)
-        while try s.step() {}
+        try withStatement(sql, values) { s in while try s.step() {} }
     }
 
     /// The rows of `sql` with `values` bound, each read by `row`.
     func query<T>(_ sql: String, _ values: [SQLValue] = [], _ row: (Statement) throws -> T) throws -> [T] {
+        try withStatement(sql, values) { s in
+            var out: [T] = []
+            while try s.step() { out.append(try row(s)) }
+            return out
+        }
+    }
+
+    /// Runs `body` with the statement of `sql` bound to `values`, and resets it after: a statement
+    /// left mid-way would keep a read transaction open, and a later `BEGIN IMMEDIATE` of this
+    /// connection would then fail at once instead of waiting for other writers.
+    func withStatement<T>(_ sql: String, _ values: [SQLValue], _ body: (Statement) throws -> T) throws -> T {
         let s = try statement(sql)
+        defer { sqlite3_reset(s.handle) }
         try s.bind(values)
-        var out: [T] = []
-        while try s.step() { out.append(try row(s)) }
-        return out
+        return try body(s)
     }
 
     /// The rowid of the last insert.

@@ -53,6 +53,9 @@ extension ModelSignature {
         [Self.section("META", metaPayload()), Self.section("DIST", distancePayload()), Self.section("RANK", try rankPayload())]
     }
 
+    /// The DIST section with its header, as the index stores it (duplicates compare it).
+    package func distanceSection() -> [UInt8] { Self.section("DIST", distancePayload()) }
+
     static func section(_ tag: String, _ payload: [UInt8]) -> [UInt8] {
         var out = ByteWriter()
         out.append(Array(tag.utf8))
