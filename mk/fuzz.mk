@@ -84,7 +84,11 @@ FUZZ_CC ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v $(SWIFTC))
 FUZZ_ABI_OUT := $(FUZZ_OUT)/abi
 FUZZ_CORE_SOURCES := $(sort $(shell find $(FUZZ_ROOT)/Sources/ModelTree -name '*.swift'))
 FUZZ_SHIM_SOURCES := $(sort $(wildcard $(FUZZ_ROOT)/Sources/ModelTreeC/*.swift))
-FUZZ_ABI_SWIFTFLAGS := -parse-as-library -swift-version 5 -O -g -sanitize=fuzzer,address
+FUZZ_INDEX_SOURCES := $(sort $(wildcard $(FUZZ_ROOT)/Sources/ModelTreeIndex/*.swift))
+# -package-name: the index reads the core's `package` declarations, as SwiftPM builds them.
+FUZZ_ABI_SWIFTFLAGS := -parse-as-library -swift-version 5 -O -g -sanitize=fuzzer,address -package-name modeltree
+# SQLite as the library links it (Package.swift): Debian's archive, statically.
+FUZZ_SQLITE := $(firstword $(wildcard /usr/lib/$(shell gcc -print-multiarch 2>/dev/null)/libsqlite3.a /usr/lib/libsqlite3.a /usr/lib64/libsqlite3.a))
 FUZZ_ABI_CFLAGS := -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address -I$(FUZZ_ROOT)/include
 
 # Rewritten only when the C flags change, so that the harness is rebuilt then.
@@ -97,14 +101,19 @@ $(FUZZ_ABI_OUT)/libModelTree.a: $(FUZZ_CORE_SOURCES)
 	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -module-name ModelTree -emit-module \
 	    -emit-module-path $(@D)/ModelTree.swiftmodule -emit-library -static -o $@ $(FUZZ_CORE_SOURCES)
 
+$(FUZZ_ABI_OUT)/libModelTreeIndex.a: $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_INDEX_SOURCES)
+	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -module-name ModelTreeIndex -I $(@D) -I $(FUZZ_ROOT)/Sources/CSQLite -emit-module \
+	    -emit-module-path $(@D)/ModelTreeIndex.swiftmodule -emit-library -static -o $@ $(FUZZ_INDEX_SOURCES)
+
 $(FUZZ_ABI_OUT)/abi_fuzz.o: $(FUZZ_ROOT)/Tests/fuzz/abi_fuzz.c $(FUZZ_ROOT)/include/modeltree.h $(FUZZ_ABI_OUT)/cflags
 	$(FUZZ_CC) $(FUZZ_ABI_CFLAGS) -c $< -o $@
 
 # -I include finds include/module.modulemap (the module CModelTree the shim imports).
-$(FUZZ_OUT)/fuzz-abi: $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_SHIM_SOURCES) \
-        $(FUZZ_ROOT)/include/module.modulemap
+$(FUZZ_OUT)/fuzz-abi: $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_ABI_OUT)/libModelTreeIndex.a $(FUZZ_ABI_OUT)/abi_fuzz.o \
+        $(FUZZ_SHIM_SOURCES) $(FUZZ_ROOT)/include/module.modulemap
 	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -use-ld=bfd -module-name ModelTreeC -I $(FUZZ_ABI_OUT) -I $(FUZZ_ROOT)/include \
-	    $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_ABI_OUT)/libModelTree.a -o $@
+	    -I $(FUZZ_ROOT)/Sources/CSQLite $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_ABI_OUT)/libModelTreeIndex.a \
+	    $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_SQLITE) -lm -o $@
 
 .PHONY: fuzz-abi-force
 fuzz-abi-force:

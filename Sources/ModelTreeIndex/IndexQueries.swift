@@ -203,7 +203,13 @@ final class Block {
             tensorsOf[id] = try parseStringArray(text)
         }
         let wanted = Set(rows)
-        let familyIDs = Set(try rows.map { r in try db.query("SELECT family FROM models WHERE id = ?", [.int(r)]) { $0.int(0) }.first ?? -1 })
+        var familyIDs = Set<Int64>()
+        if rows.count > 256 {
+            let all = Dictionary(uniqueKeysWithValues: try db.query("SELECT id, family FROM models") { ($0.int(0), $0.int(1)) })
+            for r in rows { if let f = all[r] { familyIDs.insert(f) } }
+        } else {
+            for r in rows { familyIDs.insert(try db.query("SELECT family FROM models WHERE id = ?", [.int(r)]) { $0.int(0) }.first ?? -1) }
+        }
         for family in familyIDs {
             let tensors = tensorsOf[family] ?? []
             for (a, b, sums, ranks) in try db.query("""
@@ -212,10 +218,12 @@ final class Block {
                 kept[HubIndex.PairKey(a: a, b: b)] = (doubles(sums), ranks.map(int32s), tensors)
             }
         }
+        // The signatures' META sections, family by family (one query each).
         var metas: [Int64: ModelSignature] = [:]
-        if rows.count > 64 {
-            let what = "index \(index.path): a signature"
-            for (id, sig) in try db.query("SELECT model, meta FROM signatures", [], { row in
+        let what = "index \(index.path): a signature"
+        for family in familyIDs {
+            for (id, sig) in try db.query("SELECT s.model, s.meta FROM signatures s JOIN models m ON m.id = s.model WHERE m.family = ?",
+                                          [.int(family)], { row in
                 (row.int(0), try row.withBlob(1) { try ModelSignature(meta: try ModelSignature.sectionPayload($0, "META", what: what), distances: nil, ranks: nil) })
             }) where wanted.contains(id) { metas[id] = sig }
         }
