@@ -13,6 +13,8 @@
 # and -sanitize=fuzzer,address, so internal entry points are reachable):
 #   safetensors   SafetensorsFile.parse: a whole file image, header validation and tiling
 #   index         ModelLoader.weightMap: a model.safetensors.index.json (JSONParser at depth 64)
+#   signature     ModelSignature(bytes:): the hub index's signature format (compiled with the whole
+#                 core: a signature's checks and statistics reach most of it)
 # and one C target:
 #   abi           Tests/fuzz/abi_fuzz.c: programs of C ABI calls over in-memory tensors, every
 #                 result checked against include/modeltree.h; linked with the whole library
@@ -27,7 +29,7 @@ FUZZ_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 SWIFTC ?= swiftc
 FUZZ_OUT ?= $(FUZZ_ROOT)/.build-fuzz/fuzz
 FUZZ_TIME ?= 600
-FUZZ_TARGETS ?= safetensors index abi
+FUZZ_TARGETS ?= safetensors index signature abi
 FUZZ_ARGS ?=
 # Inputs up to 16 KB; an input that runs for 10 s is a hang; 2 GB of RSS is a leak or a blow-up.
 # SWIFT_BACKTRACE=enable=no: the Swift runtime's crash handler would otherwise run under ASan
@@ -38,7 +40,7 @@ FUZZ_SOURCES := $(wildcard $(addprefix $(FUZZ_ROOT)/Sources/ModelTree/,Readers/*
     $(FUZZ_ROOT)/Sources/ModelTree/Support/JSON.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift
 # -O keeps Swift's overflow and bounds traps (only -Ounchecked drops them). bfd: the toolchain
 # defaults to gold, which warns about every ASan symbol.
-FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -O -g -sanitize=fuzzer,address -use-ld=bfd
+FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -package-name modeltree -O -g -sanitize=fuzzer,address -use-ld=bfd
 
 .PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
 
@@ -117,3 +119,8 @@ $(FUZZ_OUT)/fuzz-abi: $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_ABI_OUT)/libModelTre
 
 .PHONY: fuzz-abi-force
 fuzz-abi-force:
+
+# The signature target needs the whole core, not only the readers.
+$(FUZZ_OUT)/fuzz-signature: $(FUZZ_CORE_SOURCES) $(FUZZ_ROOT)/Tests/fuzz/SignatureFuzz.swift
+	mkdir -p $(FUZZ_OUT)
+	$(SWIFTC) $(FUZZ_SWIFTFLAGS) $(FUZZ_CORE_SOURCES) $(FUZZ_ROOT)/Tests/fuzz/SignatureFuzz.swift -o $@

@@ -47,7 +47,9 @@ extension HubIndex {
             let familyLow = try familyLowRank(family)
             let metric = try chooseMetric(options.metric, layout: layout, excluding: family, block: familyLow)
             let block = try Block(index: self, rows: members.map(\.id), upload: nil)
-            let graph = try block.solve(metric: metric, options: options)
+            var only = options
+            only.confidenceFor = [id]
+            let graph = try block.solve(metric: metric, options: only)
             let me = members.firstIndex { $0.id == row }!
             let sig = try loadSignature(row, distances: true, ranks: false)
             return answer(graph, me, indexed: true, alternatives: alternatives,
@@ -84,7 +86,9 @@ extension HubIndex {
             var low = block.uploadLowRank()
             for family in found.families.dropFirst() where low { low = try familyLowRank(family.id) }
             let metric = try chooseMetric(options.metric, layout: upload.layout, excluding: found.families.map(\.id), block: low)
-            let graph = try block.solve(metric: metric, options: options)
+            var only = options
+            only.confidenceFor = [solved.id]
+            let graph = try block.solve(metric: metric, options: only)
             var result = answer(graph, graph.count - 1, indexed: false, alternatives: alternatives, duplicates: duplicates)
             result.model = signature.id
             return result

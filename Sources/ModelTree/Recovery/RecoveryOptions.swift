@@ -55,6 +55,10 @@ public struct RecoveryOptions: Sendable {
     /// stage's name. Return `false` to cancel: `recover` then throws `ModelTreeError.cancelled`.
     public var progress: (@Sendable (_ fraction: Double, _ stage: String) -> Bool)? = nil
 
+    /// The models (by id) whose edge confidence is wanted; nil: every model's. The others get
+    /// NaN. The hub index's parent queries ask for one.
+    package var confidenceFor: Set<String>? = nil
+
     public init() {}
 
     /// Checks every option on its own.

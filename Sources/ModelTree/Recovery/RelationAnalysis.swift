@@ -51,7 +51,8 @@ enum RelationAnalysis {
                 let tree = local.map { members[$0] }
                 let solver = TreeSolver(distance: distance.submatrix(local), kurtosis: tree.map { evidence.direction.kurtosis[$0] },
                                         sumSquares: tree.map { evidence.direction.sumSquares[$0] }, lambda: options.lambda)
-                let solution = try solver.solve(direction: options.direction)
+                let wanted = options.confidenceFor.map { ids in Set(tree.indices.filter { ids.contains(evidence.models[tree[$0]].id) }) }
+                let solution = try solver.solve(direction: options.direction, confidenceFor: wanted)
                 let directionUnsure = solution.directionUnsure && tree.count > 1
                 var root = tree[0]
                 for (k, p) in solution.parent.enumerated() {

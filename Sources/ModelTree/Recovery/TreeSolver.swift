@@ -31,7 +31,10 @@ struct TreeSolver {
     /// in all); larger ones compare each chosen parent with the runner-up only.
     static let exactConfidenceLimit = 200
 
-    func solve(direction requested: DirectionMode) throws -> Solution {
+    /// - Parameter confidenceFor: the members (local indices) whose edge confidence is wanted;
+    ///   nil: every member's. The others get NaN (a parent query needs one edge's, and exact
+    ///   confidences cost one constrained arborescence each).
+    func solve(direction requested: DirectionMode, confidenceFor: Set<Int>? = nil) throws -> Solution {
         let s = size
         if s == 1 { return Solution(parent: [-1], confidence: [.nan], direction: requested == .auto ? .finetune : requested, directionUnsure: requested == .auto) }
         var best: (mode: DirectionMode, cost: SquareMatrix<Double>, parent: [Int], total: Double)?
@@ -54,7 +57,7 @@ struct TreeSolver {
             }
         }
         let chosen = best!
-        return Solution(parent: chosen.parent, confidence: confidences(chosen.parent, chosen.cost, chosen.total),
+        return Solution(parent: chosen.parent, confidence: confidences(chosen.parent, chosen.cost, chosen.total, only: confidenceFor),
                         direction: chosen.mode, directionUnsure: unsure)
     }
 
@@ -119,10 +122,10 @@ struct TreeSolver {
     /// a runner-up parent at √2 times the distance (a sibling under RMS) gives 0.5; a runner-up
     /// twice as far (a sibling under the rank distance) gives 0.75. Forbidding the edge also
     /// lets the solver reverse it, so the margin covers the direction as well as the placement.
-    func confidences(_ parent: [Int], _ m: SquareMatrix<Double>, _ total: Double) -> [Double] {
+    func confidences(_ parent: [Int], _ m: SquareMatrix<Double>, _ total: Double, only: Set<Int>? = nil) -> [Double] {
         let s = size
         var result = [Double](repeating: .nan, count: s)
-        for j in 0..<s {
+        for j in 0..<s where only?.contains(j) ?? true {
             let p = parent[j]
             guard p >= 0 else { continue }
             let e = m[p, j]

@@ -85,13 +85,28 @@ struct ByteReader {
     mutating func f64s(_ n: Int, _ field: String) throws -> [Double] {
         guard n <= remaining / 8 else { throw error("truncated: \(field) needs \(n) doubles, \(remaining) bytes left") }
         let p = try take(n * 8, field)
+        #if _endian(little)
+        // The format's byte order is the machine's: one copy (index queries read megabytes of these).
+        return [Double](unsafeUninitializedCapacity: n) { out, count in
+            if n > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: p, byteCount: n * 8) }
+            count = n
+        }
+        #else
         return (0..<n).map { Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
+        #endif
     }
 
     mutating func f32s(_ n: Int, _ field: String) throws -> [Float] {
         guard n <= remaining / 4 else { throw error("truncated: \(field) needs \(n) floats, \(remaining) bytes left") }
         let p = try take(n * 4, field)
+        #if _endian(little)
+        return [Float](unsafeUninitializedCapacity: n) { out, count in
+            if n > 0 { UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: p, byteCount: n * 4) }
+            count = n
+        }
+        #else
         return (0..<n).map { Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        #endif
     }
 
     /// Throws unless every byte was read.
