@@ -202,10 +202,6 @@ final class Block {
         self.index = index
         self.rows = rows
         let db = index.db
-        var tensorsOf: [Int64: [String]] = [:]
-        for (id, text) in try db.query("SELECT id, tensors FROM families", [], { ($0.int(0), $0.text(1) ?? "[]") }) {
-            tensorsOf[id] = try parseStringArray(text)
-        }
         let wanted = Set(rows)
         var familyIDs = Set<Int64>()
         if rows.count > 256 {
@@ -215,7 +211,9 @@ final class Block {
             for r in rows { familyIDs.insert(try db.query("SELECT family FROM models WHERE id = ?", [.int(r)]) { $0.int(0) }.first ?? -1) }
         }
         for family in familyIDs {
-            let tensors = tensorsOf[family] ?? []
+            let tensors = try parseStringArray(try db.query("SELECT tensors FROM families WHERE id = ?", [.int(family)]) {
+                $0.text(0) ?? "[]"
+            }.first ?? "[]")
             for (a, b, sums, ranks) in try db.query("""
                 SELECT p.a, p.b, p.sums, p.ranks FROM pairs p JOIN models m ON m.id = p.a WHERE m.family = ?
                 """, [.int(family)], { ($0.int(0), $0.int(1), $0.blob(2), $0.isNull(3) ? nil : $0.blob(3)) }) where wanted.contains(a) && wanted.contains(b) {
