@@ -3,11 +3,17 @@
 # (tools/reference_recover.py) on them, and writes the table into BENCHMARKS.md. Not part of
 # `make test`. Python is the test interpreter (mk/python.mk: build/venv unless PYTHON= is given).
 #   make bench BENCH_ARGS="--only n32-25M"   some families only
+#   make bench-index   the hub index (bench/index_bench.py): 10,000 models of ~1M parameters and
+#                      100,000 of 2k generated in memory, then its sketch sizes; writes the "Hub
+#                      index" table of BENCHMARKS.md. About an hour on 2 busy cores.
+#   make bench-index BENCH_INDEX_ARGS=--quick   1,000 and 5,000 models: a check that it runs
 BENCH_CACHE ?= $(HOME)/.cache/modeltree-bench
 BENCH_ARGS  ?=
 CC          ?= cc
 
-.PHONY: bench bench-deps
+BENCH_INDEX_ARGS ?=
+
+.PHONY: bench bench-deps bench-index
 
 bench-deps: python-deps
 	@test -x /usr/bin/time || (apt-get update && apt-get install -y time)
@@ -18,3 +24,7 @@ bench-deps: python-deps
 
 bench: bench-deps build .build/bench-probe
 	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --write $(BENCH_ARGS)
+
+# The package is installed into the test interpreter (mk/python.mk), built from these sources.
+bench-index: python-install
+	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/index_bench.py --write $(BENCH_INDEX_ARGS)

@@ -172,6 +172,40 @@ static void remove_tree(char *dir) {
 /* <dir>/index.db */
 static void index_path(char *out, size_t size, const char *dir) { snprintf(out, size, "%s/index.db", dir); }
 
+/* What the crash and concurrency tests share: the zoo, recover's graph of it, an index file in a
+ * fresh folder. */
+typedef struct fixture {
+    zoo z;
+    modeltree_graph_t *want;
+    char *dir;
+    char db[4200];
+} fixture;
+
+static int fixture_make(fixture *f) {
+    zoo_make(&f->z);
+    f->want = zoo_recover(&f->z);
+    f->dir = temp_dir();
+    if (f->dir) index_path(f->db, sizeof f->db, f->dir);
+    return f->want != NULL && f->dir != NULL;
+}
+
+static void fixture_free(fixture *f) {
+    if (f->dir) remove_tree(f->dir);
+    modeltree_graph_free(f->want);
+    zoo_free(&f->z);
+}
+
+/* Opens the index file and checks its graph against recover's. */
+static void check_index_file(const fixture *f) {
+    modeltree_index_t *ix = NULL;
+    REQUIRE_OK(modeltree_index_open(&ix, f->db, NULL));
+    modeltree_graph_t *g = NULL;
+    CHECK_STATUS(MODELTREE_OK, modeltree_index_graph(&g, ix, NULL));
+    if (g) check_graph_equals(g, f->want);
+    modeltree_graph_free(g);
+    modeltree_index_close(ix);
+}
+
 /* ============================================================================================
  * Options, misuse
  * ========================================================================================== */
@@ -608,27 +642,21 @@ static long indexed_models(const zoo *z, const char *db) {
 /* kill -9 in the middle of adds, again and again: the index stays valid, each model fully in or
  * fully out, and once all are in the graph is recover's. */
 static void test_kill_during_add(void) {
-    zoo z;
-    zoo_make(&z);
-    modeltree_graph_t *want = zoo_recover(&z);
-    REQUIRE(want != NULL);
-    char *dir = temp_dir();
-    REQUIRE(dir != NULL);
-    char db[4200];
-    index_path(db, sizeof db, dir);
+    fixture f;
+    REQUIRE(fixture_make(&f));
     long in = 0;
     int kills = 0;
     for (int round = 0; round < 40 && in != (1L << MODELS) - 1; round++) {
         pid_t pid = fork();
         REQUIRE(pid >= 0);
-        if (pid == 0) add_in_child(&z, db, (unsigned)(((1L << MODELS) - 1) & ~in));
+        if (pid == 0) add_in_child(&f.z, f.db, (unsigned)(((1L << MODELS) - 1) & ~in));
         /* kill after 1 to 40 ms: inside a signature, a transaction or a commit */
         struct timespec pause = {0, (long)(1 + (round * 7) % 40) * 1000000L};
         nanosleep(&pause, NULL);
         if (kill(pid, SIGKILL) == 0) kills++;
         int status = 0;
         waitpid(pid, &status, 0);
-        long now = indexed_models(&z, db);
+        long now = indexed_models(&f.z, f.db);
         REQUIRE(now >= 0);
         CHECK((now & in) == in); /* nothing committed was lost */
         in = now;
@@ -636,33 +664,19 @@ static void test_kill_during_add(void) {
     CHECK(kills > 0);
     if (in != (1L << MODELS) - 1) {   /* finish without interruption */
         pid_t pid = fork();
-        if (pid == 0) add_in_child(&z, db, (unsigned)(((1L << MODELS) - 1) & ~in));
+        if (pid == 0) add_in_child(&f.z, f.db, (unsigned)(((1L << MODELS) - 1) & ~in));
         int status = 0;
         waitpid(pid, &status, 0);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    modeltree_index_t *ix = NULL;
-    REQUIRE_OK(modeltree_index_open(&ix, db, NULL));
-    modeltree_graph_t *g = NULL;
-    REQUIRE_OK(modeltree_index_graph(&g, ix, NULL));
-    check_graph_equals(g, want);
-    modeltree_graph_free(g);
-    modeltree_index_close(ix);
-    remove_tree(dir);
-    modeltree_graph_free(want);
-    zoo_free(&z);
+    check_index_file(&f);
+    fixture_free(&f);
 }
 
 /* Four processes add at once (interleaved subsets): nothing is lost, the graph is recover's. */
 static void test_processes_add_at_once(void) {
-    zoo z;
-    zoo_make(&z);
-    modeltree_graph_t *want = zoo_recover(&z);
-    REQUIRE(want != NULL);
-    char *dir = temp_dir();
-    REQUIRE(dir != NULL);
-    char db[4200];
-    index_path(db, sizeof db, dir);
+    fixture f;
+    REQUIRE(fixture_make(&f));
     enum { WRITERS = 4 };
     pid_t pids[WRITERS];
     for (int w = 0; w < WRITERS; w++) {
@@ -670,24 +684,16 @@ static void test_processes_add_at_once(void) {
         for (int m = w; m < MODELS; m += WRITERS) which |= 1u << m;
         pids[w] = fork();
         REQUIRE(pids[w] >= 0);
-        if (pids[w] == 0) add_in_child(&z, db, which);
+        if (pids[w] == 0) add_in_child(&f.z, f.db, which);
     }
     for (int w = 0; w < WRITERS; w++) {
         int status = 0;
         waitpid(pids[w], &status, 0);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    CHECK(indexed_models(&z, db) == (1L << MODELS) - 1);
-    modeltree_index_t *ix = NULL;
-    REQUIRE_OK(modeltree_index_open(&ix, db, NULL));
-    modeltree_graph_t *g = NULL;
-    REQUIRE_OK(modeltree_index_graph(&g, ix, NULL));
-    check_graph_equals(g, want);
-    modeltree_graph_free(g);
-    modeltree_index_close(ix);
-    remove_tree(dir);
-    modeltree_graph_free(want);
-    zoo_free(&z);
+    CHECK(indexed_models(&f.z, f.db) == (1L << MODELS) - 1);
+    check_index_file(&f);
+    fixture_free(&f);
 }
 
 typedef struct thread_job {
@@ -724,20 +730,14 @@ static void *add_in_thread(void *arg) {
 /* Threads, each with its own handle on one file, add and ask at once (the ThreadSanitizer build
  * runs this one). */
 static void test_threads_add_at_once(void) {
-    zoo z;
-    zoo_make(&z);
-    modeltree_graph_t *want = zoo_recover(&z);
-    REQUIRE(want != NULL);
-    char *dir = temp_dir();
-    REQUIRE(dir != NULL);
-    char db[4200];
-    index_path(db, sizeof db, dir);
-    modeltree_signature_t *shared = zoo_signature(&z, 2);
+    fixture f;
+    REQUIRE(fixture_make(&f));
+    modeltree_signature_t *shared = zoo_signature(&f.z, 2);
     enum { THREADS = 3 };
     pthread_t threads[THREADS];
     thread_job jobs[THREADS];
     for (int t = 0; t < THREADS; t++) {
-        jobs[t] = (thread_job){&z, db, 0, 0, shared};
+        jobs[t] = (thread_job){&f.z, f.db, 0, 0, shared};
         for (int m = t; m < MODELS; m += THREADS) jobs[t].which |= 1u << m;
         REQUIRE(pthread_create(&threads[t], NULL, add_in_thread, &jobs[t]) == 0);
     }
@@ -745,17 +745,9 @@ static void test_threads_add_at_once(void) {
         pthread_join(threads[t], NULL);
         CHECK(!jobs[t].failed);
     }
-    modeltree_index_t *ix = NULL;
-    REQUIRE_OK(modeltree_index_open(&ix, db, NULL));
-    modeltree_graph_t *g = NULL;
-    REQUIRE_OK(modeltree_index_graph(&g, ix, NULL));
-    check_graph_equals(g, want);
-    modeltree_graph_free(g);
-    modeltree_index_close(ix);
+    check_index_file(&f);
     modeltree_signature_free(shared);
-    remove_tree(dir);
-    modeltree_graph_free(want);
-    zoo_free(&z);
+    fixture_free(&f);
 }
 
 static const test_case tests[] = {

@@ -126,31 +126,30 @@ def test_a_corrupted_row_is_refused_clearly(tmp_path, zoo):
     path = tmp_path / "hub.mtindex"
     with mt.Index(path) as index:
         index.add(zoo)
-    db = sqlite3.connect(path)
-    db.execute("UPDATE signatures SET meta = substr(meta, 1, 30) || x'5a' || substr(meta, 32) "
+    _sql(path, "UPDATE signatures SET meta = substr(meta, 1, 30) || x'5a' || substr(meta, 32) "
                "WHERE model = (SELECT id FROM models WHERE name = 'a1')")
-    db.commit()
-    db.close()
     with mt.Index(path) as index:
         with pytest.raises(mt.FormatError, match="corrupt"):
             index.graph()
         assert index.parent("b1").parent == "b"          # other families are unaffected
 
 
-def test_not_an_index_and_a_newer_schema(tmp_path):
-    other = tmp_path / "other.db"
-    db = sqlite3.connect(other)
-    db.execute("CREATE TABLE t(x)")
+def _sql(path, statement: str) -> None:
+    """Runs one statement on an SQLite file with Python's own sqlite3 (no Index open meanwhile)."""
+    db = sqlite3.connect(path)
+    db.execute(statement)
     db.commit()
     db.close()
+
+
+def test_not_an_index_and_a_newer_schema(tmp_path):
+    other = tmp_path / "other.db"
+    _sql(other, "CREATE TABLE t(x)")
     with pytest.raises(mt.FormatError, match="not a model index"):
         mt.Index(other)
     path = tmp_path / "hub.mtindex"
     mt.Index(path).close()
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA user_version = 99")
-    db.commit()
-    db.close()
+    _sql(path, "PRAGMA user_version = 99")
     with pytest.raises(mt.FormatError, match="newer than this library reads"):
         mt.Index(path)
 

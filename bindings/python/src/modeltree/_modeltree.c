@@ -964,6 +964,36 @@ typedef struct {
 
 static PyTypeObject SignatureType, ParentsType, EntriesType, IndexType;
 
+/* The owning side of an immutable result handle: Name_result wraps a call's status and handle
+ * into a new object (freeing the handle if the object cannot be made), and dealloc, close and the
+ * context manager free it once. */
+#define RESULT_TYPE(Name, Object, handle_t, free_fn)                                        \
+    static PyObject *Name##_result(modeltree_status_t status, handle_t *handle) {           \
+        if (status != MODELTREE_OK) return raise_status(status);                            \
+        Object *o = PyObject_New(Object, &Name##Type);                                      \
+        if (o == NULL) {                                                                    \
+            free_fn(handle);                                                                \
+            return NULL;                                                                    \
+        }                                                                                   \
+        o->handle = handle;                                                                 \
+        return (PyObject *)o;                                                               \
+    }                                                                                       \
+    static void Name##_dealloc(Object *self) {                                              \
+        free_fn(self->handle);                                                              \
+        Py_TYPE(self)->tp_free((PyObject *)self);                                           \
+    }                                                                                       \
+    static PyObject *Name##_close(Object *self, PyObject *Py_UNUSED(i)) {                   \
+        free_fn(self->handle);                                                              \
+        self->handle = NULL;                                                                \
+        Py_RETURN_NONE;                                                                     \
+    }                                                                                       \
+    static PyObject *Name##_enter(PyObject *self, PyObject *Py_UNUSED(i)) { return Py_NewRef(self); } \
+    static PyObject *Name##_exit(Object *self, PyObject *Py_UNUSED(a)) { return Name##_close(self, NULL); }
+
+RESULT_TYPE(Signature, SignatureObject, modeltree_signature_t, modeltree_signature_free)
+RESULT_TYPE(Parents, ParentsObject, modeltree_parents_t, modeltree_parents_free)
+RESULT_TYPE(Entries, EntriesObject, modeltree_index_entries_t, modeltree_index_entries_free)
+
 /* Fills index options from keyword arguments that are not None (0 keeps the library's default). */
 static int index_options(modeltree_index_options_t *o, PyObject *busy, PyObject *threads, PyObject *k, PyObject *coarse,
                          PyObject *rows, PyObject *cols, PyObject *hits) {
@@ -1010,26 +1040,6 @@ static int query_options(modeltree_options_t *o, PyObject *metric, PyObject *dir
 
 /* ---- Signature --------------------------------------------------------------------------- */
 
-static PyObject *signature_result(modeltree_status_t status, modeltree_signature_t *handle) {
-    if (status != MODELTREE_OK) return raise_status(status);
-    SignatureObject *s = PyObject_New(SignatureObject, &SignatureType);
-    if (s == NULL) {
-        modeltree_signature_free(handle);
-        return NULL;
-    }
-    s->handle = handle;
-    return (PyObject *)s;
-}
-
-static void Signature_dealloc(SignatureObject *self) {
-    modeltree_signature_free(self->handle);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-static PyObject *Signature_close(SignatureObject *self, PyObject *Py_UNUSED(i)) {
-    modeltree_signature_free(self->handle);
-    self->handle = NULL;
-    Py_RETURN_NONE;
-}
 #define SIGNATURE_OPEN(self) if ((self)->handle == NULL) return closed_error("Signature")
 static PyObject *Signature_model_id(SignatureObject *self, PyObject *Py_UNUSED(i)) {
     SIGNATURE_OPEN(self);
@@ -1050,8 +1060,6 @@ static PyObject *Signature_serialize(SignatureObject *self, PyObject *Py_UNUSED(
     modeltree_bytes_free(bytes);
     return out;
 }
-static PyObject *Signature_enter(PyObject *self, PyObject *Py_UNUSED(i)) { return Py_NewRef(self); }
-static PyObject *Signature_exit(SignatureObject *self, PyObject *Py_UNUSED(a)) { return Signature_close(self, NULL); }
 static PyObject *Signature_get_closed(SignatureObject *self, void *Py_UNUSED(c)) { return PyBool_FromLong(self->handle == NULL); }
 static PyMethodDef Signature_methods[] = {
     {"close", (PyCFunction)Signature_close, METH_NOARGS, "modeltree_signature_free. Idempotent."},
@@ -1100,7 +1108,7 @@ static PyObject *mt_signature_compute(PyObject *Py_UNUSED(m), PyObject *args, Py
     collection->busy--;
     if (collection->busy == 0 && collection->close_pending) collection_release(collection);
     Py_DECREF(collection);
-    return signature_result(status, handle);
+    return Signature_result(status, handle);
 }
 
 PyDoc_STRVAR(signature_deserialize_doc,
@@ -1111,30 +1119,11 @@ static PyObject *mt_signature_deserialize(PyObject *Py_UNUSED(m), PyObject *arg)
     modeltree_signature_t *handle = NULL;
     modeltree_status_t status = modeltree_signature_deserialize(&handle, view.buf, (size_t)view.len);
     PyBuffer_Release(&view);
-    return signature_result(status, handle);
+    return Signature_result(status, handle);
 }
 
 /* ---- Parents ----------------------------------------------------------------------------- */
 
-static PyObject *parents_result(modeltree_status_t status, modeltree_parents_t *handle) {
-    if (status != MODELTREE_OK) return raise_status(status);
-    ParentsObject *p = PyObject_New(ParentsObject, &ParentsType);
-    if (p == NULL) {
-        modeltree_parents_free(handle);
-        return NULL;
-    }
-    p->handle = handle;
-    return (PyObject *)p;
-}
-static void Parents_dealloc(ParentsObject *self) {
-    modeltree_parents_free(self->handle);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-static PyObject *Parents_close(ParentsObject *self, PyObject *Py_UNUSED(i)) {
-    modeltree_parents_free(self->handle);
-    self->handle = NULL;
-    Py_RETURN_NONE;
-}
 #define PARENTS_OPEN(self) if ((self)->handle == NULL) return closed_error("Parents")
 #define CANDIDATE_INDEX(self, arg, k) \
     PARENTS_OPEN(self);               \
@@ -1157,8 +1146,6 @@ static PyObject *Parents_duplicate(ParentsObject *self, PyObject *arg) {
     if (!index_arg(arg, modeltree_parents_duplicate_count(self->handle), "duplicate", &k)) return NULL;
     return str_or_none(modeltree_parents_duplicate(self->handle, k));
 }
-static PyObject *Parents_enter(PyObject *self, PyObject *Py_UNUSED(i)) { return Py_NewRef(self); }
-static PyObject *Parents_exit(ParentsObject *self, PyObject *Py_UNUSED(a)) { return Parents_close(self, NULL); }
 static PyMethodDef Parents_methods[] = {
     {"close", (PyCFunction)Parents_close, METH_NOARGS, "modeltree_parents_free. Idempotent."},
     {"model_id", (PyCFunction)Parents_model_id, METH_NOARGS, "modeltree_parents_model_id"},
@@ -1189,25 +1176,6 @@ static PyTypeObject ParentsType = {
 
 /* ---- IndexEntries ------------------------------------------------------------------------ */
 
-static PyObject *entries_result(modeltree_status_t status, modeltree_index_entries_t *handle) {
-    if (status != MODELTREE_OK) return raise_status(status);
-    EntriesObject *e = PyObject_New(EntriesObject, &EntriesType);
-    if (e == NULL) {
-        modeltree_index_entries_free(handle);
-        return NULL;
-    }
-    e->handle = handle;
-    return (PyObject *)e;
-}
-static void Entries_dealloc(EntriesObject *self) {
-    modeltree_index_entries_free(self->handle);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-static PyObject *Entries_close(EntriesObject *self, PyObject *Py_UNUSED(i)) {
-    modeltree_index_entries_free(self->handle);
-    self->handle = NULL;
-    Py_RETURN_NONE;
-}
 #define ENTRY_INDEX(self, arg, i)                                                       \
     if ((self)->handle == NULL) return closed_error("IndexEntries");                    \
     size_t i;                                                                           \
@@ -1222,8 +1190,6 @@ static PyObject *Entries_format(EntriesObject *self, PyObject *arg) { ENTRY_INDE
 static PyObject *Entries_family(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return PyLong_FromLongLong(modeltree_index_entries_family(self->handle, i)); }
 static PyObject *Entries_state(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return PyLong_FromLong((long)modeltree_index_entries_state(self->handle, i)); }
 static PyObject *Entries_detail(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return str_or_none(modeltree_index_entries_detail(self->handle, i)); }
-static PyObject *Entries_enter(PyObject *self, PyObject *Py_UNUSED(i)) { return Py_NewRef(self); }
-static PyObject *Entries_exit(EntriesObject *self, PyObject *Py_UNUSED(a)) { return Entries_close(self, NULL); }
 static PyMethodDef Entries_methods[] = {
     {"close", (PyCFunction)Entries_close, METH_NOARGS, "modeltree_index_entries_free. Idempotent."},
     {"count", (PyCFunction)Entries_count, METH_NOARGS, "modeltree_index_entries_count"},
@@ -1387,21 +1353,21 @@ static PyObject *Index_signature(IndexObject *self, PyObject *args) {
     modeltree_signature_t *handle = NULL;
     modeltree_status_t status;
     INDEX_CALL(self, status, modeltree_index_signature(&handle, self->handle, model_id));
-    return signature_result(status, handle);
+    return Signature_result(status, handle);
 }
 static PyObject *Index_list(IndexObject *self, PyObject *Py_UNUSED(i)) {
     if (!index_usable(self)) return NULL;
     modeltree_index_entries_t *handle = NULL;
     modeltree_status_t status;
     INDEX_CALL(self, status, modeltree_index_list(&handle, self->handle));
-    return entries_result(status, handle);
+    return Entries_result(status, handle);
 }
 static PyObject *Index_verify(IndexObject *self, PyObject *Py_UNUSED(i)) {
     if (!index_usable(self)) return NULL;
     modeltree_index_entries_t *handle = NULL;
     modeltree_status_t status;
     INDEX_CALL(self, status, modeltree_index_verify(&handle, self->handle));
-    return entries_result(status, handle);
+    return Entries_result(status, handle);
 }
 PyDoc_STRVAR(Index_parent_doc,
 "parent(model, alternatives=3, *, metric=None, direction=None, lam=None)\n--\n\n"
@@ -1435,7 +1401,7 @@ static PyObject *Index_parent(IndexObject *self, PyObject *args, PyObject *kwds)
         }
         INDEX_CALL(self, status, modeltree_index_parent(&handle, self->handle, id, (size_t)alternatives, &o));
     }
-    return parents_result(status, handle);
+    return Parents_result(status, handle);
 }
 PyDoc_STRVAR(Index_graph_doc,
 "graph(*, metric=None, direction=None, lam=None, progress=None)\n--\n\n"
