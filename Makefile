@@ -7,15 +7,18 @@
 #   make install PREFIX=...   modeltree-cli, libmodeltree.so, the headers, modeltree.pc (mk/c.mk)
 #   make fuzz   libFuzzer on the reader's parsers (FUZZ_TIME s per target, default 600); see FUZZING.md
 #   make bench  the benchmark (not part of the tests); see BENCHMARKS.md
+#   make picture  draws docs/zoo.svg (the README's picture) again with the CLI; a test checks it
 # Python runs in a virtual environment made in build/venv (PYTHON=/path/to/python to choose
 # another interpreter): the global one is never written to. See mk/python.mk.
 SWIFT  ?= swift
-CLI     = .build/release/modeltree-cli
+# The CLI is built once, as the distributable build (mk/c.mk's `cli`: release, the Swift runtime
+# linked in, scratch path .build-dist): `make run`, the tests and `make install` share it with
+# libmodeltree.so, whose release build then adds only the C shim.
+CLI     = $(MODELTREE_CLI)
 
-.PHONY: build run test test-swift test-python test-docs clean
+.PHONY: build run test test-swift test-python test-docs clean picture
 
-build:
-	$(SWIFT) build -c release --product modeltree-cli
+build: cli
 
 run: build
 	$(CLI) recover examples/zoo --truth examples/zoo/truth.json
@@ -23,11 +26,15 @@ run: build
 
 test: build test-swift test-c test-c-sanitize test-c-tsan test-python test-bindings-python test-python-dist test-docs fuzz-regress
 
+# The README's picture is the tool's own drawing; Tests/python/test_pictures.py fails when it is stale.
+picture: build
+	$(CLI) recover examples/zoo --truth examples/zoo/truth.json --format svg --quiet > docs/zoo.svg.tmp && mv docs/zoo.svg.tmp docs/zoo.svg
+
 test-swift:
 	$(SWIFT) test
 
 test-python: build python-deps
-	$(PYTHON) -m pytest -q -p no:cacheprovider Tests/python
+	MODELTREE_CLI=$(MODELTREE_CLI) $(PYTHON) -m pytest -q -p no:cacheprovider Tests/python
 
 # The READMEs' command blocks, run in order as a reader would paste them (Tests/docs/run_readme.py),
 # and the scripts' one-line messages when a package or an input is missing.

@@ -10,7 +10,11 @@ import PackageDescription
 
 // The C ABI's library. The soname and the version script apply on Linux; the version
 // script keeps everything but `modeltree_*` out of the dynamic symbol table. `-z defs` makes an
-// unresolved symbol a link error instead of a load-time surprise.
+// unresolved symbol a link error instead of a load-time surprise. The linker is the toolchain's
+// lld: gold (swiftc's default on Linux) honours the script's `local: *` for the symbols' binding
+// but still writes the core's type metadata that the shim reaches through the GOT (`$s9ModelTree…VN`)
+// into the dynamic symbol table, with R_X86_64_GLOB_DAT relocations against them; lld resolves
+// those relocations at link time, so `nm -D` shows only `modeltree_*` (Tests/c: installed_library).
 // MODELTREE_STATIC_STDLIB=1 (set by `make lib`) links the Swift runtime into libmodeltree.so so
 // that it loads on a machine without the toolchain; it breaks `swift test`, hence the switch.
 let staticStdlib = Context.environment["MODELTREE_STATIC_STDLIB"] == "1"
@@ -18,6 +22,7 @@ let cabiLinkerFlags = [
     "-Xlinker", "-soname=libmodeltree.so.0",
     "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/ModelTreeC/modeltree.exports",
     "-Xlinker", "-z", "-Xlinker", "defs",
+    "-use-ld=lld",
 ] + (staticStdlib ? ["-static-stdlib"] : [])
 
 let package = Package(

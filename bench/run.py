@@ -106,7 +106,7 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", default=os.environ.get("MODELTREE_BENCH_CACHE", os.path.expanduser("~/.cache/modeltree-bench")))
-    ap.add_argument("--cli", default=os.path.join(ROOT, ".build", "release", "modeltree-cli"))
+    ap.add_argument("--cli", default=os.path.join(ROOT, ".build-dist", "release", "modeltree-cli"))
     ap.add_argument("--probe", default=os.path.join(ROOT, ".build", "bench-probe"))
     ap.add_argument("--only", action="append", default=[], help="run the families whose name contains this")
     ap.add_argument("--no-baseline", action="store_true")

@@ -98,14 +98,14 @@ extern "C" {
 #define MODELTREE_VERSION_MINOR 3
 /** Patch version of this header (fixes only). */
 #define MODELTREE_VERSION_PATCH 0
-/** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (0.3.0 is 300). */
+/** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (1.2.3 would be 10203). */
 #define MODELTREE_VERSION_NUMBER \
     (MODELTREE_VERSION_MAJOR * 10000 + MODELTREE_VERSION_MINOR * 100 + MODELTREE_VERSION_PATCH)
 /** Turns the argument into a string literal after macro expansion (for MODELTREE_VERSION_STRING). */
 #define MODELTREE_STRINGIFY(x) MODELTREE_STRINGIFY_(x)
 /** Helper of MODELTREE_STRINGIFY; not for direct use. */
 #define MODELTREE_STRINGIFY_(x) #x
-/** The version as a string literal, "MAJOR.MINOR.PATCH" ("0.3.0"). */
+/** The version as a string literal, "MAJOR.MINOR.PATCH" (such as "1.2.3"). */
 #define MODELTREE_VERSION_STRING \
     MODELTREE_STRINGIFY(MODELTREE_VERSION_MAJOR) "." \
     MODELTREE_STRINGIFY(MODELTREE_VERSION_MINOR) "." \
@@ -246,7 +246,21 @@ typedef enum modeltree_format {
     /** The trees drawn for people, as `modeltree-cli recover` prints them. */
     MODELTREE_FORMAT_TEXT = 1,
     /** A Graphviz digraph, as `modeltree-cli recover --format dot` prints it. */
-    MODELTREE_FORMAT_DOT = 2
+    MODELTREE_FORMAT_DOT = 2,
+    /**
+     * A self-contained SVG picture (no script, font or external reference): one box per model
+     * with its id and kurtosis, roots marked, one family per tree, edges labelled with distance
+     * and confidence, styled by type, unsure ones dashed, a legend; with a score, its line.
+     * @since 0.2
+     */
+    MODELTREE_FORMAT_SVG = 3,
+    /**
+     * A self-contained HTML page of the same picture with pan, zoom, a search box for a model id
+     * and the evidence of what is clicked (runner-up parent, direction votes, LoRA rank), the
+     * warnings and the score. Nothing is fetched: a Content-Security-Policy forbids it.
+     * @since 0.2
+     */
+    MODELTREE_FORMAT_HTML = 4
 } modeltree_format_t;
 
 /* ============================================================================================
@@ -819,7 +833,8 @@ MODELTREE_API size_t modeltree_score_trees(const modeltree_score_t *s, size_t *c
 /**
  * A text form of a graph, optionally with its score: byte for byte what `modeltree-cli recover
  * --format FORMAT [--truth FILE]` prints for the same models and options (JSON gains a "score"
- * object; TEXT the score's lines after a blank line; DOT a graph label).
+ * object; TEXT the score's lines after a blank line; DOT a graph label; SVG a line under the
+ * title; HTML a table beside the picture).
  *
  * @param out    receives a NUL-terminated UTF-8 string, owned by the caller (free it with
  *               modeltree_string_free); set to NULL on failure. Must not be NULL.

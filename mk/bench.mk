@@ -23,7 +23,7 @@ bench-deps: python-deps
 	$(CC) -O2 -pthread -o $@ bench/probe.c
 
 bench: bench-deps build .build/bench-probe
-	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --write $(BENCH_ARGS)
+	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --cli $(MODELTREE_CLI) --write $(BENCH_ARGS)
 
 # The package is installed into the test interpreter (mk/python.mk), built from these sources.
 bench-index: python-install

@@ -142,7 +142,8 @@ endef
 MT_INDEX_TEST_SRC := $(addprefix $(MT_ROOT)/Tests/c/,test_index.c harness.c)
 MT_INDEX_TEST_ARGS = --zoo $(MT_ZOO) --tmp $(MT_OUT)
 
-MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --libdir $(MT_STAGE)/lib --toolchain $(MT_TOOLCHAIN) --tmp $(MT_OUT)
+MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --cli $(MODELTREE_CLI) --libdir $(MT_STAGE)/lib \
+    --toolchain $(MT_TOOLCHAIN) --tmp $(MT_OUT)
 
 test-c: check-header $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CC),$(CXX),-O1 -g,)

@@ -9,16 +9,18 @@
 #   make fuzz-build      the binaries only
 #   make clean-fuzz      removes $(FUZZ_OUT) (binaries, working corpora, findings)
 #
-# Targets (Tests/fuzz/<Name>Fuzz.swift, each compiled into one module with the reader's sources
-# and -sanitize=fuzzer,address, so internal entry points are reachable):
+# The core (Sources/ModelTree) is compiled once, instrumented (-sanitize=fuzzer,address) and with
+# -enable-testing, into a static library with its .swiftmodule; every target links it.
+# Swift targets (Tests/fuzz/<Name>Fuzz.swift, `@testable import ModelTree`, so internal entry
+# points are reachable):
 #   safetensors   SafetensorsFile.parse: a whole file image, header validation and tiling
 #   index         ModelLoader.weightMap: a model.safetensors.index.json (JSONParser at depth 64)
-#   signature     ModelSignature(bytes:): the hub index's signature format (compiled with the whole
-#                 core: a signature's checks and statistics reach most of it)
+#   signature     ModelSignature(bytes:): the hub index's signature format (a signature's checks
+#                 and statistics reach most of the core)
 # and one C target:
 #   abi           Tests/fuzz/abi_fuzz.c: programs of C ABI calls over in-memory tensors, every
-#                 result checked against include/modeltree.h; linked with the whole library
-#                 (ModelTree and ModelTreeC, instrumented), see the rules at the end
+#                 result checked against include/modeltree.h; linked with the core and the shim
+#                 (Sources/ModelTreeC, instrumented), see the rules at the end
 #
 # Variables: FUZZ_TIME (seconds per target, default 600), FUZZ_TARGETS (subset), FUZZ_ARGS
 # (extra libFuzzer flags), FUZZ_OUT. A finding stops `make fuzz`; copy it to
@@ -35,12 +37,15 @@ FUZZ_ARGS ?=
 # SWIFT_BACKTRACE=enable=no: the Swift runtime's crash handler would otherwise run under ASan
 # after a finding and bury its report under a spurious one of its own.
 FUZZ_FLAGS := -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-FUZZ_SOURCES := $(wildcard $(addprefix $(FUZZ_ROOT)/Sources/ModelTree/,Readers/*.swift Storage/*.swift \
-    Tensors/*.swift Tensors/Sources/*.swift)) \
-    $(FUZZ_ROOT)/Sources/ModelTree/Support/JSON.swift $(FUZZ_ROOT)/Sources/ModelTree/ModelTreeError.swift
-# -O keeps Swift's overflow and bounds traps (only -Ounchecked drops them). bfd: the toolchain
-# defaults to gold, which warns about every ASan symbol.
-FUZZ_SWIFTFLAGS := -parse-as-library -module-name ModelTreeFuzz -package-name modeltree -O -g -sanitize=fuzzer,address -use-ld=bfd
+# Every Swift compilation here: -O keeps Swift's overflow and bounds traps (only -Ounchecked drops
+# them); -swift-version 6 is the language mode Package.swift builds the sources in (swiftc alone
+# defaults to 5, which checks less); -package-name: the index reads the core's `package`
+# declarations, as SwiftPM builds them. Links use bfd: the toolchain defaults to gold, which warns
+# about every ASan symbol.
+FUZZ_SWIFT_COMMON := -parse-as-library -swift-version 6 -O -g -sanitize=fuzzer,address -package-name modeltree
+FUZZ_CORE_OUT := $(FUZZ_OUT)/core
+FUZZ_CORE := $(FUZZ_CORE_OUT)/libModelTree.a
+FUZZ_ABI_OUT := $(FUZZ_OUT)/abi
 
 .PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
 
@@ -49,9 +54,10 @@ fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz-$(t))
 # The target's entry file is named after it: safetensors → SafetensorsFuzz.swift.
 fuzz_entry = $(FUZZ_ROOT)/Tests/fuzz/$(shell echo $(1) | sed 's/./\U&/')Fuzz.swift
 
-$(FUZZ_OUT)/fuzz-%: $(FUZZ_SOURCES) $(FUZZ_ROOT)/Tests/fuzz/*Fuzz.swift
-	mkdir -p $(FUZZ_OUT)
-	$(SWIFTC) $(FUZZ_SWIFTFLAGS) $(FUZZ_SOURCES) $(call fuzz_entry,$*) -o $@
+# -I finds the core's .swiftmodule.
+$(FUZZ_OUT)/fuzz-%: $(FUZZ_CORE) $(FUZZ_ROOT)/Tests/fuzz/*Fuzz.swift
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -use-ld=bfd -module-name ModelTreeFuzz -I $(FUZZ_CORE_OUT) \
+	    $(call fuzz_entry,$*) $(FUZZ_CORE) -o $@
 
 fuzz: fuzz-build
 	set -e; for t in $(FUZZ_TARGETS); do \
@@ -76,19 +82,23 @@ fuzz-regress: fuzz-build
 clean-fuzz:
 	rm -rf $(FUZZ_OUT)
 
-# The abi target. The shim (Sources/ModelTreeC) imports the core as the module ModelTree, so the
-# core is built first as an instrumented static library with its .swiftmodule, then the shim is
-# compiled against it and linked with the C harness into one libFuzzer binary: every Swift line
-# behind the ABI gives coverage feedback. Sources/ is used as it is (no -D switches, no copies).
+# The core, shared by every target: an instrumented static library with its .swiftmodule.
+# -enable-testing lets the Swift targets reach internal API by `@testable import`. Sources/ is
+# used as it is (no -D switches, no copies).
+FUZZ_CORE_SOURCES := $(sort $(shell find $(FUZZ_ROOT)/Sources/ModelTree -name '*.swift'))
+$(FUZZ_CORE): $(FUZZ_CORE_SOURCES)
+	mkdir -p $(@D)
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -enable-testing -module-name ModelTree -emit-module \
+	    -emit-module-path $(@D)/ModelTree.swiftmodule -emit-library -static -o $@ $(FUZZ_CORE_SOURCES)
+
+# The abi target. The shim (Sources/ModelTreeC) imports the core as the module ModelTree: it is
+# compiled against the core's library and linked with the C harness into one libFuzzer binary,
+# so every Swift line behind the ABI gives coverage feedback.
 # The harness is compiled by the toolchain's clang (-fsanitize=fuzzer-no-link: instrumented, no
 # main; swiftc's -sanitize=fuzzer links libFuzzer's main).
 FUZZ_CC ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v $(SWIFTC))))clang) clang)
-FUZZ_ABI_OUT := $(FUZZ_OUT)/abi
-FUZZ_CORE_SOURCES := $(sort $(shell find $(FUZZ_ROOT)/Sources/ModelTree -name '*.swift'))
 FUZZ_SHIM_SOURCES := $(sort $(wildcard $(FUZZ_ROOT)/Sources/ModelTreeC/*.swift))
 FUZZ_INDEX_SOURCES := $(sort $(wildcard $(FUZZ_ROOT)/Sources/ModelTreeIndex/*.swift))
-# -package-name: the index reads the core's `package` declarations, as SwiftPM builds them.
-FUZZ_ABI_SWIFTFLAGS := -parse-as-library -swift-version 5 -O -g -sanitize=fuzzer,address -package-name modeltree
 # SQLite as the library links it (Package.swift): Debian's archive, statically.
 FUZZ_SQLITE := $(firstword $(wildcard /usr/lib/$(shell gcc -print-multiarch 2>/dev/null)/libsqlite3.a /usr/lib/libsqlite3.a /usr/lib64/libsqlite3.a))
 FUZZ_ABI_CFLAGS := -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address -I$(FUZZ_ROOT)/include
@@ -98,29 +108,21 @@ $(FUZZ_ABI_OUT)/cflags: fuzz-abi-force
 	@mkdir -p $(@D)
 	@echo '$(FUZZ_ABI_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_ABI_CFLAGS)' > $@
 
-$(FUZZ_ABI_OUT)/libModelTree.a: $(FUZZ_CORE_SOURCES)
+$(FUZZ_ABI_OUT)/libModelTreeIndex.a: $(FUZZ_CORE) $(FUZZ_INDEX_SOURCES)
 	mkdir -p $(@D)
-	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -module-name ModelTree -emit-module \
-	    -emit-module-path $(@D)/ModelTree.swiftmodule -emit-library -static -o $@ $(FUZZ_CORE_SOURCES)
-
-$(FUZZ_ABI_OUT)/libModelTreeIndex.a: $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_INDEX_SOURCES)
-	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -module-name ModelTreeIndex -I $(@D) -I $(FUZZ_ROOT)/Sources/CSQLite -emit-module \
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -module-name ModelTreeIndex -I $(FUZZ_CORE_OUT) -I $(FUZZ_ROOT)/Sources/CSQLite -emit-module \
 	    -emit-module-path $(@D)/ModelTreeIndex.swiftmodule -emit-library -static -o $@ $(FUZZ_INDEX_SOURCES)
 
 $(FUZZ_ABI_OUT)/abi_fuzz.o: $(FUZZ_ROOT)/Tests/fuzz/abi_fuzz.c $(FUZZ_ROOT)/include/modeltree.h $(FUZZ_ABI_OUT)/cflags
 	$(FUZZ_CC) $(FUZZ_ABI_CFLAGS) -c $< -o $@
 
 # -I include finds include/module.modulemap (the module CModelTree the shim imports).
-$(FUZZ_OUT)/fuzz-abi: $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_ABI_OUT)/libModelTreeIndex.a $(FUZZ_ABI_OUT)/abi_fuzz.o \
-        $(FUZZ_SHIM_SOURCES) $(FUZZ_ROOT)/include/module.modulemap
-	$(SWIFTC) $(FUZZ_ABI_SWIFTFLAGS) -use-ld=bfd -module-name ModelTreeC -I $(FUZZ_ABI_OUT) -I $(FUZZ_ROOT)/include \
+$(FUZZ_OUT)/fuzz-abi: $(FUZZ_CORE) $(FUZZ_ABI_OUT)/libModelTreeIndex.a $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_SHIM_SOURCES) \
+        $(FUZZ_ROOT)/include/module.modulemap
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -use-ld=bfd -module-name ModelTreeC -I $(FUZZ_CORE_OUT) -I $(FUZZ_ABI_OUT) -I $(FUZZ_ROOT)/include \
 	    -I $(FUZZ_ROOT)/Sources/CSQLite $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_ABI_OUT)/libModelTreeIndex.a \
-	    $(FUZZ_ABI_OUT)/libModelTree.a $(FUZZ_SQLITE) -lm -o $@
+	    $(FUZZ_CORE) $(FUZZ_SQLITE) -lm -o $@
 
 .PHONY: fuzz-abi-force
 fuzz-abi-force:
 
-# The signature target needs the whole core, not only the readers.
-$(FUZZ_OUT)/fuzz-signature: $(FUZZ_CORE_SOURCES) $(FUZZ_ROOT)/Tests/fuzz/SignatureFuzz.swift
-	mkdir -p $(FUZZ_OUT)
-	$(SWIFTC) $(FUZZ_SWIFTFLAGS) $(FUZZ_CORE_SOURCES) $(FUZZ_ROOT)/Tests/fuzz/SignatureFuzz.swift -o $@

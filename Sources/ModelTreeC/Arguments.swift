@@ -151,6 +151,8 @@ extension modeltree_format_t {
         case MODELTREE_FORMAT_JSON: return .json
         case MODELTREE_FORMAT_TEXT: return .text
         case MODELTREE_FORMAT_DOT: return .dot
+        case MODELTREE_FORMAT_SVG: return .svg
+        case MODELTREE_FORMAT_HTML: return .html
         default: return nil
         }
     }

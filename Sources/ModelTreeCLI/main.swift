@@ -35,7 +35,7 @@ struct Recover: ParsableCommand {
     @Argument(help: "Model folders, .safetensors files, or folders of models.")
     var paths: [String]
 
-    @Option(help: "Output format: text, json or dot.")
+    @Option(help: "Output format: text, json, dot, svg (a picture) or html (a page to explore it in a browser).")
     var format: OutputFormat = .text
 
     @Option(help: "Score against a known graph: {\"edges\": [[parent, child], ...], \"roots\": [...]}.")

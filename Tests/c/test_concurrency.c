@@ -353,8 +353,9 @@ static size_t digest(const modeltree_graph_t *g, char *out, size_t capacity) {
         for (size_t i = 0; i < n; i++)
             ADD("%lld %lld %.17g %.17g %d\n", (long long)parents[i], (long long)trees[i], dist[i], conf[i], (int)unsure[i]);
     free(parents); free(trees); free(dist); free(conf); free(unsure);
-    static const modeltree_format_t formats[3] = {MODELTREE_FORMAT_JSON, MODELTREE_FORMAT_TEXT, MODELTREE_FORMAT_DOT};
-    for (size_t f = 0; f < 3; f++) {
+    static const modeltree_format_t formats[5] = {MODELTREE_FORMAT_JSON, MODELTREE_FORMAT_TEXT, MODELTREE_FORMAT_DOT,
+                                                  MODELTREE_FORMAT_SVG, MODELTREE_FORMAT_HTML};
+    for (size_t f = 0; f < 5; f++) {
         char *text = NULL;
         if (modeltree_graph_render(&text, g, formats[f], NULL) != MODELTREE_OK) ADD("(no rendering %zu)", f);
         else ADD("\n%s", text);

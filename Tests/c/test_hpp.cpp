@@ -29,8 +29,10 @@ template <class F> static modeltree_status_t status_of(F &&f) {
 // `test_hpp --render FORMAT DIR [TRUTH]` prints the recovery of DIR as the wrapper renders it (for
 // the C suite, which compares it with the CLI's and the C ABI's bytes).
 static int render(const std::string &format, const char *dir, const char *truth) {
-    const modeltree_format_t f = format == "json" ? MODELTREE_FORMAT_JSON
+    const modeltree_format_t f = format == "json"   ? MODELTREE_FORMAT_JSON
                                  : format == "text" ? MODELTREE_FORMAT_TEXT
+                                 : format == "svg"  ? MODELTREE_FORMAT_SVG
+                                 : format == "html" ? MODELTREE_FORMAT_HTML
                                                     : MODELTREE_FORMAT_DOT;
     modeltree::collection models;
     models.add_path(dir);
@@ -188,6 +190,9 @@ int main(int argc, char **argv) {
     EXPECT(status_of([&] { (void)h.evaluate_json("{\"edges\": [[\"x0\", \"nobody\"]]}"); }) == MODELTREE_INVALID_ARGUMENT);
     EXPECT(status_of([&] { (void)h.evaluate("/nonexistent/truth.json"); }) == MODELTREE_IO);
     EXPECT(h.dot().rfind("digraph modeltree {", 0) == 0 && h.render(MODELTREE_FORMAT_JSON) == h.json());
+    EXPECT(h.svg().rfind("<svg xmlns=", 0) == 0 && h.svg() == h.render(MODELTREE_FORMAT_SVG));
+    EXPECT(h.html().rfind("<!DOCTYPE html>", 0) == 0 && h.html().find(h.id(0)) != std::string::npos);
+    EXPECT(h.render(MODELTREE_FORMAT_SVG, &exact).find("edges right 4/4") != std::string::npos);
 
     if (failures) std::fprintf(stderr, "%d C++ wrapper checks failed\n", failures);
     return failures ? 1 : 0;

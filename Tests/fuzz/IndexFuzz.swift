@@ -4,6 +4,8 @@
 // Built by mk/fuzz.mk like SafetensorsFuzz.swift. An input either yields a weight map whose shard
 // names are plain file names, or fails with `ModelTreeError.format`.
 
+@testable import ModelTree
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzIndex(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)

@@ -1,9 +1,12 @@
 // libFuzzer target: the safetensors header validator (`SafetensorsFile.parse`) on arbitrary bytes.
 //
-// Built by mk/fuzz.mk into one module with the reader's sources (Readers, Storage, Tensors and the
-// JSON parser, so `internal` API is visible), with -sanitize=fuzzer,address. An input either parses — and then every invariant the
-// engine relies on must hold — or fails with `ModelTreeError.format`; anything else (a trap, an
-// out-of-bounds read reported by ASan, another error kind, a hang) is a finding.
+// Built by mk/fuzz.mk against the core compiled with -sanitize=fuzzer,address and -enable-testing
+// (so `internal` API is visible through `@testable import`). An input either parses — and then
+// every invariant the engine relies on must hold — or fails with `ModelTreeError.format`;
+// anything else (a trap, an out-of-bounds read reported by ASan, another error kind, a hang) is a
+// finding.
+
+@testable import ModelTree
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafetensors(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

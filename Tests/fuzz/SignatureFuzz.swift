@@ -1,10 +1,12 @@
 // libFuzzer target: the signature reader (`ModelSignature.init(bytes:)`, the byte format of the
 // hub index's signatures, which arrive from other machines) on arbitrary bytes.
 //
-// Built by mk/fuzz.mk with every source of the core (a signature's checks reach its sketches'
-// plans and the statistics). An input either yields a signature — which then writes back to bytes
+// Built by mk/fuzz.mk like SafetensorsFuzz.swift (a signature's checks reach its sketches' plans
+// and the statistics: most of the core). An input either yields a signature — which then writes back to bytes
 // that read again to the same bytes, and whose statistics compute without a trap — or fails with
 // `ModelTreeError.format`.
+
+@testable import ModelTree
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSignature(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

@@ -852,10 +852,11 @@ static void check_graph(const modeltree_graph_t *g, const requested *req, int ag
     const char *end = json_value(json, 0);
     CHECK(json[0] == '{' && end && *json_ws(end) == 0, "to_json: not one JSON object: %.200s", json);
 
-    /* Rendering: JSON is to_json's document; text and DOT are UTF-8 and start as documented; an
-     * unknown format is refused with *out NULL. */
-    static const modeltree_format_t formats[3] = {MODELTREE_FORMAT_JSON, MODELTREE_FORMAT_TEXT, MODELTREE_FORMAT_DOT};
-    for (int f = 0; f < 3; f++) {
+    /* Rendering: JSON is to_json's document; text, DOT, SVG and HTML are UTF-8 and start as
+     * documented; an unknown format is refused with *out NULL. */
+    static const modeltree_format_t formats[5] = {MODELTREE_FORMAT_JSON, MODELTREE_FORMAT_TEXT, MODELTREE_FORMAT_DOT,
+                                                  MODELTREE_FORMAT_SVG, MODELTREE_FORMAT_HTML};
+    for (int f = 0; f < 5; f++) {
         char *text = (char *)0x1;
         st = modeltree_graph_render(&text, g, formats[f], NULL);
         after_call(st, "modeltree_graph_render", __LINE__);
@@ -863,13 +864,15 @@ static void check_graph(const modeltree_graph_t *g, const requested *req, int ag
               modeltree_status_string(st));
         if (f == 0) CHECK(!strcmp(text, json), "render(JSON) differs from to_json");
         if (f == 2) CHECK(!strncmp(text, "digraph modeltree {\n", 20), "render(DOT): %.40s", text);
+        if (f == 3) CHECK(!strncmp(text, "<svg xmlns=", 11), "render(SVG): %.40s", text);
+        if (f == 4) CHECK(!strncmp(text, "<!DOCTYPE html>\n", 16), "render(HTML): %.40s", text);
         modeltree_string_free(text);
     }
     modeltree_string_free(json);
     char *none = (char *)0x1;
-    st = modeltree_graph_render(&none, g, (modeltree_format_t)3, NULL);
-    after_call(st, "modeltree_graph_render(format 3)", __LINE__);
-    CHECK(st == MODELTREE_INVALID_ARGUMENT && none == NULL, "render(format 3): %s", modeltree_status_string(st));
+    st = modeltree_graph_render(&none, g, (modeltree_format_t)(MODELTREE_FORMAT_HTML + 1), NULL);
+    after_call(st, "modeltree_graph_render(format 5)", __LINE__);
+    CHECK(st == MODELTREE_INVALID_ARGUMENT && none == NULL, "render(format 5): %s", modeltree_status_string(st));
 
     /* Bulk accessors: what the per-model accessors give, all or nothing. */
     int64_t *bp = xmalloc((n + 1) * sizeof *bp), *bt = xmalloc((n + 1) * sizeof *bt);

@@ -5,7 +5,7 @@
 Run with the interpreter of a fresh virtual environment into which the wheel was installed
 (`make test-python-dist` does all of it). Checks: the sdist carries the Swift package it builds
 the library from; the wheel is named libmodeltree, has the header's version, bundles
-libmodeltree.so.0 needing nothing from the Swift toolchain; the installed package (not the source
+libmodeltree.so.0 needing nothing from the Swift toolchain and exporting only modeltree_*; the installed package (not the source
 tree) recovers ZOO's true edges. Prints one line per check; exits 1 on the first failure.
 """
 from __future__ import annotations
@@ -55,6 +55,10 @@ def main() -> None:
     bundled = os.path.join(os.path.dirname(mt.__file__), "libmodeltree.so.0")
     ldd = subprocess.run(["ldd", bundled], capture_output=True, text=True).stdout
     check("swift" not in ldd and "not found" not in ldd, "bundled library needs no toolchain library (ldd)")
+    nm = subprocess.run(["nm", "-D", "--defined-only", bundled], capture_output=True, text=True).stdout
+    others = [name for name in (line.split()[-1].split("@")[0] for line in nm.splitlines())
+              if not name.startswith("modeltree_") and name != "MODELTREE_0"]
+    check(nm != "" and not others, "bundled library defines only modeltree_* dynamic symbols" + (f": not {others[:5]}" if others else ""))
 
     with open(os.path.join(zoo, "truth.json")) as f:
         truth = {tuple(e) for e in json.load(f)["edges"]}

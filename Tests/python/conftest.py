@@ -1,6 +1,7 @@
 """The CLI's tests share the package tests' support module (bindings/python/tests/mt_support.py):
 the built CLI, the example zoos, synthetic families written with tools/st.py. They test the CLI
-that `make build` builds (.build), unless MODELTREE_CLI names another."""
+that MODELTREE_CLI names (`make test-python` passes the one `make build` builds), else the first
+one built (mt_support.CLI_SCRATCHES)."""
 from __future__ import annotations
 
 import os
@@ -10,11 +11,6 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python", "tests"))
 from mt_support import EXAMPLE_ZOOS as ZOOS, ROOT, Family, model_folders, recover_json, run_cli, st  # noqa: E402,F401
-
-# `make build`'s CLI, as these tests always took it (the package's tests take .build-dist's).
-_BUILT = os.path.join(ROOT, ".build", "release", "modeltree-cli")
-if os.path.exists(_BUILT):
-    os.environ.setdefault("MODELTREE_CLI", _BUILT)
 
 
 @pytest.fixture

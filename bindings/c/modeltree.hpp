@@ -257,6 +257,10 @@ public:
     std::string text() const { return render(MODELTREE_FORMAT_TEXT); }
     /// A Graphviz digraph.
     std::string dot() const { return render(MODELTREE_FORMAT_DOT); }
+    /// A self-contained SVG picture of the graph.
+    std::string svg() const { return render(MODELTREE_FORMAT_SVG); }
+    /// A self-contained HTML page to explore the graph in a browser (pan, zoom, search, evidence).
+    std::string html() const { return render(MODELTREE_FORMAT_HTML); }
 
     /// Scores the graph against a truth file ({"edges": [[parent, child], ...], "roots": [...]}).
     score evaluate(std::string_view truth_path) const {

@@ -24,9 +24,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s FOLDER-OR-MODEL...\n", argv[0]);
         return 2;
     }
-    if (modeltree_version_number() != MODELTREE_VERSION_NUMBER)
-        fprintf(stderr, "hub: warning: built with modeltree %s, running with %s\n",
+    /* The header's compatibility rule, applied by the library: same major, a version at least
+     * the header's. A library that fails it may lack functions this program calls. */
+    if (!modeltree_version_compatible(MODELTREE_VERSION_NUMBER)) {
+        fprintf(stderr, "hub: built against modeltree %s, which the loaded library %s does not serve\n",
                 MODELTREE_VERSION_STRING, modeltree_version_string());
+        return 1;
+    }
 
     modeltree_collection_t *uploads = NULL;
     modeltree_graph_t *graph = NULL;

@@ -18,6 +18,11 @@ int main(int argc, char **argv) {
         std::cerr << "usage: " << argv[0] << " FOLDER-OR-MODEL...\n";
         return 2;
     }
+    if (!modeltree::version_matches()) {  // the header's compatibility rule, as examples/c/hub.c
+        std::cerr << "hub-cpp: built against modeltree " << MODELTREE_VERSION_STRING << ", which the loaded library "
+                  << modeltree::version() << " does not serve\n";
+        return 1;
+    }
     try {
         modeltree::collection uploads;
         for (int i = 1; i < argc; ++i) uploads.add_path(argv[i]);

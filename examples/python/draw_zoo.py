@@ -3,14 +3,14 @@
     python examples/python/draw_zoo.py [ZOO] [--out model-graph.png] [--backend auto|matplotlib|dot|svg]
 
 Each `# %%` cell runs on its own in Jupyter or VS Code. The drawing is a PNG made with matplotlib
-(`pip install matplotlib`) or Graphviz's `dot` when either is installed; otherwise an SVG drawn
-by this script (any browser shows it). The Graphviz source is written beside it in every case.
+(`pip install matplotlib`) or Graphviz's `dot` when either is installed; otherwise the library's
+own SVG picture (`g.to_svg()`, any browser shows it; in a notebook, `g` alone shows it too). The
+Graphviz source is written beside it in every case.
 """
 # %% Imports and arguments
 from __future__ import annotations
 
 import argparse
-import html
 import os
 import shutil
 import subprocess
@@ -74,7 +74,7 @@ longest = max(len(m) for m in g.ids)
 positions = {m: (x * max(1.0, longest / 10), d) for m, (x, d) in layout(g).items()}
 
 
-# %% Draw: matplotlib, Graphviz, or a hand-made SVG
+# %% Draw: matplotlib, Graphviz, or the library's own picture
 def draw_matplotlib(path: str) -> None:
     import matplotlib
 
@@ -106,32 +106,7 @@ def draw_dot(path: str, dot_source: str) -> None:
 
 
 def draw_svg(path: str) -> None:
-    box_w, box_h, step_x, step_y = 14 + 7 * longest, 34, 130, 90
-    step_x = max(step_x, box_w + 20) / max(1.0, longest / 10)  # positions are already widened
-    width = int((max(x for x, _ in positions.values()) + 1) * step_x + 20)
-    height = int((max(d for _, d in positions.values()) + 1) * step_y + 40)
-
-    def centre(m: str) -> tuple[float, float]:
-        x, d = positions[m]
-        return 10 + x * step_x + step_x / 2, 40 + d * step_y + box_h / 2
-
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica" font-size="12">',
-           '<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
-           '<path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>',
-           f'<text x="10" y="20" font-size="14">Model Graph: {len(g)} models, {len(g.trees)} trees ({g.metric})</text>']
-    for e in g.edges:
-        (x0, y0), (x1, y1) = centre(e.parent), centre(e.child)
-        dash = ' stroke-dasharray="5,4"' if e.unsure else ""
-        out.append(f'<line x1="{x0}" y1="{y0 + box_h / 2}" x2="{x1}" y2="{y1 - box_h / 2}" stroke="#555"{dash} marker-end="url(#arrow)"/>')
-        out.append(f'<text x="{(x0 + x1) / 2 + 4}" y="{(y0 + y1) / 2}" font-size="10" fill="#777">{e.confidence:.2f}</text>')
-    for m in g.ids:
-        x, y = centre(m)
-        fill = "#e8f0fe" if g.parent(m) else "#fde8e8"
-        out.append(f'<rect x="{x - box_w / 2}" y="{y - box_h / 2}" width="{box_w}" height="{box_h}" rx="6" fill="{fill}" stroke="#666"/>')
-        out.append(f'<text x="{x}" y="{y + 4}" text-anchor="middle">{html.escape(m)}</text>')
-    out.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(out) + "\n")
+    g.to_svg(path)   # what `modeltree-cli recover ZOO --format svg` draws
 
 
 def available(backend: str) -> bool:

@@ -11,27 +11,31 @@ enum Distances {
     ///   plain rule). The test stops at the first rank above its limit, so a full fine-tune costs
     ///   one pair's column subset.
     /// - Parameter progress: the fraction of this stage done, with the stage's name; throws to stop.
-    /// - Returns: the metric used and one matrix per block (local indices).
+    /// - Returns: the metric used, one matrix per block (local indices) and, under `rank`, per
+    ///   block the largest rank of each pair's difference over the tensors (evidence for the
+    ///   edges: a merged LoRA adapter's r).
     static func matrices(_ requested: Metric, evidence: RelationEvidence, threads: Int,
-                         progress: (Double, String) throws -> Void) throws -> (Metric, [SquareMatrix<Double>]) {
+                         progress: (Double, String) throws -> Void)
+        throws -> (metric: Metric, distances: [SquareMatrix<Double>], largestRanks: [SquareMatrix<Int>]?) {
         let blocks = evidence.blocks
         switch requested {
-        case .rms: return (.rms, blocks.map(\.rms))
+        case .rms: return (.rms, blocks.map(\.rms), nil)
         case .max:
             let max = blocks.compactMap(\.maxNormalized)
             guard max.count == blocks.count else {
                 throw ModelTreeError.invalidArgument("the max metric needs the weights themselves (max |W_a − W_b|), "
                     + "which signatures do not keep; use auto, rms or rank")
             }
-            return (.max, max)
+            return (.max, max, nil)
         case .rank:
-            return (.rank, try rankMatrices(evidence, threads: threads) { try progress($0, $1) })
+            let (d, largest) = try rankMatrices(evidence, threads: threads) { try progress($0, $1) }
+            return (.rank, d, largest)
         case .auto:
-            guard evidence.count > 1 else { return (.rms, blocks.map(\.rms)) }
+            guard evidence.count > 1 else { return (.rms, blocks.map(\.rms), nil) }
             var pairs = Set<Pair>()
             for block in blocks {
                 let s = block.members.count
-                guard s > 1 else { return (.rms, blocks.map(\.rms)) }
+                guard s > 1 else { return (.rms, blocks.map(\.rms), nil) }
                 for i in 0..<s {
                     let j = (0..<s).filter { $0 != i }.min { block.rms[i, $0] < block.rms[i, $1] }!
                     let (a, b) = (block.members[i], block.members[j])
@@ -45,10 +49,11 @@ enum Distances {
             }
             let lowRank = ranks.allSatisfy { row in zip(row, limits).allSatisfy { $0 <= $1 } }
                 && ranks.contains { $0.contains { $0 > 0 } }
-            guard lowRank else { return (.rms, blocks.map(\.rms)) }
-            return (.rank, try rankMatrices(evidence, threads: threads) {
+            guard lowRank else { return (.rms, blocks.map(\.rms), nil) }
+            let (d, largest) = try rankMatrices(evidence, threads: threads) {
                 try progress(0.2 + 0.8 * $0, $1)
-            })
+            }
+            return (.rank, d, largest)
         }
     }
 
@@ -63,9 +68,9 @@ enum Distances {
 
     /// Per block: Σ over tensors of the rank of the difference, plus RMS / (2 · max RMS of the
     /// block) < 1/2 to break the ties that integer ranks leave (all LoRA children of one parent
-    /// sit at the same rank).
-    private static func rankMatrices(_ evidence: RelationEvidence, threads: Int,
-                                     progress: (Double, String) throws -> Void) throws -> [SquareMatrix<Double>] {
+    /// sit at the same rank); and the largest rank per pair.
+    private static func rankMatrices(_ evidence: RelationEvidence, threads: Int, progress: (Double, String) throws -> Void)
+        throws -> ([SquareMatrix<Double>], [SquareMatrix<Int>]) {
         var pairs: [(Int, Int)] = []
         for block in evidence.blocks {
             for a in 0..<block.members.count {
@@ -76,21 +81,27 @@ enum Distances {
             try progress(f, "computing ranks of differences")
         }
         var p = 0
-        return evidence.blocks.map { block in
+        var distances: [SquareMatrix<Double>] = [], largestRanks: [SquareMatrix<Int>] = []
+        for block in evidence.blocks {
             let s = block.members.count
             let maxRMS = block.rms.elements.max() ?? 0
             var d = SquareMatrix<Double>(count: s, repeating: 0)
+            var largest = SquareMatrix<Int>(count: s, repeating: 0)
             for a in 0..<s {
                 for b in (a + 1)..<s {
                     let tie = maxRMS > 0 ? block.rms[a, b] / (2 * maxRMS) : 0
                     let value = Double(ranks[p].reduce(0, +)) + tie
                     d[a, b] = value
                     d[b, a] = value
+                    largest[a, b] = ranks[p].max() ?? 0
+                    largest[b, a] = largest[a, b]
                     p += 1
                 }
             }
-            return d
+            distances.append(d)
+            largestRanks.append(largest)
         }
+        return (distances, largestRanks)
     }
 
     private struct Pair: Hashable { var a: Int, b: Int; init(_ a: Int, _ b: Int) { self.a = a; self.b = b } }

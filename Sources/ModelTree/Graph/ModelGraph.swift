@@ -42,10 +42,53 @@ public struct ModelGraph: Sendable {
         /// Not to be trusted: confidence below `unsureThreshold`, or in a tree whose direction
         /// could not be told.
         public var unsure: Bool
+        /// What the recovery weighed in choosing the edge; nil for an edge made without it.
+        public var evidence: EdgeEvidence?
 
-        public init(parent: Int, child: Int, type: EdgeType, distance: Double, confidence: Double, unsure: Bool) {
+        public init(parent: Int, child: Int, type: EdgeType, distance: Double, confidence: Double, unsure: Bool,
+                    evidence: EdgeEvidence? = nil) {
             self.parent = parent; self.child = child; self.type = type
-            self.distance = distance; self.confidence = confidence; self.unsure = unsure
+            self.distance = distance; self.confidence = confidence; self.unsure = unsure; self.evidence = evidence
+        }
+    }
+
+    /// What the recovery weighed when it chose an edge parent → child, kept for a person who
+    /// checks the edge (the HTML picture shows it on a click): facts the recovery had at hand,
+    /// which the pictures present and never recompute. Not in the JSON document (yet).
+    public struct EdgeEvidence: Sendable, Equatable {
+        /// Votes of the direction tensors (`DirectionEvidence`) for parent → child.
+        public struct Votes: Sendable, Equatable {
+            /// Tensors that agree with the edge's direction; a tie counts half.
+            public var agreeing: Double
+            /// Tensors whose values were defined (finite) in both models.
+            public var total: Int
+            public init(agreeing: Double, total: Int) { self.agreeing = agreeing; self.total = total }
+        }
+
+        /// Another parent the child could have had.
+        public struct Alternative: Sendable, Equatable {
+            /// A model index.
+            public var parent: Int
+            /// Its distance to the child, in the graph's metric.
+            public var distance: Double
+            public init(parent: Int, distance: Double) { self.parent = parent; self.distance = distance }
+        }
+
+        /// The child's parent in the best tree without this edge (the tree the confidence is
+        /// measured against, `TreeSolver.confidences`); nil when that tree makes the child its
+        /// root (the edge reversed).
+        public var runnerUp: Alternative?
+        /// Kurtosis in the order the tree's direction expects (the parent's higher when
+        /// fine-tuning lowers kurtosis, lower otherwise); nil when no tensor had a kurtosis.
+        public var kurtosisVotes: Votes?
+        /// The child's squared norm the larger (in either direction); nil when none was finite.
+        public var normVotes: Votes?
+        /// Under the rank metric: the largest numerical rank of the difference over the tensors
+        /// (a merged LoRA adapter's r); nil under other metrics.
+        public var largestRank: Int?
+
+        public init(runnerUp: Alternative?, kurtosisVotes: Votes?, normVotes: Votes?, largestRank: Int?) {
+            self.runnerUp = runnerUp; self.kurtosisVotes = kurtosisVotes; self.normVotes = normVotes; self.largestRank = largestRank
         }
     }
 
@@ -163,6 +206,9 @@ public struct ModelGraph: Sendable {
             guard k == 0 || edges[k - 1].child <= e.child else { throw bad("edges are not grouped by child") }
             guard treeIndex[e.parent] == treeIndex[e.child] else { throw bad("edge \(k) joins two trees") }
             guard blockOf[e.parent].0 == blockOf[e.child].0 else { throw bad("edge \(k) joins models never compared") }
+            if let other = e.evidence?.runnerUp?.parent, other < 0 || other >= n || other == e.child || other == e.parent {
+                throw bad("edge \(k) names model \(other) as its runner-up parent")
+            }
             if primary[e.child] == nil { primary[e.child] = k }
         }
         for tree in trees where primary[tree.root] != nil { throw bad("the root \(tree.root) has a parent") }
@@ -224,6 +270,7 @@ public struct ModelGraph: Sendable {
                 var e = e
                 e.parent = members[e.parent]
                 e.child = members[e.child]
+                if let alternative = e.evidence?.runnerUp { e.evidence?.runnerUp?.parent = members[alternative.parent] }
                 return e
             }
             trees += part.trees.map { t in

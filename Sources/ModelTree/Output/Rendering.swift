@@ -7,6 +7,11 @@ public enum OutputFormat: String, CaseIterable, Sendable {
     case text
     /// A Graphviz digraph (`ModelGraph.dot`).
     case dot
+    /// A self-contained SVG picture (`Drawing.svg`) of the graph's drawing (`Drawing.init(_:score:)`).
+    case svg
+    /// A self-contained HTML page (`Drawing.html`): the picture with pan, zoom, search and the
+    /// evidence of what is clicked.
+    case html
 }
 
 extension ModelGraph {
@@ -17,6 +22,11 @@ extension ModelGraph {
         case .json: return json(score: score)
         case .text: return text() + (score.map { "\n" + $0.text() } ?? "")
         case .dot: return dot(score: score)
+        case .svg, .html:
+            // A drawing of a graph value is valid by construction: its indices come from the graph.
+            let drawing = Drawing(self, score: score)
+            let layout = Layout(valid: drawing, options: LayoutOptions())
+            return format == .svg ? SVGPicture(drawing, layout).render() : HTMLView(drawing, layout).render()
         }
     }
 
@@ -103,14 +113,24 @@ extension ModelGraph {
             for (k, c) in children[i].enumerated() { draw(c, next, k == children[i].count - 1, false) }
         }
         for (t, tree) in trees.enumerated() {
-            let direction = tree.direction == .finetune ? "fine-tuning lowers kurtosis" : "further training raises kurtosis"
-            out += "\nTree \(t + 1): \(tree.members.count) model\(tree.members.count == 1 ? "" : "s"); direction: \(direction)\(tree.directionUnsure ? " (unsure)" : "")\n"
+            out += "\nTree \(t + 1): \(tree.members.count) model\(tree.members.count == 1 ? "" : "s"); direction: \(tree.direction.summary)\(tree.directionUnsure ? " (unsure)" : "")\n"
             draw(tree.root, "", true, true)
         }
         let unsureCount = edges.filter(\.unsure).count
         if unsureCount > 0 { out += "\n\(unsureCount) edge\(unsureCount == 1 ? " is" : "s are") unsure (confidence below \(F.fixed(unsureThreshold, 2)), or in a tree whose direction could not be told)\n" }
         for w in warnings { out += "warning: \(singleLine(w))\n" }
         return out
+    }
+}
+
+extension DirectionMode {
+    /// What the direction says, for people (the text and the pictures).
+    var summary: String {
+        switch self {
+        case .finetune: return "fine-tuning lowers kurtosis"
+        case .generalization: return "further training raises kurtosis"
+        case .auto: return "decided per tree"
+        }
     }
 }
 

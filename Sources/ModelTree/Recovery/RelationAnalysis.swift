@@ -25,7 +25,7 @@ enum RelationAnalysis {
                 + "(an index): leave it unset to find the trees from the data")
         }
 
-        let (metric, distances) = try Distances.matrices(options.metric, evidence: evidence, threads: threads) { f, stage in
+        let (metric, distances, largestRanks) = try Distances.matrices(options.metric, evidence: evidence, threads: threads) { f, stage in
             try progress(0.95 * f, stage)
         }
         try progress(0.95, "building trees")
@@ -37,7 +37,7 @@ enum RelationAnalysis {
         }
 
         var edges: [ModelGraph.Edge] = [], trees: [ModelGraph.Tree] = []
-        for (block, distance) in zip(evidence.blocks, distances) {
+        for (b, (block, distance)) in zip(evidence.blocks, distances).enumerated() {
             let members = block.members
             for a in 0..<members.count {
                 for b in (a + 1)..<members.count where distance[a, b] == 0 {
@@ -58,9 +58,16 @@ enum RelationAnalysis {
                 for (k, p) in solution.parent.enumerated() {
                     guard p >= 0 else { root = tree[k]; continue }
                     let confidence = solution.confidence[k]
+                    let votes = solver.votes(parent: p, child: k, solution.direction)
+                    let other = solution.runnerUp[k]
+                    let edgeEvidence = ModelGraph.EdgeEvidence(
+                        runnerUp: other < 0 ? nil : .init(parent: tree[other], distance: distance[local[other], local[k]]),
+                        kurtosisVotes: votes.kurtosis, normVotes: votes.norm,
+                        largestRank: largestRanks.map { $0[b][local[p], local[k]] })
                     edges.append(ModelGraph.Edge(parent: tree[p], child: tree[k], type: .finetune,
                                                  distance: distance[local[p], local[k]], confidence: confidence,
-                                                 unsure: !(confidence >= unsureConfidence) || directionUnsure))
+                                                 unsure: !(confidence >= unsureConfidence) || directionUnsure,
+                                                 evidence: edgeEvidence))
                 }
                 trees.append(ModelGraph.Tree(members: tree, root: root, direction: solution.direction, directionUnsure: directionUnsure))
                 if directionUnsure {

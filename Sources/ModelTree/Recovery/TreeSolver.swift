@@ -23,6 +23,10 @@ struct TreeSolver {
     struct Solution {
         var parent: [Int]          // local indices, −1 for the root
         var confidence: [Double]   // NaN for the root
+        /// Each child's parent in the best tree without its chosen edge (`confidences`); −1 for
+        /// the root, for a child that tree makes the root, and for a member outside
+        /// `confidenceFor`.
+        var runnerUp: [Int]
         var direction: DirectionMode
         var directionUnsure: Bool
     }
@@ -36,7 +40,10 @@ struct TreeSolver {
     ///   confidences cost one constrained arborescence each).
     func solve(direction requested: DirectionMode, confidenceFor: Set<Int>? = nil) throws -> Solution {
         let s = size
-        if s == 1 { return Solution(parent: [-1], confidence: [.nan], direction: requested == .auto ? .finetune : requested, directionUnsure: requested == .auto) }
+        if s == 1 {
+            return Solution(parent: [-1], confidence: [.nan], runnerUp: [-1], direction: requested == .auto ? .finetune : requested,
+                            directionUnsure: requested == .auto)
+        }
         var best: (mode: DirectionMode, cost: SquareMatrix<Double>, parent: [Int], total: Double)?
         var unsure = false
         let modes: [DirectionMode] = requested == .auto ? [.finetune, .generalization] : [requested]
@@ -57,8 +64,8 @@ struct TreeSolver {
             }
         }
         let chosen = best!
-        return Solution(parent: chosen.parent, confidence: confidences(chosen.parent, chosen.cost, chosen.total, only: confidenceFor),
-                        direction: chosen.mode, directionUnsure: unsure)
+        let (confidence, runnerUp) = confidences(chosen.parent, chosen.cost, chosen.total, only: confidenceFor)
+        return Solution(parent: chosen.parent, confidence: confidence, runnerUp: runnerUp, direction: chosen.mode, directionUnsure: unsure)
     }
 
     /// M = D + λ · mean(D) · K for one orientation.
@@ -84,13 +91,13 @@ struct TreeSolver {
         return m
     }
 
-    /// K[i][j]: how much the evidence disagrees with i → j under `mode`, in [0, 1].
+    /// K[i][j]: how much the evidence disagrees with i → j under `mode`, in [0, 1]: the mean of
+    /// the fractions of tensors voting against it (`votes`).
     func disagreement(parent i: Int, child j: Int, _ mode: DirectionMode) -> Double {
-        // Kurtosis: the parent's is higher when fine-tuning, lower under further general training.
-        let kurt = Self.fraction(kurtosis[i], kurtosis[j]) { p, c in (mode == .generalization) == (p > c) }
-        // Norm: the child's is larger.
-        let norm = Self.fraction(sumSquares[i], sumSquares[j]) { p, c in p > c }
-        switch (kurt, norm) {
+        let (kurt, norm) = votes(parent: i, child: j, mode)
+        // Votes are multiples of 1/2, so total − agreeing is exactly the count against.
+        func against(_ v: ModelGraph.EdgeEvidence.Votes?) -> Double? { v.map { (Double($0.total) - $0.agreeing) / Double($0.total) } }
+        switch (against(kurt), against(norm)) {
         case let (k?, n?): return (k + n) / 2
         case let (k?, nil): return k
         case let (nil, n?): return n
@@ -98,15 +105,24 @@ struct TreeSolver {
         }
     }
 
-    /// The fraction of finite (parent, child) value pairs for which `disagrees` holds; ties count
-    /// half; nil when no pair is finite.
-    static func fraction(_ parent: [Double], _ child: [Double], disagrees: (Double, Double) -> Bool) -> Double? {
-        var votes = 0.0, count = 0
+    /// The direction tensors' votes on i → j under `mode`: kurtosis (the parent's higher when
+    /// fine-tuning, lower under further general training) and norm (the child's larger). Nil
+    /// where no tensor has finite values in both models.
+    func votes(parent i: Int, child j: Int, _ mode: DirectionMode)
+        -> (kurtosis: ModelGraph.EdgeEvidence.Votes?, norm: ModelGraph.EdgeEvidence.Votes?) {
+        (Self.tally(kurtosis[i], kurtosis[j]) { p, c in (mode == .generalization) == (p > c) },
+         Self.tally(sumSquares[i], sumSquares[j]) { p, c in p > c })
+    }
+
+    /// The finite (parent, child) value pairs, and how many of them agree — `disagrees` does not
+    /// hold; ties count half; nil when no pair is finite.
+    static func tally(_ parent: [Double], _ child: [Double], disagrees: (Double, Double) -> Bool) -> ModelGraph.EdgeEvidence.Votes? {
+        var against = 0.0, count = 0
         for (p, c) in zip(parent, child) where p.isFinite && c.isFinite {
             count += 1
-            if p == c { votes += 0.5 } else if disagrees(p, c) { votes += 1 }
+            if p == c { against += 0.5 } else if disagrees(p, c) { against += 1 }
         }
-        return count == 0 ? nil : votes / Double(count)
+        return count == 0 ? nil : ModelGraph.EdgeEvidence.Votes(agreeing: Double(count) - against, total: count)
     }
 
     static func cost(_ parent: [Int], _ m: SquareMatrix<Double>) -> Double {
@@ -115,16 +131,19 @@ struct TreeSolver {
         return total
     }
 
-    /// Confidence of each edge p → j: how much worse the best tree without that edge is.
+    /// Confidence of each edge p → j: how much worse the best tree without that edge is; and
+    /// j's parent in that tree, the runner-up (−1 when that tree makes j the root).
     ///
     /// With `margin` = cost(best tree avoiding p → j) − cost(chosen tree) and `e` = M[p][j],
     /// confidence = 1 − (e / (e + margin))². 0 means an equally good tree exists without the edge;
     /// a runner-up parent at √2 times the distance (a sibling under RMS) gives 0.5; a runner-up
     /// twice as far (a sibling under the rank distance) gives 0.75. Forbidding the edge also
     /// lets the solver reverse it, so the margin covers the direction as well as the placement.
-    func confidences(_ parent: [Int], _ m: SquareMatrix<Double>, _ total: Double, only: Set<Int>? = nil) -> [Double] {
+    func confidences(_ parent: [Int], _ m: SquareMatrix<Double>, _ total: Double,
+                     only: Set<Int>? = nil) -> (confidence: [Double], runnerUp: [Int]) {
         let s = size
         var result = [Double](repeating: .nan, count: s)
+        var runnerUp = [Int](repeating: -1, count: s)
         for j in 0..<s where only?.contains(j) ?? true {
             let p = parent[j]
             guard p >= 0 else { continue }
@@ -135,13 +154,14 @@ struct TreeSolver {
                 constrained[p, j] = .infinity
                 if let alt = Arborescence.minimum(cost: constrained) {
                     margin = Self.cost(alt, constrained) - total
+                    runnerUp[j] = alt[j]
                 } else {
                     margin = .infinity
                 }
             } else {
-                var runnerUp = Double.infinity
-                for k in 0..<s where k != p && k != j { runnerUp = Swift.min(runnerUp, m[k, j]) }
-                margin = runnerUp - e
+                var best = Double.infinity
+                for k in 0..<s where k != p && k != j && m[k, j] < best { best = m[k, j]; runnerUp[j] = k }
+                margin = best - e
             }
             margin = Swift.max(0, margin)
             if margin.isInfinite { result[j] = 1; continue }
@@ -149,6 +169,6 @@ struct TreeSolver {
             let ratio = e / (e + margin)
             result[j] = Swift.min(1, Swift.max(0, 1 - ratio * ratio))
         }
-        return result
+        return (result, runnerUp)
     }
 }

@@ -20,9 +20,8 @@ import st  # noqa: E402  (the repository's numpy safetensors reader/writer: an i
 EXAMPLE_ZOOS = [os.path.join(ROOT, "examples", name) for name in ("zoo", "zoo2")]
 
 #: The SwiftPM scratch folders whose release CLI the tests use when MODELTREE_CLI is not set, in
-#: order. The package's tests compare with the CLI built beside the library (.build-dist); the
-#: CLI's own tests (Tests/python/conftest.py) put `make build`'s .build first.
-CLI_SCRATCHES = [".build-dist", ".build", ".build-py"]
+#: order: `make build`'s (.build-dist, beside the library), then a plain `swift build -c release`'s.
+CLI_SCRATCHES = [".build-dist", ".build"]
 
 
 def cli_path() -> str | None:
@@ -54,6 +53,32 @@ def cli_json(*args: str) -> str:
 
 def recover_json(*args: str) -> dict:
     return json.loads(cli_json(*args))
+
+
+def artifacts(name: str) -> str:
+    """A folder for what a test leaves for people to look at (pictures, screenshots):
+    $MODELTREE_ARTIFACTS/NAME, else .build/test-artifacts/NAME."""
+    folder = os.path.join(os.environ.get("MODELTREE_ARTIFACTS") or os.path.join(ROOT, ".build", "test-artifacts"), name)
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def browser_check(*args: str) -> dict:
+    """Runs tools/browser_check.py (headless Chromium over the DevTools pipe) with `args` and
+    returns its report. Without Chromium the calling test is skipped, unless
+    MODELTREE_REQUIRE_BROWSER=1 (CI sets it), where it fails."""
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "browser_check.py"), *args],
+                          capture_output=True, text=True, timeout=300)
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(f"browser_check.py gave no report ({proc.returncode}): {proc.stderr[-2000:]}") from None
+    if report.get("fatal") and any("no Chromium" in p for p in report["problems"]):
+        if os.environ.get("MODELTREE_REQUIRE_BROWSER") == "1":
+            pytest.fail("MODELTREE_REQUIRE_BROWSER=1 but no Chromium was found: apt-get install chromium")
+        pytest.skip("Chromium is not installed (apt-get install chromium); the browser check is skipped")
+    assert proc.returncode == 0 and report["problems"] == [], json.dumps(report["problems"], ensure_ascii=False)[:4000]
+    return report
 
 
 def model_folders(zoo: str) -> list[str]:

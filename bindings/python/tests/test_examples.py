@@ -37,7 +37,8 @@ def check_image(path: str, models: int) -> None:
     else:
         svg = ET.parse(path).getroot()
         assert svg.tag.endswith("svg")
-        assert len(svg.findall("{http://www.w3.org/2000/svg}rect")) == models
+        boxes = [g for g in svg.iter("{http://www.w3.org/2000/svg}g") if "mt-node" in (g.get("class") or "").split()]
+        assert len(boxes) == models
 
 
 def test_draw_zoo_auto(zoo, tmp_path):

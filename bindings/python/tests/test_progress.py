@@ -76,6 +76,9 @@ _CTRL_C = textwrap.dedent(
     sys.path.insert(0, sys.argv[3])
     import modeltree as mt
     from mt_support import crowd
+    # Ctrl-C as an interactive Python takes it: a process started by a background job (`make
+    # test &`, CI) inherits SIGINT ignored, and Python then installs no handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     mode, models = sys.argv[1], crowd(int(sys.argv[2]), 512)
     timer = []
     def progress(fraction, stage):

@@ -212,7 +212,7 @@ def test_relative_paths_survive_a_change_of_working_directory(tmp_path, weights,
 
 
 @pytest.mark.parametrize("index", [0, 1], ids=["zoo", "zoo2"])
-@pytest.mark.parametrize("fmt", ["json", "text", "dot"])
+@pytest.mark.parametrize("fmt", ["json", "text", "dot", "svg", "html"])
 @pytest.mark.parametrize("with_truth", [False, True], ids=["plain", "truth"])
 def test_every_rendering_is_the_clis_byte_for_byte(index, fmt, with_truth):
     # The C suite checks the C and C++ renderings against the same CLI output: one renderer.
@@ -229,7 +229,11 @@ def test_every_rendering_is_the_clis_byte_for_byte(index, fmt, with_truth):
     assert g.render(fmt, score) == expected
     if fmt == "text" and not with_truth:
         assert str(g) == g.to_text() == expected
-        assert g._repr_html_() == "<pre>" + __import__("html").escape(expected) + "</pre>"
+    if fmt == "svg":
+        assert g.to_svg(score=score) == expected
+        assert with_truth or g._repr_svg_() == expected
+    if fmt == "html":
+        assert g.to_html(score=score) == expected
 
 
 def test_graph_is_immutable_and_documented(zoo):

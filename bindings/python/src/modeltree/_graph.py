@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import types
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Union
@@ -19,7 +20,8 @@ METRICS = {"auto": _modeltree.METRIC_AUTO, "rms": _modeltree.METRIC_RMS, "max": 
            "rank": _modeltree.METRIC_RANK}
 DIRECTIONS = {"auto": _modeltree.DIRECTION_AUTO, "finetune": _modeltree.DIRECTION_FINETUNE,
               "generalization": _modeltree.DIRECTION_GENERALIZATION}
-FORMATS = {"json": _modeltree.FORMAT_JSON, "text": _modeltree.FORMAT_TEXT, "dot": _modeltree.FORMAT_DOT}
+FORMATS = {"json": _modeltree.FORMAT_JSON, "text": _modeltree.FORMAT_TEXT, "dot": _modeltree.FORMAT_DOT,
+           "svg": _modeltree.FORMAT_SVG, "html": _modeltree.FORMAT_HTML}
 EDGE_TYPES = {"finetune": _modeltree.EDGE_FINETUNE}
 _METRIC_NAMES = {v: k for k, v in METRICS.items()}
 _DIRECTION_NAMES = {v: k for k, v in DIRECTIONS.items()}
@@ -79,7 +81,8 @@ class Graph:
 
     Immutable: every attribute is a tuple, a read-only mapping or a read-only array, and none can
     be set. ``ids`` orders everything that is indexed (the rows and columns of ``distances``).
-    ``print(g)`` draws the trees as the CLI does; a notebook shows the same drawing.
+    ``print(g)`` draws the trees as the CLI does; a notebook shows the picture (``to_html()``),
+    ``to_svg()`` is the same picture as one SVG.
 
     Attributes:
         ids:              the model ids, in the order the models were given.
@@ -266,9 +269,22 @@ class Graph:
         """The trees drawn as ``modeltree-cli recover`` prints them."""
         return self.to_text()
 
+    def _repr_svg_(self) -> str:
+        """A notebook's static display (exports, viewers without HTML): the picture, ``to_svg()``."""
+        return self.to_svg()
+
     def _repr_html_(self) -> str:
-        """A notebook's display: the text drawing."""
-        return f"<pre>{html.escape(self.to_text())}</pre>"
+        """A notebook's display: the page of ``to_html()`` in a sandboxed ``<iframe srcdoc>``.
+        Its script runs (pan, zoom, search, evidence on a click), but the frame can reach neither
+        the notebook nor its styles, and the notebook's CSS cannot restyle the picture. As wide as
+        the cell; as tall as the picture, between 240 and 720 pixels (it pans and zooms beyond)."""
+        page = self.to_html()
+        # The page's own picture says how tall it is (the first <svg> is ours, from the library).
+        found = re.search(r'<svg [^>]*?\bheight="([0-9.]+)"', page)
+        height = round(min(max(float(found.group(1)) + 80, 240), 720)) if found else 560
+        return (f'<iframe title="Model graph" sandbox="allow-scripts" '
+                f'style="width: 100%; height: {height}px; border: 1px solid #e2e8f0; border-radius: 6px;" '
+                f'srcdoc="{html.escape(page, quote=True)}"></iframe>')
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython's display: the text drawing."""
@@ -278,7 +294,8 @@ class Graph:
 
     def render(self, format: str = "text", score: Score | None = None) -> str:
         """The graph as ``modeltree-cli recover --format FORMAT [--truth …]`` prints it, byte for
-        byte: ``format`` is "text", "json" or "dot"; ``score`` (from ``evaluate``) adds the score."""
+        byte: ``format`` is "text", "json", "dot", "svg" or "html"; ``score`` (from ``evaluate``)
+        adds the score."""
         if format not in FORMATS:
             raise InvalidArgumentError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
         return self._raw.render(FORMATS[format], None if score is None else score._raw)
@@ -299,6 +316,21 @@ class Graph:
         """A Graphviz digraph, as ``modeltree-cli recover --format dot`` prints it: one cluster
         per tree, edges labelled with distance and confidence, unsure edges dashed."""
         return self.render("dot")
+
+    def to_svg(self, path: str | os.PathLike[str] | None = None, score: Score | None = None) -> str | None:
+        """The picture as ``modeltree-cli recover --format svg`` draws it: one self-contained SVG
+        (no script, font or link) with a box per model (id, kurtosis; roots marked), a band per
+        tree, edges labelled with distance and confidence, unsure ones dashed, and a legend.
+        Returned, or written to ``path`` (UTF-8; then None is returned)."""
+        return _deliver(self.render("svg", score), path)
+
+    def to_html(self, path: str | os.PathLike[str] | None = None, score: Score | None = None) -> str | None:
+        """A page to explore the graph in a browser, as ``modeltree-cli recover --format html``
+        writes it: the picture with pan and zoom, a search box for a model id, and the evidence of
+        the model or edge clicked (distance, confidence, runner-up parent, direction votes), the
+        warnings and the score. Self-contained: nothing is fetched. Returned, or written to
+        ``path`` (UTF-8; then None is returned) to open or share."""
+        return _deliver(self.render("html", score), path)
 
     def to_networkx(self) -> Any:
         """A ``networkx.DiGraph`` (parent → child) with node attributes ``kurtosis``, ``path``,
@@ -332,3 +364,12 @@ class Graph:
         except (TypeError, ValueError) as e:
             raise InvalidArgumentError(f"truth cannot be written as JSON: {e}") from None
         return Score._read(self._raw.evaluate_json(document))
+
+
+def _deliver(text: str, path: str | os.PathLike[str] | None) -> str | None:
+    """``text``, or None once it is written to ``path``."""
+    if path is None:
+        return text
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    return None
