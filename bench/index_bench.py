@@ -19,8 +19,10 @@ from the same weights against the index graph's. Then the sketch-size table: for
 sketches of k buckets, whether every edge of the example zoos and of gen_family families equals
 `recover`'s, the largest confidence difference, the distance error and the bytes per model.
 
-With --write the tables go into BENCHMARKS.md between the bench-index markers. The machine's
-load is recorded with the figures: time figures from a busy machine are not final.
+With --write the tables go into BENCHMARKS.md between the bench-index markers, after each part
+(the 10^4 run, the sketch sizes, the 10^5 run), so a run stopped early keeps what it measured; rows
+of a size this run does not measure stay. The machine's load is recorded with each row: time
+figures from a busy machine are not final.
 """
 from __future__ import annotations
 
@@ -96,7 +98,7 @@ def percentile(values, q):
 
 def run(label: str, models: int, size: int, shapes, folder: str, queries: int, compare: int, seed: int) -> dict:
     count = max(1, models // size)
-    path = os.path.join(folder, f"{label}.mtindex")
+    path = os.path.join(folder, f"run{seed}.mtindex")
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
@@ -204,73 +206,131 @@ def sketch_sizes(cache: str, sizes=(256, 1024, 2048, 4096)) -> list[dict]:
 
 # -- output ---------------------------------------------------------------------------------------
 
-def table(results: list[dict], sketches: list[dict], load: tuple[float, float]) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
-    lines = [
-        f"Measured {now} on {platform.machine()} with {os.cpu_count()} CPUs, load average {load[0]:.1f} before and "
-        f"{load[1]:.1f} after (`make bench-index`; times from a shared machine are indicative).",
-        "",
-        "| | models | params/model | add (models/s) | signature / index bytes per model | parent p50 / p99 (ms) | candidate p50 / p99 (ms) | graph (s) | edges right | same as recover |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r['label']} | {r['models']:,} ({r['families']} families of {r['size']}) | {r['params']:,} | {r['add_rate']:.1f} | "
+TABLE_HEADER = [
+    "| | models | params/model | add (models/s) | signature / index bytes per model | parent p50 / p99 (ms) | candidate p50 / p99 (ms) | graph (s) | edges right | same as recover | measured (load avg before → after) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+]
+SKETCH_HEADER = [
+    "Sketch sizes (k distance buckets; rank sketches 96 × 64): the index graph against `recover` on the same files.",
+    "", "| collection | k | same edges | max confidence diff | distance error mean / max | signature bytes/model |",
+    "|---|---|---|---|---|---|",
+]
+
+
+def row(r: dict) -> str:
+    return (f"| {r['label']} | {r['models']:,} ({r['families']} families of {r['size']}) | {r['params']:,} | {r['add_rate']:.1f} | "
             f"{r['signature_bytes'] / 1e3:.0f} kB / {r['index_bytes'] / 1e3:.0f} kB | {r['p50']:.1f} / {r['p99']:.1f} | {r['c50']:.1f} / {r['c99']:.1f} "
-            f"({r['candidates']} right) | {r['graph']:.1f} | {r['accuracy']} | {r['recover_same']} |")
+            f"({r['candidates']} right) | {r['graph']:.1f} | {r['accuracy']} | {r['recover_same']} | "
+            f"{r['date']} ({r['load'][0]:.1f} → {r['load'][1]:.1f}) |")
+
+
+def table(results: list[dict], sketches: list[dict], kept: list[str], pending: list[str]) -> str:
+    """The bench-index block: this run's rows, the rows `kept` from an earlier run (other labels),
+    and a line naming what is still `pending` (not measured yet, or stopped before its end)."""
+    lines = [
+        f"Machine: {platform.machine()} with {os.cpu_count()} CPUs (`make bench-index`; times from a shared machine, "
+        "with the load average beside them, are indicative).",
+        "",
+    ] + TABLE_HEADER + kept + [row(r) for r in results]
+    if pending:
+        lines += ["", "Not measured by this run (yet): " + "; ".join(pending) + "."]
     if sketches:
-        lines += ["", "Sketch sizes (k distance buckets; rank sketches 96 × 64): the index graph against `recover` on the same files.",
-                  "", "| collection | k | same edges | max confidence diff | distance error mean / max | signature bytes/model |",
-                  "|---|---|---|---|---|---|"]
+        lines += [""] + SKETCH_HEADER
         for s in sketches:
             lines.append(f"| {s['collection']} | {s['k']} | {'yes' if s['same'] else '**no**'} | {s['conf']:.4f} | "
                          f"{100 * s['mean_error']:.2f} % / {100 * s['max_error']:.2f} % | {s['bytes'] / 1e3:.0f} kB |")
     return "\n".join(lines) + "\n"
 
 
+BEGIN, END = "<!-- bench-index:begin -->", "<!-- bench-index:end -->"
+
+
+def current_block() -> str:
+    with open(os.path.join(ROOT, "BENCHMARKS.md")) as f:
+        doc = f.read()
+    m = re.search(re.escape(BEGIN) + "(.*?)" + re.escape(END), doc, flags=re.S)
+    return m.group(1) if m else ""
+
+
+def earlier_rows(labels: set[str]) -> list[str]:
+    """The scale rows of the block now in BENCHMARKS.md whose label this run does not measure."""
+    out = []
+    for line in current_block().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) == len(TABLE_HEADER[1].split("|")) and line.startswith("| ") and cells[1] and cells[1] not in labels \
+                and not set(cells[1]) <= set("-") and cells[2] != "models":
+            out.append(line)
+    return out
+
+
 def write(text: str) -> None:
     path = os.path.join(ROOT, "BENCHMARKS.md")
     with open(path) as f:
         doc = f.read()
-    begin, end = "<!-- bench-index:begin -->", "<!-- bench-index:end -->"
-    block = f"{begin}\n{text}{end}"
-    doc = re.sub(re.escape(begin) + ".*?" + re.escape(end), lambda _: block, doc, flags=re.S) if begin in doc \
+    block = f"{BEGIN}\n{text}{END}"
+    doc = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, doc, flags=re.S) if BEGIN in doc \
         else doc.rstrip() + f"\n\n## Hub index\n\n{block}\n"
-    with open(path, "w") as f:
+    with open(path + ".tmp", "w") as f:
         f.write(doc)
+    os.replace(path + ".tmp", path)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", type=int, default=10_000)
+    ap.add_argument("--models", type=int, default=10_000, help="1M-parameter models; 0 skips the run")
     ap.add_argument("--family", type=int, default=100)
-    ap.add_argument("--small-models", type=int, default=100_000)
+    ap.add_argument("--small-models", type=int, default=100_000, help="2k-parameter models; 0 skips the run")
     ap.add_argument("--small-family", type=int, default=50)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--compare", type=int, default=4, help="families also recovered by mt.recover")
     ap.add_argument("--no-sketch-sizes", action="store_true")
     ap.add_argument("--quick", action="store_true", help="1,000 and 5,000 models: a check that it runs")
-    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--write", action="store_true",
+                    help="write the tables into BENCHMARKS.md after each part (rows of other sizes stay)")
     ap.add_argument("--folder", default=None, help="where the index files go (default: a temporary folder)")
     args = ap.parse_args()
     if args.quick:
         args.models, args.small_models, args.queries = 1_000, 5_000, 50
     folder = args.folder or tempfile.mkdtemp(prefix="modeltree-bench-index-")
     cache = os.environ.get("MODELTREE_BENCH_CACHE", os.path.expanduser("~/.cache/modeltree-bench"))
-    load0 = os.getloadavg()[0]
-    results = [
-        run("1M-parameter models", args.models, args.family, {f"layers.{i}.weight": (512, 512) for i in range(4)},
-            folder, args.queries, args.compare, seed=1),
-        run("2k-parameter models", args.small_models, args.small_family, {f"layers.{i}.weight": (32, 32) for i in range(2)},
-            folder, args.queries, args.compare, seed=2),
-    ]
-    sketches = [] if args.no_sketch_sizes else sketch_sizes(cache)
-    text = table(results, sketches, (load0, os.getloadavg()[0]))
-    print(text)
-    if args.write:
-        write(text)
+    large = {f"layers.{i}.weight": (512, 512) for i in range(4)}
+    small = {f"layers.{i}.weight": (32, 32) for i in range(2)}
+    runs = [(f"{args.models:,} × 1M parameters", args.models, args.family, large, 1),
+            (f"{args.small_models:,} × 2k parameters", args.small_models, args.small_family, small, 2)]
+    runs = [r for r in runs if r[1] > 0]
+    parts = [r[0] for r in runs] + ([] if args.no_sketch_sizes else ["sketch sizes"])
+    kept = earlier_rows({r[0] for r in runs})
+    results: list[dict] = []
+    sketches: list[dict] = []
+
+    def report(done: str) -> None:
+        parts.remove(done)
+        text = table(results, sketches, kept, parts)
+        print(text, flush=True)
+        if args.write:
+            write(text)
+
+    # Each part is written as soon as it ends, the slowest last: a run stopped early keeps the rest.
+    for label, models, size, shapes, seed in runs[:1]:
+        results.append(timed(run, label, models, size, shapes, folder, args.queries, args.compare, seed))
+        report(label)
+    if not args.no_sketch_sizes:
+        sketches = sketch_sizes(cache)
+        report("sketch sizes")
+    for label, models, size, shapes, seed in runs[1:]:
+        results.append(timed(run, label, models, size, shapes, folder, args.queries, args.compare, seed))
+        report(label)
     if not args.folder:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def timed(f, *args) -> dict:
+    """f's result with the date and the load average before and after it."""
+    before = os.getloadavg()[0]
+    result = f(*args)
+    result["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    result["load"] = (before, os.getloadavg()[0])
+    return result
 
 
 if __name__ == "__main__":
