@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import struct
 
 import numpy as np
 import pytest
@@ -120,6 +121,79 @@ def test_corrupt_and_foreign_signatures_are_refused(zoo):
     small = mt.signature(os.path.join(zoo, "a"), sketch={"distance_buckets": 256})
     with mt.Index(":memory:") as index, pytest.raises(mt.InvalidArgumentError, match="sketch sizes"):
         index.add(small)
+
+
+class _LittleEndian:
+    """A reader of the documented signature format (SignatureFormat.swift), written apart from
+    the library with struct's explicit little-endian codes."""
+
+    def __init__(self, data: bytes):
+        self.data, self.at = data, 0
+
+    def take(self, fmt: str):
+        values = struct.unpack_from("<" + fmt, self.data, self.at)
+        self.at += struct.calcsize("<" + fmt)
+        return values if len(values) > 1 else values[0]
+
+    def string(self) -> str:
+        n = self.take("I")
+        self.at += n
+        return self.data[self.at - n:self.at].decode()
+
+
+def test_signature_bytes_are_the_documented_little_endian_format():
+    """What makes an index portable between machines: a signature's bytes are the documented
+    format in little-endian, whatever the machine — read here by struct, checked against numpy."""
+    folder = os.path.join(example_zoo(0), "vit-a")
+    weights = _read(folder)
+    r = _LittleEndian(bytes(mt.signature(folder)))
+    assert r.take("8s") == b"MTSIGNAT" and r.take("I") == 1 and r.take("I") == 3
+    sections = {}
+    for tag in ("META", "DIST", "RANK"):
+        assert r.take("4s") == tag.encode()
+        length, _checksum = r.take("QQ")
+        sections[tag] = _LittleEndian(r.data[r.at:r.at + length])
+        r.at += length
+    assert r.at == len(r.data)
+    meta = sections["META"]
+    buckets, _coarse, _rows, _columns, _hits = meta.take("IIIII")
+    assert buckets == 2048
+    assert meta.string() == "vit-a"
+    if meta.take("B"):
+        assert meta.string().endswith("vit-a")
+    meta.string()                                                   # format
+    for _ in range(meta.take("I")):                                 # files
+        meta.string()
+        meta.take("QqQQ")
+    meta.take("Q")                                                  # model hash
+    names, kept = [], []
+    for _ in range(meta.take("I")):
+        name = meta.string()
+        shape = [meta.take("Q") for _ in range(meta.take("B"))]
+        meta.string()
+        meta.take("d")                                              # unit roundoff
+        finite, nonfinite = meta.take("QQ")
+        lo, hi = meta.take("ff")
+        shift = meta.take("d")
+        sums = meta.take("dddd")
+        meta.take("Q")                                              # content hash
+        kind = meta.take("B")
+        w = weights[name].astype(np.float64)
+        assert shape == list(weights[name].shape) and (finite, nonfinite) == (w.size, 0), name
+        assert (lo, hi) == (w.min(), w.max()), name
+        for p, got in enumerate(sums, start=1):   # to Float32 rounding of x − shift, scaled by Σ|·|^p (the first sum is near 0)
+            assert got == pytest.approx(np.sum((w - shift) ** p), abs=1e-6 * np.sum(np.abs(w - shift) ** p)), (name, p)
+        names.append(name)
+        if kind == 1:
+            kept.append(name)
+    assert meta.at == len(meta.data) and names == sorted(names)
+    # The square matrices, small enough to be kept as values: row-major f32 in DIST.
+    assert kept == sorted(n for n, w in weights.items() if w.ndim == 2 and w.shape[0] == w.shape[1])
+    dist = sections["DIST"]
+    for name in kept:
+        values = np.array(dist.take(f"{weights[name].size}f"), dtype=np.float32)
+        assert np.array_equal(values, weights[name].ravel()), name
+    assert dist.at == len(dist.data)
 
 
 def test_a_corrupted_row_is_refused_clearly(tmp_path, zoo):
