@@ -40,7 +40,10 @@ let package = Package(
     targets: [
         // The engine: pure Swift, throwing API, no global mutable state, no Foundation
         // (so that libmodeltree.so stays small when the Swift runtime is linked into it).
-        .target(name: "ModelTree"),
+        .target(name: "ModelTree", dependencies: ["ModelTreeKernels"]),
+        // The pass's vector kernels: C, each in SSE2, AVX2 + FMA and AVX-512 (NEON on
+        // aarch64), the set chosen at run time by cpuid; internal (`mtk_*`, not exported).
+        .target(name: "ModelTreeKernels"),
         .executableTarget(
             name: "ModelTreeCLI",
             dependencies: [
@@ -50,7 +53,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ModelTreeTests", dependencies: ["ModelTree"]),
+        .testTarget(name: "ModelTreeTests", dependencies: ["ModelTree", "ModelTreeKernels"]),
         // SQLite 3 for the hub index: Debian's libsqlite3-dev. Linked statically (the archive is
         // built position-independent), so libmodeltree.so and modeltree-cli need no libsqlite3 at
         // run time; the version script keeps its symbols out of the .so's dynamic table.

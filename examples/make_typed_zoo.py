@@ -255,7 +255,8 @@ class Zoo:
         path = os.path.join(self.out, m["id"])
         info = gguf_export.convert(self.paths[m["parent"]], self.values[m["parent"]], self.arch, path,
                                    m["outtype"], self.inventory[m["parent"]]["dtype"],
-                                   base_models_override=m.get("gguf_base"))
+                                   base_models_override=m.get("gguf_base"),
+                                   quantize_from=m.get("quantize_from"))
         self.paths[m["id"]] = path
         self.formats[m["id"]] = "gguf"
         vals = canonical.load(path, "gguf", self.arch)
@@ -580,19 +581,18 @@ def file_hashes(out: str) -> dict:
     return dict(sorted(h.items()))
 
 
-def main() -> None:
+def fix_hash_seed() -> None:
+    """Re-run this interpreter with PYTHONHASHSEED=0 unless it already has it."""
     if os.environ.get("PYTHONHASHSEED") != "0":
         # PEFT keeps target_modules in a set and writes it in iteration order: fix string hashing
         os.environ["PYTHONHASHSEED"] = "0"
         os.execv(sys.executable, [sys.executable] + sys.argv)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--zoo", type=int, default=1, choices=(1, 2))
-    ap.add_argument("--out", help="output folder (default examples/typed_zoo or examples/typed_zoo2)")
-    ap.add_argument("--quick", action="store_true", help="1/20 of the training steps (a smoke test, not the zoo)")
-    args = ap.parse_args()
-    spec = zoo_specs.zoo1() if args.zoo == 1 else zoo_specs.zoo2()
-    out = os.path.abspath(args.out or os.path.join(HERE, spec["name"]))
 
+
+def make(spec: dict, out: str, quick: bool, label, write_readme, more_facts=None) -> None:
+    """Build the zoo `spec` into `out` (via `<out>.tmp`, renamed at the end) with its truth,
+    inventory, facts (plus `more_facts(zoo, truth)`), README (`write_readme(path, zoo, truth,
+    facts)`) and make_log (`"zoo": label`)."""
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     from transformers.utils import logging as tlog
@@ -604,11 +604,13 @@ def main() -> None:
         shutil.rmtree(d, ignore_errors=True)
     os.makedirs(tmp)
     t_start = time.time()
-    zoo = Zoo(spec, tmp, args.quick)
+    zoo = Zoo(spec, tmp, quick)
     zoo.build()
     truth = build_truth(zoo)
     check_distinct(zoo, truth)
     measured = measure(zoo, truth)
+    if more_facts is not None:
+        measured.update(more_facts(zoo, truth))
     with open(os.path.join(tmp, "truth.json"), "w") as f:
         json.dump(truth, f, indent=1)
         f.write("\n")
@@ -618,8 +620,8 @@ def main() -> None:
     with open(os.path.join(tmp, "facts.json"), "w") as f:
         json.dump(measured, f, indent=1)
         f.write("\n")
-    readme.write(os.path.join(tmp, "README.md"), zoo, truth, measured, args.zoo)
-    log = {"zoo": args.zoo, "quick": args.quick, "environment": environment(), "corpora": texts.sources(),
+    write_readme(os.path.join(tmp, "README.md"), zoo, truth, measured)
+    log = {"zoo": label, "quick": quick, "environment": environment(), "corpora": texts.sources(),
            "arch": spec["arch"], "train_shape": zoo_specs.TRAIN_SHAPE, "steps": zoo.steps,
            "seconds_total": round(time.time() - t_start, 1), "cpu_seconds": round(time.process_time(), 1),
            "files_sha256": file_hashes(tmp)}
@@ -630,6 +632,19 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     os.rename(tmp, out)
     print(f"wrote {len(zoo.inventory)} models to {out} in {time.time() - t_start:.0f} s")
+
+
+def main() -> None:
+    fix_hash_seed()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--zoo", type=int, default=1, choices=(1, 2))
+    ap.add_argument("--out", help="output folder (default examples/typed_zoo or examples/typed_zoo2)")
+    ap.add_argument("--quick", action="store_true", help="1/20 of the training steps (a smoke test, not the zoo)")
+    args = ap.parse_args()
+    spec = zoo_specs.zoo1() if args.zoo == 1 else zoo_specs.zoo2()
+    out = os.path.abspath(args.out or os.path.join(HERE, spec["name"]))
+    make(spec, out, args.quick, args.zoo,
+         lambda path, zoo, truth, measured: readme.write(path, zoo, truth, measured, args.zoo))
 
 
 if __name__ == "__main__":

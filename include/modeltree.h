@@ -1209,6 +1209,27 @@ MODELTREE_API void modeltree_parents_free(modeltree_parents_t *p);
 MODELTREE_API modeltree_status_t modeltree_index_graph(modeltree_graph_t **out, modeltree_index_t *ix,
                                                        const modeltree_options_t *opts);
 
+/* ============================================================================================
+ * The vector kernels
+ * ========================================================================================== */
+
+/**
+ * The instruction set of the vector kernels this process runs: "avx512", "avx2" or "sse2" on
+ * x86-64, "neon" on aarch64, "portable" elsewhere — for reports and bug reports.
+ *
+ * The library takes the best set the CPU and the operating system support when it first needs
+ * one, unless the environment variable MODELTREE_KERNEL names another (sse2, avx2, avx512, neon
+ * or portable; a set the CPU lacks gives the best one below it, an unknown name the best). The
+ * variable is read once, at that moment, and the choice holds for the life of the process. The
+ * recovered graph does not depend on it: every set gives the same edges, with distances that
+ * agree to about 1e-6 (they round differently).
+ *
+ * Never fails; may be called before anything else (it then makes the choice).
+ * @return a static string, owned by the library, valid for the life of the process.
+ * @since 0.2
+ */
+MODELTREE_API const char *modeltree_kernel_name(void);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -149,6 +149,9 @@ test-c: check-header $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CC),$(CXX),-O1 -g,)
 	cd $(MT_ROOT) && $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --hub $(MT_OUT)/hub --hub-cpp $(MT_OUT)/hub-cpp --test-hpp $(MT_OUT)/test_hpp
 	cd $(MT_ROOT) && $(MT_OUT)/test_index $(MT_INDEX_TEST_ARGS)
+	cd $(MT_ROOT) && MODELTREE_KERNEL=portable $(MODELTREE_CLI) recover $(MT_ZOO) --format json --quiet > $(MT_OUT)/zoo-portable.json
+	cd $(MT_ROOT) && MODELTREE_KERNEL=portable $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --zoo-json $(MT_OUT)/zoo-portable.json \
+	    kernel_name recover_synthetic zoo_json_equals_cli
 	$(MT_CHECK_INSTALLED_CLI)
 
 # The installed CLI needs nothing from the toolchain: ldd names none of its files, and (as root,

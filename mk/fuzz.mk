@@ -10,7 +10,8 @@
 #   make clean-fuzz      removes $(FUZZ_OUT) (binaries, working corpora, findings)
 #
 # The core (Sources/ModelTree) is compiled once, instrumented (-sanitize=fuzzer,address) and with
-# -enable-testing, into a static library with its .swiftmodule; every target links it.
+# -enable-testing, into a static library with its .swiftmodule; every target links it, and the
+# C kernels it imports (Sources/ModelTreeKernels, under ASan).
 # Swift targets (Tests/fuzz/<Name>Fuzz.swift, `@testable import ModelTree`, so internal entry
 # points are reachable):
 #   safetensors   SafetensorsFile.parse: a whole file image, header validation and tiling
@@ -49,15 +50,29 @@ FUZZ_ABI_OUT := $(FUZZ_OUT)/abi
 
 .PHONY: fuzz fuzz-build fuzz-regress clean-fuzz
 
+# The C kernels the core imports as the module ModelTreeKernels (Sources/ModelTreeKernels):
+# compiled by the toolchain's clang with ASan (no fuzzer coverage: float arithmetic has no
+# branches worth steering), found by swiftc through the target's module map (-I), and linked into
+# every binary, as SwiftPM does.
+FUZZ_KERNEL_DIR := $(FUZZ_ROOT)/Sources/ModelTreeKernels
+FUZZ_KERNEL_SRC := $(sort $(wildcard $(FUZZ_KERNEL_DIR)/*.c))
+FUZZ_KERNEL_OBJ := $(patsubst $(FUZZ_KERNEL_DIR)/%.c,$(FUZZ_OUT)/kernels/%.o,$(FUZZ_KERNEL_SRC))
+FUZZ_KERNEL_DEPS := $(wildcard $(FUZZ_KERNEL_DIR)/*.h $(FUZZ_KERNEL_DIR)/*.inc $(FUZZ_KERNEL_DIR)/include/*)
+FUZZ_KERNEL_INCLUDE := -I $(FUZZ_KERNEL_DIR)/include
+
+$(FUZZ_OUT)/kernels/%.o: $(FUZZ_KERNEL_DIR)/%.c $(FUZZ_KERNEL_DEPS)
+	mkdir -p $(@D)
+	$(FUZZ_CC) -g -O1 -fsanitize=address -I$(FUZZ_KERNEL_DIR)/include -c $< -o $@
+
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz-$(t))
 
 # The target's entry file is named after it: safetensors → SafetensorsFuzz.swift.
 fuzz_entry = $(FUZZ_ROOT)/Tests/fuzz/$(shell echo $(1) | sed 's/./\U&/')Fuzz.swift
 
-# -I finds the core's .swiftmodule.
-$(FUZZ_OUT)/fuzz-%: $(FUZZ_CORE) $(FUZZ_ROOT)/Tests/fuzz/*Fuzz.swift
-	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -use-ld=bfd -module-name ModelTreeFuzz -I $(FUZZ_CORE_OUT) \
-	    $(call fuzz_entry,$*) $(FUZZ_CORE) -o $@
+# -I finds the core's .swiftmodule (and the kernels' module map, which it imports).
+$(FUZZ_OUT)/fuzz-%: $(FUZZ_CORE) $(FUZZ_ROOT)/Tests/fuzz/*Fuzz.swift $(FUZZ_KERNEL_OBJ)
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -use-ld=bfd -module-name ModelTreeFuzz -I $(FUZZ_CORE_OUT) $(FUZZ_KERNEL_INCLUDE) \
+	    $(call fuzz_entry,$*) $(FUZZ_CORE) $(FUZZ_KERNEL_OBJ) -o $@
 
 fuzz: fuzz-build
 	set -e; for t in $(FUZZ_TARGETS); do \
@@ -86,9 +101,9 @@ clean-fuzz:
 # -enable-testing lets the Swift targets reach internal API by `@testable import`. Sources/ is
 # used as it is (no -D switches, no copies).
 FUZZ_CORE_SOURCES := $(sort $(shell find $(FUZZ_ROOT)/Sources/ModelTree -name '*.swift'))
-$(FUZZ_CORE): $(FUZZ_CORE_SOURCES)
+$(FUZZ_CORE): $(FUZZ_CORE_SOURCES) $(FUZZ_KERNEL_DEPS)
 	mkdir -p $(@D)
-	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -enable-testing -module-name ModelTree -emit-module \
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -enable-testing -module-name ModelTree $(FUZZ_KERNEL_INCLUDE) -emit-module \
 	    -emit-module-path $(@D)/ModelTree.swiftmodule -emit-library -static -o $@ $(FUZZ_CORE_SOURCES)
 
 # The abi target. The shim (Sources/ModelTreeC) imports the core as the module ModelTree: it is
@@ -110,7 +125,7 @@ $(FUZZ_ABI_OUT)/cflags: fuzz-abi-force
 
 $(FUZZ_ABI_OUT)/libModelTreeIndex.a: $(FUZZ_CORE) $(FUZZ_INDEX_SOURCES)
 	mkdir -p $(@D)
-	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -module-name ModelTreeIndex -I $(FUZZ_CORE_OUT) -I $(FUZZ_ROOT)/Sources/CSQLite -emit-module \
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -module-name ModelTreeIndex -I $(FUZZ_CORE_OUT) -I $(FUZZ_ROOT)/Sources/CSQLite $(FUZZ_KERNEL_INCLUDE) -emit-module \
 	    -emit-module-path $(@D)/ModelTreeIndex.swiftmodule -emit-library -static -o $@ $(FUZZ_INDEX_SOURCES)
 
 $(FUZZ_ABI_OUT)/abi_fuzz.o: $(FUZZ_ROOT)/Tests/fuzz/abi_fuzz.c $(FUZZ_ROOT)/include/modeltree.h $(FUZZ_ABI_OUT)/cflags
@@ -118,10 +133,10 @@ $(FUZZ_ABI_OUT)/abi_fuzz.o: $(FUZZ_ROOT)/Tests/fuzz/abi_fuzz.c $(FUZZ_ROOT)/incl
 
 # -I include finds include/module.modulemap (the module CModelTree the shim imports).
 $(FUZZ_OUT)/fuzz-abi: $(FUZZ_CORE) $(FUZZ_ABI_OUT)/libModelTreeIndex.a $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_SHIM_SOURCES) \
-        $(FUZZ_ROOT)/include/module.modulemap
+        $(FUZZ_ROOT)/include/module.modulemap $(FUZZ_KERNEL_OBJ)
 	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -use-ld=bfd -module-name ModelTreeC -I $(FUZZ_CORE_OUT) -I $(FUZZ_ABI_OUT) -I $(FUZZ_ROOT)/include \
-	    -I $(FUZZ_ROOT)/Sources/CSQLite $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_ABI_OUT)/libModelTreeIndex.a \
-	    $(FUZZ_CORE) $(FUZZ_SQLITE) -lm -o $@
+	    -I $(FUZZ_ROOT)/Sources/CSQLite $(FUZZ_KERNEL_INCLUDE) $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o \
+	    $(FUZZ_ABI_OUT)/libModelTreeIndex.a $(FUZZ_CORE) $(FUZZ_KERNEL_OBJ) $(FUZZ_SQLITE) -lm -o $@
 
 .PHONY: fuzz-abi-force
 fuzz-abi-force:

@@ -15,7 +15,8 @@ struct ModelTreeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "modeltree-cli",
         abstract: "Recover the Model Graph (which model was trained from which) of a collection of neural networks from their weights.",
-        version: version,
+        // The library's version and the kernels this process runs (MODELTREE_KERNEL forces a set).
+        version: "\(version) (kernels: \(kernelName()))",
         subcommands: [Recover.self, IndexCommand.self],
         defaultSubcommand: Recover.self)
 }

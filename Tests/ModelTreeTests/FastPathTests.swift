@@ -1,9 +1,9 @@
 import XCTest
 @testable import ModelTree
 
-/// The fast paths against direct computations: the parallel blocked pass against
-/// plain Double loops, its independence from the thread count, the SIMD moments against a two-pass
-/// kurtosis, and the sketched, QR-based rank against the exact SVD rank.
+/// The fast paths against direct computations: the parallel blocked pass (on every kernel set the
+/// CPU runs) against plain Double loops, its independence from the thread count, the SIMD moments
+/// against a two-pass kurtosis, and the sketched, QR-based rank against the exact SVD rank.
 final class FastPathTests: XCTestCase {
     /// Row-major values of `model`'s tensor `name`, decoded to Double through Float (as stored).
     func values(_ model: Model, _ name: String) -> [Double] {
@@ -23,48 +23,114 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    /// Per pair (a < b, index a · n + b): mean over `names` of RMS(a − b), max over them of
+    /// max|a − b| / (range of both), mean of the Pearson correlation; all in Double.
+    func directStatistics(_ models: [Model], _ names: [String]) -> (rms: [Double], maxNorm: [Double], corr: [Double]) {
+        let n = models.count
+        var rms = [Double](repeating: 0, count: n * n), corr = rms, maxNorm = rms
+        for name in names {
+            let v = models.map { values($0, name) }
+            let count = v[0].count
+            let means = v.map { $0.reduce(0, +) / Double(count) }
+            let ranges = v.map { ($0.min()!, $0.max()!) }
+            let centred = zip(v, means).map { x, mean in x.map { $0 - mean } }
+            let norms = centred.map { c in c.reduce(0) { $0 + $1 * $1 } }
+            for a in 0..<n {
+                for b in (a + 1)..<n {
+                    var ss = 0.0, mx = 0.0, sab = 0.0
+                    v[a].withUnsafeBufferPointer { x in
+                        v[b].withUnsafeBufferPointer { y in
+                            centred[a].withUnsafeBufferPointer { cx in
+                                centred[b].withUnsafeBufferPointer { cy in
+                                    for i in 0..<count {
+                                        let d = x[i] - y[i]
+                                        ss += d * d; mx = Swift.max(mx, Swift.abs(d)); sab += cx[i] * cy[i]
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    rms[a * n + b] += (ss / Double(count)).squareRoot() / Double(names.count)
+                    let lo = Swift.min(ranges[a].0, ranges[b].0), hi = Swift.max(ranges[a].1, ranges[b].1)
+                    maxNorm[a * n + b] = Swift.max(maxNorm[a * n + b], mx / (hi - lo))
+                    corr[a * n + b] += sab / (norms[a] * norms[b]).squareRoot() / Double(names.count)
+                }
+            }
+        }
+        return (rms, maxNorm, corr)
+    }
+
     func testPassMatchesDirectDoubleLoops() throws {
         for (dtype, relative) in [(DType.f32, 1e-1), (.bf16, 1e-1), (.f32, 1e-6), (.f16, 1e-2)] {
             let models = try family(count: 5, relative: relative, dtype: dtype, seed: 21)
-            let stats = try PairwiseStatistics.gather(models: models, tensorNames: ["a", "b"]) { _ in }
             let n = models.count
-            var rms = [Double](repeating: 0, count: n * n), corr = rms, maxNorm = rms
-            for name in ["a", "b"] {
-                let v = models.map { values($0, name) }
+            let (rms, maxNorm, corr) = directStatistics(models, ["a", "b"])
+            for kernels in KernelSet.supported {
+                let stats = try PairwiseStatistics.gather(models: models, tensorNames: ["a", "b"], kernels: kernels) { _ in }
+                let label = "\(kernels.name) \(dtype) \(relative)"
                 for a in 0..<n {
                     for b in (a + 1)..<n {
-                        var ss = 0.0, mx = 0.0
-                        for i in 0..<v[a].count { let d = v[a][i] - v[b][i]; ss += d * d; mx = Swift.max(mx, Swift.abs(d)) }
-                        rms[a * n + b] += (ss / Double(v[a].count)).squareRoot() / 2
-                        let lo = Swift.min(v[a].min()!, v[b].min()!), hi = Swift.max(v[a].max()!, v[b].max()!)
-                        maxNorm[a * n + b] = Swift.max(maxNorm[a * n + b], mx / (hi - lo))
-                        let ma = v[a].reduce(0, +) / Double(v[a].count), mb = v[b].reduce(0, +) / Double(v[b].count)
-                        var sab = 0.0, saa = 0.0, sbb = 0.0
-                        for i in 0..<v[a].count { sab += (v[a][i] - ma) * (v[b][i] - mb); saa += (v[a][i] - ma) * (v[a][i] - ma); sbb += (v[b][i] - mb) * (v[b][i] - mb) }
-                        corr[a * n + b] += sab / (saa * sbb).squareRoot() / 2
+                        let i = a * n + b
+                        // Differences are taken directly, never through ‖a‖² + ‖b‖² − 2a·b: exact to
+                        // Float rounding of each term even for deltas a millionth of the weights.
+                        XCTAssertEqual(stats.rms[a, b], rms[i], accuracy: 1e-6 * rms[i], "\(label) rms \(a),\(b)")
+                        XCTAssertEqual(stats.rms[b, a], stats.rms[a, b])
+                        XCTAssertEqual(stats.maxNormalized[a, b], maxNorm[i], accuracy: 1e-6 * maxNorm[i], "\(label) max \(a),\(b)")
+                        XCTAssertEqual(stats.correlation[a, b], corr[i], accuracy: 1e-6, "\(label) correlation \(a),\(b)")
+                    }
+                }
+                for (t, name) in ["a", "b"].enumerated() {
+                    for m in 0..<n {
+                        let x = values(models[m], name)
+                        let mean = x.reduce(0, +) / Double(x.count)
+                        let m2 = x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count)
+                        let m4 = x.map { let d = $0 - mean; return d * d * d * d }.reduce(0, +) / Double(x.count)
+                        XCTAssertEqual(stats.kurtosis[t][m], m4 / (m2 * m2) - 3, accuracy: 1e-5, "\(label) kurtosis \(name) \(m)")
                     }
                 }
             }
+        }
+    }
+
+    /// From `PairwiseStatistics.gramMinimumModels` models the sums come from the Gram form
+    /// (where the set fuses multiply and add; the threshold lowered here to keep the Double loops
+    /// small): on a family with a chain of deltas a millionth of the weights, an exact duplicate
+    /// and a BF16-rounded copy (the pairs the form must hand to the direct kernel), RMS and
+    /// correlation within 1e-6 of Double loops on every set, a duplicate at distance 0, and
+    /// (where the form runs) the same bits on 1 and 3 threads.
+    func testGramPassMatchesDirectDoubleLoops() throws {
+        var s = Sampler(seed: 41)
+        let n = 24, count = 66_001      // two segments, a ragged end
+        let root = (0..<count).map { _ in s.laplace(0.02) }
+        var weights = [root]
+        for m in 1..<n {
+            switch m {
+            case n - 2: weights.append(weights[m / 2])                                   // a duplicate
+            case n - 1: weights.append(weights[3].map { Double(Float(bitPattern: Float($0).bitPattern & 0xFFFF_0000)) })
+            default:                                                                     // a tree, steps 1e-6
+                weights.append(weights[(m - 1) / 2].map { $0 + 0.02 * 1e-6 * s.gaussian() })
+            }
+        }
+        let models = try weights.enumerated().map { try makeModel("m\($0.offset)", [("w", [count], $0.element)]) }
+        let (rms, _, corr) = directStatistics(models, ["w"])
+        for kernels in KernelSet.supported {
+            XCTAssertEqual(PairwiseStatistics.usesGram(models: n, maxDifference: false, kernels: kernels, from: n),
+                           kernels.fusesMultiplyAdd)
+            let stats = try PairwiseStatistics.gather(models: models, tensorNames: ["w"], maxDifference: false, threads: 1,
+                                                      kernels: kernels, gramFrom: n) { _ in }
             for a in 0..<n {
                 for b in (a + 1)..<n {
                     let i = a * n + b
-                    // Differences are taken directly, never through ‖a‖² + ‖b‖² − 2a·b: exact to
-                    // Float rounding of each term even for deltas a millionth of the weights.
-                    XCTAssertEqual(stats.rms[a, b], rms[i], accuracy: 1e-6 * rms[i], "\(dtype) \(relative) rms \(a),\(b)")
-                    XCTAssertEqual(stats.rms[b, a], stats.rms[a, b])
-                    XCTAssertEqual(stats.maxNormalized[a, b], maxNorm[i], accuracy: 1e-6 * maxNorm[i], "\(dtype) max \(a),\(b)")
-                    XCTAssertEqual(stats.correlation[a, b], corr[i], accuracy: 1e-6, "\(dtype) correlation \(a),\(b)")
+                    XCTAssertEqual(stats.rms[a, b], rms[i], accuracy: 1e-6 * rms[i], "\(kernels.name) rms \(a),\(b)")
+                    XCTAssertEqual(stats.correlation[a, b], corr[i], accuracy: 1e-6, "\(kernels.name) correlation \(a),\(b)")
                 }
             }
-            for (t, name) in ["a", "b"].enumerated() {
-                for m in 0..<n {
-                    let x = values(models[m], name)
-                    let mean = x.reduce(0, +) / Double(x.count)
-                    let m2 = x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count)
-                    let m4 = x.map { let d = $0 - mean; return d * d * d * d }.reduce(0, +) / Double(x.count)
-                    XCTAssertEqual(stats.kurtosis[t][m], m4 / (m2 * m2) - 3, accuracy: 1e-5, "\(dtype) kurtosis \(name) \(m)")
-                }
-            }
+            XCTAssertEqual(stats.rms[(n - 2) / 2, n - 2], 0, kernels.name)
+            guard kernels.fusesMultiplyAdd else { continue }       // the direct kernel's threads: tested above
+            let three = try PairwiseStatistics.gather(models: models, tensorNames: ["w"], maxDifference: false, threads: 3,
+                                                      kernels: kernels, gramFrom: n) { _ in }
+            XCTAssertEqual(three.rms, stats.rms, kernels.name)
+            XCTAssertEqual(three.kurtosis, stats.kurtosis, kernels.name)
         }
     }
 
@@ -120,17 +186,19 @@ final class FastPathTests: XCTestCase {
         var s = Sampler(seed: 13)
         for (count, offset) in [(5, 0.0), (1_001, 0.3), (100_003, -0.01)] {
             let x = (0..<count).map { _ in Float(offset + s.laplace(0.02)) }
-            var m = Moments(shift: Double(x[0]))
-            x.withUnsafeBufferPointer { m.addFast($0.baseAddress!, count: count) }
             let d = x.map(Double.init)
             let mean = d.reduce(0, +) / Double(count)
             let m2 = d.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(count)
             let m4 = d.map { let e = $0 - mean; return e * e * e * e }.reduce(0, +) / Double(count)
-            XCTAssertEqual(m.mean, mean, accuracy: 1e-7 * Swift.max(1, Swift.abs(offset)))
-            XCTAssertEqual(m.variance, m2, accuracy: 1e-6 * m2)
-            XCTAssertEqual(m.excessKurtosis, m4 / (m2 * m2) - 3, accuracy: 1e-5)
-            XCTAssertEqual(m.minimum, x.min()!)
-            XCTAssertEqual(m.maximum, x.max()!)
+            for kernels in KernelSet.supported {
+                var m = Moments(shift: Double(x[0]))
+                x.withUnsafeBufferPointer { m.addFast($0.baseAddress!, count: count, kernels: kernels) }
+                XCTAssertEqual(m.mean, mean, accuracy: 1e-7 * Swift.max(1, Swift.abs(offset)), kernels.name)
+                XCTAssertEqual(m.variance, m2, accuracy: 1e-6 * m2, kernels.name)
+                XCTAssertEqual(m.excessKurtosis, m4 / (m2 * m2) - 3, accuracy: 1e-5, kernels.name)
+                XCTAssertEqual(m.minimum, x.min()!, kernels.name)
+                XCTAssertEqual(m.maximum, x.max()!, kernels.name)
+            }
         }
     }
 
@@ -242,27 +310,57 @@ final class FastPathTests: XCTestCase {
         }
     }
 
-    /// With limits, the ranks stop at the first one above its limit; the rest are -1. A low-rank
-    /// first pair is not stopped by the column-subset proof.
-    func testRanksStopAboveTheLimit() throws {
+    /// The auto test: the screen stops (nil) at the first nearest pair whose rank exceeds its
+    /// limit — found by the submatrix proof before any sketch, or by the sketches after a
+    /// low-rank first pair — and otherwise gives the ranks of every pair, those of `ranks`.
+    func testScreenedRanksStopAboveTheLimit() throws {
         var s = Sampler(seed: 29)
         let n = 24
         let base = (0..<(n * n)).map { _ in s.laplace(0.05) }
         let full = base.map { $0 + s.gaussian() * 0.01 }
+        let lora = zip(base, s.lowRank(n, n, 2, scale: 0.01)).map { $0 + $1 }
         let models = [try makeModel("p", [("w", [n, n], base), ("v", [n, n], base)]),
                       try makeModel("f", [("w", [n, n], full), ("v", [n, n], full)]),
-                      try makeModel("g", [("w", [n, n], full), ("v", [n, n], full)])]
-        let lowRank = try RankDistances.ranks(models: [models[1], models[2], models[0]], tensorNames: ["w", "v"],
-                                              pairs: [(0, 1), (0, 2)], stopAbove: [n / 2, n / 2]) { _ in }
-        // Identical models (rank 0), then the full-rank pair, both in the first tensor, stops it.
-        XCTAssertEqual(lowRank, [[0, -1], [n, -1]])
-        let all = try RankDistances.ranks(models: models, tensorNames: ["w", "v"], pairs: [(0, 1), (0, 2)]) { _ in }
-        XCTAssertEqual(all, [[n, n], [n, n]])
-        let stopped = try RankDistances.ranks(models: models, tensorNames: ["w", "v"], pairs: [(0, 1), (0, 2)],
-                                              stopAbove: [n / 2, n / 2]) { _ in }
-        // The first rank is only proven above the limit (on a column subset): a lower bound.
-        XCTAssertGreaterThan(stopped[0][0], n / 2)
-        XCTAssertLessThanOrEqual(stopped[0][0], n)
-        XCTAssertEqual([stopped[0][1]] + stopped[1], [-1, -1, -1])
+                      try makeModel("g", [("w", [n, n], full), ("v", [n, n], full)]),
+                      try makeModel("l", [("w", [n, n], lora), ("v", [n, n], lora)])]
+        func sumSquares(_ order: [Int]) -> [[Double]] {
+            (0..<2).map { _ in order.map { values(models[$0], "w").reduce(0) { $0 + $1 * $1 } } }
+        }
+        func screen(_ order: [Int], _ nearest: [(Int, Int)]) throws -> (nearest: [[Int]], pairs: [[Int]])? {
+            let all = [(0, 1), (0, 2), (1, 2)]
+            return try RankDistances.screenedRanks(models: order.map { models[$0] }, tensorNames: ["w", "v"], nearest: nearest,
+                                                   limits: [n / 2, n / 2], sumSquares: sumSquares(order), pairs: all) { _ in }
+        }
+        // A full fine-tune first: the submatrix proof stops it.
+        XCTAssertNil(try screen([0, 1, 3], [(0, 1), (0, 2)]))
+        // Identical models first (rank 0, no proof), then the full-rank pair: the sketches stop it.
+        XCTAssertNil(try screen([1, 2, 0], [(0, 1), (0, 2)]))
+        // A LoRA pair and an identical pair: every pair ranked, as `ranks` ranks them.
+        let kept = try XCTUnwrap(try screen([0, 3, 1, 2].dropLast().map { $0 }, [(0, 1)]))
+        XCTAssertEqual(kept.nearest, [[2, 2]])
+        let all = try RankDistances.ranks(models: [0, 3, 1].map { models[$0] }, tensorNames: ["w", "v"],
+                                          pairs: [(0, 1), (0, 2), (1, 2)]) { _ in }
+        XCTAssertEqual(kept.pairs, all)
+        XCTAssertEqual(all, [[2, 2], [n, n], [n, n]])
+    }
+
+    /// The submatrix proof: above the limit for a full-rank difference (a lower bound of the
+    /// exact rank), tall and wide; nil for a low-rank difference and for identical tensors.
+    func testSubmatrixProofIsALowerBound() throws {
+        var s = Sampler(seed: 30)
+        for (rows, cols) in [(200, 90), (90, 200)] {
+            let base = (0..<(rows * cols)).map { _ in s.laplace(0.05) }
+            let full = base.map { $0 + s.gaussian() * 0.01 }
+            let low = zip(base, s.lowRank(rows, cols, 5, scale: 0.01)).map { $0 + $1 }
+            let models = try [base, full, low].map { try makeModel("m", [("w", [rows, cols], $0)]) }   // own the bytes
+            let views = models.map { $0.tensor(named: "w")! }
+            let ss = [base, full, low].map { w in w.reduce(0) { $0 + Double(Float($1)) * Double(Float($1)) } }
+            let limit = 40
+            let proof = try XCTUnwrap(try RankDistances.exceedsOnColumns(views[0], views[1], limit: limit, sumSquares: ss[0] + ss[1]), "\(rows)×\(cols)")
+            XCTAssertGreaterThan(proof, limit)
+            XCTAssertLessThanOrEqual(proof, Swift.min(rows, cols))
+            XCTAssertNil(try RankDistances.exceedsOnColumns(views[0], views[2], limit: limit, sumSquares: ss[0] + ss[2]))
+            XCTAssertNil(try RankDistances.exceedsOnColumns(views[0], views[0], limit: limit, sumSquares: 2 * ss[0]))
+        }
     }
 }

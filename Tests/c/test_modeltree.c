@@ -299,6 +299,23 @@ static void test_version(void) {
 }
 
 /* The header's rule: the same MAJOR, and a library at least as new as the header. */
+/* The kernel set: a known name, static; MODELTREE_KERNEL forces a set every CPU runs
+ * (mk/c.mk runs this test again with MODELTREE_KERNEL=portable). */
+static void test_kernel_name(void) {
+    const char *name = modeltree_kernel_name();
+    CHECK(name != NULL);
+    static const char *const sets[] = {"avx512", "avx2", "sse2", "neon", "portable"};
+    int known = 0;
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) known |= strcmp(name, sets[i]) == 0;
+    CHECK(known);
+    CHECK(modeltree_kernel_name() == name);                     /* static, chosen once */
+    const char *wanted = getenv("MODELTREE_KERNEL");
+#if defined(__x86_64__)
+    if (wanted && strcmp(wanted, "sse2") == 0) CHECK(strcmp(name, "sse2") == 0);
+#endif
+    if (wanted && strcmp(wanted, "portable") == 0) CHECK(strcmp(name, "portable") == 0);
+}
+
 static void test_version_compatible(void) {
     const uint32_t v = MODELTREE_VERSION_NUMBER, major = v / 10000 * 10000;
     CHECK(modeltree_version_compatible(v));
@@ -1621,6 +1638,7 @@ static void test_hub_without_toolchain(void) {
 static const test_case tests[] = {
     {"version", test_version},
     {"version_compatible", test_version_compatible},
+    {"kernel_name", test_kernel_name},
     {"status_values_are_pinned", test_status_values_are_pinned},
     {"status_strings", test_status_strings},
     {"last_error_message_is_per_thread", test_last_error_message_is_per_thread},

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
+import subprocess
 
 import numpy as np
 import pytest
 import scipy.stats
 
 from conftest import ROOT, ZOOS, Family, model_folders, recover_json, run_cli, st
+from mt_support import cli_path
 
 
 def parents(doc):
@@ -172,7 +175,15 @@ def test_version_is_the_headers():
     with open(os.path.join(ROOT, "include", "modeltree.h")) as f:
         header = f.read()
     parts = [re.search(rf"^#define MODELTREE_VERSION_{p} (\d+)$", header, re.M).group(1) for p in ("MAJOR", "MINOR", "PATCH")]
-    assert run_cli("--version").stdout.strip() == ".".join(parts)
+    version = run_cli("--version").stdout.strip()
+    assert re.fullmatch(re.escape(".".join(parts)) + r" \(kernels: (avx512|avx2|sse2|neon|portable)\)", version), version
+
+
+def test_version_names_the_kernels_the_environment_forces():
+    for name in ["portable"] + (["sse2"] if platform.machine() == "x86_64" else []):
+        proc = subprocess.run([cli_path(), "--version"], capture_output=True, text=True, check=True,
+                              env={**os.environ, "MODELTREE_KERNEL": name})
+        assert proc.stdout.strip().endswith(f"(kernels: {name})")
 
 
 def test_truth_file_errors_say_why(tmp_path):

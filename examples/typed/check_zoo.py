@@ -12,7 +12,11 @@
 - every adapter loads with `PeftModel.from_pretrained` over its base, and `merge_and_unload()`
   gives the base + ΔW canonical.py computes (modules_to_save included);
 - every ONNX file runs in onnxruntime and gives the logits of its source model (F32/F16 exports
-  closely, int8 roughly: a rank correlation of the logits).
+  closely, int8 roughly: a rank correlation of the logits);
+- for the formats zoo (make_formats_zoo.py): every GGUF tensor read by gguf-py, renamed back and
+  un-permuted equals gguf-py's own quantize + dequantize of the source's Hugging Face tensor (F16,
+  Q8_0, Q4_0, Q5_0; K-quants within their error), and every export is far closer to its source
+  than any fine-tune is to its parent or sibling (facts.export_gap).
 Prints one line per model and exits 1 on the first failure.
 """
 from __future__ import annotations
@@ -27,7 +31,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from typed import canonical, lm  # noqa: E402
+from typed import canonical, facts, gguf_export, lm  # noqa: E402
 
 TYPES = {"finetune", "adapter", "quantized", "merge", "layer-subset"}
 
@@ -67,6 +71,36 @@ def max_diff(a: dict, b: dict) -> float:
     return max(float(np.max(np.abs(a[k].astype(np.float64) - b[k]))) for k in a)
 
 
+def check_gguf_against_source(mid: str, e: dict, got: dict, src: dict, n_layers: int) -> None:
+    """Each tensor as gguf-py would quantize the source's (rows are whole blocks, so quantizing the
+    permuted rows and un-permuting equals quantizing the Hugging Face rows)."""
+    from gguf import GGMLQuantizationType as QT
+    from gguf import quants as gq
+    to_hf = {gguf_export.gguf_name(n, n_layers): n for n in src}
+    for gname, qtype in e["tensor_types"].items():
+        n = to_hf[gname]
+        x = np.asarray(src[n], np.float32)
+        if qtype in ("Q4_K", "Q6_K"):
+            rel = float(np.sqrt(np.mean((got[n] - x) ** 2)) / np.sqrt(np.mean(x ** 2)))
+            if rel > 0.1:
+                fail(f"{mid}: {gname} ({qtype}) is {rel:.3g} (relative RMS) from the source's {n}")
+            continue
+        want = x.astype(np.float16).astype(np.float32) if qtype == "F16" else x if qtype == "F32" else \
+            gq.dequantize(gq.quantize(x, getattr(QT, qtype)), getattr(QT, qtype)).reshape(x.shape)
+        if not np.array_equal(got[n], want):
+            fail(f"{mid}: {gname} ({qtype}) differs from gguf-py's {qtype} round trip of the source's {n}")
+    print(f"ok   {mid}: every tensor = gguf-py's round trip of {e['parent']}'s ({', '.join(e['ggml_types'])})")
+
+
+def check_formats(zoo: str, inv: dict, truth: dict, canon, n_layers: int) -> None:
+    for mid, e in inv.items():
+        if e["format"] == "gguf":
+            check_gguf_against_source(mid, e, canon(mid), canon(e["parent"]), n_layers)
+    gap = facts.export_gap(truth, {mid: canon(mid) for mid in inv})
+    print(f"ok   exports within {gap['worst_export_rel']:.3g} of their sources (relative RMS), fine-tunes "
+          f"at least {gap['closest_finetune_rel']:.3g} from their parent or sibling")
+
+
 def main() -> None:
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as tlog
@@ -75,7 +109,8 @@ def main() -> None:
     zoo = os.path.abspath(sys.argv[1])
     inv = json.load(open(os.path.join(zoo, "inventory.json")))
     truth = json.load(open(os.path.join(zoo, "truth.json")))
-    arch = json.load(open(os.path.join(zoo, "make_log.json")))["arch"]
+    log = json.load(open(os.path.join(zoo, "make_log.json")))
+    arch = log["arch"]
     check_truth(zoo, inv, truth)
     parent_of = {e["child"]: e["parent"] for e in truth["edges"] if e["type"] != "merge"}
     values = {}
@@ -84,7 +119,7 @@ def main() -> None:
         if mid not in values:
             e = inv[mid]
             a = dict(arch, layers=len(e["layers"])) if "layers" in e else arch
-            if e["relation"] == "duplicate" and "layers" in inv[e["of"]]:
+            if e["relation"] == "duplicate" and "layers" in inv.get(e.get("of"), {}):
                 a = dict(arch, layers=len(inv[e["of"]]["layers"]))
             base = canon(e["parent"]) if e["format"] == "peft" else None
             values[mid] = canonical.load(os.path.join(zoo, mid), e["format"], a, base=base,
@@ -132,6 +167,8 @@ def main() -> None:
             print(f"ok   {mid}: onnxruntime logits vs {src}: correlation {corr:.5f}, max error {err:.2g} of the range")
         else:
             fail(f"{mid}: unknown format {fmt}")
+    if log["zoo"] == "formats":
+        check_formats(zoo, inv, truth, canon, arch["layers"])
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ These describe the data, not any recovery method:
     lstsq_merge     least squares of a merge over candidate parents: coefficients, residual
     sibling_angles  angles at a parent and at its children between pairs of fine-tune deltas
                     (also for the withheld root of a latent family)
+    export_gap      every export against its source and every fine-tune against its parent and
+                    its siblings, tensor by tensor; fails unless exports are far the closer
 """
 from __future__ import annotations
 
@@ -113,3 +115,32 @@ def sibling_angles(parent: dict, children: dict) -> list[dict]:
     return out
 
 
+
+
+def _pair(kind: str, a: str, b: str, values: dict) -> dict:
+    """RMS of b - a over every tensor (whole model) and tensor by tensor, relative to a's RMS."""
+    va, vb = values[a], values[b]
+    per = {n: dict(zip(("rms", "rel"), rms_delta(vb, va, [n]))) for n in sorted(va)}
+    rms, rel = rms_delta(vb, va, sorted(va))
+    rels = [p["rel"] for p in per.values()]
+    return {"kind": kind, "source": a, "model": b, "rms": rms, "rel": rel,
+            "max_tensor_rel": max(rels), "min_tensor_rel": min(rels), "tensors": per}
+
+
+def export_gap(truth: dict, values: dict, factor: float = 2.0) -> dict:
+    """Issue 11's condition on a formats collection: every export (quantized edge or duplicate)
+    is at least `factor` times closer to its source than any fine-tune is to its parent or to a
+    sibling fine-tune (whole-model relative RMS). Raises AssertionError otherwise."""
+    pairs = []
+    for e in truth["edges"]:
+        pairs.append(_pair("export" if e["type"] == "quantized" else e["type"], e["parent"], e["child"], values))
+    for g in truth["duplicates"]:
+        pairs += [_pair("export", g[0], mid, values) for mid in g[1:]]
+    fts = sorted(e["child"] for e in truth["edges"] if e["type"] == "finetune")
+    pairs += [_pair("finetune-sibling", a, b, values) for i, a in enumerate(fts) for b in fts[i + 1:]]
+    worst_export = max(p["rel"] for p in pairs if p["kind"] == "export")
+    closest_tune = min(p["rel"] for p in pairs if p["kind"] != "export")
+    if not worst_export * factor <= closest_tune:
+        raise AssertionError(f"an export is {worst_export:.3g} from its source, a fine-tune only "
+                             f"{closest_tune:.3g} from another model: train the fine-tunes longer")
+    return {"pairs": pairs, "worst_export_rel": worst_export, "closest_finetune_rel": closest_tune}

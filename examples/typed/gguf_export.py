@@ -126,16 +126,18 @@ def _vocab(writer: gguf.GGUFWriter, source_dir: Path, n_vocab: int) -> None:
 
 
 def convert(source_dir: str, state: dict, arch: dict, out_path: str, outtype: str, source_dtype: str,
-            base_models_override: list | None = None) -> dict:
+            base_models_override: list | None = None, quantize_from: str | None = None) -> dict:
     """Write `out_path` from the HF folder `source_dir` whose weights are `state` (name -> float32
-    numpy, exactly the values its files hold, stored as `source_dtype`). Returns the tensor types
-    and metadata written."""
+    numpy, exactly the values its files hold, stored as `source_dtype`). `quantize_from` names the
+    GGUF type llama-quantize reads for Q4_0/Q4_K_M (default: what `--outtype auto` writes; "F32"
+    for `--outtype f32`, whose values are the source's own). Returns the tensor types and metadata
+    written."""
     n_layers, n_head, n_kv = arch["layers"], arch["heads"], arch["kv_heads"]
     via = None
     if outtype in QUANTIZE_TYPES:
         # llama-quantize reads the GGUF `convert_hf_to_gguf.py --outtype auto` writes: BF16 for a
         # BF16 source, F16 otherwise
-        via = "BF16" if source_dtype == "BF16" else "F16"
+        via = quantize_from or ("BF16" if source_dtype == "BF16" else "F16")
     counters = {"attn_v": 0, "ffn_down": 0}
     writer = gguf.GGUFWriter(out_path, gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
     types, checks = {}, {}

@@ -144,7 +144,7 @@ def zoo2():
         dict(id="fx-food-Q8_0.gguf", kind="gguf", parent="fx-food", outtype="Q8_0"),
         dict(id="fx-Q4_K_M.gguf", kind="gguf", parent="fx", outtype="Q4_K_M",
              gguf_base=[{"name": "fx", "organization": o, "repo_url": f"https://huggingface.co/{o}/fx"}]),
-        dict(id="fx-food-Q4_0.gguf", kind="gguf", parent="fx-food", outtype="Q4_0",
+        dict(id="fx-food-Q4_0.gguf", kind="gguf", parent="fx-food", outtype="Q4_0", quantize_from="F32",
              gguf_base=[{"name": "fx-sports", "organization": o, "repo_url": f"https://huggingface.co/{o}/fx-sports"}]),
         dict(id="fx-sports-F16.gguf", kind="gguf", parent="fx-sports", outtype="F16"),
         dict(id="fx-sports-bf16", kind="cast", parent="fx-sports", store="BF16",
@@ -184,4 +184,36 @@ def zoo2():
         dict(id="px-gpl2-Q8_0.gguf", kind="gguf", parent="px-gpl2", outtype="Q8_0"),
     ]
     return dict(name="typed_zoo2", org=o, arch=arch, tokenizer_corpus="pydoc+" + root_data + "+license:GPL-2",
+                models=m)
+
+
+ORG_F = "formats-zoo"
+FORMATS_FT = dict(steps=400, lr=1e-3, warmup=40, wd=0.1)
+
+
+def formats():
+    """Issue 11's collection: one base, its GGUF exports (F16, Q8_0, Q4_0, Q4_K_M; the last two
+    llama-quantize'd from an F32 GGUF, so that the base is their only possible parent: from the F16
+    GGUF they would hold values base-F16.gguf holds too), two fine-tunes
+    (one a torch.save pytorch_model.bin), an F32 ONNX export of the base (value-identical: a
+    duplicate) and an onnxruntime int8 export of the .bin fine-tune (quantized). Small on purpose:
+    2 layers, 4 query heads sharing 2 KV heads (so k is permuted with n_head_kv != n_head)."""
+    o = ORG_F
+    arch = dict(vocab=320, hidden=64, inter=256, layers=2, heads=4, kv_heads=2, ctx=256)
+    m = [
+        dict(id="base", kind="pretrain", corpus="pydoc", seed=301, store="F32",
+             steps=1500, lr=3e-3, warmup=100, wd=0.1, readme=(None, None)),
+        dict(id="base-ft-gpl", kind="finetune", parent="base", corpus="license:GPL-3", seed=302, store="F32",
+             **FORMATS_FT, readme=(_h(o, "base"), "finetune")),
+        dict(id="base-ft-apache-bin", kind="finetune", parent="base", corpus="license:Apache-2.0", seed=303,
+             store="F32", fmt="pytorch-bin", **FORMATS_FT, readme=None, name_or_path=_h(o, "base")),
+        dict(id="base-F16.gguf", kind="gguf", parent="base", outtype="F16"),
+        dict(id="base-Q8_0.gguf", kind="gguf", parent="base", outtype="Q8_0"),
+        dict(id="base-Q4_0.gguf", kind="gguf", parent="base", outtype="Q4_0", quantize_from="F32",
+             gguf_base=[{"name": "base", "organization": o, "repo_url": f"https://huggingface.co/{o}/base"}]),
+        dict(id="base-Q4_K_M.gguf", kind="gguf", parent="base", outtype="Q4_K_M", quantize_from="F32"),
+        dict(id="base.onnx", kind="onnx", parent="base", dtype="F32"),
+        dict(id="base-ft-apache-bin-int8.onnx", kind="onnx-int8", parent="base-ft-apache-bin"),
+    ]
+    return dict(name="formats_zoo", org=o, arch=arch, tokenizer_corpus="pydoc+license:GPL-3+license:Apache-2.0",
                 models=m)

@@ -9,7 +9,8 @@ enum Distances {
     ///   alone in its block has its nearest neighbour among unrelated models, whose difference
     ///   is full rank: it makes the group `rms` (with one block — the exact pass — this is the
     ///   plain rule). The test stops at the first rank above its limit, so a full fine-tune costs
-    ///   one pair's column subset.
+    ///   one pair's column subset; while it holds, the ranks of every pair come from the same
+    ///   sketches (`RankEvidence.screenedRanks`).
     /// - Parameter progress: the fraction of this stage done, with the stage's name; throws to stop.
     /// - Returns: the metric used, one matrix per block (local indices) and, under `rank`, per
     ///   block the largest rank of each pair's difference over the tensors (evidence for the
@@ -28,7 +29,9 @@ enum Distances {
             }
             return (.max, max, nil)
         case .rank:
-            let (d, largest) = try rankMatrices(evidence, threads: threads) { try progress($0, $1) }
+            let pairs = blockPairs(evidence)
+            let ranks = try evidence.ranks.ranks(pairs: pairs, threads: threads) { try progress($0, "computing ranks of differences") }
+            let (d, largest) = rankMatrices(evidence, ranks: ranks)
             return (.rank, d, largest)
         case .auto:
             guard evidence.count > 1 else { return (.rms, blocks.map(\.rms), nil) }
@@ -44,15 +47,13 @@ enum Distances {
             }
             let nearest = pairs.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
             let limits = lowRankLimits(shapes: evidence.shapes, capacity: evidence.ranks.rankCapacity)
-            let ranks = try evidence.ranks.ranks(pairs: nearest.map { ($0.a, $0.b) }, stopAbove: limits, threads: threads) { f in
-                try progress(0.2 * f, "testing for low-rank differences")
-            }
-            let lowRank = ranks.allSatisfy { row in zip(row, limits).allSatisfy { $0 <= $1 } }
-                && ranks.contains { $0.contains { $0 > 0 } }
-            guard lowRank else { return (.rms, blocks.map(\.rms), nil) }
-            let (d, largest) = try rankMatrices(evidence, threads: threads) {
-                try progress(0.2 + 0.8 * $0, $1)
-            }
+            guard let ranks = try evidence.ranks.screenedRanks(nearest: nearest.map { ($0.a, $0.b) }, limits: limits,
+                                                               pairs: blockPairs(evidence), threads: threads, progress: { f in
+                                                                   try progress(f, "computing ranks of differences")
+                                                               }),
+                  ranks.nearest.contains(where: { $0.contains { $0 > 0 } })
+            else { return (.rms, blocks.map(\.rms), nil) }
+            let (d, largest) = rankMatrices(evidence, ranks: ranks.pairs)
             return (.rank, d, largest)
         }
     }
@@ -66,20 +67,22 @@ enum Distances {
         }
     }
 
-    /// Per block: Σ over tensors of the rank of the difference, plus RMS / (2 · max RMS of the
-    /// block) < 1/2 to break the ties that integer ranks leave (all LoRA children of one parent
-    /// sit at the same rank); and the largest rank per pair.
-    private static func rankMatrices(_ evidence: RelationEvidence, threads: Int, progress: (Double, String) throws -> Void)
-        throws -> ([SquareMatrix<Double>], [SquareMatrix<Int>]) {
+    /// Every pair of each block, block by block (model indices of the evidence).
+    private static func blockPairs(_ evidence: RelationEvidence) -> [(Int, Int)] {
         var pairs: [(Int, Int)] = []
         for block in evidence.blocks {
             for a in 0..<block.members.count {
                 for b in (a + 1)..<block.members.count { pairs.append((block.members[a], block.members[b])) }
             }
         }
-        let ranks = try evidence.ranks.ranks(pairs: pairs, stopAbove: nil, threads: threads) { f in
-            try progress(f, "computing ranks of differences")
-        }
+        return pairs
+    }
+
+    /// Per block: Σ over tensors of the rank of the difference (`ranks[p][t]` for the p-th pair
+    /// of `blockPairs`), plus RMS / (2 · max RMS of the block) < 1/2 to break the ties that
+    /// integer ranks leave (all LoRA children of one parent sit at the same rank); and each
+    /// pair's largest rank over the tensors.
+    private static func rankMatrices(_ evidence: RelationEvidence, ranks: [[Int]]) -> ([SquareMatrix<Double>], [SquareMatrix<Int>]) {
         var p = 0
         var distances: [SquareMatrix<Double>] = [], largestRanks: [SquareMatrix<Int>] = []
         for block in evidence.blocks {
@@ -112,11 +115,21 @@ enum Distances {
 struct WeightRankEvidence: RankEvidence {
     let models: [Model]
     let tensorNames: [String]
+    /// Σ w² per tensor (outer) and model (inner): the rank tolerance's scale.
+    let sumSquares: [[Double]]
+    let kernels: KernelSet
 
     var rankCapacity: Int { RankDistances.sketchColumns }
 
-    func ranks(pairs: [(Int, Int)], stopAbove: [Int]?, threads: Int, progress: (Double) throws -> Void) throws -> [[Int]] {
-        try RankDistances.ranks(models: models, tensorNames: tensorNames, pairs: pairs, stopAbove: stopAbove,
-                                threads: threads, progress: progress)
+    func ranks(pairs: [(Int, Int)], threads: Int, progress: (Double) throws -> Void) throws -> [[Int]] {
+        try RankDistances.ranks(models: models, tensorNames: tensorNames, pairs: pairs, threads: threads, kernels: kernels,
+                                progress: progress)
+    }
+
+    func screenedRanks(nearest: [(Int, Int)], limits: [Int], pairs: [(Int, Int)], threads: Int,
+                       progress: (Double) throws -> Void) throws -> (nearest: [[Int]], pairs: [[Int]])? {
+        try RankDistances.screenedRanks(models: models, tensorNames: tensorNames, nearest: nearest, limits: limits,
+                                        sumSquares: sumSquares, pairs: pairs, threads: threads, kernels: kernels,
+                                        progress: progress)
     }
 }

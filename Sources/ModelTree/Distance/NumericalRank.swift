@@ -22,7 +22,7 @@ enum NumericalRank {
     /// by the square root of its reduction (the gain of a Gaussian or sparse sign embedding).
     /// Pivoted QR (`LinearAlgebra.pivotedQRRank`).
     static func rankOfDifference(_ a: [Double], _ b: [Double], rows: Int, columns: Int, matrixRows: Int, matrixColumns: Int,
-                                 sumSquares: Double, unitRoundoff: Double) -> Int {
+                                 sumSquares: Double, unitRoundoff: Double, kernels: KernelSet = .active) -> Int {
         let rmsWeight = (sumSquares / Double(2 * matrixRows * matrixColumns)).squareRoot()
         let rowGain = rows < matrixRows ? Double(matrixRows) / Double(rows) : 1
         let colGain = columns < matrixColumns ? Double(matrixColumns) / Double(columns) : 1
@@ -30,6 +30,6 @@ enum NumericalRank {
         for i in 0..<d.count { d[i] = a[i] - b[i] }
         let tol = tolerance(unitRoundoff: unitRoundoff, rmsWeight: rmsWeight, rows: rows, cols: columns,
                             scale: (rowGain * colGain).squareRoot())
-        return LinearAlgebra.pivotedQRRank(&d, rows: rows, cols: columns, tolerance: tol)
+        return LinearAlgebra.pivotedQRRank(&d, rows: rows, cols: columns, tolerance: tol, kernels: kernels)
     }
 }

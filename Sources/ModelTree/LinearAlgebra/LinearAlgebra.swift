@@ -24,15 +24,20 @@ enum LinearAlgebra {
         return t
     }
 
-    /// The `m × n` product of `a` (`m × k`) and a `k × n` matrix packed by
-    /// `MatrixKernels.packPanels`, through the matrix kernel of `T`.
-    static func multiply<T: MatrixScalar>(_ a: [T], _ m: Int, _ k: Int, _ panels: [T], _ n: Int) -> [T] {
-        precondition(a.count == m * k && panels.count >= ((n + 7) / 8) * k * 8)
-        return [T](unsafeUninitializedCapacity: m * n) { c, initialized in
-            a.withUnsafeBufferPointer { aBuf in
-                panels.withUnsafeBufferPointer { bBuf in
+    /// The `m × n` product of `a` (`m × k`) and `b` (`k × n`), through the matrix kernel of `T`
+    /// in `kernels`.
+    /// - Throws: `.outOfMemory` when the kernel's packing buffer cannot be allocated.
+    static func multiply<T: MatrixScalar>(_ a: [T], _ m: Int, _ k: Int, _ b: [T], _ n: Int,
+                                          kernels: KernelSet) throws -> [T] {
+        precondition(a.count == m * k && b.count == k * n)
+        guard m * n > 0 else { return [] }          // (see `Double.converting`)
+        return try [T](unsafeUninitializedCapacity: m * n) { c, initialized in
+            try a.withUnsafeBufferPointer { aBuf in
+                try b.withUnsafeBufferPointer { bBuf in
                     if let A = aBuf.baseAddress, let B = bBuf.baseAddress, let C = c.baseAddress {
-                        T.multiplyKernel(A, rows: m, inner: k, panels: B, columns: n, into: C)
+                        try T.multiply(kernels, A, rows: m, inner: k, B, columns: n, into: C)
+                    } else if let C = c.baseAddress {
+                        C.initialize(repeating: 0, count: m * n)      // k = 0: the empty sums
                     }
                 }
             }
@@ -48,7 +53,9 @@ enum LinearAlgebra {
     /// values; for a matrix with a clear gap (a low-rank update above rounding noise that stays
     /// below the tolerance) the count equals the number of singular values above the tolerance.
     /// Cost O(rows · cols · rank), against O(rows · cols² · sweeps) for a Jacobi SVD.
-    static func pivotedQRRank(_ a: inout [Double], rows: Int, cols: Int, tolerance: Double) -> Int {
+    /// The reflections run on `kernels` (`KernelSet.reflect`).
+    static func pivotedQRRank(_ a: inout [Double], rows: Int, cols: Int, tolerance: Double,
+                              kernels: KernelSet = .active) -> Int {
         let steps = Swift.min(rows, cols)
         let tol2 = tolerance * tolerance
         return a.withUnsafeMutableBufferPointer { buf -> Int in
@@ -80,12 +87,11 @@ enum LinearAlgebra {
                 let alpha = norms[k].squareRoot() * (col[k] >= 0 ? -1 : 1)
                 col[k] -= alpha
                 let vtv = sumOfSquares(col + k, rows - k)
-                if vtv > 0 {
+                if vtv > 0 && k + 1 < cols {
+                    kernels.reflect(col + k, length: rows - k, vtv: vtv, columns: m + (k + 1) * rows + k,
+                                    stride: rows, count: cols - k - 1)
                     for j in (k + 1)..<cols {
-                        let cj = m + j * rows
-                        let s = 2 * dot(col + k, cj + k, rows - k) / vtv
-                        axpy(-s, col + k, cj + k, rows - k)
-                        let top = cj[k]
+                        let top = m[j * rows + k]
                         norms[j] = Swift.max(0, norms[j] - top * top)
                     }
                 }
@@ -114,19 +120,6 @@ enum LinearAlgebra {
     }
 
     @inline(__always)
-    static func axpy(_ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
-        typealias V = SIMD4<Double>
-        let s = V(repeating: alpha)
-        var i = 0
-        while i + 4 <= n {
-            let v = UnsafeRawPointer(y + i).loadUnaligned(as: V.self) + s * UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: V.self)
-            i += 4
-        }
-        while i < n { y[i] += alpha * x[i]; i += 1 }
-    }
-
-    @inline(__always)
     static func swapColumns(_ x: UnsafeMutablePointer<Double>, _ y: UnsafeMutablePointer<Double>, _ n: Int) {
         for i in 0..<n { let t = x[i]; x[i] = y[i]; y[i] = t }
     }
@@ -134,20 +127,32 @@ enum LinearAlgebra {
 
 /// An element type the matrix kernels serve (Float and Double).
 protocol MatrixScalar: BinaryFloatingPoint, SIMDScalar, Codable {
-    static func multiplyKernel(_ a: UnsafePointer<Self>, rows: Int, inner: Int, panels: UnsafePointer<Self>,
-                               columns: Int, into c: UnsafeMutablePointer<Self>)
+    /// `x` in this type: the array itself for Float, widened for Double.
+    static func converting(_ x: [Float]) -> [Self]
+    static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Self>, rows: Int, inner: Int, _ b: UnsafePointer<Self>,
+                         columns: Int, into c: UnsafeMutablePointer<Self>) throws
 }
 
 extension Float: MatrixScalar {
-    static func multiplyKernel(_ a: UnsafePointer<Float>, rows: Int, inner: Int, panels: UnsafePointer<Float>,
-                               columns: Int, into c: UnsafeMutablePointer<Float>) {
-        MatrixKernels.multiply(a, rows: rows, inner: inner, panels: panels, columns: columns, into: c)
+    static func converting(_ x: [Float]) -> [Float] { x }
+    static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Float>, rows: Int, inner: Int, _ b: UnsafePointer<Float>,
+                         columns: Int, into c: UnsafeMutablePointer<Float>) throws {
+        try kernels.multiply(a, rows: rows, inner: inner, b, columns: columns, into: c)
     }
 }
 
 extension Double: MatrixScalar {
-    static func multiplyKernel(_ a: UnsafePointer<Double>, rows: Int, inner: Int, panels: UnsafePointer<Double>,
-                               columns: Int, into c: UnsafeMutablePointer<Double>) {
-        MatrixKernels.multiply(a, rows: rows, inner: inner, panels: panels, columns: columns, into: c)
+    static func converting(_ x: [Float]) -> [Double] {
+        // (Never `unsafeUninitializedCapacity: 0`: it writes the count of the shared empty
+        // array's storage, a data race between threads that ThreadSanitizer reports.)
+        guard !x.isEmpty else { return [] }
+        return [Double](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.withUnsafeBufferPointer { for i in 0..<$0.count { out[i] = Double($0[i]) } }
+            initialized = x.count
+        }
+    }
+    static func multiply(_ kernels: KernelSet, _ a: UnsafePointer<Double>, rows: Int, inner: Int, _ b: UnsafePointer<Double>,
+                         columns: Int, into c: UnsafeMutablePointer<Double>) throws {
+        try kernels.multiply(a, rows: rows, inner: inner, b, columns: columns, into: c)
     }
 }

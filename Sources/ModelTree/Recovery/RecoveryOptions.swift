@@ -54,6 +54,9 @@ public struct RecoveryOptions: Sendable {
     /// Called from the thread that called `recover`, with the fraction done in [0, 1] and the
     /// stage's name. Return `false` to cancel: `recover` then throws `ModelTreeError.cancelled`.
     public var progress: (@Sendable (_ fraction: Double, _ stage: String) -> Bool)? = nil
+    /// The vector kernels of this recovery: the process's (`kernelName()`), unless a test forces
+    /// another set to compare their graphs in one process.
+    var kernels: KernelSet = .active
 
     /// The models (by id) whose edge confidence is wanted; nil: every model's. The others get
     /// NaN. The hub index's parent queries ask for one.

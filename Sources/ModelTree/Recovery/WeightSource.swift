@@ -19,7 +19,7 @@ struct WeightSource: EvidenceSource {
         let threads = try workingMemory(models, names, directionTensors: directionNames.count, options: options)
             .threads(upTo: options.resolvedThreads, budget: options.memoryBudget)
         let stats = try PairwiseStatistics.gather(models: models, tensorNames: names, maxDifference: options.metric == .max,
-                                                  threads: threads) { f in
+                                                  threads: threads, kernels: options.kernels) { f in
             try report(0.03 + 0.91 * f, "reading weights")
         }
         guard !stats.tensors.isEmpty else {
@@ -29,7 +29,7 @@ struct WeightSource: EvidenceSource {
         let evidenceNames = options.include.isEmpty ? directionNames : stats.tensors
         let direction = try DirectionEvidence.gather(models: models, tensorNames: evidenceNames,
                                                      known: Dictionary(uniqueKeysWithValues: zip(stats.tensors, stats.moments)),
-                                                     threads: threads) { f in
+                                                     threads: threads, kernels: options.kernels) { f in
             try report(0.94 + 0.06 * f, "reading direction evidence")
         }
         let block = RelationEvidence.PairBlock(members: Array(models.indices), rms: stats.rms, correlation: stats.correlation,
@@ -37,7 +37,9 @@ struct WeightSource: EvidenceSource {
         let evidence = RelationEvidence(models: models.map { .init(id: $0.id, path: $0.path) }, tensors: stats.tensors,
                                         shapes: stats.tensors.map { models[0].tensor(named: $0)!.shape },
                                         skipped: stats.skipped, kurtosis: stats.kurtosis, direction: direction, blocks: [block],
-                                        ranks: WeightRankEvidence(models: models, tensorNames: stats.tensors))
+                                        ranks: WeightRankEvidence(models: models, tensorNames: stats.tensors,
+                                                                  sumSquares: stats.moments.map { $0.map(\.sumOfSquares) },
+                                                                  kernels: options.kernels))
         return (evidence, threads)
     }
 
@@ -48,6 +50,8 @@ struct WeightSource: EvidenceSource {
         let rows = largest?.shape.first ?? 1
         return WorkingMemory(models: models.count, largestTensor: largest?.count ?? 0, largestRows: rows,
                              largestColumns: (largest?.count ?? 0) / Swift.max(rows, 1),
-                             tensors: names.count + directionTensors, rank: options.metric == .auto || options.metric == .rank)
+                             tensors: names.count + directionTensors, rank: options.metric == .auto || options.metric == .rank,
+                             gram: PairwiseStatistics.usesGram(models: models.count, maxDifference: options.metric == .max,
+                                                               kernels: options.kernels))
     }
 }

@@ -13,14 +13,19 @@ struct WorkingMemory {
     var tensors: Int
     /// Whether the rank distance may be computed (metric `rank` or `auto`).
     var rank: Bool
+    /// Whether the pair pass sums by the Gram form, which keeps centred copies of the blocks
+    /// (`PairwiseStatistics.usesGram`).
+    var gram: Bool = false
 
     /// Bytes on `threads` threads.
     func bytes(threads: Int) -> Int {
         let n = models, t = threads
         let pairsBlock = PairwiseStatistics.blockSize(models: n)
         let momentsSize = MemoryLayout<Moments>.stride
-        // The pair pass, per thread: staged reads, decoded blocks, the kernel's per-block sums.
-        var perThread = n * PairwiseStatistics.stagingBytes(models: n, block: pairsBlock) + n * pairsBlock * 4 + 2 * n * n * 8
+        // The pair pass, per thread: staged reads, decoded blocks (and their centred copies and
+        // mean for the Gram form), the segment's sums.
+        let rows = gram ? 2 * n + 1 : n
+        var perThread = n * PairwiseStatistics.stagingBytes(models: n, block: pairsBlock) + rows * pairsBlock * 4 + (2 * n * n + n) * 8
         // The moments pass, per thread (it runs after the pair pass has released its own).
         perThread = Swift.max(perThread, StreamingPass.segmentSize * 8 + TensorMoments.block * 4)
         // Partial results in flight: a segment's moments and pair sums for the pair pass.

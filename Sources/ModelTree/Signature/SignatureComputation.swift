@@ -45,7 +45,7 @@ extension ModelSignature {
                 try worker.decode(view, slot: 0, range, into: 0)
                 let x = worker.row(0), n = range.count
                 var part = Partial(moments: Moments(shift: shift), hashes: [], distance: [], rank: [], values: [])
-                part.moments.addFast(x, count: n)
+                part.moments.addFast(x, count: n, kernels: worker.kernels)
                 var start = 0
                 while start < n {
                     let len = Swift.min(hashPiece, n - start)

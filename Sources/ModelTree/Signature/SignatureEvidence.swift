@@ -138,23 +138,38 @@ struct SignatureRankEvidence: RankEvidence {
 
     var rankCapacity: Int { signatures.first?.parameters.rankColumns ?? 64 }
 
-    func ranks(pairs: [(Int, Int)], stopAbove: [Int]?, threads: Int, progress: (Double) throws -> Void) throws -> [[Int]] {
-        var result = [[Int]](repeating: [Int](repeating: stopAbove == nil ? 0 : -1, count: tensorNames.count), count: pairs.count)
+    func ranks(pairs: [(Int, Int)], threads: Int, progress: (Double) throws -> Void) throws -> [[Int]] {
+        var result: [[Int]] = []
+        result.reserveCapacity(pairs.count)
         for (k, (a, b)) in pairs.enumerated() {
-            if let pairRanks {
-                result[k] = try pairRanks(a, b, tensorNames)
-                if let limits = stopAbove, zip(result[k], limits).contains(where: { $0 > $1 }) { return result }
-            } else {
-                for (t, name) in tensorNames.enumerated() {
-                    let r = try SignatureComparison.rank(signatures[a].tensor(named: name)!, signatures[b].tensor(named: name)!,
-                                                         signatures[a].parameters)
-                    result[k][t] = r
-                    if let limits = stopAbove, r > limits[t] { return result }
-                }
-            }
+            result.append(try ranks(a, b, stopAbove: nil))
             if k % 64 == 63 { try progress(Double(k + 1) / Double(pairs.count)) }
         }
         try progress(1)
+        return result
+    }
+
+    func screenedRanks(nearest: [(Int, Int)], limits: [Int], pairs: [(Int, Int)], threads: Int,
+                       progress: (Double) throws -> Void) throws -> (nearest: [[Int]], pairs: [[Int]])? {
+        var screened: [[Int]] = []
+        for (a, b) in nearest {
+            let r = try ranks(a, b, stopAbove: limits)
+            if zip(r, limits).contains(where: { $0 > $1 }) { return nil }
+            screened.append(r)
+        }
+        return (screened, try ranks(pairs: pairs, threads: threads, progress: progress))
+    }
+
+    /// One pair's ranks per tensor; with `stopAbove`, the tensors after the first rank above its
+    /// limit are left at −1.
+    private func ranks(_ a: Int, _ b: Int, stopAbove: [Int]?) throws -> [Int] {
+        if let pairRanks { return try pairRanks(a, b, tensorNames) }
+        var result = [Int](repeating: -1, count: tensorNames.count)
+        for (t, name) in tensorNames.enumerated() {
+            result[t] = try SignatureComparison.rank(signatures[a].tensor(named: name)!, signatures[b].tensor(named: name)!,
+                                                     signatures[a].parameters)
+            if let limits = stopAbove, result[t] > limits[t] { break }
+        }
         return result
     }
 }

@@ -19,10 +19,11 @@ struct DirectionEvidence {
     /// - Parameter known: moments already gathered (by `PairwiseStatistics`), per tensor name and
     ///   model; those tensors are not read again.
     static func gather(models: [Model], tensorNames: [String], known: [String: [Moments]] = [:],
-                       threads: Int = defaultThreadCount,
+                       threads: Int = defaultThreadCount, kernels: KernelSet = .active,
                        progress: (Double) throws -> Void) throws -> DirectionEvidence {
         let unread = tensorNames.filter { known[$0] == nil }
-        let read = try TensorMoments.gather(models: models, tensorNames: unread, threads: threads, progress: progress)
+        let read = try TensorMoments.gather(models: models, tensorNames: unread, threads: threads,
+                                              kernels: kernels, progress: progress)
         let fresh = Dictionary(uniqueKeysWithValues: zip(unread, read))
         return DirectionEvidence(tensors: tensorNames, moments: tensorNames.map { known[$0] ?? fresh[$0]! }, models: models.count)
     }

@@ -43,11 +43,11 @@ struct Moments {
         s1 += other.s1; s2 += other.s2; s3 += other.s3; s4 += other.s4
     }
 
-    /// Adds `n` values through the SIMD kernel (`MomentKernels.sums`); a block holding NaN or
-    /// infinity is redone by `addExact`, which counts them.
+    /// Adds `n` values through the moment kernel of `kernels` (`KernelSet.momentSums`); a block
+    /// holding NaN or infinity is redone by `addExact`, which counts them.
     /// - Parameter extremes: also track minimum and maximum (without, they stay ±infinity).
-    mutating func addFast(_ x: UnsafePointer<Float>, count n: Int, extremes: Bool = true) {
-        let r = MomentKernels.sums(x, count: n, shift: Float(center), extremes: extremes)
+    mutating func addFast(_ x: UnsafePointer<Float>, count n: Int, extremes: Bool = true, kernels: KernelSet) {
+        let r = kernels.momentSums(x, count: n, shift: Float(center), extremes: extremes)
         if r.s1.isFinite && r.s2.isFinite && r.s3.isFinite && r.s4.isFinite
             && (!extremes || (r.minimum.isFinite && r.maximum.isFinite)) {
             count += n

@@ -38,7 +38,9 @@ extension PairwiseStatistics {
     }
 
     /// The most bytes of file reads one thread holds at a time (n models' parts of a segment).
-    static let readBudget = 4 << 20
+    /// 16 MiB lets 128 models read a BF16 segment each in one 128 KiB read (4 MiB needed four
+    /// reads of 32 KiB: a quarter more CPU time in `pread` and the opens around it).
+    static let readBudget = 16 << 20
 
     /// Bytes each model's cursor stages per read: a multiple of the block for any element size,
     /// as much of a segment as the read budget allows.
@@ -53,24 +55,30 @@ extension PairwiseStatistics {
     /// Each segment yields partial sums (per model: moments about a shift fixed per tensor; per
     /// pair: Σ (a − b)² and max |a − b|), added in segment order, so results do not depend on the
     /// thread count. Within a segment, blocks of all n models are decoded into cache and compared
-    /// pair by pair from there (`PairKernels`): the weights are read once.
+    /// pair by pair from there (`KernelSet.addSquaredDistances`, or its Gram form from
+    /// `gramMinimumModels` models: `usesGram`): the weights are read once.
     ///
     /// Cost: O(n² · elements) arithmetic, O(n · elements) bytes read.
     /// - Parameters:
     ///   - maxDifference: also compute `maxNormalized` (the `max` metric); without it the pair
     ///     loop does less work and `maxNormalized` is NaN off the diagonal.
     ///   - threads: worker threads.
+    ///   - kernels: the vector kernels (tests force each set the CPU runs).
+    ///   - gramFrom: the fewest models summed by the Gram form (`usesGram`; tests lower it).
     ///   - progress: called on the caller's thread after each tensor with the fraction done;
     ///     throws to stop.
     /// - Throws: what `progress` throws; `.io` when a file cannot be read or has changed.
     static func gather(models: [Model], tensorNames: [String], maxDifference: Bool = true,
-                       threads: Int = defaultThreadCount,
+                       threads: Int = defaultThreadCount, kernels: KernelSet = .active,
+                       gramFrom: Int = gramMinimumModels,
                        progress: (Double) throws -> Void) throws -> PairwiseStatistics {
         let n = models.count
         var result = PairwiseStatistics(modelCount: n)
         let block = blockSize(models: n)
+        let gram = usesGram(models: n, maxDifference: maxDifference, kernels: kernels, from: gramFrom)
+        // Rows: the n decoded blocks, and for the Gram form their centred copies and the mean.
         let pass = StreamingPass(threads: threads, slots: n, stagingBytes: stagingBytes(models: n, block: block),
-                                 rows: n, block: block, doubles: 2 * n * n)
+                                 rows: gram ? 2 * n + 1 : n, block: block, doubles: 2 * n * n + n, kernels: kernels)
         var pairs = SquareMatrix<PairAccumulator>(count: n, repeating: PairAccumulator())
 
         for (tensorIndex, name) in tensorNames.enumerated() {
@@ -82,7 +90,8 @@ extension PairwiseStatistics {
             var sumSquares = SquareMatrix<Double>(count: n, repeating: 0)
             var maxAbs = SquareMatrix<Double>(count: n, repeating: 0)
             try pass.stream(count: count, unit: { _, range, worker in
-                try segmentPartial(views: views, range: range, shifts: shifts, worker: worker, maxDifference: maxDifference)
+                try segmentPartial(views: views, range: range, shifts: shifts, worker: worker,
+                                   maxDifference: maxDifference, gram: gram)
             }, reduce: { _, p in
                 for m in 0..<n { moments[m].merge(p.moments[m]) }
                 for a in 0..<n {
@@ -130,6 +139,19 @@ extension PairwiseStatistics {
         return result
     }
 
+    /// Whether the pass sums pairs by the Gram form (`KernelSet.addSquaredDistancesGram`): a
+    /// fixed rule, never a timing. Only for the sums alone (the maximum needs the differences),
+    /// on sets with a fused multiply-add, from `gramMinimumModels` models (`from`, for tests):
+    /// the centring costs O(n) per element against the O(n²) pair work. Where adds and FMAs
+    /// run on the same two ports (Intel cores) the form halves the pair arithmetic; where they
+    /// have ports of their own (AMD Zen 4, measured in bench/kernels) the direct kernel is as
+    /// fast, and the form overtakes it with AVX-512 only from about 96 models.
+    static func usesGram(models n: Int, maxDifference: Bool, kernels: KernelSet, from: Int = gramMinimumModels) -> Bool {
+        !maxDifference && kernels.fusesMultiplyAdd && n >= from
+    }
+
+    static let gramMinimumModels = 96
+
     /// What one segment contributes: per-model moments and per-pair sums (a < b).
     struct SegmentPartial: Sendable {
         var moments: [Moments]
@@ -138,41 +160,38 @@ extension PairwiseStatistics {
     }
 
     /// Decodes `range` of every model's tensor block by block into the worker's rows and compares
-    /// every pair of models there (`PairKernels.squaredDistances`).
+    /// every pair of models there (`KernelSet.addSquaredDistances`, or its Gram form when `gram`
+    /// and every row of the block is finite).
     static func segmentPartial(views: [TensorView], range: Range<Int>, shifts: [Double],
-                               worker: StreamingPass.Worker, maxDifference: Bool) throws -> SegmentPartial {
-        let n = views.count, block = worker.block
-        var part = SegmentPartial(moments: shifts.map { Moments(shift: $0) },
-                                  sumSquares: SquareMatrix(count: n, repeating: 0),
-                                  maxAbs: SquareMatrix(count: maxDifference ? n : 0, repeating: 0))
-        var finite = [Bool](repeating: true, count: n)      // the block of each model
-        let sums = worker.doubles, maxima = worker.doubles + n * n
+                               worker: StreamingPass.Worker, maxDifference: Bool, gram: Bool) throws -> SegmentPartial {
+        let n = views.count, block = worker.block, kernels = worker.kernels
+        var moments = shifts.map { Moments(shift: $0) }
+        var finite = [UInt8](repeating: 1, count: n)      // the block of each model
+        // The segment's sums, added to block by block by the kernels.
+        let sums = worker.doubles, maxima = worker.doubles + n * n, norms = worker.doubles + 2 * n * n
+        sums.update(repeating: 0, count: n * n)
+        maxima.update(repeating: 0, count: n * n)
         var start = range.lowerBound
         while start < range.upperBound {
             let len = Swift.min(block, range.upperBound - start)
             for m in 0..<n {
                 try worker.decode(views[m], slot: m, start..<(start + len), into: m)
-                let nonFinite = part.moments[m].nonFinite
-                part.moments[m].addFast(worker.row(m), count: len, extremes: maxDifference)
-                finite[m] = part.moments[m].nonFinite == nonFinite
+                let nonFinite = moments[m].nonFinite
+                moments[m].addFast(worker.row(m), count: len, extremes: maxDifference, kernels: kernels)
+                finite[m] = moments[m].nonFinite == nonFinite ? 1 : 0
             }
-            PairKernels.squaredDistances(worker.row(0), rows: n, stride: block, count: len,
-                                         sums: sums, maxAbs: maxDifference ? maxima : nil)
-            for a in 0..<n {
-                for b in (a + 1)..<n {
-                    var s = sums[a * n + b]
-                    var m = maxDifference ? maxima[a * n + b] : 0
-                    // A Float square above ~1.8e19 overflows: such a pair of finite blocks is
-                    // redone in Double (a block with NaN or Inf skips its tensor anyway).
-                    if !(s.isFinite && m.isFinite) && finite[a] && finite[b] {
-                        (s, m) = PairKernels.exactSquaredDistanceAndMax(worker.row(a), worker.row(b), len)
-                    }
-                    part.sumSquares[a, b] += s
-                    if maxDifference { part.maxAbs[a, b] = Swift.max(part.maxAbs[a, b], m) }
-                }
+            if gram && !finite.contains(0) {
+                kernels.addSquaredDistancesGram(worker.row(0), rows: n, stride: block, count: len,
+                                                scratch: worker.row(n), norms: norms, sums: sums)
+            } else {
+                kernels.addSquaredDistances(worker.row(0), rows: n, stride: block, count: len, finite: finite,
+                                            sums: sums, maxAbs: maxDifference ? maxima : nil)
             }
             start += len
         }
-        return part
+        return SegmentPartial(moments: moments,
+                              sumSquares: SquareMatrix(count: n, elements: Array(UnsafeBufferPointer(start: sums, count: n * n))),
+                              maxAbs: SquareMatrix(count: maxDifference ? n : 0,
+                                                   elements: maxDifference ? Array(UnsafeBufferPointer(start: maxima, count: n * n)) : []))
     }
 }

@@ -59,11 +59,15 @@ protocol RankEvidence {
     var rankCapacity: Int { get }
 
     /// `ranks[p][t]` for pair `pairs[p]` (model indices of the evidence) and distance tensor t.
-    /// - Parameters:
-    ///   - stopAbove: one limit per tensor; when given, work may stop at the first rank above
-    ///     its limit, and the ranks not computed are −1 (see `RankDistances.ranks`).
-    ///   - progress: the fraction done, on the caller's thread; throws to stop.
-    func ranks(pairs: [(Int, Int)], stopAbove: [Int]?, threads: Int, progress: (Double) throws -> Void) throws -> [[Int]]
+    /// - Parameter progress: the fraction done, on the caller's thread; throws to stop.
+    func ranks(pairs: [(Int, Int)], threads: Int, progress: (Double) throws -> Void) throws -> [[Int]]
+
+    /// The auto metric's test and, while it holds, the ranks of every pair: nil as soon as a rank
+    /// of a `nearest` pair exceeds its tensor's limit in `limits`; otherwise the ranks of the
+    /// `nearest` pairs and of `pairs` (as `ranks`). The exact pass sketches each tensor once for
+    /// both (`RankDistances.screenedRanks`).
+    func screenedRanks(nearest: [(Int, Int)], limits: [Int], pairs: [(Int, Int)], threads: Int,
+                       progress: (Double) throws -> Void) throws -> (nearest: [[Int]], pairs: [[Int]])?
 }
 
 /// One tensor's share of a pair's statistics: the RMS of the difference and the Pearson

@@ -1,5 +1,5 @@
 /// Per-model moments of whole tensors, on `StreamingPass`: one lane per model, segments spread
-/// over the threads, SIMD sums (`Moments.addFast`), partials merged in segment order (results
+/// over the threads, vector sums (`Moments.addFast`), partials merged in segment order (results
 /// independent of the thread count).
 enum TensorMoments {
     /// Elements decoded at once into a worker's block.
@@ -9,11 +9,11 @@ enum TensorMoments {
     /// - Parameter progress: called on the caller's thread after each tensor; throws to stop.
     /// - Throws: what `progress` throws; `.io` when a file cannot be read or has changed.
     static func gather(models: [Model], tensorNames: [String], threads: Int = defaultThreadCount,
-                       progress: (Double) throws -> Void) throws -> [[Moments]] {
+                       kernels: KernelSet = .active, progress: (Double) throws -> Void) throws -> [[Moments]] {
         let n = models.count
         // Per thread: one cursor that stages a whole segment (up to 8 bytes per element), one block.
         let pass = StreamingPass(threads: threads, slots: 1, stagingBytes: StreamingPass.segmentSize * 8,
-                                 rows: 1, block: block)
+                                 rows: 1, block: block, kernels: kernels)
         var result: [[Moments]] = []
         for (t, name) in tensorNames.enumerated() {
             let views = models.map { $0.tensor(named: name)! }
@@ -25,7 +25,7 @@ enum TensorMoments {
                 while s < range.upperBound {
                     let len = Swift.min(worker.block, range.upperBound - s)
                     try worker.decode(views[m], slot: 0, s..<(s + len), into: 0)
-                    part.addFast(worker.row(0), count: len)
+                    part.addFast(worker.row(0), count: len, kernels: worker.kernels)
                     s += len
                 }
                 return part

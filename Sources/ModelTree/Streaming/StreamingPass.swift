@@ -25,14 +25,17 @@ struct StreamingPass {
     /// workers again only after every thread was joined.
     final class Worker: @unchecked Sendable {
         let block: Int
+        /// The pass's kernels (the same for every worker).
+        let kernels: KernelSet
         private let cursors: [TensorCursor]
         private let floats: UnsafeMutablePointer<Float>
         /// Scratch for a pass's own use (the pair kernel's per-block sums).
         let doubles: UnsafeMutablePointer<Double>
 
-        init(slots: Int, stagingBytes: Int, rows: Int, block: Int, doubles: Int) {
+        init(slots: Int, stagingBytes: Int, rows: Int, block: Int, doubles: Int, kernels: KernelSet) {
             self.block = block
-            cursors = (0..<slots).map { _ in TensorCursor(capacity: stagingBytes) }
+            self.kernels = kernels
+            cursors = (0..<slots).map { _ in TensorCursor(capacity: stagingBytes, kernels: kernels) }
             floats = .allocate(capacity: Swift.max(1, rows * block))
             self.doubles = .allocate(capacity: Swift.max(1, doubles))
         }
@@ -54,6 +57,8 @@ struct StreamingPass {
     }
 
     let threads: Int
+    /// The vector kernels every unit of work runs (`KernelSet.active` unless a test forces one).
+    let kernels: KernelSet
     let workers: [Worker]
 
     /// - Parameters:
@@ -62,10 +67,13 @@ struct StreamingPass {
     ///   - stagingBytes: bytes of file reads each cursor holds at a time.
     ///   - rows, block: decoded blocks per thread, and their length in elements.
     ///   - doubles: extra scratch per thread.
-    init(threads: Int, slots: Int, stagingBytes: Int, rows: Int, block: Int, doubles: Int = 0) {
+    ///   - kernels: the vector kernels the units run.
+    init(threads: Int, slots: Int, stagingBytes: Int, rows: Int, block: Int, doubles: Int = 0,
+         kernels: KernelSet = .active) {
         self.threads = Swift.max(1, threads)
+        self.kernels = kernels
         workers = (0..<self.threads).map { _ in
-            Worker(slots: slots, stagingBytes: stagingBytes, rows: rows, block: block, doubles: doubles)
+            Worker(slots: slots, stagingBytes: stagingBytes, rows: rows, block: block, doubles: doubles, kernels: kernels)
         }
     }
 

@@ -57,6 +57,8 @@ extension TensorSource {
 final class TensorCursor {
     /// Bytes of the staging buffer: a source reads at most this much at once.
     let capacity: Int
+    /// The vector kernels a source decodes with (the pass's).
+    let kernels: KernelSet
     private let staging: UnsafeMutableRawPointer
     /// What the staging buffer holds: bytes `stagedBytes` of the file `stagedFile`.
     private var stagedFile: ObjectIdentifier?
@@ -69,8 +71,9 @@ final class TensorCursor {
         didSet { stagedFile = nil }
     }
 
-    init(capacity: Int) {
+    init(capacity: Int, kernels: KernelSet = .active) {
         self.capacity = Swift.max(capacity, 64)
+        self.kernels = kernels
         staging = .allocate(byteCount: self.capacity, alignment: 64)
     }
 
@@ -97,10 +100,11 @@ final class TensorCursor {
         return UnsafeRawPointer(staging + (needed.lowerBound - stagedBytes.lowerBound))
     }
 
-    /// The cursor of a computed source's operand `k`, made on first use with the same capacity;
+    /// The cursor of a computed source's operand `k`, made on first use with the same capacity
+    /// and kernels;
     /// its window is this cursor's window unless the source sets another.
     func operand(_ k: Int) -> TensorCursor {
-        while operands.count <= k { operands.append(TensorCursor(capacity: capacity)) }
+        while operands.count <= k { operands.append(TensorCursor(capacity: capacity, kernels: kernels)) }
         return operands[k]
     }
 

@@ -23,7 +23,7 @@ struct StoredElements: TensorSource {
         while start < range.upperBound {
             let end = Swift.min(range.upperBound, start + piece)
             let raw = try storage.bytes(at: start * size, count: (end - start) * size, limit: limit, cursor: cursor)
-            dtype.decode(raw, count: end - start, into: target + (start - range.lowerBound))
+            cursor.kernels.decode(dtype, raw, count: end - start, into: target + (start - range.lowerBound))
             start = end
         }
     }

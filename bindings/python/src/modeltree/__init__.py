@@ -37,7 +37,7 @@ __all__ = [
     "recover", "Graph", "Edge", "Score", "TreeScore", "Collection",
     "Index", "Signature", "signature", "Parent", "Candidate", "IndexEntry",
     "ModelTreeError", "InvalidArgumentError", "FileError", "FormatError", "IncompatibleModelsError",
-    "OutOfMemoryError", "CancelledError", "InternalError", "__version__", "library_version",
+    "OutOfMemoryError", "CancelledError", "InternalError", "__version__", "library_version", "kernel_name",
 ]
 
 #: The version of include/modeltree.h the package was built with (MODELTREE_VERSION_STRING).
@@ -57,6 +57,14 @@ def _check_library() -> str:
 
 #: The version of the bundled libmodeltree.so.
 library_version = _check_library()
+
+
+def kernel_name() -> str:
+    """The instruction set of the vector kernels this process runs ("avx512", "avx2", "sse2",
+    "neon" or "portable"): the best the CPU supports, unless the environment variable
+    MODELTREE_KERNEL named another when the library first needed one (it is read once, so set it
+    before the first recovery). The graph does not depend on it."""
+    return _modeltree.kernel_name()
 
 PathLike = Union[str, "os.PathLike[str]"]
 Models = Union[PathLike, Sequence[PathLike], Mapping[str, Any]]

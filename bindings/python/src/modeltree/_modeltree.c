@@ -1495,6 +1495,9 @@ static PyObject *mt_status_string(PyObject *Py_UNUSED(m), PyObject *arg) {
 static PyObject *mt_last_error_message(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(a)) {
     return PyUnicode_FromString(modeltree_last_error_message());
 }
+static PyObject *mt_kernel_name(PyObject *Py_UNUSED(m), PyObject *Py_UNUSED(a)) {
+    return PyUnicode_FromString(modeltree_kernel_name());
+}
 static PyObject *mt_version_compatible(PyObject *Py_UNUSED(m), PyObject *arg) {
     unsigned long v = PyLong_AsUnsignedLong(arg);
     if (v == (unsigned long)-1 && PyErr_Occurred()) return NULL;
@@ -1505,6 +1508,7 @@ static PyObject *mt_version_compatible(PyObject *Py_UNUSED(m), PyObject *arg) {
 static PyMethodDef module_methods[] = {
     {"version_number", mt_version_number, METH_NOARGS, "modeltree_version_number (the loaded library's)"},
     {"version_string", mt_version_string, METH_NOARGS, "modeltree_version_string (the loaded library's)"},
+    {"kernel_name", mt_kernel_name, METH_NOARGS, "modeltree_kernel_name: the vector kernels this process runs"},
     {"version_compatible", mt_version_compatible, METH_O,
      "modeltree_version_compatible: whether the loaded library serves a header of that version number"},
     {"status_string", mt_status_string, METH_O, "modeltree_status_string"},
