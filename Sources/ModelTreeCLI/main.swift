@@ -11,14 +11,13 @@ extension OutputFormat: ExpressibleByArgument {}
 /// The version of include/modeltree.h, the one source of every copy of it.
 let version = "\(MODELTREE_VERSION_MAJOR).\(MODELTREE_VERSION_MINOR).\(MODELTREE_VERSION_PATCH)"
 
-@main
 struct ModelTreeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "modeltree-cli",
         abstract: "Recover the Model Graph (which model was trained from which) of a collection of neural networks from their weights.",
         // The library's version and the kernels this process runs (MODELTREE_KERNEL forces a set).
         version: "\(version) (kernels: \(kernelName()))",
-        subcommands: [Recover.self],
+        subcommands: [Recover.self, IndexCommand.self],
         defaultSubcommand: Recover.self)
 }
 
@@ -151,3 +150,6 @@ final class Progress: Sendable {
         return true
     }
 }
+
+// The entry point (main.swift runs top to bottom; the commands live in this and other files).
+ModelTreeCommand.main()
