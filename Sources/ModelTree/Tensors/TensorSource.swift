@@ -37,6 +37,14 @@ protocol TensorSource: Sendable {
     /// elements the unit covers. The passes call with increasing ranges inside one window.
     /// - Throws: `.io` naming the file when it cannot be read or has changed since it was opened.
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws
+
+    /// The files the values are read from (none for caller memory; a computed view, its
+    /// operands'): an index records them to tell later whether a model's files changed.
+    var files: [CheckpointFile] { get }
+}
+
+extension TensorSource {
+    var files: [CheckpointFile] { [] }
 }
 
 /// One thread's state for reading one tensor during one unit of work: a staging buffer for the

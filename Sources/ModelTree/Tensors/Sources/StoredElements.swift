@@ -7,6 +7,10 @@ struct StoredElements: TensorSource {
     var isWeight: Bool { dtype.isFloatingPoint }
     var unitRoundoff: Double { dtype.unitRoundoff }
     var typeName: String { dtype.rawValue }
+    var files: [CheckpointFile] {
+        if case .file(let file, _) = storage { return [file] }
+        return []
+    }
 
     /// Memory is decoded in place; a file is read in pieces of at most the cursor's capacity
     /// (`TensorStorage.pieces`).
