@@ -292,18 +292,29 @@ MODELTREE_API modeltree_status_t modeltree_collection_create(modeltree_collectio
 MODELTREE_API void modeltree_collection_free(modeltree_collection_t *c);
 
 /**
- * Adds models stored on disk (safetensors), reading and validating their headers now, so that
+ * Adds models stored on disk, reading and validating their headers now, so that
  * unreadable or malformed files fail here rather than in modeltree_recover. Tensors are read
  * later, by modeltree_recover, with pread(2): no file is memory-mapped and none is kept open, so
  * a file truncated meanwhile is an error, never a SIGBUS in the host process.
  *
+ * Formats: safetensors; GGUF (dequantized block by block,
+ * tensors under their Hugging Face names with Llama q/k rows un-permuted); torch.save checkpoints
+ * (`.bin`, `.pt`, `.pth`, read without running their pickle: any global but torch's tensor
+ * rebuilders is refused); ONNX initializers (int8 weights dequantized as the graph says; names
+ * matched to the other models' by name or content at modeltree_recover); PEFT LoRA adapter
+ * folders (`adapter_config.json` + `adapter_model.safetensors`/`.bin`: the updates B·A·scale
+ * under the base's tensor names).
+ *
  * With model_id == NULL, path is expanded, as by `modeltree-cli recover PATH`:
  * - a `.safetensors` file is one model, its id the file name without `.safetensors`;
- * - a `*.safetensors.index.json` file is the sharded model of its folder, its id the folder's name;
- * - a folder holding weights (`model.safetensors`, a `*.safetensors.index.json` naming shards, or
- *   a single loose `*.safetensors` file) is one model, its id the folder's name;
+ * - a `.gguf`, `.bin`, `.pt`, `.pth` or `.onnx` file is one model, its id the whole file name;
+ * - a `*.safetensors.index.json` or `*.bin.index.json` file is the sharded model of its folder,
+ *   its id the folder's name;
+ * - a folder holding weights (a PEFT adapter; `model.safetensors`, a `*.safetensors.index.json`
+ *   naming shards, or a single loose `*.safetensors` file; `pytorch_model.bin`,
+ *   `pytorch_model.bin.index.json`, `model.onnx`) is one model, its id the folder's name;
  * - any other folder — a folder of uploads — adds each model directly inside it (sub-folders
- *   holding weights, and loose `.safetensors` files), sorted by name; hidden entries are skipped.
+ *   holding weights, and loose model files), sorted by name; hidden entries are skipped.
  * A folder that holds weights and also models in sub-folders is MODELTREE_INVALID_ARGUMENT: it
  * reads as one model or as a folder of models, and either reading would leave models out; the
  * message says what to pass instead.

@@ -16,6 +16,11 @@
 # points are reachable):
 #   safetensors   SafetensorsFile.parse: a whole file image, header validation and tiling
 #   index         ModelLoader.weightMap: a model.safetensors.index.json (JSONParser at depth 64)
+#   gguf          GGUFFile.parse: a whole GGUF image (header, metadata, tensor infos, layout),
+#                 the ggml dequantizers on its tensors, arrays read on demand, the name map
+#   pickle        torch.save checkpoints: first byte even, a whole archive (ZipArchive +
+#                 PickleMachine + StateDictPolicy); odd, a data.pkl over a fixed archive
+#   protobuf      ProtobufReader driven schema-free, and ONNXModel.parse on a whole .onnx image
 #   signature     ModelSignature(bytes:): the hub index's signature format (a signature's checks
 #                 and statistics reach most of the core)
 # and one C target:
@@ -32,7 +37,7 @@ FUZZ_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 SWIFTC ?= swiftc
 FUZZ_OUT ?= $(FUZZ_ROOT)/.build-fuzz/fuzz
 FUZZ_TIME ?= 600
-FUZZ_TARGETS ?= safetensors index signature abi
+FUZZ_TARGETS ?= safetensors index gguf pickle protobuf signature abi
 FUZZ_ARGS ?=
 # Inputs up to 16 KB; an input that runs for 10 s is a hang; 2 GB of RSS is a leak or a blow-up.
 # SWIFT_BACKTRACE=enable=no: the Swift runtime's crash handler would otherwise run under ASan

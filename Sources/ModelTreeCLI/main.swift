@@ -17,7 +17,7 @@ struct ModelTreeCommand: ParsableCommand {
         abstract: "Recover the Model Graph (which model was trained from which) of a collection of neural networks from their weights.",
         // The library's version and the kernels this process runs (MODELTREE_KERNEL forces a set).
         version: "\(version) (kernels: \(kernelName()))",
-        subcommands: [Recover.self, IndexCommand.self],
+        subcommands: [Recover.self, IndexCommand.self, Inspect.self],
         defaultSubcommand: Recover.self)
 }
 
@@ -28,12 +28,14 @@ struct Recover: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recover the Model Graph of a set of checkpoints.",
         discussion: """
-        A model is a Hugging Face folder (model.safetensors, or shards with model.safetensors.index.json), \
-        a single .safetensors file, or a shard index; a folder that holds no weights itself stands for the \
-        models inside it. Only the weights are read. MODELTREE_THREADS, when set, is the default of --threads.
+        A model is a Hugging Face folder (model.safetensors, or shards with model.safetensors.index.json; \
+        pytorch_model.bin; model.onnx), a PEFT adapter folder, a single .safetensors, .gguf, .bin/.pt or \
+        .onnx file, or a shard index; a folder that holds no weights itself stands for the models inside \
+        it. Only the weights are read (a torch.save pickle is never run). MODELTREE_THREADS, when set, is \
+        the default of --threads.
         """)
 
-    @Argument(help: "Model folders, .safetensors files, or folders of models.")
+    @Argument(help: "Model folders and files (.safetensors, .gguf, .bin, .pt, .onnx), or folders of models.")
     var paths: [String]
 
     @Option(help: "Output format: text, json, dot, svg (a picture) or html (a page to explore it in a browser).")

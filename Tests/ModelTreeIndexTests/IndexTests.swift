@@ -1,6 +1,6 @@
 import Glibc
 import Testing
-import ModelTree
+@testable import ModelTree
 @testable import ModelTreeIndex
 
 /// The repository's example zoos, found from this file's place in it.
@@ -23,8 +23,10 @@ private let exampleZoos: [String] = {
     return names.sorted()
 }()
 
+/// The zoo's models as `recover` compares them: an ONNX export's initializers under the other
+/// models' names (`TensorMatching`, which the index does not run: it adds models one by one).
 private func zoo(_ name: String) throws -> [Model] {
-    try ModelLoader.expand([root + "/examples/" + name]).map(ModelLoader.load)
+    try TensorMatching.align(ModelLoader.expand([root + "/examples/" + name]).map(ModelLoader.load)).models
 }
 
 /// A fresh index file in a temporary folder, removed with it.

@@ -262,7 +262,7 @@ import Testing
             _ = try ModelLoader.single(dir.path + "/zoo", id: "z")
         }
         let text = try dir.write("notes.txt", text: "x")
-        expectError(.invalidArgument, "not a .safetensors file") { _ = try ModelLoader.single(text, id: "z") }
+        expectError(.invalidArgument, "notes.txt: not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder") { _ = try ModelLoader.single(text, id: "z") }
         expectError(.io, "No such file") { _ = try ModelLoader.single(dir.path + "/nope", id: "z") }
     }
 
@@ -281,8 +281,13 @@ import Testing
         expectError(.invalidArgument, dir.path + "/empty: no models found") { _ = try ModelLoader.expand([dir.path + "/empty"]) }
         expectError(.invalidArgument, "junk: no models found") { _ = try ModelLoader.expand([dir.path + "/junk"]) }
         expectError(.io, dir.path + "/nope", "No such file") { _ = try ModelLoader.expand([dir.path + "/nope"]) }
-        let text = try dir.write("x.bin", [1])
-        expectError(.invalidArgument, "x.bin: not a .safetensors file or a folder") { _ = try ModelLoader.expand([text]) }
+        let text = try dir.write("x.dat", [1])
+        expectError(.invalidArgument, "x.dat: not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder") { _ = try ModelLoader.expand([text]) }
+        // A .bin is a model file, and one that is no torch.save archive is a format error naming it.
+        let bin = try dir.write("x.bin", [1])
+        let binModel = try ModelLoader.expand([bin])
+        #expect(binModel.map(\.id) == ["x.bin"])
+        expectError(.format, "x.bin") { _ = try ModelLoader.load(binModel[0]) }
         // A child folder of orphan shards is an error, not a silent skip.
         try dir.write("zoo/good/model.safetensors", weights(1))
         try dir.write("zoo/bad/model-00001-of-00002.safetensors", weights(1))

@@ -553,6 +553,64 @@ static void test_add_path(void) {
     free(dir);
 }
 
+/* The formats other than safetensors, from the committed typed zoo 2 (run from the repository's
+ * root, as make does): GGUF Q8_0/Q4_K_M/F16 files, a torch.save fine-tune and an int8 ONNX export
+ * are added by add_path like safetensors, and each export is recovered next to the model
+ * truth.json names as its source; a malformed GGUF is MODELTREE_FORMAT naming the file. */
+static void test_add_path_formats(void) {
+    static const char *zoo = "examples/typed_zoo2";
+    static const struct { const char *id, *source; } models[] = {
+        {"fx", NULL}, {"fx-food", NULL}, {"fx-sports", NULL}, {"fx-food-love", NULL},
+        {"fx-food-Q8_0.gguf", "fx-food"}, {"fx-Q4_K_M.gguf", "fx"}, {"fx-sports-F16.gguf", "fx-sports"},
+        {"fx-food-love-int8.onnx", "fx-food-love"},
+    };
+    const size_t count = sizeof models / sizeof models[0];
+    struct stat sb;
+    if (stat(zoo, &sb) != 0) harness_skip("examples/typed_zoo2 not found: run from the repository's root");
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    char path[4200];
+    for (size_t i = 0; i < count; i++) {
+        snprintf(path, sizeof path, "%s/%s", zoo, models[i].id);
+        REQUIRE_OK(modeltree_collection_add_path(c, NULL, path));
+    }
+    CHECK(modeltree_collection_model_count(c) == count);
+    modeltree_options_t o;
+    modeltree_options_init(&o);
+    modeltree_graph_t *g = NULL;
+    REQUIRE_OK(modeltree_recover(&g, c, &o));
+    check_graph_invariants(g);
+    int64_t index[16];
+    for (size_t i = 0; i < count; i++) {
+        index[i] = -1;
+        for (size_t k = 0; k < count; k++)
+            if (strcmp(modeltree_graph_model_id(g, k), models[i].id) == 0) index[i] = (int64_t)k;
+        REQUIRE(index[i] >= 0);
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!models[i].source) continue;
+        int64_t s = -1;
+        for (size_t k = 0; k < count; k++)
+            if (strcmp(models[k].id, models[i].source) == 0) s = index[k];
+        CHECK(modeltree_graph_parent(g, (size_t)index[i]) == s || modeltree_graph_parent(g, (size_t)s) == index[i]);
+    }
+    modeltree_graph_free(g);
+
+    char *dir = make_temp_dir();
+    REQUIRE(dir != NULL);
+    snprintf(path, sizeof path, "%s/bad.gguf", dir);
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f != NULL);
+    fwrite("GGUF\3\0\0\0\0\0", 1, 10, f); /* cut inside the tensor count */
+    fclose(f);
+    CHECK_STATUS(MODELTREE_FORMAT, modeltree_collection_add_path(c, NULL, path));
+    CHECK(strstr(modeltree_last_error_message(), "bad.gguf") != NULL);
+    CHECK(modeltree_collection_model_count(c) == count);
+    modeltree_collection_free(c);
+    remove_tree(dir);
+    free(dir);
+}
+
 /* ============================================================================================
  * Options and recovery misuse
  * ========================================================================================== */
@@ -1646,6 +1704,7 @@ static const test_case tests[] = {
     {"add_tensor_builds_models", test_add_tensor_builds_models},
     {"add_tensor_misuse", test_add_tensor_misuse},
     {"add_path", test_add_path},
+    {"add_path_formats", test_add_path_formats},
     {"options_init", test_options_init},
     {"options_of_0_1", test_options_of_0_1},
     {"threads_and_limits", test_threads_and_limits},

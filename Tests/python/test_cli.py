@@ -231,3 +231,54 @@ def test_weights_beside_model_subfolders_are_refused(tmp_path, family):
     proc = run_cli("recover", path, check=False)
     assert proc.returncode == 2 and "pass the models one by one" in proc.stderr
     assert os.path.join(path, "r") in proc.stderr and os.path.join(path, "loose.safetensors") in proc.stderr
+
+
+FORMATS = os.path.join(ROOT, "Tests", "fixtures", "formats")
+TYPED_ZOO2 = os.path.join(ROOT, "examples", "typed_zoo2")
+
+
+def test_inspect_shows_a_gguf_under_its_source_names():
+    proc = run_cli("inspect", "--json", os.path.join(FORMATS, "gguf", "llama_qk.gguf"))
+    doc = json.loads(proc.stdout)
+    source = st.load_model(os.path.join(FORMATS, "gguf", "llama_qk.hf.safetensors"))
+    assert doc["format"] == "gguf"
+    assert {t["name"]: t["shape"] for t in doc["tensors"]} == {n: list(a.shape) for n, a in source.items()}
+    froms = {t["name"]: t["from"] for t in doc["tensors"]}
+    permuted = {n for n, f in froms.items() if f and "un-permuted" in f}
+    assert permuted == {n for n in source if n.endswith(("q_proj.weight", "k_proj.weight", "q_proj.bias", "k_proj.bias"))}
+    assert doc["metadata"]["general.architecture"] == "llama"
+    text = run_cli("inspect", os.path.join(FORMATS, "gguf", "llama_qk.gguf")).stdout
+    assert text.startswith("llama_qk.gguf: gguf") and "rotary rows un-permuted" in text
+
+
+def test_inspect_shows_an_adapters_claim_and_quant_types():
+    doc = json.loads(run_cli("inspect", "--json", os.path.join(TYPED_ZOO2, "fx-adapter-pets")).stdout)
+    with open(os.path.join(TYPED_ZOO2, "fx-adapter-pets", "adapter_config.json")) as f:
+        config = json.load(f)
+    assert doc["format"] == "peft"
+    assert doc["claims"] == [{"key": "base_model_name_or_path", "value": config["base_model_name_or_path"]}]
+    assert len(doc["tensors"]) == 2 * 3     # q_proj and v_proj of 3 layers
+    doc = json.loads(run_cli("inspect", "--json", os.path.join(TYPED_ZOO2, "fx-Q4_K_M.gguf")).stdout)
+    types = {t["type"] for t in doc["tensors"]}
+    assert {"Q4_K", "Q6_K", "F32"} <= types
+
+
+def test_inspect_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF\x03\x00\x00\x00" + bytes(4))
+    proc = run_cli("inspect", str(bad), check=False)
+    assert proc.returncode == 2 and "bad.gguf" in proc.stderr and proc.stderr.count("\n") == 1 and proc.stdout == ""
+    proc = run_cli("inspect", TYPED_ZOO2, check=False)
+    assert proc.returncode == 2 and "holds 32 models" in proc.stderr
+
+
+def test_recover_reports_tensors_matched_by_content():
+    doc = recover_json(*(os.path.join(TYPED_ZOO2, m) for m in ("fx", "fx-light", "fx-light.onnx")))
+    matched = [m for m in doc["tensor_matching"] if m["model"] == "fx-light.onnx"]
+    by_content = {m["as"] for m in matched if m["by"] == "content"}
+    weights = st.load_model(os.path.join(TYPED_ZOO2, "fx-light", "model.safetensors"))
+    assert by_content == {n for n, a in weights.items() if a.ndim == 2 and n != "model.embed_tokens.weight"}
+    assert all(m["transposed"] and m["correlation"] > 0.99 for m in matched if m["by"] == "content")
+    assert {m["as"] for m in matched if m["by"] == "name"} == {n for n, a in weights.items() if a.ndim == 1} | {"model.embed_tokens.weight"}
+    parents = {e["child"]: e["parent"] for e in doc["edges"]}
+    assert parents.get("fx-light") == "fx-light.onnx" or parents.get("fx-light.onnx") == "fx-light"

@@ -8,7 +8,9 @@ enum Distances {
     ///   every tensor, and some difference is not zero (a LoRA family); `rms` otherwise. A model
     ///   alone in its block has its nearest neighbour among unrelated models, whose difference
     ///   is full rank: it makes the group `rms` (with one block — the exact pass — this is the
-    ///   plain rule). The test stops at the first rank above its limit, so a full fine-tune costs
+    ///   plain rule). A neighbour within storage rounding (an export) does not count as the
+    ///   nearest, and models stored coarser than BF16 (block quantizations) take no part in the
+    ///   test when others do. The test stops at the first rank above its limit, so a full fine-tune costs
     ///   one pair's column subset; while it holds, the ranks of every pair come from the same
     ///   sketches (`RankEvidence.screenedRanks`).
     /// - Parameter progress: the fraction of this stage done, with the stage's name; throws to stop.
@@ -35,16 +37,32 @@ enum Distances {
             return (.rank, d, largest)
         case .auto:
             guard evidence.count > 1 else { return (.rms, blocks.map(\.rms), nil) }
+            // An export (a cast, a GGUF or int8 quantization) differs from its source by storage
+            // rounding, which the rank test ignores — and which hides a fine-tune's difference
+            // too: a fine-tune whose nearest model is its own export would pass the test. So a
+            // pair whose RMS difference is within 4 × the coarser side's rounding of the weights'
+            // RMS is no one's nearest pair here, and models stored coarser than BF16 (block
+            // quantizations) are not screened, unless all of a block's are.
+            let storage = evidence.storage ?? Array(repeating: (0, 0), count: evidence.count)
+            let coarse = storage.map { $0.rounding > DType.bf16.unitRoundoff }
             var pairs = Set<Pair>()
             for block in blocks {
                 let s = block.members.count
                 guard s > 1 else { return (.rms, blocks.map(\.rms), nil) }
-                for i in 0..<s {
-                    let j = (0..<s).filter { $0 != i }.min { block.rms[i, $0] < block.rms[i, $1] }!
+                let local = Array(0..<s)
+                let screened = local.allSatisfy { coarse[block.members[$0]] } ? local : local.filter { !coarse[block.members[$0]] }
+                func withinRounding(_ i: Int, _ j: Int) -> Bool {
+                    let (a, b) = (storage[block.members[i]], storage[block.members[j]])
+                    return block.rms[i, j] <= 4 * Swift.max(a.rounding, b.rounding) * Swift.max(a.weightRMS, b.weightRMS)
+                }
+                for i in screened {
+                    let others = screened.filter { $0 != i && !withinRounding(i, $0) }
+                    guard let j = others.min(by: { block.rms[i, $0] < block.rms[i, $1] }) else { continue }
                     let (a, b) = (block.members[i], block.members[j])
                     pairs.insert(Pair(Swift.min(a, b), Swift.max(a, b)))
                 }
             }
+            guard !pairs.isEmpty else { return (.rms, blocks.map(\.rms), nil) }
             let nearest = pairs.sorted { ($0.a, $0.b) < ($1.a, $1.b) }
             let limits = lowRankLimits(shapes: evidence.shapes, capacity: evidence.ranks.rankCapacity)
             guard let ranks = try evidence.ranks.screenedRanks(nearest: nearest.map { ($0.a, $0.b) }, limits: limits,

@@ -152,6 +152,9 @@ public struct ModelGraph: Sendable {
     public let warnings: [String]
     /// The confidence below which an edge was judged unsure.
     public let unsureThreshold: Double
+    /// Tensors of exports that were compared under another name (`TensorMatching`): by name
+    /// with a prefix dropped, or by content. Tensors not listed were compared under their own name.
+    public internal(set) var tensorMatches: [TensorMatch] = []
 
     /// The primary edge into each model (an index into `edges`), nil for a root.
     private let primary: [Int?]

@@ -35,7 +35,8 @@ extension ModelGraph {
     /// Schema (keys are stable; new keys may be added, none renamed):
     /// `models` [{id, path, kurtosis}], `edges` [{parent, child, type, distance, confidence,
     /// unsure}], `roots` [id], `trees` [[id]], `tensors` [name], `metric`, `directions` (per
-    /// tree), `warnings` [text], and with a score: `score` {correct, total, accuracy, ari,
+    /// tree), `warnings` [text], `tensor_matching` when an export's tensors were matched
+    /// [{model, tensor, as, by: name|content, transposed, correlation}], and with a score: `score` {correct, total, accuracy, ari,
     /// trees [{root, correct, total, accuracy}]}. Non-finite numbers are written as null.
     public func json(score: Score? = nil) -> String {
         typealias F = Formatting
@@ -61,7 +62,17 @@ extension ModelGraph {
         lines.append("  \"tensors\": [\(tensors.map(F.jsonString).joined(separator: ", "))],")
         lines.append("  \"metric\": \(F.jsonString(metric.rawValue)),")
         lines.append("  \"directions\": [\(trees.map { F.jsonString($0.direction.rawValue) }.joined(separator: ", "))],")
-        lines.append("  \"warnings\": [\(warnings.map(F.jsonString).joined(separator: ", "))]" + (score == nil ? "" : ","))
+        lines.append("  \"warnings\": [\(warnings.map(F.jsonString).joined(separator: ", "))]" + (score == nil && tensorMatches.isEmpty ? "" : ","))
+        if !tensorMatches.isEmpty {
+            let entries = tensorMatches.map { m in
+                "    {\"model\": \(F.jsonString(m.model)), \"tensor\": \(F.jsonString(m.tensor)), \"as\": \(F.jsonString(m.matched)), "
+                    + "\"by\": \(F.jsonString(m.byContent ? "content" : "name")), \"transposed\": \(m.transposed), "
+                    + "\"correlation\": \(m.correlation.map(F.jsonNumber) ?? "null")}"
+            }
+            lines.append("  \"tensor_matching\": [")
+            lines.append(entries.joined(separator: ",\n"))
+            lines.append("  ]" + (score == nil ? "" : ","))
+        }
         if let score {
             let trees = score.trees.map {
                 "{\"root\": \(F.jsonString($0.root)), \"correct\": \($0.correct), \"total\": \($0.total), \"accuracy\": \(F.jsonNumber($0.accuracy))}"

@@ -1,7 +1,8 @@
 /// Where one model lives, and the id it will be known by.
 public struct ModelLocation: Equatable, Sendable {
     public var id: String
-    /// The `.safetensors` file, or the folder holding the model's weights.
+    /// The weights file (`.safetensors`, `.gguf`, `.bin`/`.pt`/`.pth`, `.onnx`, a shard index),
+    /// or the folder holding the model's weights.
     public var path: String
     public init(id: String, path: String) { self.id = id; self.path = path }
 }
@@ -10,12 +11,14 @@ public enum ModelLoader {
     /// Expands user paths into models, in the order given.
     ///
     /// - A `.safetensors` file is one model; its id is the file name without `.safetensors`.
-    /// - A `*.safetensors.index.json` file is the sharded model of its folder; its id is the
-    ///   folder's name.
+    /// - A `.gguf`, `.bin`, `.pt`, `.pth` or `.onnx` file is one model; its id is the file name
+    ///   (extension kept: the GGUF exports of a model sit beside its folder under its name).
+    /// - A `*.safetensors.index.json` or `*.bin.index.json` file is the sharded model of its
+    ///   folder; its id is the folder's name.
     /// - A folder is one model when it holds weights (see `load`); its id is the folder name.
     /// - A folder holding no weights itself expands to its immediate entries that are models —
     ///   sub-folders with weights and `.safetensors` files — sorted by name; hidden entries are
-    ///   skipped. A folder with several loose `.safetensors` files and no index is such a
+    ///   skipped. A folder with several loose weight files and no index is such a
     ///   collection (one loose file, by Hugging Face convention, makes the folder one model).
     /// - A folder taken as one model must not also hold models in sub-folders: `zoo/` with
     ///   `base.safetensors` beside `zoo/ft1/` and `zoo/ft2/` reads as a collection of three to
@@ -32,7 +35,7 @@ public enum ModelLoader {
             switch try FileSystem.kind(of: path) {
             case .file:
                 guard let id = fileModelID(path) else {
-                    throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
+                    throw ModelTreeError.invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
                 }
                 locations.append(ModelLocation(id: id, path: path))
             case .directory:
@@ -60,7 +63,7 @@ public enum ModelLoader {
                 }
                 guard found else { throw ModelTreeError.invalidArgument("\(path): no models found") }
             case .other:
-                throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
+                throw ModelTreeError.invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
             }
         }
         var seen: [String: String] = [:]
@@ -82,7 +85,7 @@ public enum ModelLoader {
         switch try FileSystem.kind(of: path) {
         case .file:
             guard fileModelID(path) != nil else {
-                throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
+                throw ModelTreeError.invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
             }
         case .directory:
             if try weights(in: path) == nil {
@@ -90,7 +93,7 @@ public enum ModelLoader {
                 throw ModelTreeError.invalidArgument("'\(path)' is not a single model (\(inside)); give no id to add each model of a folder")
             }
         case .other:
-            throw ModelTreeError.invalidArgument("\(path): not a .safetensors file or a folder")
+            throw ModelTreeError.invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
         }
         return ModelLocation(id: id, path: path)
     }
@@ -99,12 +102,11 @@ public enum ModelLoader {
     private static func refuseNestedModels(_ folder: String, _ own: Weights) throws {
         let nested = try FileSystem.list(folder).filter { name in
             let sub = FileSystem.join(folder, name)
-            guard (try? FileSystem.kind(of: sub)) == .directory, let entries = try? FileSystem.list(sub) else { return false }
-            return entries.contains { $0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json") }
+            guard (try? FileSystem.kind(of: sub)) == .directory else { return false }
+            return (try? weights(in: sub)) != nil
         }
         guard !nested.isEmpty else { return }
-        let file: String
-        switch own { case .single(let path), .sharded(let path): file = path }
+        let file = own.path
         let shown = nested.prefix(5).map { FileSystem.join(folder, $0) }.joined(separator: ", ") + (nested.count > 5 ? ", …" : "")
         throw ModelTreeError.invalidArgument(
             "\(folder) holds the weights of one model (\(file)) and models in sub-folders (\(shown)): "
@@ -125,39 +127,90 @@ public enum ModelLoader {
         switch try FileSystem.kind(of: location.path) {
         case .directory:
             guard let found = try self.weights(in: location.path) else {
-                throw ModelTreeError.format("\(location.path): no model.safetensors, *.safetensors.index.json or *.safetensors file")
+                throw ModelTreeError.format("\(location.path): no model.safetensors, *.safetensors.index.json, *.safetensors, pytorch_model.bin(.index.json), model.onnx or adapter_config.json")
             }
             weights = found
         default:
-            weights = isShardIndex(location.path) ? .sharded(location.path) : .single(location.path)
+            weights = isShardIndex(location.path) ? .sharded(location.path) : file(location.path)
         }
+        let read: ReadWeights
         switch weights {
-        case .single(let file):
-            let st = try SafetensorsFile(path: file)
-            return try Model(id: location.id, path: location.path, tensors: st.tensors, owners: [st])
         case .sharded(let index):
-            return try loadSharded(id: location.id, path: location.path, folder: FileSystem.parent(index), index: index)
+            read = try readSharded(folder: FileSystem.parent(index), index: index)
+        default:
+            read = try readFile(weights)
         }
+        return try Model(id: location.id, path: location.path, tensors: read.tensors, owners: read.owners,
+                         format: read.format, metadata: read.metadata)
+    }
+
+    /// The reader of one weights file (or adapter folder).
+    static func readFile(_ weights: Weights) throws -> ReadWeights {
+        switch weights {
+        case .safetensors(let file):
+            let st = try SafetensorsFile(path: file)
+            return ReadWeights(tensors: st.tensors, owners: [st], format: "safetensors",
+                               metadata: st.metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        case .gguf(let file): return try GGUFWeights.read(path: file)
+        case .torch(let file): return try TorchWeights.read(path: file)
+        case .onnx(let file): return try ONNXWeights.read(path: file)
+        case .adapter(let folder): return try AdapterWeights.read(folder: folder)
+        case .sharded(let index): return try readSharded(folder: FileSystem.parent(index), index: index)
+        }
+    }
+
+    /// What a weights file given by path is, by its extension (anything else is read as
+    /// safetensors, whose reader names what the file really is).
+    static func file(_ path: String) -> Weights {
+        let name = FileSystem.lastComponent(path)
+        if name.hasSuffix(".gguf") { return .gguf(path) }
+        if name.hasSuffix(".onnx") { return .onnx(path) }
+        if name.hasSuffix(".bin") || name.hasSuffix(".pt") || name.hasSuffix(".pth") { return .torch(path) }
+        return .safetensors(path)
     }
 
     /// What a model folder's weights are stored as.
     enum Weights: Equatable {
-        case single(String)
-        /// The path of the `*.safetensors.index.json` file.
+        case safetensors(String)
+        /// The path of the `*.safetensors.index.json` or `*.bin.index.json` file.
         case sharded(String)
+        case gguf(String)
+        case torch(String)
+        case onnx(String)
+        /// The folder of a PEFT adapter.
+        case adapter(String)
+
+        var path: String {
+            switch self {
+            case .safetensors(let p), .sharded(let p), .gguf(let p), .torch(let p), .onnx(let p), .adapter(let p): return p
+            }
+        }
     }
 
-    /// The weights a folder holds, nil if none; see `load` for the precedence.
+    /// Whether a file name is one the loader reads as weights (or a shard index).
+    static func isWeightsFile(_ name: String) -> Bool {
+        [".safetensors", ".safetensors.index.json", ".bin.index.json", ".gguf", ".bin", ".pt", ".pth", ".onnx"].contains { name.hasSuffix($0) }
+    }
+
+    /// The weights a folder holds, nil if none; see `load` for the precedence. A PEFT adapter
+    /// (`adapter_config.json` beside `adapter_model.safetensors` or `.bin`) comes first, since its
+    /// weights file would otherwise read as a model; after the safetensors rules come
+    /// `pytorch_model.bin`, `pytorch_model.bin.index.json` and `model.onnx`, as in
+    /// transformers and optimum. Loose `.gguf`, `.onnx`, `.bin` and `.pt` files are models of a
+    /// collection folder, not the folder's weights.
     /// - Throws: `.format` listing the candidates when there are several and nothing decides.
     static func weights(in folder: String) throws -> Weights? {
         // Sub-folders are skipped; a name that cannot be stat'ed (a dangling link left by an
         // interrupted download) is kept, so that loading it reports the I/O error.
-        let names = try FileSystem.list(folder).filter {
-            ($0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json"))
-                && (try? FileSystem.kind(of: FileSystem.join(folder, $0))) ?? .file == .file
+        let all = try FileSystem.list(folder).filter {
+            (try? FileSystem.kind(of: FileSystem.join(folder, $0))) ?? .file == .file
         }
+        if all.contains("adapter_config.json") && (all.contains("adapter_model.safetensors") || all.contains("adapter_model.bin")) {
+            return .adapter(folder)
+        }
+        let names = all.filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".safetensors.index.json") }
         if names.contains("model.safetensors") {
-            return .single(FileSystem.join(folder, "model.safetensors"))
+            return .safetensors(FileSystem.join(folder, "model.safetensors"))
         }
         let indexes = names.filter { $0.hasSuffix(".safetensors.index.json") }
         if indexes.count > 1 {
@@ -165,6 +218,11 @@ public enum ModelLoader {
         }
         if let index = indexes.first { return .sharded(FileSystem.join(folder, index)) }
         let files = names.filter { $0.hasSuffix(".safetensors") }
+        if files.isEmpty {
+            if all.contains("pytorch_model.bin") { return .torch(FileSystem.join(folder, "pytorch_model.bin")) }
+            if all.contains("pytorch_model.bin.index.json") { return .sharded(FileSystem.join(folder, "pytorch_model.bin.index.json")) }
+            if all.contains("model.onnx") { return .onnx(FileSystem.join(folder, "model.onnx")) }
+        }
         if files.count > 1 {
             // Several loose files: a collection of single-file models — unless they are shards
             // that lost their index, which must not be compared as separate models.
@@ -173,7 +231,7 @@ public enum ModelLoader {
             }
             return nil
         }
-        return files.first.map { .single(FileSystem.join(folder, $0)) }
+        return files.first.map { .safetensors(FileSystem.join(folder, $0)) }
     }
 
     /// Whether a file name has the shard form `<stem>-00001-of-00004.safetensors`.
@@ -184,9 +242,9 @@ public enum ModelLoader {
         return parts[n - 2] == "of" && parts[n - 1].allSatisfy(\.isNumber) && parts[n - 3].allSatisfy(\.isNumber)
     }
 
-    /// Whether a file name is that of a shard index.
+    /// Whether a file name is that of a shard index (of safetensors or of torch.save shards).
     static func isShardIndex(_ path: String) -> Bool {
-        path.hasSuffix(".safetensors.index.json") && FileSystem.lastComponent(path).count > ".safetensors.index.json".count
+        [".safetensors.index.json", ".bin.index.json"].contains { path.hasSuffix($0) && FileSystem.lastComponent(path).count > $0.count }
     }
 
     /// The id of the model a file given by itself is: a `.safetensors` file's name without the
@@ -196,25 +254,32 @@ public enum ModelLoader {
         return singleFileID(path)
     }
 
-    /// The id of a single-file model, or nil if `path` is not a `.safetensors` file name.
+    /// The id of a single-file model: a `.safetensors` file's name without the extension, a
+    /// `.gguf`, `.onnx`, `.bin`, `.pt` or `.pth` file's whole name; nil for any other file.
     private static func singleFileID(_ path: String) -> String? {
         let name = FileSystem.lastComponent(path)
-        guard name.hasSuffix(".safetensors"), name.count > ".safetensors".count else { return nil }
-        return String(name.dropLast(".safetensors".count))
+        if name.hasSuffix(".safetensors") {
+            return name.count > ".safetensors".count ? String(name.dropLast(".safetensors".count)) : nil
+        }
+        let other = [".gguf", ".onnx", ".bin", ".pt", ".pth"]
+        guard other.contains(where: { name.hasSuffix($0) && name.count > $0.count }), !name.hasSuffix(".index.json") else { return nil }
+        return name
     }
 
     /// Opens every shard named by the index once and checks that the index and the shards agree
     /// tensor for tensor, so a stale or hand-edited index cannot silently drop or misplace weights.
-    private static func loadSharded(id: String, path: String, folder: String, index indexPath: String) throws -> Model {
+    private static func readSharded(folder: String, index indexPath: String) throws -> ReadWeights {
         let weightMap = try readWeightMap(indexPath)
         // The tensors each shard should hold, gathered once: filtering the whole map for every
         // shard cost shards × tensors, minutes for an index of tens of thousands of shards.
         var expected: [String: [String]] = [:]
         for (tensor, shard) in weightMap { expected[shard, default: []].append(tensor) }
-        var shards: [SafetensorsFile] = []
+        var owners: [any AnyObject & Sendable] = []
         var tensors: [TensorView] = []
+        var format = "safetensors"
         for shardName in expected.keys.sorted() {
-            let shard = try SafetensorsFile(path: FileSystem.join(folder, shardName))
+            let shard = try readFile(file(FileSystem.join(folder, shardName)))
+            format = shard.format
             for t in shard.tensors {
                 guard let mapped = weightMap[t.name] else {
                     throw ModelTreeError.format("\(indexPath): tensor '\(t.name)' is in shard \(shardName) but not in the weight_map")
@@ -228,9 +293,9 @@ public enum ModelLoader {
                 throw ModelTreeError.format("\(indexPath): tensor '\(missing)' is mapped to shard \(shardName) but that shard does not contain it")
             }
             tensors += shard.tensors
-            shards.append(shard)
+            owners += shard.owners
         }
-        return try Model(id: id, path: path, tensors: tensors, owners: shards)
+        return ReadWeights(tensors: tensors, owners: owners, format: format)
     }
 
     /// Reads `weight_map` from a shard index, rejecting shard names that leave the folder.

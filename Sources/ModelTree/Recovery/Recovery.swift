@@ -1,6 +1,7 @@
 /// Recovers the Model Graph of `models` from their weights (Horwitz, Shul, Hoshen, ICLR 2025,
 /// with the number of trees, the metric and the direction found from the data).
 ///
+/// 0. Map an export's tensor names onto the other models' (`TensorMatching`).
 /// 1. Select the tensors every model shares (`TensorSelection`).
 /// 2. One streaming pass: per-model kurtosis, pairwise RMS, normalised max and correlation
 ///    (`PairwiseStatistics`).
@@ -19,7 +20,15 @@
 ///   incompatible models when no tensor is shared; out of memory past `maxModels` or
 ///   `memoryBudget`; cancelled when `progress` returns false; io when a file changed).
 public func recover(_ models: [Model], options: RecoveryOptions = RecoveryOptions()) throws -> ModelGraph {
-    try Recovery(models: models, options: options).run()
+    // An export's tensors under the other models' names (`TensorMatching`), before anything is compared.
+    let (aligned, matches, notes) = try TensorMatching.align(models)
+    // Tensors no pass can decode (GGUF's IQ types) are not weights, so never compared: say so.
+    let skipped = aligned.flatMap { m in
+        m.tensors.compactMap { t in t.undecodableReason.map { "model '\(m.id)': tensor '\(t.name)' is \($0): not compared" } }
+    }
+    var graph = try Recovery(models: aligned, options: options).run().prepending(warnings: skipped + notes)
+    graph.tensorMatches = matches
+    return graph
 }
 
 /// Correlation above which two models count as related (see `recover`).

@@ -39,7 +39,14 @@ struct WeightSource: EvidenceSource {
                                         skipped: stats.skipped, kurtosis: stats.kurtosis, direction: direction, blocks: [block],
                                         ranks: WeightRankEvidence(models: models, tensorNames: stats.tensors,
                                                                   sumSquares: stats.moments.map { $0.map(\.sumOfSquares) },
-                                                                  kernels: options.kernels))
+                                                                  kernels: options.kernels),
+                                        storage: models.indices.map { m in
+                                            let views = stats.tensors.map { models[m].tensor(named: $0)! }
+                                            let rms = zip(views, stats.moments).map { view, moments in
+                                                (moments[m].sumOfSquares / Double(Swift.max(1, view.count))).squareRoot()
+                                            }
+                                            return (views.map(\.unitRoundoff).max() ?? 0, rms.reduce(0, +) / Double(Swift.max(1, rms.count)))
+                                        })
         return (evidence, threads)
     }
 

@@ -48,6 +48,12 @@ struct RelationEvidence {
     var blocks: [PairBlock]
     /// The ranks of differences the LoRA distance needs, computed on demand.
     var ranks: any RankEvidence
+    /// Per model, how coarsely its weights are stored: the largest relative rounding of its
+    /// distance tensors' encodings (`TensorSource.unitRoundoff`: 2^-8 for BF16 and int8, 2^-4 for
+    /// Q4_0 …) and the RMS of its weights (mean over the distance tensors). Lets the auto metric
+    /// tell an export from a fine-tune; nil when unknown (signatures), which treats every model
+    /// as stored exactly.
+    var storage: [(rounding: Double, weightRMS: Double)]? = nil
 
     var count: Int { models.count }
 }

@@ -142,6 +142,34 @@ enum TensorStorage: @unchecked Sendable {
         }
     }
 
+    /// Elements `range` of `elementSize` bytes each, handed to `body` in pieces of at most the
+    /// cursor's capacity (the bytes of elements `piece`, which start at `range.lowerBound` or
+    /// where the last piece ended). A file is read on to the end of the window when it fits, so
+    /// the blocks a pass asks for next are already staged.
+    func pieces(_ range: Range<Int>, elementSize: Int, cursor: TensorCursor,
+                _ body: (_ bytes: UnsafeRawPointer, _ piece: Range<Int>) throws -> Void) throws {
+        let limit = Swift.max(range.upperBound, cursor.window.upperBound) * elementSize
+        let piece = Swift.max(1, cursor.capacity / elementSize)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = Swift.min(range.upperBound, start + piece)
+            try body(try bytes(at: start * elementSize, count: (end - start) * elementSize, limit: limit, cursor: cursor), start..<end)
+            start = end
+        }
+    }
+
+    /// Copies `count` bytes at `offset` (relative to the tensor's first byte) into `buffer`
+    /// without staging them (a read larger than a cursor holds); returns `buffer`.
+    func copy(at offset: Int, count: Int, into buffer: UnsafeMutableRawPointer) throws -> UnsafeMutableRawPointer {
+        switch self {
+        case .memory(let bytes):
+            if count > 0, let base = bytes.baseAddress { buffer.copyMemory(from: base + offset, byteCount: count) }
+        case .file(let file, let start):
+            try file.read(into: buffer, count: count, at: start + offset)
+        }
+        return buffer
+    }
+
     /// The first `count` bytes, as an array.
     func readAll(_ count: Int) throws -> [UInt8] {
         switch self {

@@ -268,3 +268,23 @@ def test_options_left_unset_keep_the_librarys_defaults(zoo):
         mt.recover(zoo, max_models=3)
     with pytest.raises(mt.OutOfMemoryError, match="memory_budget is 1000 bytes"):
         mt.recover(zoo, memory_budget=1000)
+
+
+def test_other_formats_are_added_like_safetensors(tmp_path):
+    """GGUF, torch.save and ONNX exports of typed zoo 2 (truth.json names their sources) through
+    add_path: the same graph as the CLI's, and each export next to its source."""
+    zoo = os.path.join(ROOT, "examples", "typed_zoo2")
+    ids = ["fx", "fx-food", "fx-sports", "fx-food-love", "fx-food-Q8_0.gguf", "fx-sports-F16.gguf", "fx-food-love-int8.onnx"]
+    c = mt.Collection()
+    for i in ids:
+        c.add_path(os.path.join(zoo, i))
+    g = c.recover()
+    assert g.to_json() == cli_json(*(os.path.join(zoo, i) for i in ids))
+    with open(os.path.join(zoo, "truth.json")) as f:
+        source = {e["child"]: e["parent"] for e in json.load(f)["edges"] if isinstance(e, dict) and e["type"] == "quantized"}
+    for export in ("fx-food-Q8_0.gguf", "fx-sports-F16.gguf", "fx-food-love-int8.onnx"):
+        assert g.parent(export) == source[export] or g.parent(source[export]) == export
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF\x03\x00\x00\x00\x00")
+    with pytest.raises(mt.FormatError, match="bad.gguf"):
+        mt.Collection().add_path(bad)

@@ -86,8 +86,8 @@ def recover(
 ) -> Graph:
     """Recovers the Model Graph of ``models``.
 
-    models     a folder of model folders, one model (a folder, a ``.safetensors`` file or a shard
-               index), a list of those, or a dict id → path, id → state dict (tensor name → numpy
+    models     a folder of models, one model (a folder, a ``.safetensors``, ``.gguf``, ``.bin``/
+               ``.pt`` or ``.onnx`` file, a shard index, a PEFT adapter folder), a list of those, or a dict id → path, id → state dict (tensor name → numpy
                array or CPU torch tensor, float16/bfloat16/float32/float64, lent without a copy)
                or id → torch module (its ``state_dict()``).
 

@@ -31,8 +31,10 @@ class Collection:
     # -- adding models -------------------------------------------------------------------------
 
     def add_path(self, path: str | os.PathLike[str], model_id: str | None = None) -> None:
-        """Adds the model(s) at ``path``: a ``.safetensors`` file, a model folder (single file or
-        sharded), or, without ``model_id``, a folder of model folders. All or nothing."""
+        """Adds the model(s) at ``path``: a ``.safetensors``, ``.gguf``, ``.bin``/``.pt`` or
+        ``.onnx`` file, a model folder (single file or sharded, safetensors or pytorch_model.bin),
+        a PEFT adapter folder, or, without ``model_id``, a folder of models. All or nothing.
+        A torch.save file is read without running its pickle."""
         if model_id is not None and not isinstance(model_id, str):
             raise InvalidArgumentError(f"model id must be str, not {type(model_id).__name__}")
         self._raw.add_path(model_id, os.fspath(path))

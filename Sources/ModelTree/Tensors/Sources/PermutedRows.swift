@@ -1,0 +1,31 @@
+/// A matrix presented with its rows in another order: view row r is row `rows[r]` of `base`
+/// (GGUF's Llama q and k projections, whose rows `convert_hf_to_gguf.py` interleaved for ggml's
+/// rotary embedding: `TensorNames.rowMap` gives the map back to Hugging Face's order).
+///
+/// The permutation stays within groups of `groupRows` rows (a head), so the operand's window is
+/// the group being read: a group's rows come from at most a few reads of its bytes.
+struct PermutedRows: TensorSource {
+    let base: TensorView
+    let rows: [Int]
+    let rowLength: Int
+    let groupRows: Int
+
+    var isWeight: Bool { base.isWeight }
+    var unitRoundoff: Double { base.unitRoundoff }
+    var typeName: String { base.typeName }
+
+    func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        let operand = cursor.operand(0)
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let r = i / rowLength, column = i % rowLength
+            let end = Swift.min(range.upperBound, (r + 1) * rowLength)
+            let from = rows[r]
+            let group = from / groupRows * groupRows * rowLength..<Swift.min(rows.count, (from / groupRows + 1) * groupRows) * rowLength
+            if operand.window != group { operand.window = group }
+            let start = from * rowLength + column
+            try base.source.decode(start..<start + (end - i), into: target + (i - range.lowerBound), cursor: operand)
+            i = end
+        }
+    }
+}
