@@ -48,17 +48,30 @@ let package = Package(
             name: "ModelTreeCLI",
             dependencies: [
                 "ModelTree",
+                "ModelTreeIndex",
                 "CModelTree",   // the version macros of include/modeltree.h, nothing else
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ModelTreeTests", dependencies: ["ModelTree", "ModelTreeKernels"]),
+        // SQLite 3 for the hub index: Debian's libsqlite3-dev. Linked statically (the archive is
+        // built position-independent), so libmodeltree.so and modeltree-cli need no libsqlite3 at
+        // run time; the version script keeps its symbols out of the .so's dynamic table.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // The hub index: signatures of models kept in one SQLite file, candidate search by
+        // families, parent queries and the graph from signatures alone.
+        .target(
+            name: "ModelTreeIndex",
+            dependencies: ["ModelTree", "CSQLite"],
+            linkerSettings: [.linkedLibrary(":libsqlite3.a", .when(platforms: [.linux])), .linkedLibrary("m")]
+        ),
+        .testTarget(name: "ModelTreeIndexTests", dependencies: ["ModelTreeIndex", "ModelTree"]),
         // include/modeltree.h as the Clang module CModelTree: the shim implements its prototypes.
         .systemLibrary(name: "CModelTree", path: "include"),
         // The C ABI: `@c @implementation` entry points only (validate, convert, call, map errors).
         .target(
             name: "ModelTreeC",
-            dependencies: ["ModelTree", "CModelTree"],
+            dependencies: ["ModelTree", "ModelTreeIndex", "CModelTree"],
             exclude: ["modeltree.exports"],
             swiftSettings: staticStdlib ? [.unsafeFlags(["-static-stdlib"])] : [],
             linkerSettings: [.unsafeFlags(cabiLinkerFlags, .when(platforms: [.linux]))]

@@ -33,7 +33,7 @@ from gguf import quants as gq  # noqa: E402
 from typed import kquants  # noqa: E402
 from typed.gguf_export import gguf_name, permute  # noqa: E402
 
-HIDDEN, LAYERS, MLP, HEADS, MODELS = 512, 4, 1536, 8, 8
+HIDDEN, LAYERS, MLP, HEADS, MODELS = 1024, 4, 3072, 16, 8
 
 
 def family(seed: int = 11) -> list[dict[str, np.ndarray]]:
@@ -124,7 +124,7 @@ def run(cli: str, folder: str) -> tuple[float, float, dict]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=11)
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
     cache = os.path.join(os.environ.get("MODELTREE_BENCH_CACHE", os.path.expanduser("~/.cache/modeltree-bench")), "formats")

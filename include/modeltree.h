@@ -95,7 +95,7 @@ extern "C" {
 /** Major version of this header (incompatible changes; also the soname's number). */
 #define MODELTREE_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define MODELTREE_VERSION_MINOR 2
+#define MODELTREE_VERSION_MINOR 3
 /** Patch version of this header (fixes only). */
 #define MODELTREE_VERSION_PATCH 0
 /** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (1.2.3 would be 10203). */
@@ -924,6 +924,357 @@ MODELTREE_API modeltree_status_t modeltree_graph_render(char **out, const modelt
  * @param s the string, owned by the caller; invalid after the call.
  */
 MODELTREE_API void modeltree_string_free(char *s);
+
+/* ============================================================================================
+ * Hub index (since 0.3)
+ *
+ * A hub's index of models in one SQLite file: each model's signature (moments, linear sketches
+ * and content hashes, from one read of its weights), grouped into families of related models, so
+ * that the parent of a model — indexed, or a candidate upload — is found in milliseconds without
+ * reading any other model's weights, and the whole graph is recovered from signatures alone.
+ *
+ *     modeltree_index_t *ix = NULL;
+ *     modeltree_parents_t *who = NULL;
+ *     if (modeltree_index_open(&ix, "hub.mtindex", NULL) == MODELTREE_OK &&
+ *         modeltree_index_add_path(ix, NULL, "uploads/") == MODELTREE_OK &&
+ *         modeltree_index_parent(&who, ix, "new-model", 3, NULL) == MODELTREE_OK &&
+ *         modeltree_parents_count(who) > 0)
+ *         printf("%s <- %s\n", "new-model", modeltree_parents_id(who, 0));
+ *     modeltree_parents_free(who);
+ *     modeltree_index_close(ix);
+ *
+ * An index handle is used by one thread at a time; any number of handles, in any number of
+ * processes, may use one index file at once: a write waits for the others (up to the busy
+ * timeout), and a process killed during an add leaves the model fully in or fully out.
+ * Signatures, parent answers and entry lists are immutable and may be shared between threads.
+ * The index file may be copied to another machine: its contents are little-endian throughout.
+ * libmodeltree links SQLite in itself (it needs no libsqlite3 at run time); do not open an index
+ * file with another copy of SQLite in the same process while a handle has it open (POSIX locks
+ * are per process: that copy's close would drop this one's locks).
+ * ========================================================================================== */
+
+/** An opaque, open index file. @since 0.3 */
+typedef struct modeltree_index modeltree_index_t;
+/** An opaque, immutable signature of one model. @since 0.3 */
+typedef struct modeltree_signature modeltree_signature_t;
+/** An opaque, immutable answer to a parent query. @since 0.3 */
+typedef struct modeltree_parents modeltree_parents_t;
+/** An opaque, immutable list of indexed models (modeltree_index_list, modeltree_index_verify). @since 0.3 */
+typedef struct modeltree_index_entries modeltree_index_entries_t;
+
+/**
+ * Options of an index and of the signatures computed for it. Fill it with
+ * modeltree_index_options_init; the struct only grows at its end.
+ * @since 0.3
+ */
+typedef struct modeltree_index_options {
+    /** sizeof(modeltree_index_options_t) as the caller compiled it. */
+    size_t struct_size;
+    /** How long a write waits for another process's, in milliseconds. Default 60000. */
+    uint32_t busy_timeout_ms;
+    /** Threads that compute signatures; 0 for one per online processor. Default 0. */
+    uint32_t threads;
+    /** Sketch sizes of a new index (an existing index keeps its own): buckets of a tensor's
+     *  distance sketch, of the coarse sketch of the candidate search (a divisor of the former),
+     *  rows and columns of a tensor's rank sketch, and non-zeros per coordinate of its sparse
+     *  embeddings (rows and columns are multiples of it). Defaults: the library's. */
+    uint32_t distance_buckets;
+    uint32_t coarse_buckets;
+    uint32_t rank_rows;
+    uint32_t rank_columns;
+    uint32_t rank_hits;
+} modeltree_index_options_t;
+
+/**
+ * Sets every field of *opts to its default and struct_size to sizeof(modeltree_index_options_t).
+ * @param opts the struct to fill, borrowed for the call; NULL is ignored.
+ * @since 0.3
+ */
+MODELTREE_API void modeltree_index_options_init(modeltree_index_options_t *opts);
+
+/**
+ * Opens the index file at path, making an empty one when none exists (":memory:" keeps one in
+ * memory until it is closed).
+ *
+ * @param out  receives the index, owned by the caller (close it with modeltree_index_close); set
+ *             to NULL on failure. Must not be NULL.
+ * @param path the file, borrowed for the call.
+ * @param opts options, borrowed for the call, or NULL for the defaults.
+ * @return MODELTREE_OK; MODELTREE_IO when it cannot be opened or made; MODELTREE_FORMAT for a
+ *         file that is not an index, or an index of a newer schema than this library reads;
+ *         MODELTREE_INVALID_ARGUMENT for NULL pointers or bad options.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_open(modeltree_index_t **out, const char *path,
+                                                      const modeltree_index_options_t *opts);
+
+/**
+ * The options an index was opened with, its own sketch sizes included (those of the file, which
+ * may differ from the ones given to modeltree_index_open): pass them to
+ * modeltree_signature_compute to sign models for this index, here or elsewhere.
+ *
+ * @param out  the struct to fill (its struct_size is set), borrowed for the call; must not be NULL.
+ * @param ix   the index.
+ * @return MODELTREE_OK or MODELTREE_INVALID_ARGUMENT.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_get_options(modeltree_index_options_t *out,
+                                                             const modeltree_index_t *ix);
+
+/**
+ * Closes an index. NULL is ignored. Signatures, answers, graphs and lists it gave stay valid.
+ * @param ix the index, owned by the caller; invalid after the call.
+ * @since 0.3
+ */
+MODELTREE_API void modeltree_index_close(modeltree_index_t *ix);
+
+/**
+ * Computes the signature of one model of a collection (from a path, or from tensors lent with
+ * modeltree_collection_add_tensor), reading its weights once. The collection is only read.
+ *
+ * @param out      receives the signature, owned by the caller (free it with
+ *                 modeltree_signature_free); set to NULL on failure. Must not be NULL.
+ * @param c        the collection, borrowed for the call.
+ * @param model_id the model's id in the collection, borrowed for the call.
+ * @param opts     sketch sizes and threads, borrowed for the call, or NULL for the defaults
+ *                 (the defaults of a new index: sign with an index's own sizes to add there).
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT (NULL pointer, unknown id, bad options, a
+ *         model without floating-point tensors); MODELTREE_IO (a file changed or is unreadable).
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_signature_compute(modeltree_signature_t **out,
+                                                             const modeltree_collection_t *c,
+                                                             const char *model_id,
+                                                             const modeltree_index_options_t *opts);
+
+/**
+ * The signature as a portable byte string (versioned, little-endian, with checksums), to store
+ * or send to another machine.
+ *
+ * @param out      receives the bytes, owned by the caller (free them with modeltree_bytes_free);
+ *                 set to NULL on failure. Must not be NULL.
+ * @param out_size receives their number. Must not be NULL.
+ * @param s        the signature, borrowed for the call.
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT or MODELTREE_OUT_OF_MEMORY.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_signature_serialize(void **out, size_t *out_size,
+                                                               const modeltree_signature_t *s);
+
+/**
+ * Reads a signature from the bytes modeltree_signature_serialize wrote (on any machine).
+ *
+ * @param out  receives the signature, owned by the caller; set to NULL on failure.
+ * @param data size bytes, borrowed for the call; may be NULL only when size is 0.
+ * @param size the number of bytes.
+ * @return MODELTREE_OK; MODELTREE_FORMAT for bytes that are not a signature, of another format
+ *         version, truncated or corrupt (the message says which); MODELTREE_INVALID_ARGUMENT.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_signature_deserialize(modeltree_signature_t **out,
+                                                                 const void *data, size_t size);
+
+/** The id of the model a signature was computed for; a string owned by the signature, NULL for
+ *  a NULL signature. @since 0.3 */
+MODELTREE_API const char *modeltree_signature_model_id(const modeltree_signature_t *s);
+/** The content hash of the model's weights (equal for duplicates); 0 for NULL. @since 0.3 */
+MODELTREE_API uint64_t modeltree_signature_hash(const modeltree_signature_t *s);
+/** Frees a signature. NULL is ignored. @since 0.3 */
+MODELTREE_API void modeltree_signature_free(modeltree_signature_t *s);
+/** Frees bytes the library returned as owned by the caller (modeltree_signature_serialize).
+ *  NULL is ignored. @since 0.3 */
+MODELTREE_API void modeltree_bytes_free(void *p);
+
+/**
+ * Adds the models stored at path to the index, reading each once: path is expanded as by
+ * modeltree_collection_add_path (with model_id NULL, a folder of models adds each). Each model
+ * is added in its own transaction; on failure the models before it stay added.
+ *
+ * @param ix       the index; must not be NULL.
+ * @param model_id the id of the one model at path, or NULL to take ids from the path.
+ * @param path     a file or folder, borrowed for the call.
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT (an id already indexed, …); MODELTREE_IO;
+ *         MODELTREE_FORMAT.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_add_path(modeltree_index_t *ix, const char *model_id,
+                                                          const char *path);
+
+/**
+ * Adds every model of a collection (paths, or tensors lent by the caller: a training pipeline's
+ * weights in memory), reading each once. The collection is only read.
+ * @return as modeltree_index_add_path.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_add_collection(modeltree_index_t *ix,
+                                                                const modeltree_collection_t *c);
+
+/**
+ * Adds a model by its signature (computed here or on another machine), known as model_id (NULL:
+ * the signature's own id).
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT (NULL pointers, an id already indexed, a
+ *         signature of other sketch sizes than the index's); MODELTREE_IO.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_add_signature(modeltree_index_t *ix,
+                                                               const modeltree_signature_t *s,
+                                                               const char *model_id);
+
+/**
+ * Removes an indexed model and everything kept about it.
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT (NULL pointers, an id not indexed); MODELTREE_IO.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_remove(modeltree_index_t *ix, const char *model_id);
+
+/**
+ * The number of indexed models.
+ * @param out receives the count. Must not be NULL.
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT or MODELTREE_IO.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_model_count(size_t *out, modeltree_index_t *ix);
+
+/**
+ * A copy of the signature of an indexed model (to add it to another index).
+ * @param out receives the signature, owned by the caller; set to NULL on failure.
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT (an id not indexed); MODELTREE_FORMAT (a
+ *         damaged row); MODELTREE_IO.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_signature(modeltree_signature_t **out,
+                                                           modeltree_index_t *ix, const char *model_id);
+
+/** The state of an indexed model's files (modeltree_index_verify). The values are pinned. @since 0.3 */
+typedef enum modeltree_files_state {
+    /** The files are as they were when the model was added (and for modeltree_index_list). */
+    MODELTREE_FILES_UNCHANGED = 0,
+    /** Some file was rewritten, resized or replaced. */
+    MODELTREE_FILES_CHANGED = 1,
+    /** Every file is gone. */
+    MODELTREE_FILES_MISSING = 2,
+    /** The model was given from memory: no file to check. */
+    MODELTREE_FILES_MEMORY = 3
+} modeltree_files_state_t;
+
+/**
+ * Every indexed model, by id.
+ * @param out receives the list, owned by the caller (free it with modeltree_index_entries_free);
+ *            set to NULL on failure.
+ * @return MODELTREE_OK, MODELTREE_INVALID_ARGUMENT or MODELTREE_IO.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_list(modeltree_index_entries_t **out, modeltree_index_t *ix);
+
+/**
+ * Every indexed model with the state of its files now (which changed or vanished since they were
+ * added), after checking the index file itself.
+ * @return as modeltree_index_list; MODELTREE_FORMAT when the index file is damaged.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_verify(modeltree_index_entries_t **out, modeltree_index_t *ix);
+
+/*
+ * Reading a list of entries. Strings are owned by the list and valid until it is freed; for a
+ * NULL list or an index out of range: 0, NULL, -1 or MODELTREE_FILES_UNCHANGED.
+ */
+/** The number of entries. @since 0.3 */
+MODELTREE_API size_t modeltree_index_entries_count(const modeltree_index_entries_t *e);
+/** The model id of entry i. @since 0.3 */
+MODELTREE_API const char *modeltree_index_entries_id(const modeltree_index_entries_t *e, size_t i);
+/** Where entry i was read from; NULL for a model given from memory. @since 0.3 */
+MODELTREE_API const char *modeltree_index_entries_path(const modeltree_index_entries_t *e, size_t i);
+/** The reader that read entry i ("safetensors", "memory", …). @since 0.3 */
+MODELTREE_API const char *modeltree_index_entries_format(const modeltree_index_entries_t *e, size_t i);
+/** The family of entry i (a number; models compared with one another share it). @since 0.3 */
+MODELTREE_API int64_t modeltree_index_entries_family(const modeltree_index_entries_t *e, size_t i);
+/** The state of entry i's files. @since 0.3 */
+MODELTREE_API modeltree_files_state_t modeltree_index_entries_state(const modeltree_index_entries_t *e, size_t i);
+/** What changed in entry i's files, one line ("" when nothing). @since 0.3 */
+MODELTREE_API const char *modeltree_index_entries_detail(const modeltree_index_entries_t *e, size_t i);
+/** Frees a list. NULL is ignored. @since 0.3 */
+MODELTREE_API void modeltree_index_entries_free(modeltree_index_entries_t *e);
+
+/**
+ * The parent of an indexed model: its family solved as modeltree_recover solves a tree, from
+ * the kept statistics (milliseconds; no weight is read).
+ *
+ * @param out          receives the answer, owned by the caller (free it with
+ *                     modeltree_parents_free); set to NULL on failure. Must not be NULL.
+ * @param ix           the index.
+ * @param model_id     an indexed model's id, borrowed for the call.
+ * @param alternatives how many other relatives to list after the chosen parent.
+ * @param opts         recovery options (metric, direction, lambda), borrowed for the call, or NULL.
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT (an id not indexed, bad options); MODELTREE_IO;
+ *         MODELTREE_FORMAT (a damaged row).
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_parent(modeltree_parents_t **out, modeltree_index_t *ix,
+                                                        const char *model_id, size_t alternatives,
+                                                        const modeltree_options_t *opts);
+
+/**
+ * The parent a model not in the index would have ("who is this upload?"): the families it
+ * belongs to are found by the candidate search and solved with it. The index is not changed.
+ * @param s the candidate's signature (computed with the index's sketch sizes), borrowed.
+ * @return as modeltree_index_parent; MODELTREE_INVALID_ARGUMENT for other sketch sizes.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_parent_of_signature(modeltree_parents_t **out,
+                                                                     modeltree_index_t *ix,
+                                                                     const modeltree_signature_t *s,
+                                                                     size_t alternatives,
+                                                                     const modeltree_options_t *opts);
+
+/*
+ * Reading an answer. Candidate 0 is the chosen parent, the others the nearest other relatives of
+ * its tree; no candidate means a root (no parent among its relatives, or no relative at all).
+ * Strings are owned by the answer; for a NULL answer or an index out of range: 0, NULL, NaN,
+ * false or MODELTREE_EDGE_FINETUNE.
+ */
+/** The model asked about. @since 0.3 */
+MODELTREE_API const char *modeltree_parents_model_id(const modeltree_parents_t *p);
+/** Whether it is indexed (false: a candidate upload). @since 0.3 */
+MODELTREE_API bool modeltree_parents_indexed(const modeltree_parents_t *p);
+/** The number of candidates. @since 0.3 */
+MODELTREE_API size_t modeltree_parents_count(const modeltree_parents_t *p);
+/** The id of candidate k. @since 0.3 */
+MODELTREE_API const char *modeltree_parents_id(const modeltree_parents_t *p, size_t k);
+/** The type of the edge from candidate k. @since 0.3 */
+MODELTREE_API modeltree_edge_type_t modeltree_parents_type(const modeltree_parents_t *p, size_t k);
+/** The distance to candidate k, in modeltree_parents_metric. @since 0.3 */
+MODELTREE_API double modeltree_parents_distance(const modeltree_parents_t *p, size_t k);
+/** The confidence in [0, 1] of candidate 0's edge; NaN for the other candidates. @since 0.3 */
+MODELTREE_API double modeltree_parents_confidence(const modeltree_parents_t *p, size_t k);
+/** Whether candidate 0's edge is unsure; false for the others. @since 0.3 */
+MODELTREE_API bool modeltree_parents_unsure(const modeltree_parents_t *p, size_t k);
+/** The metric of the distances. @since 0.3 */
+MODELTREE_API modeltree_metric_t modeltree_parents_metric(const modeltree_parents_t *p);
+/** How many indexed models the model was compared with (its family). @since 0.3 */
+MODELTREE_API size_t modeltree_parents_relatives(const modeltree_parents_t *p);
+/** The number of indexed models with the same weights. @since 0.3 */
+MODELTREE_API size_t modeltree_parents_duplicate_count(const modeltree_parents_t *p);
+/** The id of duplicate k. @since 0.3 */
+MODELTREE_API const char *modeltree_parents_duplicate(const modeltree_parents_t *p, size_t k);
+/** Frees an answer. NULL is ignored. @since 0.3 */
+MODELTREE_API void modeltree_parents_free(modeltree_parents_t *p);
+
+/**
+ * The Model Graph of every indexed model, from signatures and kept statistics only: each family
+ * analysed as modeltree_recover analyses a collection. Read it with the modeltree_graph_*
+ * accessors; models of different families are at +infinity from one another
+ * (modeltree_graph_distances). The graph is also kept in the index.
+ *
+ * @param out  receives the graph, owned by the caller (free it with modeltree_graph_free).
+ * @param ix   the index.
+ * @param opts options (metric, direction, lambda, progress), borrowed for the call, or NULL;
+ *             trees, include and exclude need the weights: MODELTREE_INVALID_ARGUMENT.
+ * @return MODELTREE_OK; MODELTREE_INVALID_ARGUMENT (an empty index, bad options); MODELTREE_IO;
+ *         MODELTREE_FORMAT; MODELTREE_CANCELLED; MODELTREE_INCOMPATIBLE_MODELS.
+ * @since 0.3
+ */
+MODELTREE_API modeltree_status_t modeltree_index_graph(modeltree_graph_t **out, modeltree_index_t *ix,
+                                                       const modeltree_options_t *opts);
 
 /* ============================================================================================
  * The vector kernels

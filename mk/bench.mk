@@ -6,6 +6,10 @@
 # `make test`. Python is the test interpreter (mk/python.mk: build/venv unless PYTHON= is given).
 #   make bench BENCH_ARGS="--only n32-25M"             some families only
 #   make bench BENCH_ARGS="--only -1M- --callgrind"    the small families, with instruction counts
+#   make bench-index   the hub index (bench/index_bench.py): 10,000 models of ~1M parameters and
+#                      100,000 of 2k generated in memory, then its sketch sizes; writes the "Hub
+#                      index" table of BENCHMARKS.md. About 40 minutes on 2 busy cores.
+#   make bench-index BENCH_INDEX_ARGS=--quick   1,000 and 5,000 models: a check that it runs
 BENCH_CACHE ?= $(HOME)/.cache/modeltree-bench
 BENCH_ARGS  ?=
 CC          ?= cc
@@ -17,7 +21,9 @@ BENCH_BASELINE_COMMIT ?= 69c3b17
 BENCH_BASELINE_DIR    := .build-baseline/$(BENCH_BASELINE_COMMIT)
 BENCH_BASELINE_CLI    := $(BENCH_BASELINE_DIR)/build/release/modeltree-cli
 
-.PHONY: bench bench-deps
+BENCH_INDEX_ARGS ?=
+
+.PHONY: bench bench-deps bench-index
 
 bench-deps: python-deps
 	@test -x /usr/bin/time || (apt-get update && apt-get install -y time)
@@ -35,3 +41,7 @@ $(BENCH_BASELINE_CLI):
 bench: bench-deps build .build/bench-probe $(BENCH_BASELINE_CLI)
 	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --cli $(MODELTREE_CLI) --baseline-cli $(BENCH_BASELINE_CLI) \
 	    --write $(BENCH_ARGS)
+
+# The package is installed into the test interpreter (mk/python.mk), built from these sources.
+bench-index: python-install
+	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/index_bench.py --write $(BENCH_INDEX_ARGS)

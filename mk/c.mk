@@ -13,7 +13,8 @@
 #                                hidden) and the installed CLI without the toolchain
 #   make test-c-sanitize         the same tests built with clang -fsanitize=address,undefined
 #   make test-c-tsan             the library built with ThreadSanitizer; Tests/c/test_concurrency.c
-#                                and the C suite run against it from several threads at once
+#                                and the C suite run against it from several threads at once, and
+#                                the index's threaded tests (Tests/c/test_index.c)
 #   make check-header            the headers alone as C99 and C++17, -Wall -Wextra -pedantic -Werror
 #
 # Included by the top-level Makefile; also usable alone (make -f mk/c.mk test-c). Defines no
@@ -133,7 +134,13 @@ define mt_build_tests
 	$(1) -std=c99 $(MT_WARN) $(3) $(MT_ROOT)/examples/c/hub.c $(MT_LINK) -o $(MT_OUT)/hub$(4)
 	$(2) -std=c++17 $(MT_WARN) $(3) $(MT_ROOT)/examples/cpp/hub.cpp $(MT_LINK) -o $(MT_OUT)/hub-cpp$(4)
 	$(2) -std=c++17 $(MT_WARN) $(3) $(MT_ROOT)/Tests/c/test_hpp.cpp $(MT_LINK) -o $(MT_OUT)/test_hpp$(4)
+	$(1) -std=c99 $(MT_WARN) $(3) $(MT_INDEX_TEST_SRC) $(MT_LINK) -lpthread -lm -o $(MT_OUT)/test_index$(4)
 endef
+
+# The hub index's tests (Tests/c/test_index.c): signatures, the index against modeltree_recover,
+# kill -9 during adds, several processes and threads adding at once.
+MT_INDEX_TEST_SRC := $(addprefix $(MT_ROOT)/Tests/c/,test_index.c harness.c)
+MT_INDEX_TEST_ARGS = --zoo $(MT_ZOO) --tmp $(MT_OUT)
 
 MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --cli $(MODELTREE_CLI) --libdir $(MT_STAGE)/lib \
     --toolchain $(MT_TOOLCHAIN) --tmp $(MT_OUT)
@@ -141,6 +148,7 @@ MT_TEST_ARGS = --zoo $(MT_ZOO) --zoo-json $(MT_OUT)/zoo.json --cli $(MODELTREE_C
 test-c: check-header $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CC),$(CXX),-O1 -g,)
 	cd $(MT_ROOT) && $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --hub $(MT_OUT)/hub --hub-cpp $(MT_OUT)/hub-cpp --test-hpp $(MT_OUT)/test_hpp
+	cd $(MT_ROOT) && $(MT_OUT)/test_index $(MT_INDEX_TEST_ARGS)
 	cd $(MT_ROOT) && MODELTREE_KERNEL=portable $(MODELTREE_CLI) recover $(MT_ZOO) --format json --quiet > $(MT_OUT)/zoo-portable.json
 	cd $(MT_ROOT) && MODELTREE_KERNEL=portable $(MT_OUT)/test_modeltree $(MT_TEST_ARGS) --zoo-json $(MT_OUT)/zoo-portable.json \
 	    kernel_name recover_synthetic zoo_json_equals_cli
@@ -167,6 +175,8 @@ test-c-sanitize: $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 	$(call mt_build_tests,$(CLANG),$(CLANGXX),$(MT_SAN),-san)
 	cd $(MT_ROOT) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MT_OUT)/test_modeltree-san $(MT_TEST_ARGS) --hub $(MT_OUT)/hub-san --hub-cpp $(MT_OUT)/hub-cpp-san --test-hpp $(MT_OUT)/test_hpp-san
+	cd $(MT_ROOT) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(MT_OUT)/test_index-san $(MT_INDEX_TEST_ARGS)
 
 # ThreadSanitizer on the library itself: the Swift code, where a race would be, is built with
 # --sanitize=thread in its own scratch path, and Tests/c/test_concurrency.c (several threads on
@@ -198,6 +208,8 @@ test-c-tsan:
 	$(CLANG) -std=c99 $(MT_WARN) $(MT_TSAN) $(MT_TEST_SRC) $(MT_TSAN_LINK) -o $(MT_OUT)/test_modeltree-tsan
 	cd $(MT_ROOT) && $(MT_TSAN_ENV) $(MT_OUT)/test_concurrency-tsan --zoo $(MT_ZOO)
 	cd $(MT_ROOT) && $(MT_TSAN_ENV) $(MT_OUT)/test_modeltree-tsan --zoo $(MT_ZOO) --tmp $(MT_OUT)
+	$(CLANG) -std=c99 $(MT_WARN) $(MT_TSAN) $(MT_INDEX_TEST_SRC) $(MT_TSAN_LINK) -o $(MT_OUT)/test_index-tsan
+	cd $(MT_ROOT) && $(MT_TSAN_ENV) $(MT_OUT)/test_index-tsan $(MT_INDEX_TEST_ARGS) threads index_equals candidate
 
 # The public headers compile on their own, with the strictest common warnings, with both compilers.
 check-header:

@@ -21,6 +21,8 @@
 #   pickle        torch.save checkpoints: first byte even, a whole archive (ZipArchive +
 #                 PickleMachine + StateDictPolicy); odd, a data.pkl over a fixed archive
 #   protobuf      ProtobufReader driven schema-free, and ONNXModel.parse on a whole .onnx image
+#   signature     ModelSignature(bytes:): the hub index's signature format (a signature's checks
+#                 and statistics reach most of the core)
 # and one C target:
 #   abi           Tests/fuzz/abi_fuzz.c: programs of C ABI calls over in-memory tensors, every
 #                 result checked against include/modeltree.h; linked with the core and the shim
@@ -35,7 +37,7 @@ FUZZ_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 SWIFTC ?= swiftc
 FUZZ_OUT ?= $(FUZZ_ROOT)/.build-fuzz/fuzz
 FUZZ_TIME ?= 600
-FUZZ_TARGETS ?= safetensors index gguf pickle protobuf abi
+FUZZ_TARGETS ?= safetensors index gguf pickle protobuf signature abi
 FUZZ_ARGS ?=
 # Inputs up to 16 KB; an input that runs for 10 s is a hang; 2 GB of RSS is a leak or a blow-up.
 # SWIFT_BACKTRACE=enable=no: the Swift runtime's crash handler would otherwise run under ASan
@@ -43,9 +45,10 @@ FUZZ_ARGS ?=
 FUZZ_FLAGS := -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 # Every Swift compilation here: -O keeps Swift's overflow and bounds traps (only -Ounchecked drops
 # them); -swift-version 6 is the language mode Package.swift builds the sources in (swiftc alone
-# defaults to 5, which checks less). Links use bfd: the toolchain defaults to gold, which warns
+# defaults to 5, which checks less); -package-name: the index reads the core's `package`
+# declarations, as SwiftPM builds them. Links use bfd: the toolchain defaults to gold, which warns
 # about every ASan symbol.
-FUZZ_SWIFT_COMMON := -parse-as-library -swift-version 6 -O -g -sanitize=fuzzer,address
+FUZZ_SWIFT_COMMON := -parse-as-library -swift-version 6 -O -g -sanitize=fuzzer,address -package-name modeltree
 FUZZ_CORE_OUT := $(FUZZ_OUT)/core
 FUZZ_CORE := $(FUZZ_CORE_OUT)/libModelTree.a
 FUZZ_ABI_OUT := $(FUZZ_OUT)/abi
@@ -115,6 +118,9 @@ $(FUZZ_CORE): $(FUZZ_CORE_SOURCES) $(FUZZ_KERNEL_DEPS)
 # main; swiftc's -sanitize=fuzzer links libFuzzer's main).
 FUZZ_CC ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v $(SWIFTC))))clang) clang)
 FUZZ_SHIM_SOURCES := $(sort $(wildcard $(FUZZ_ROOT)/Sources/ModelTreeC/*.swift))
+FUZZ_INDEX_SOURCES := $(sort $(wildcard $(FUZZ_ROOT)/Sources/ModelTreeIndex/*.swift))
+# SQLite as the library links it (Package.swift): Debian's archive, statically.
+FUZZ_SQLITE := $(firstword $(wildcard /usr/lib/$(shell gcc -print-multiarch 2>/dev/null)/libsqlite3.a /usr/lib/libsqlite3.a /usr/lib64/libsqlite3.a))
 FUZZ_ABI_CFLAGS := -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer-no-link,address -I$(FUZZ_ROOT)/include
 
 # Rewritten only when the C flags change, so that the harness is rebuilt then.
@@ -122,14 +128,21 @@ $(FUZZ_ABI_OUT)/cflags: fuzz-abi-force
 	@mkdir -p $(@D)
 	@echo '$(FUZZ_ABI_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_ABI_CFLAGS)' > $@
 
+$(FUZZ_ABI_OUT)/libModelTreeIndex.a: $(FUZZ_CORE) $(FUZZ_INDEX_SOURCES)
+	mkdir -p $(@D)
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -module-name ModelTreeIndex -I $(FUZZ_CORE_OUT) -I $(FUZZ_ROOT)/Sources/CSQLite $(FUZZ_KERNEL_INCLUDE) -emit-module \
+	    -emit-module-path $(@D)/ModelTreeIndex.swiftmodule -emit-library -static -o $@ $(FUZZ_INDEX_SOURCES)
+
 $(FUZZ_ABI_OUT)/abi_fuzz.o: $(FUZZ_ROOT)/Tests/fuzz/abi_fuzz.c $(FUZZ_ROOT)/include/modeltree.h $(FUZZ_ABI_OUT)/cflags
 	$(FUZZ_CC) $(FUZZ_ABI_CFLAGS) -c $< -o $@
 
 # -I include finds include/module.modulemap (the module CModelTree the shim imports).
-$(FUZZ_OUT)/fuzz-abi: $(FUZZ_CORE) $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_SHIM_SOURCES) \
+$(FUZZ_OUT)/fuzz-abi: $(FUZZ_CORE) $(FUZZ_ABI_OUT)/libModelTreeIndex.a $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_SHIM_SOURCES) \
         $(FUZZ_ROOT)/include/module.modulemap $(FUZZ_KERNEL_OBJ)
-	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -use-ld=bfd -module-name ModelTreeC -I $(FUZZ_CORE_OUT) -I $(FUZZ_ROOT)/include \
-	    $(FUZZ_KERNEL_INCLUDE) $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o $(FUZZ_CORE) $(FUZZ_KERNEL_OBJ) -o $@
+	$(SWIFTC) $(FUZZ_SWIFT_COMMON) -use-ld=bfd -module-name ModelTreeC -I $(FUZZ_CORE_OUT) -I $(FUZZ_ABI_OUT) -I $(FUZZ_ROOT)/include \
+	    -I $(FUZZ_ROOT)/Sources/CSQLite $(FUZZ_KERNEL_INCLUDE) $(FUZZ_SHIM_SOURCES) $(FUZZ_ABI_OUT)/abi_fuzz.o \
+	    $(FUZZ_ABI_OUT)/libModelTreeIndex.a $(FUZZ_CORE) $(FUZZ_KERNEL_OBJ) $(FUZZ_SQLITE) -lm -o $@
 
 .PHONY: fuzz-abi-force
 fuzz-abi-force:
+

@@ -146,8 +146,8 @@ import Testing
     /// that fits fewer threads than asked for drops threads and gives the same graph.
     @Test func memoryBudgetDropsThreadsThenRefuses() throws {
         let family = try models(family(rows: 64, cols: 48), rows: 64, cols: 48)
-        let estimate = Recovery(models: family, options: RecoveryOptions())
-            .workingMemory(Self.names, directionTensors: Self.names.count)
+        let estimate = WeightSource(models: family)
+            .workingMemory(family, Self.names, directionTensors: Self.names.count, options: RecoveryOptions())
         let one = estimate.bytes(threads: 1), four = estimate.bytes(threads: 4)
         #expect(one < four && one > 24 * family.count * family.count * 8)
         var o = RecoveryOptions()

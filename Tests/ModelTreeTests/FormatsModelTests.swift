@@ -161,4 +161,23 @@ import Testing
         #expect(locations.map(\.id) == ["a.gguf", "b.onnx", "c.pt", "d"])
         #expect(try locations.map { try ModelLoader.load($0).format } == ["gguf", "onnx", "pytorch", "pytorch"])
     }
+
+    /// inspect's text is one line per entry whatever a file's strings hold (a chat template spans
+    /// lines; a hostile name carries terminal escapes), and its JSON parses back to them.
+    @Test func inspectionKeepsStrangersTextOnOneLine() throws {
+        let dir = try TemporaryDirectory()
+        var b = GGUFBuilder()
+        let template = "{% for m in messages %}\n\u{1B}[31m{{ m }}\r\n{% endfor %}"
+        b.add("tokenizer.chat_template", GGUFBuilder.str(template))
+        b.addTensor("w\n\u{1B}]0;x", ne: [4, 4], type: 0, bytes: LE.f32s((0..<16).map(Float.init)))
+        let model = try ModelLoader.load(ModelLocation(id: "t.gguf", path: try dir.write("t.gguf", b.bytes)))
+        let text = model.inspection()
+        #expect(!text.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\r" })
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.contains { $0 == "  tokenizer.chat_template = {% for m in messages %}\\n\\u{1b}[31m{{ m }}\\r\\n{% endfor %}" })
+        #expect(lines.contains { $0 == "  w\\n\\u{1b}]0;x  [4, 4]  F32" })
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(model.inspection(json: true).utf8)) as? [String: Any])
+        #expect((doc["metadata"] as? [String: String])?["tokenizer.chat_template"] == template)
+        #expect(((doc["tensors"] as? [[String: Any]])?.first?["name"] as? String) == "w\n\u{1B}]0;x")
+    }
 }

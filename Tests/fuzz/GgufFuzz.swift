@@ -1,5 +1,6 @@
-// libFuzzer target: the GGUF header parser (`GGUFFile.parse`), the ggml dequantizers and the
-// GGUF → Hugging Face name map, on arbitrary bytes taken as a whole file image.
+// libFuzzer target: the GGUF header parser (`GGUFFile.parse`), the ggml dequantizers, the
+// GGUF → Hugging Face name map and the tensor views the library compares (`GGMLBlocks`, q/k
+// un-permuted, transposed), on arbitrary bytes taken as a whole file image.
 //
 // Built by mk/fuzz.mk like SafetensorsFuzz.swift. An
 // input either parses — and then everything a caller relies on must hold — or fails with
@@ -67,13 +68,52 @@ public func fuzzGGUF(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             fatalError("gguf array: not a ModelTreeError: \(error)")
         }
     }
-    // The name map, and the row maps of permuted tensors.
-    if let names = try? GGUFNameMap(gguf) {
-        for t in gguf.tensors {
-            guard let hf = try? names.huggingFace(t.name) else { continue }
-            if case .permutedRows(let heads) = hf.transform, let rows = t.shape.first, rows <= 1 << 16,
-               let map = try? TensorNames.rowMap(rows: rows, heads: heads, tensor: t.name) {
-                precondition(Set(map).count == rows && map.allSatisfy { (0..<rows).contains($0) }, "row map is not a permutation")
+    // The name map, the row maps of permuted tensors, and the views the library compares: each
+    // small decodable tensor under its Hugging Face name (un-permuted, transposed, shifted) reads
+    // the same whole and in pieces that cut its blocks, and a permuted view's rows are the
+    // stored rows its map names.
+    let names = try? GGUFNameMap(gguf)
+    for t in gguf.tensors {
+        let hf = try? names?.huggingFace(t.name)
+        if let hf, case .permutedRows(let heads) = hf.transform, let rows = t.shape.first, rows <= 1 << 16,
+           let map = try? TensorNames.rowMap(rows: rows, heads: heads, tensor: t.name) {
+            precondition(Set(map).count == rows && map.allSatisfy { (0..<rows).contains($0) }, "row map is not a permutation")
+        }
+        guard t.type.canDequantize, t.elementCount > 0, t.elementCount <= 1 << 14 else { continue }
+        let stored = TensorView(name: t.name, shape: t.shape,
+                                source: GGMLBlocks(type: t.type, storage: .memory(UnsafeRawBufferPointer(rebasing: image[t.offset..<t.offset + t.byteCount]))))
+        let view: TensorView
+        if let hf {
+            do { view = try GGUFWeights.view(stored, as: hf) } catch let error as ModelTreeError {
+                guard case .format = error else { fatalError("gguf view: error of the wrong kind: \(error)") }
+                continue
+            } catch { fatalError("gguf view: not a ModelTreeError: \(error)") }
+        } else {
+            view = stored
+        }
+        precondition(view.count == t.elementCount, "a view of another size")
+        guard let whole = try? view.decode(), let raw = try? stored.decode() else { fatalError("decoding memory threw") }
+        var pieces = [Float](repeating: 0, count: whole.count)
+        let cut = Swift.min(whole.count, 1 + whole.count / 3)
+        pieces.withUnsafeMutableBufferPointer { out in
+            do {
+                try view.decode(0..<cut, into: out.baseAddress!)
+                try view.decode(cut..<whole.count, into: out.baseAddress! + cut)
+            } catch { fatalError("decoding memory threw \(error)") }
+        }
+        // NaNs compare as NaNs: the F16 decode kernels' vector path quiets a signalling NaN and
+        // their scalar tail keeps it, so its bits depend on where a range starts (a NaN tensor is
+        // never compared: the pass skips it).
+        func same(_ x: Float, _ y: Float) -> Bool { x.bitPattern == y.bitPattern || (x.isNaN && y.isNaN) }
+        if let k = whole.indices.first(where: { !same(whole[$0], pieces[$0]) }) {
+            fatalError("pieces differ from the whole: \(t.type.name) \(t.shape) at \(k) of \(whole.count), cut \(cut): \(whole[k]) vs \(pieces[k])")
+        }
+        if let hf, case .permutedRows(let heads) = hf.transform, let rows = t.shape.first,
+           let map = try? TensorNames.rowMap(rows: rows, heads: heads, tensor: t.name) {
+            let columns = whole.count / rows
+            for r in 0..<rows {
+                precondition(zip(whole[r * columns..<(r + 1) * columns], raw[map[r] * columns..<(map[r] + 1) * columns])
+                    .allSatisfy { same($0, $1) }, "un-permuted row \(r) is not stored row \(map[r])")
             }
         }
     }

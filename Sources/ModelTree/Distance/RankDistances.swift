@@ -331,15 +331,9 @@ enum RankDistances {
 
         /// Numerical rank of the difference of two sketches (see the type's documentation).
         func rank(_ a: Sketch, _ b: Sketch, kernels: KernelSet) -> Int {
-            let rmsWeight = ((a.sumSquares + b.sumSquares) / Double(2 * r * c)).squareRoot()
-            let u = Swift.max(a.unitRoundoff, b.unitRoundoff)
-            let rowGain = sketchRows < rows ? Double(rows) / Double(sketchRows) : 1
-            let colGain = sketchCols < cols ? Double(cols) / Double(sketchCols) : 1
-            let scale = (rowGain * colGain).squareRoot()
-            var d = [Double](repeating: 0, count: sketchRows * sketchCols)
-            for i in 0..<d.count { d[i] = a.values[i] - b.values[i] }
-            let tol = NumericalRank.tolerance(unitRoundoff: u, rmsWeight: rmsWeight, rows: sketchRows, cols: sketchCols, scale: scale)
-            return LinearAlgebra.pivotedQRRank(&d, rows: sketchRows, cols: sketchCols, tolerance: tol, kernels: kernels)
+            NumericalRank.rankOfDifference(a.values, b.values, rows: sketchRows, columns: sketchCols, matrixRows: rows,
+                                           matrixColumns: cols, sumSquares: a.sumSquares + b.sumSquares,
+                                           unitRoundoff: Swift.max(a.unitRoundoff, b.unitRoundoff), kernels: kernels)
         }
     }
 

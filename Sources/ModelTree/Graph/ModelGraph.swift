@@ -120,9 +120,38 @@ public struct ModelGraph: Sendable {
     public let edges: [Edge]
     /// Ordered by their smallest member.
     public let trees: [Tree]
-    /// Pairwise distances in `metric` (symmetric, zero diagonal; +infinity between models of
-    /// different architectures, which are never compared).
-    public let distances: SquareMatrix<Double>
+    /// Pairwise distances in `metric` (symmetric, zero diagonal; +infinity between models that
+    /// were never compared: of different architectures, or of different families in an index),
+    /// as one dense matrix, made on each use (n² values: prefer `distance(_:_:)` for large graphs).
+    public var distances: SquareMatrix<Double> {
+        var d = SquareMatrix<Double>(count: count, repeating: .infinity)
+        for block in distanceBlocks {
+            for (a, i) in block.members.enumerated() {
+                for (b, j) in block.members.enumerated() { d[i, j] = block.matrix[a, b] }
+            }
+        }
+        for i in 0..<count { d[i, i] = 0 }
+        return d
+    }
+
+    /// The distance between models i and j in `metric`; +infinity when they were never compared.
+    public func distance(_ i: Int, _ j: Int) -> Double {
+        if i == j { return 0 }
+        let (bi, a) = blockOf[i], (bj, b) = blockOf[j]
+        return bi == bj && bi >= 0 ? distanceBlocks[bi].matrix[a, b] : .infinity
+    }
+
+    /// Models that were compared with one another, and their distances (local indices): the
+    /// distances are kept per block, since a graph of a large index compares models only within
+    /// their families.
+    struct DistanceBlock: Sendable {
+        var members: [Int]
+        var matrix: SquareMatrix<Double>
+    }
+
+    let distanceBlocks: [DistanceBlock]
+    /// Per model: its block and its index in it; (−1, −1) for a model in none.
+    private let blockOf: [(Int, Int)]
     /// Names of the tensors used.
     public let tensors: [String]
     /// The metric used (never `.auto`).
@@ -150,9 +179,27 @@ public struct ModelGraph: Sendable {
     /// - Throws: `.internal` naming the first inconsistency (the engine's own bug).
     public init(models: [Node], edges: [Edge], trees: [Tree], distances: SquareMatrix<Double>, tensors: [String],
                 metric: Metric, warnings: [String], unsureThreshold: Double) throws {
+        guard distances.count == models.count else {
+            throw ModelTreeError.internal("inconsistent graph: a \(distances.count) × \(distances.count) distance matrix for \(models.count) models")
+        }
+        try self.init(models: models, edges: edges, trees: trees,
+                      distanceBlocks: [DistanceBlock(members: Array(models.indices), matrix: distances)],
+                      tensors: tensors, metric: metric, warnings: warnings, unsureThreshold: unsureThreshold)
+    }
+
+    /// A graph whose distances are known within blocks of models only (see `distance(_:_:)`).
+    init(models: [Node], edges: [Edge], trees: [Tree], distanceBlocks: [DistanceBlock], tensors: [String],
+         metric: Metric, warnings: [String], unsureThreshold: Double) throws {
         let n = models.count
         func bad(_ what: String) -> ModelTreeError { .internal("inconsistent graph: \(what)") }
-        guard distances.count == n else { throw bad("a \(distances.count) × \(distances.count) distance matrix for \(n) models") }
+        var blockOf = [(Int, Int)](repeating: (-1, -1), count: n)
+        for (k, block) in distanceBlocks.enumerated() {
+            guard block.matrix.count == block.members.count else { throw bad("distance block \(k) has the wrong size") }
+            for (local, m) in block.members.enumerated() {
+                guard m >= 0, m < n, blockOf[m].0 < 0 else { throw bad("model \(m) is out of range or in two distance blocks") }
+                blockOf[m] = (k, local)
+            }
+        }
         var treeIndex = [Int](repeating: -1, count: n)
         for (t, tree) in trees.enumerated() {
             guard !tree.members.isEmpty, zip(tree.members, tree.members.dropFirst()).allSatisfy({ $0 < $1 }) else {
@@ -173,6 +220,7 @@ public struct ModelGraph: Sendable {
             }
             guard k == 0 || edges[k - 1].child <= e.child else { throw bad("edges are not grouped by child") }
             guard treeIndex[e.parent] == treeIndex[e.child] else { throw bad("edge \(k) joins two trees") }
+            guard blockOf[e.parent].0 == blockOf[e.child].0 else { throw bad("edge \(k) joins models never compared") }
             if let other = e.evidence?.runnerUp?.parent, other < 0 || other >= n || other == e.child || other == e.parent {
                 throw bad("edge \(k) names model \(other) as its runner-up parent")
             }
@@ -182,7 +230,8 @@ public struct ModelGraph: Sendable {
         self.models = models
         self.edges = edges
         self.trees = trees
-        self.distances = distances
+        self.distanceBlocks = distanceBlocks
+        self.blockOf = blockOf
         self.tensors = tensors
         self.metric = metric
         self.warnings = warnings
@@ -225,8 +274,8 @@ public struct ModelGraph: Sendable {
 
     /// The same graph with `notes` put before its warnings.
     func prepending(warnings notes: [String]) throws -> ModelGraph {
-        var graph = try ModelGraph(models: models, edges: edges, trees: trees, distances: distances, tensors: tensors, metric: metric,
-                                   warnings: notes + warnings, unsureThreshold: unsureThreshold)
+        var graph = try ModelGraph(models: models, edges: edges, trees: trees, distanceBlocks: distanceBlocks, tensors: tensors,
+                                   metric: metric, warnings: notes + warnings, unsureThreshold: unsureThreshold)
         graph.tensorMatches = tensorMatches
         graph.duplicates = duplicates
         return graph
@@ -238,16 +287,12 @@ public struct ModelGraph: Sendable {
     static func sideBySide(_ parts: [(members: [Int], graph: ModelGraph)], count n: Int) throws -> ModelGraph {
         var models = [Node](repeating: Node(id: "", path: nil, kurtosis: .nan), count: n)
         var edges: [Edge] = [], trees: [Tree] = [], warnings: [String] = []
-        var distances = SquareMatrix<Double>(count: n, repeating: .infinity)
+        var blocks: [DistanceBlock] = []
         var tensors = Set<String>()
         let metric = parts[0].graph.metric
         for (members, part) in parts {
-            for (local, global) in members.enumerated() {
-                models[global] = part.models[local]
-                for (other, globalOther) in members.enumerated() {
-                    distances[global, globalOther] = part.distances[local, other]
-                }
-            }
+            for (local, global) in members.enumerated() { models[global] = part.models[local] }
+            blocks += part.distanceBlocks.map { DistanceBlock(members: $0.members.map { members[$0] }, matrix: $0.matrix) }
             edges += part.edges.map { e in
                 var e = e
                 e.parent = members[e.parent]
@@ -270,7 +315,7 @@ public struct ModelGraph: Sendable {
         // Stable: a child's edges keep their order (its primary edge first).
         let byChild = edges.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element)
         var graph = try ModelGraph(models: models, edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] },
-                                   distances: distances, tensors: tensors.sorted(), metric: metric, warnings: warnings,
+                                   distanceBlocks: blocks, tensors: tensors.sorted(), metric: metric, warnings: warnings,
                                    unsureThreshold: parts[0].graph.unsureThreshold)
         graph.duplicates = parts.flatMap { members, part in part.duplicates.map { $0.map { members[$0] } } }
             .sorted { $0[0] < $1[0] }

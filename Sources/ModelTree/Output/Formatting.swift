@@ -1,5 +1,5 @@
 /// Number and string formatting for the outputs, without Foundation.
-enum Formatting {
+package enum Formatting {
     /// `x` with `digits` significant digits: fixed notation for 1e-4 ≤ |x| < 1e6, else scientific.
     static func significant(_ x: Double, _ digits: Int = 4) -> String {
         guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
@@ -44,7 +44,7 @@ enum Formatting {
     }
 
     /// A JSON string literal (RFC 8259 escapes).
-    static func jsonString(_ s: String) -> String {
+    package static func jsonString(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

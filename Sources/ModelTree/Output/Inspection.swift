@@ -43,27 +43,30 @@ extension Model {
             lines.append("}")
             return lines.joined(separator: "\n") + "\n"
         }
-        var out = "\(id): \(format)" + (path.map { " (\($0))" } ?? "") + "\n"
+        // Names, keys and values are a stranger's text (a GGUF chat template spans lines): one
+        // line each, control characters escaped.
+        let l = singleLine
+        var out = "\(l(id)): \(format)" + (path.map { " (\(l($0)))" } ?? "") + "\n"
         let weights = tensors.filter(\.isWeight)
         let elements = weights.reduce(0) { $0 + $1.count }
         var types: [String: Int] = [:]
         for t in weights { types[t.typeName, default: 0] += 1 }
         out += "\(tensors.count) tensors, \(weights.count) of them weights (\(elements) elements): "
-            + types.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "\n"
+            + types.sorted { $0.key < $1.key }.map { "\($0.value) \(l($0.key))" }.joined(separator: ", ") + "\n"
         let claims = metadata.filter { Self.isClaim($0.key) }
         if !claims.isEmpty {
             out += "\nclaims (what the file says it derives from; not evidence):\n"
-            for c in claims { out += "  \(c.key) = \(c.value)\n" }
+            for c in claims { out += "  \(l(c.key)) = \(l(c.value))\n" }
         }
         if !metadata.isEmpty {
             out += "\nmetadata:\n"
-            for m in metadata { out += "  \(m.key) = \(m.value)\n" }
+            for m in metadata { out += "  \(l(m.key)) = \(l(m.value))\n" }
         }
         out += "\ntensors:\n"
         for t in tensors {
             let shape = "[" + t.shape.map(String.init).joined(separator: ", ") + "]"
-            out += "  \(t.name)  \(shape)  \(t.typeName)" + (t.isWeight ? "" : "  (not a weight)")
-                + (Self.provenance(t).map { "  from \($0)" } ?? "") + "\n"
+            out += "  \(l(t.name))  \(shape)  \(l(t.typeName))" + (t.isWeight ? "" : "  (not a weight)")
+                + (Self.provenance(t).map { "  from \(l($0))" } ?? "") + "\n"
         }
         return out
     }

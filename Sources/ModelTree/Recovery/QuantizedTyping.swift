@@ -49,25 +49,19 @@ enum QuantizedTyping {
     /// source too, and the one whose rounding explains it best becomes its parent, the tree's
     /// choice then its runner-up.
     /// - Parameter standIn: each model's duplicate group's stand-in (itself when it has no copy).
-    /// Only pairs close enough for one to be the other rounded are read: RMS(a − b) within 4× the
-    /// coarser side's relative rounding (`unitRoundoff`) of the larger RMS of the weights — every
-    /// element of a rounded copy moved by at most half a step, a step is at most twice the
-    /// rounding of the value (of a block's largest, for a block quantization), and 4× leaves room
-    /// for the elements no grid explains. (The rule `Distances` keeps exports out of the LoRA
-    /// test by.) A BF16 collection's fine-tunes, 25 times farther apart, are not read again.
+    /// Only pairs close enough for one to be the other rounded are read
+    /// (`RelationEvidence.withinRounding`): a BF16 collection's fine-tunes, 25 times farther
+    /// apart than BF16 rounding moves weights, are not read again.
     /// - Parameters:
     ///   - standIn: each model's duplicate group's stand-in (itself when it has no copy).
-    ///   - rms: RMS distances; `weightRMS`: each model's RMS weight over the tensors compared.
+    ///   - rms: RMS distances; `storage`: each model's rounding and RMS weight (`RelationEvidence.storage`).
     static func type(edges: [ModelGraph.Edge], trees: [ModelGraph.Tree], models: [Model], tensors: [String],
-                     distance: SquareMatrix<Double>, rms: SquareMatrix<Double>, weightRMS: [Double], standIn: [Int],
-                     threads: Int, kernels: KernelSet) throws -> (edges: [ModelGraph.Edge], trees: [ModelGraph.Tree]) {
+                     distance: SquareMatrix<Double>, rms: SquareMatrix<Double>, storage: [(rounding: Double, weightRMS: Double)],
+                     standIn: [Int], threads: Int, kernels: KernelSet) throws -> (edges: [ModelGraph.Edge], trees: [ModelGraph.Tree]) {
         let n = models.count
         let isPlaceholder = { (e: ModelGraph.Edge) in standIn[e.parent] == standIn[e.child] }
         let coarse = models.map { storedCoarse($0, tensors: tensors) }
-        let rounding = models.map { m in tensors.compactMap { m.tensor(named: $0)?.unitRoundoff }.max() ?? 0 }
-        func closeEnough(_ a: Int, _ b: Int) -> Bool {
-            rms[a, b] <= 4 * Swift.max(rounding[a], rounding[b]) * Swift.max(weightRMS[a], weightRMS[b])
-        }
+        func closeEnough(_ a: Int, _ b: Int) -> Bool { RelationEvidence.withinRounding(storage[a], storage[b], rms: rms[a, b]) }
         let tested = edges.indices.filter { k in
             let e = edges[k]
             return !isPlaceholder(e) && (coarse[e.parent] || coarse[e.child]) && closeEnough(e.parent, e.child)
@@ -119,6 +113,26 @@ enum QuantizedTyping {
         }
         let typed = apply(verdicts, to: edges, distance: distance, count: n, isPlaceholder: isPlaceholder)
         return (typed.edges, trees.map { var t = $0; t.root = typed.newRoot[t.root] ?? t.root; return t })
+    }
+
+    /// `graph` (one architecture group, recovered from the weights of `models`) with its
+    /// quantized copies typed and placed; unchanged when the evidence holds no storage figures
+    /// or more than one measured block (every pair of the exact pass is one block).
+    static func typed(_ graph: ModelGraph, models: [Model], evidence: RelationEvidence, threads: Int,
+                      kernels: KernelSet) throws -> ModelGraph {
+        guard let storage = evidence.storage, evidence.blocks.count == 1, evidence.blocks[0].members == Array(models.indices) else {
+            return graph
+        }
+        let standIn = Duplicates.standIns(groups: graph.duplicates, count: models.count)
+        let (edges, trees) = try type(edges: graph.edges, trees: graph.trees, models: models, tensors: graph.tensors,
+                                      distance: graph.distances, rms: evidence.blocks[0].rms, storage: storage,
+                                      standIn: standIn, threads: threads, kernels: kernels)
+        var typed = try ModelGraph(models: graph.models, edges: edges, trees: trees, distanceBlocks: graph.distanceBlocks,
+                                   tensors: graph.tensors, metric: graph.metric, warnings: graph.warnings,
+                                   unsureThreshold: graph.unsureThreshold)
+        typed.duplicates = graph.duplicates
+        typed.tensorMatches = graph.tensorMatches
+        return typed
     }
 
     /// The verdict for one edge.

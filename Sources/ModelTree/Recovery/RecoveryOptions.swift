@@ -58,6 +58,10 @@ public struct RecoveryOptions: Sendable {
     /// another set to compare their graphs in one process.
     var kernels: KernelSet = .active
 
+    /// The models (by id) whose edge confidence is wanted; nil: every model's. The others get
+    /// NaN. The hub index's parent queries ask for one.
+    package var confidenceFor: Set<String>? = nil
+
     public init() {}
 
     /// Checks every option on its own.

@@ -15,7 +15,7 @@ import Glibc
 enum TensorSelection {
     /// The candidates: floating-point tensors with elements that every model has under the same
     /// name and shape (dtypes may differ), in the first model's order.
-    static func candidates(_ models: [Model]) -> [TensorView] {
+    static func candidates<M: TensorCatalog>(_ models: [M]) -> [M.Entry] {
         guard let first = models.first else { return [] }
         return first.tensors.filter { t in
             t.isWeight && t.count > 0 && models.allSatisfy { m in
@@ -25,10 +25,10 @@ enum TensorSelection {
         }
     }
 
-    static func select(models: [Model], include: [String], exclude: [String]) throws -> [String] {
+    static func select<M: TensorCatalog>(models: [M], include: [String], exclude: [String]) throws -> [String] {
         guard !models.isEmpty else { return [] }
         let candidates = candidates(models)
-        var chosen: [TensorView]
+        var chosen: [M.Entry]
         if include.isEmpty {
             let matrices = candidates.filter { $0.shape.count == 2 }
             let square = matrices.filter { $0.shape[0] == $0.shape[1] }
@@ -44,7 +44,7 @@ enum TensorSelection {
     }
 
     /// Why the selection is empty, with the patterns that made it so and what to try instead.
-    private static func nothingToCompare(_ models: [Model], _ candidates: [TensorView], include: [String], exclude: [String]) -> String {
+    private static func nothingToCompare<M: TensorCatalog>(_ models: [M], _ candidates: [M.Entry], include: [String], exclude: [String]) -> String {
         func list(_ patterns: [String]) -> String { patterns.map { "'\($0)'" }.joined(separator: ", ") }
         var what = include.isEmpty ? "floating-point 2-D tensor" : "floating-point tensor matching the include patterns (\(list(include)))"
         if !exclude.isEmpty { what += " and none of the exclude patterns (\(list(exclude)))" }
@@ -66,26 +66,42 @@ enum TensorSelection {
     /// floating-point tensors of the two (by name and shape, Jaccard index) are shared, and groups
     /// are the connected components. A fine-tune with a resized head stays with its parent; models
     /// of different families, or of the same family at another size, do not.
-    static func architectureGroups(_ models: [Model]) -> [[Int]] {
-        let signatures = models.map { m in
-            Set(m.tensors.filter { $0.isWeight && $0.count > 0 }.map { "\($0.name)\u{0}\($0.shape)" })
+    ///
+    /// Models with the same set of tensors are compared once (an index holds thousands of models
+    /// of a few layouts): O(L² · tensors) for L distinct layouts, then O(n).
+    static func architectureGroups<M: TensorCatalog>(_ models: [M]) -> [[Int]] {
+        var layouts: [Set<String>] = [], layoutOf: [Int] = []
+        var known: [Set<String>: Int] = [:]
+        for m in models {
+            let set = Set(m.tensors.filter { $0.isWeight && $0.count > 0 }.map { "\($0.name)\u{0}\($0.shape)" })
+            // An empty set shares nothing, not even with another empty one.
+            if !set.isEmpty, let k = known[set] { layoutOf.append(k); continue }
+            if !set.isEmpty { known[set] = layouts.count }
+            layoutOf.append(layouts.count)
+            layouts.append(set)
         }
-        let n = models.count
+        let n = layouts.count
         var similarity = SquareMatrix<Double>(count: n, repeating: 0)
         for i in 0..<n {
             for j in (i + 1)..<n {
-                let union = signatures[i].union(signatures[j]).count
-                let jaccard = union == 0 ? 0 : Double(signatures[i].intersection(signatures[j]).count) / Double(union)
+                let union = layouts[i].union(layouts[j]).count
+                let jaccard = union == 0 ? 0 : Double(layouts[i].intersection(layouts[j]).count) / Double(union)
                 similarity[i, j] = jaccard
                 similarity[j, i] = jaccard
             }
         }
-        return Clustering.components(similarity: similarity, threshold: 0.5)
+        var component = [Int](repeating: 0, count: n)
+        for (c, members) in Clustering.components(similarity: similarity, threshold: 0.5).enumerated() {
+            for l in members { component[l] = c }
+        }
+        var groups: [Int: [Int]] = [:]
+        for (i, l) in layoutOf.enumerated() { groups[component[l], default: []].append(i) }
+        return groups.values.sorted { $0[0] < $1[0] }
     }
 
     /// The tensors whose kurtosis and norm vote on direction (`DirectionEvidence`): with include
     /// patterns, the selected ones; otherwise every 2-D candidate (square or not), less `exclude`.
-    static func directionTensors(models: [Model], selected: [String], include: [String], exclude: [String]) -> [String] {
+    static func directionTensors<M: TensorCatalog>(models: [M], selected: [String], include: [String], exclude: [String]) -> [String] {
         guard include.isEmpty else { return selected }
         return candidates(models).filter { t in
             t.shape.count == 2 && !exclude.contains { matches($0, t.name) }
@@ -96,4 +112,32 @@ enum TensorSelection {
     static func matches(_ pattern: String, _ name: String) -> Bool {
         fnmatch(pattern, name, 0) == 0
     }
+}
+
+/// What the tensor selection needs of a model: its id and its tensors' names, shapes and kinds.
+/// A `Model` (tensors to read) and a `ModelSignature` (tensors already read) both are one, so the
+/// exact pass and the index select alike.
+protocol TensorCatalog {
+    associatedtype Entry: TensorEntry
+    var id: String { get }
+    /// Sorted by name.
+    var tensors: [Entry] { get }
+    func tensor(named name: String) -> Entry?
+}
+
+/// One tensor of a `TensorCatalog`.
+protocol TensorEntry {
+    var name: String { get }
+    var shape: [Int] { get }
+    /// Whether its values are weights a recovery may compare.
+    var isWeight: Bool { get }
+    var count: Int { get }
+}
+
+extension Model: TensorCatalog {}
+extension TensorView: TensorEntry {}
+extension ModelSignature: TensorCatalog {}
+extension ModelSignature.Tensor: TensorEntry {
+    /// A signature keeps weight tensors only.
+    public var isWeight: Bool { true }
 }

@@ -24,7 +24,8 @@ struct TreeSolver {
         var parent: [Int]          // local indices, −1 for the root
         var confidence: [Double]   // NaN for the root
         /// Each child's parent in the best tree without its chosen edge (`confidences`); −1 for
-        /// the root, and for a child that tree makes the root.
+        /// the root, for a child that tree makes the root, and for a member outside
+        /// `confidenceFor`.
         var runnerUp: [Int]
         var direction: DirectionMode
         var directionUnsure: Bool
@@ -34,7 +35,10 @@ struct TreeSolver {
     /// in all); larger ones compare each chosen parent with the runner-up only.
     static let exactConfidenceLimit = 200
 
-    func solve(direction requested: DirectionMode) throws -> Solution {
+    /// - Parameter confidenceFor: the members (local indices) whose edge confidence is wanted;
+    ///   nil: every member's. The others get NaN (a parent query needs one edge's, and exact
+    ///   confidences cost one constrained arborescence each).
+    func solve(direction requested: DirectionMode, confidenceFor: Set<Int>? = nil) throws -> Solution {
         let s = size
         if s == 1 {
             return Solution(parent: [-1], confidence: [.nan], runnerUp: [-1], direction: requested == .auto ? .finetune : requested,
@@ -60,7 +64,7 @@ struct TreeSolver {
             }
         }
         let chosen = best!
-        let (confidence, runnerUp) = confidences(chosen.parent, chosen.cost, chosen.total)
+        let (confidence, runnerUp) = confidences(chosen.parent, chosen.cost, chosen.total, only: confidenceFor)
         return Solution(parent: chosen.parent, confidence: confidence, runnerUp: runnerUp, direction: chosen.mode, directionUnsure: unsure)
     }
 
@@ -135,11 +139,12 @@ struct TreeSolver {
     /// a runner-up parent at √2 times the distance (a sibling under RMS) gives 0.5; a runner-up
     /// twice as far (a sibling under the rank distance) gives 0.75. Forbidding the edge also
     /// lets the solver reverse it, so the margin covers the direction as well as the placement.
-    func confidences(_ parent: [Int], _ m: SquareMatrix<Double>, _ total: Double) -> (confidence: [Double], runnerUp: [Int]) {
+    func confidences(_ parent: [Int], _ m: SquareMatrix<Double>, _ total: Double,
+                     only: Set<Int>? = nil) -> (confidence: [Double], runnerUp: [Int]) {
         let s = size
         var result = [Double](repeating: .nan, count: s)
         var runnerUp = [Int](repeating: -1, count: s)
-        for j in 0..<s {
+        for j in 0..<s where only?.contains(j) ?? true {
             let p = parent[j]
             guard p >= 0 else { continue }
             let e = m[p, j]

@@ -25,9 +25,17 @@ struct DirectionEvidence {
         let read = try TensorMoments.gather(models: models, tensorNames: unread, threads: threads,
                                               kernels: kernels, progress: progress)
         let fresh = Dictionary(uniqueKeysWithValues: zip(unread, read))
-        let moments = tensorNames.map { known[$0] ?? fresh[$0]! }
-        var kurtosis = [[Double]](repeating: [], count: models.count)
-        var sumSquares = [[Double]](repeating: [], count: models.count)
+        return DirectionEvidence(tensors: tensorNames, moments: tensorNames.map { known[$0] ?? fresh[$0]! }, models: models.count)
+    }
+
+}
+
+extension DirectionEvidence {
+    /// The votes of tensors whose moments are known: `moments[t][m]` for tensor `tensors[t]` of
+    /// model m (a signature's moments, or the pass's).
+    init(tensors: [String], moments: [[Moments]], models n: Int) {
+        var kurtosis = [[Double]](repeating: [], count: n)
+        var sumSquares = [[Double]](repeating: [], count: n)
         for perModel in moments {
             for (m, moments) in perModel.enumerated() {
                 let finite = moments.nonFinite == 0
@@ -35,6 +43,6 @@ struct DirectionEvidence {
                 sumSquares[m].append(finite ? moments.sumOfSquares : .nan)
             }
         }
-        return DirectionEvidence(tensors: tensorNames, kurtosis: kurtosis, sumSquares: sumSquares)
+        self.init(tensors: tensors, kurtosis: kurtosis, sumSquares: sumSquares)
     }
 }

@@ -10,12 +10,23 @@ struct Moments {
     private(set) var minimum = Float.infinity
     private(set) var maximum = -Float.infinity
     private var shift = 0.0
-    private var s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0
+    /// Σ (x − shift)ᵏ for k = 1…4 over the finite values.
+    private(set) var s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0
 
     /// Empty moments whose sums will be taken about `shift` (the streaming pass fixes one shift
     /// per model and tensor so that partial sums of different segments can be added).
     init(shift: Double) {
         self.shift = shift
+    }
+
+    /// Moments as stored (a signature's): the sums about `shift` and the counts and extremes.
+    init(count: Int, nonFinite: Int, minimum: Float, maximum: Float, shift: Double, sums: (Double, Double, Double, Double)) {
+        self.count = count
+        self.nonFinite = nonFinite
+        self.minimum = minimum
+        self.maximum = maximum
+        self.shift = shift
+        (s1, s2, s3, s4) = sums
     }
 
     /// The shift the sums are taken about.

@@ -79,9 +79,7 @@ extension PairwiseStatistics {
         // Rows: the n decoded blocks, and for the Gram form their centred copies and the mean.
         let pass = StreamingPass(threads: threads, slots: n, stagingBytes: stagingBytes(models: n, block: block),
                                  rows: gram ? 2 * n + 1 : n, block: block, doubles: 2 * n * n + n, kernels: kernels)
-        var rmsSum = SquareMatrix<Double>(count: n, repeating: 0)
-        var correlationSum = SquareMatrix<Double>(count: n, repeating: 0)
-        var correlationCount = SquareMatrix<Int>(count: n, repeating: 0)
+        var pairs = SquareMatrix<PairAccumulator>(count: n, repeating: PairAccumulator())
 
         for (tensorIndex, name) in tensorNames.enumerated() {
             let views = models.map { $0.tensor(named: name)! }
@@ -112,43 +110,28 @@ extension PairwiseStatistics {
             result.tensors.append(name)
             result.kurtosis.append(moments.map(\.excessKurtosis))
             result.moments.append(moments)
-            let total = Double(count)
             for a in 0..<n {
                 for b in (a + 1)..<n {
-                    let ss = sumSquares[a, b]
-                    rmsSum[a, b] += (ss / total).squareRoot()
+                    pairs[a, b].add(sumSquares: sumSquares[a, b], count: count, moments[a], moments[b])
                     if maxDifference {
                         let range = Double(Swift.max(moments[a].maximum, moments[b].maximum))
                             - Double(Swift.min(moments[a].minimum, moments[b].minimum))
                         let normalized = range > 0 ? maxAbs[a, b] / range : 0
                         result.maxNormalized[a, b] = Swift.max(result.maxNormalized[a, b], normalized)
                     }
-                    // Pearson correlation from the variance of the difference:
-                    // cov = (var a + var b − var(a − b)) / 2, var(a − b) = E[(a−b)²] − (mean a − mean b)².
-                    let va = moments[a].variance, vb = moments[b].variance
-                    if va > 0 && vb > 0 {
-                        let dm = moments[a].mean - moments[b].mean
-                        let vd = Swift.max(0, ss / total - dm * dm)
-                        let c = (va + vb - vd) / (2 * (va * vb).squareRoot())
-                        correlationSum[a, b] += Swift.min(1, Swift.max(-1, c))
-                        correlationCount[a, b] += 1
-                    }
                 }
             }
             try progress(Double(tensorIndex + 1) / Double(tensorNames.count))
         }
 
-        let used = Double(result.tensors.count)
         for a in 0..<n {
             for b in (a + 1)..<n {
-                let d = used > 0 ? rmsSum[a, b] / used : 0
+                let d = pairs[a, b].rms
                 result.rms[a, b] = d
                 result.rms[b, a] = d
                 if !maxDifference { result.maxNormalized[a, b] = .nan }
                 result.maxNormalized[b, a] = result.maxNormalized[a, b]
-                // Two models whose every used tensor is constant: equal means related only if equal.
-                let k = correlationCount[a, b]
-                let c = k > 0 ? correlationSum[a, b] / Double(k) : (d == 0 ? 1 : 0)
+                let c = pairs[a, b].correlation
                 result.correlation[a, b] = c
                 result.correlation[b, a] = c
             }

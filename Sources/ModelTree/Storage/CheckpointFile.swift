@@ -24,6 +24,11 @@ final class CheckpointFile: Sendable {
     private let openPath: String
     /// The size when the file was opened, in bytes.
     var size: Int { identity.size }
+    /// What the file was when it was opened, for an index to tell later whether it changed.
+    var fileIdentity: FileIdentity {
+        FileIdentity(path: openPath, size: identity.size, modified: identity.modifiedSeconds * 1_000_000_000 + identity.modifiedNanoseconds,
+                     device: identity.device, inode: identity.inode)
+    }
     private let identity: Identity
 
     /// What must not change between the opening and a read.
@@ -136,4 +141,40 @@ final class CheckpointFile: Sendable {
 /// Call it right after the failing call, before anything can overwrite `errno`.
 func posixError(_ path: String, errno code: Int32 = errno) -> ModelTreeError {
     .io("\(path): \(String(cString: strerror(code)))")
+}
+
+/// A file as it was when a model was read: an index keeps it per model file so that `verify`
+/// can say which files changed or vanished since (size, modification time, or another file at
+/// the path).
+public struct FileIdentity: Equatable, Sendable {
+    /// The absolute path.
+    public var path: String
+    public var size: Int
+    /// Modification time in nanoseconds since the epoch.
+    public var modified: Int
+    public var device: UInt
+    public var inode: UInt
+
+    public init(path: String, size: Int, modified: Int, device: UInt, inode: UInt) {
+        self.path = path; self.size = size; self.modified = modified; self.device = device; self.inode = inode
+    }
+
+    /// The file at `path` now (following links), or nil when it cannot be stat'ed.
+    public static func current(_ path: String) -> FileIdentity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileIdentity(path: path, size: Int(info.st_size),
+                            modified: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec),
+                            device: UInt(info.st_dev), inode: UInt(info.st_ino))
+    }
+
+    /// How the file at the same path differs from this one now, in a few words; nil if it is
+    /// unchanged.
+    public func change() -> String? {
+        guard let now = Self.current(path) else { return "vanished" }
+        if now.device != device || now.inode != inode { return "replaced by another file" }
+        if now.size != size { return "size changed from \(size) to \(now.size) bytes" }
+        if now.modified != modified { return "rewritten (its modification time changed)" }
+        return nil
+    }
 }

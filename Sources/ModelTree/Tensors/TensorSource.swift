@@ -45,9 +45,15 @@ protocol TensorSource: Sendable {
     /// where the values lie on no grid of their own (a computed product). What typing an edge
     /// `quantized` reads (`GridEvidence`).
     func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws
+
+    /// The files the values are read from (none for caller memory; a computed view, its
+    /// operands'): an index records them to tell later whether a model's files changed.
+    var files: [CheckpointFile] { get }
 }
 
 extension TensorSource {
+    var files: [CheckpointFile] { [] }
+
     /// A float storage's steps: the values decoded, then each replaced by the type's spacing
     /// there (`unitRoundoff`; F16's smaller exponent range through `minimumExponent`).
     func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {

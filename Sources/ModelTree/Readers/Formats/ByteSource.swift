@@ -29,7 +29,7 @@ struct MemoryBytes: ByteSource {
 /// Every read checks its length against `limit` first (with overflow-checked arithmetic), so a
 /// hostile length field becomes an error naming what it ran past — `limitName` ("the file",
 /// "the 100000000-byte header limit") — and no read or allocation ever follows it.
-struct ByteReader {
+struct SourceReader {
     let source: ByteSource
     /// The first offset that may not be read.
     let limit: Int
@@ -61,8 +61,8 @@ struct ByteReader {
 
     /// A cursor over `range` (which must lie inside this one's limits) that starts with this
     /// cursor's window, so that reading a small nested region costs no further `pread`.
-    func child(_ range: Range<Int>, limitName: String) -> ByteReader {
-        var r = ByteReader(source, from: range.lowerBound, limit: range.upperBound, limitName: limitName, windowSize: windowSize)
+    func child(_ range: Range<Int>, limitName: String) -> SourceReader {
+        var r = SourceReader(source, from: range.lowerBound, limit: range.upperBound, limitName: limitName, windowSize: windowSize)
         r.window = window
         r.windowStart = windowStart
         return r

@@ -74,7 +74,7 @@ public struct GGUFFile: Sendable {
     /// - Throws: `.format` for anything that is not a well-formed GGUF file; `.io` when a file
     ///   cannot be read.
     static func parse(_ source: ByteSource) throws -> GGUFFile {
-        var parser = GGUFParser(ByteReader(source, limit: maxHeaderLength, limitName: "the \(maxHeaderLength)-byte header limit"))
+        var parser = GGUFParser(SourceReader(source, limit: maxHeaderLength, limitName: "the \(maxHeaderLength)-byte header limit"))
         return try parser.parseFile()
     }
 
@@ -183,7 +183,7 @@ public struct GGUFArray: Sendable, Equatable {
     /// The elements, read from `source` if they were not kept. Strings are checked to be UTF-8.
     func elements(from source: ByteSource) throws -> [GGUFValue] {
         if let elements { return elements }
-        var parser = GGUFParser(ByteReader(source, from: range.lowerBound, limit: range.upperBound, limitName: "the array"))
+        var parser = GGUFParser(SourceReader(source, from: range.lowerBound, limit: range.upperBound, limitName: "the array"))
         parser.inlineBudget = .max
         parser.maxKeptArray = .max
         parser.strict = true
@@ -196,7 +196,7 @@ public struct GGUFArray: Sendable, Equatable {
 
 /// The header parser's state: a cursor over the header and the budget of array bytes to keep.
 struct GGUFParser {
-    var reader: ByteReader
+    var reader: SourceReader
     /// What the arrays still to be materialised may cost.
     var inlineBudget = GGUFFile.maxInlineTotalBytes
     /// Values made so far (each costs `keptValueCost` when kept).
@@ -207,7 +207,7 @@ struct GGUFParser {
     /// demand) rather than a reason to leave the array in the file (while parsing the header).
     var strict = false
 
-    init(_ reader: ByteReader) { self.reader = reader }
+    init(_ reader: SourceReader) { self.reader = reader }
 
     mutating func parseFile() throws -> GGUFFile {
         let magic = try reader.bytes(4, "the 4-byte magic")

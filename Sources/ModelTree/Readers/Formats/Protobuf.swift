@@ -21,7 +21,7 @@ struct ProtobufReader {
         case bytes(Range<Int>)
     }
 
-    private(set) var reader: ByteReader
+    private(set) var reader: SourceReader
     /// How many messages enclose this one.
     let depth: Int
 
@@ -30,11 +30,11 @@ struct ProtobufReader {
 
     /// A reader of the message that fills `source` (a whole `.onnx` file is one ModelProto).
     init(_ source: ByteSource) {
-        reader = ByteReader(source, windowSize: 64 << 10)
+        reader = SourceReader(source, windowSize: 64 << 10)
         depth = 0
     }
 
-    private init(reader: ByteReader, depth: Int) {
+    private init(reader: SourceReader, depth: Int) {
         self.reader = reader
         self.depth = depth
     }

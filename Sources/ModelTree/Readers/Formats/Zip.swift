@@ -59,7 +59,7 @@ struct ZipArchive {
             throw ModelTreeError.format("not a zip archive (no end of central directory record)")
         }
         let eocdOffset = size - tailLength + eocd
-        var record = ByteReader(source, from: eocdOffset + 4)     // after the signature
+        var record = SourceReader(source, from: eocdOffset + 4)     // after the signature
         var disk = Int(try record.u16("the end record")), directoryDisk = Int(try record.u16("the end record"))
         var entriesHere = Int(try record.u16("the end record")), entryCount = Int(try record.u16("the end record"))
         var directorySize = Int(try record.u32("the end record")), directoryOffset = Int(try record.u32("the end record"))
@@ -67,7 +67,7 @@ struct ZipArchive {
         if entriesHere == 0xFFFF || entryCount == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF {
             // ZIP64: a locator just before the end record points to the ZIP64 end record.
             guard eocdOffset >= 20 + 56 else { throw ModelTreeError.format("zip: ZIP64 sizes but no room for a ZIP64 end record and locator") }
-            var locator = ByteReader(source, from: eocdOffset - 20)
+            var locator = SourceReader(source, from: eocdOffset - 20)
             guard try locator.u32("the ZIP64 locator") == 0x0706_4b50 else {
                 throw ModelTreeError.format("zip: ZIP64 sizes but no ZIP64 locator before the end record")
             }
@@ -78,7 +78,7 @@ struct ZipArchive {
             guard recordOffset <= UInt64(eocdOffset - 20 - 56) else {
                 throw ModelTreeError.format("zip: the ZIP64 end record offset \(recordOffset) is not before its locator")
             }
-            record = ByteReader(source, from: Int(recordOffset), limit: eocdOffset - 20, limitName: "the ZIP64 locator")
+            record = SourceReader(source, from: Int(recordOffset), limit: eocdOffset - 20, limitName: "the ZIP64 locator")
             guard try record.u32("the ZIP64 end record") == 0x0606_4b50 else {
                 throw ModelTreeError.format("zip: no ZIP64 end of central directory record at byte \(recordOffset)")
             }
@@ -110,9 +110,9 @@ struct ZipArchive {
             throw ModelTreeError.format("zip: \(entryCount) entries cannot fit in a \(directorySize)-byte central directory")
         }
 
-        var reader = ByteReader(source, from: directoryOffset, limit: directoryOffset + directorySize, limitName: "the central directory")
+        var reader = SourceReader(source, from: directoryOffset, limit: directoryOffset + directorySize, limitName: "the central directory")
         // The local headers, through one window: small entries share a read.
-        var local = ByteReader(source, limit: directoryOffset, limitName: "the central directory", windowSize: 64 << 10)
+        var local = SourceReader(source, limit: directoryOffset, limitName: "the central directory", windowSize: 64 << 10)
         var entries: [Entry] = []
         var index: [String: Int] = [:]
         var spans: [(start: Int, end: Int, name: String)] = []

@@ -8,6 +8,10 @@ struct StoredElements: TensorSource {
     var unitRoundoff: Double { dtype.unitRoundoff }
     var typeName: String { dtype.rawValue }
     var minimumExponent: Int { dtype.minimumExponent }
+    var files: [CheckpointFile] {
+        if case .file(let file, _) = storage { return [file] }
+        return []
+    }
 
     /// Memory is decoded in place; a file is read in pieces of at most the cursor's capacity
     /// (`TensorStorage.pieces`).

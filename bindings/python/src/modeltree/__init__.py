@@ -6,6 +6,8 @@
     g.parent("ft"), g.roots, g.trees, g.edges, g.distances
     print(g)                       # the trees, drawn as modeltree-cli draws them
     g.evaluate("truth.json")
+    with mt.Index("hub.mtindex") as index:                # a hub's index: parents in milliseconds
+        index.add("checkpoints/"); index.parent("ft"); index.graph()
 
 Three layers: ``modeltree._modeltree`` (the C extension, one call per function of
 include/modeltree.h), ``Collection`` (owns the models, lends arrays without copying) and the
@@ -29,9 +31,11 @@ from ._errors import (
     OutOfMemoryError,
 )
 from ._graph import Edge, Graph, Score, TreeScore
+from ._index import Candidate, Index, IndexEntry, Parent, Signature, signature
 
 __all__ = [
     "recover", "Graph", "Edge", "Score", "TreeScore", "Collection",
+    "Index", "Signature", "signature", "Parent", "Candidate", "IndexEntry",
     "ModelTreeError", "InvalidArgumentError", "FileError", "FormatError", "IncompatibleModelsError",
     "OutOfMemoryError", "CancelledError", "InternalError", "__version__", "library_version", "kernel_name",
 ]

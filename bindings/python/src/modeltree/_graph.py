@@ -136,10 +136,6 @@ class Graph:
         edges = tuple(Edge(ids[p], ids[i], distances[i], confidences[i], unsure[i], _EDGE_TYPE_NAMES.get(kinds[i], str(kinds[i])))
                       for i, p in enumerate(parents) if p >= 0 and not (stand_in[i] >= 0 and stand_in[i] == stand_in[p]))
         t_count = raw.tree_count()
-        matrix = np.empty(raw.distances(), dtype=np.float64)
-        raw.distances(matrix)
-        matrix = matrix.reshape(n, n)
-        matrix.flags.writeable = False
         s(self, "_raw", raw)
         s(self, "_ids", ids)
         s(self, "_index", {m: i for i, m in enumerate(ids)})
@@ -150,9 +146,12 @@ class Graph:
         s(self, "_duplicates", tuple(tuple(g) for _, g in sorted(groups.items())))
         s(self, "_edge", {e.child: e for e in edges})
         s(self, "_roots", tuple(ids[raw.tree_root(t)] for t in range(t_count)))
-        s(self, "_trees", tuple(tuple(ids[i] for i in range(n) if trees_of[i] == t) for t in range(t_count)))
+        members: list[list[str]] = [[] for _ in range(t_count)]
+        for i, t in enumerate(trees_of):
+            members[t].append(ids[i])
+        s(self, "_trees", tuple(tuple(m) for m in members))
         s(self, "_tree_of", {m: trees_of[i] for i, m in enumerate(ids)})
-        s(self, "_distances", matrix)
+        s(self, "_distances", None)  # n x n: read on first use (an index's graph may be large)
         s(self, "_metric", _METRIC_NAMES.get(raw.metric(), str(raw.metric())))
         s(self, "_directions", tuple(_DIRECTION_NAMES.get(raw.tree_direction(t), "?") for t in range(t_count)))
         s(self, "_direction_unsure", tuple(raw.tree_direction_unsure(t) for t in range(t_count)))
@@ -207,8 +206,16 @@ class Graph:
 
     @property
     def distances(self) -> np.ndarray:
-        """The n × n matrix of pairwise distances in ``metric`` (read-only; +inf between models of
-        different architectures, which are never compared)."""
+        """The n × n matrix of pairwise distances in ``metric`` (read-only; +inf between models
+        never compared: of different architectures, or of different families in an index). Read
+        from the library on first use."""
+        if self._distances is None:
+            n = len(self._ids)
+            matrix = np.empty(self._raw.distances(), dtype=np.float64)
+            self._raw.distances(matrix)
+            matrix = matrix.reshape(n, n)
+            matrix.flags.writeable = False
+            object.__setattr__(self, "_distances", matrix)
         return self._distances
 
     @property
@@ -272,7 +279,7 @@ class Graph:
 
     def distance(self, a: str, b: str) -> float:
         """The distance between two models in the graph's metric."""
-        return float(self._distances[self._check(a), self._check(b)])
+        return float(self.distances[self._check(a), self._check(b)])
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -959,6 +959,546 @@ static PyObject *mt_recover(PyObject *Py_UNUSED(module), PyObject *args, PyObjec
 }
 
 /* ============================================================================================
+ * Hub index: Signature, Parents, IndexEntries, Index
+ * ========================================================================================== */
+
+typedef struct {
+    PyObject_HEAD
+    modeltree_signature_t *handle;
+} SignatureObject;
+
+typedef struct {
+    PyObject_HEAD
+    modeltree_parents_t *handle;
+} ParentsObject;
+
+typedef struct {
+    PyObject_HEAD
+    modeltree_index_entries_t *handle;
+} EntriesObject;
+
+typedef struct {
+    PyObject_HEAD
+    modeltree_index_t *handle;
+    int busy; /* a call running with the GIL released: the handle is one thread's at a time */
+} IndexObject;
+
+static PyTypeObject SignatureType, ParentsType, EntriesType, IndexType;
+
+/* The owning side of an immutable result handle: Name_result wraps a call's status and handle
+ * into a new object (freeing the handle if the object cannot be made), and dealloc, close and the
+ * context manager free it once. */
+#define RESULT_TYPE(Name, Object, handle_t, free_fn)                                        \
+    static PyObject *Name##_result(modeltree_status_t status, handle_t *handle) {           \
+        if (status != MODELTREE_OK) return raise_status(status);                            \
+        Object *o = PyObject_New(Object, &Name##Type);                                      \
+        if (o == NULL) {                                                                    \
+            free_fn(handle);                                                                \
+            return NULL;                                                                    \
+        }                                                                                   \
+        o->handle = handle;                                                                 \
+        return (PyObject *)o;                                                               \
+    }                                                                                       \
+    static void Name##_dealloc(Object *self) {                                              \
+        free_fn(self->handle);                                                              \
+        Py_TYPE(self)->tp_free((PyObject *)self);                                           \
+    }                                                                                       \
+    static PyObject *Name##_close(Object *self, PyObject *Py_UNUSED(i)) {                   \
+        free_fn(self->handle);                                                              \
+        self->handle = NULL;                                                                \
+        Py_RETURN_NONE;                                                                     \
+    }                                                                                       \
+    static PyObject *Name##_enter(PyObject *self, PyObject *Py_UNUSED(i)) { return Py_NewRef(self); } \
+    static PyObject *Name##_exit(Object *self, PyObject *Py_UNUSED(a)) { return Name##_close(self, NULL); }
+
+/* Each header function is called by name (a test reads this file for the calls). */
+static void free_signature(modeltree_signature_t *h) { modeltree_signature_free(h); }
+static void free_parents(modeltree_parents_t *h) { modeltree_parents_free(h); }
+static void free_entries(modeltree_index_entries_t *h) { modeltree_index_entries_free(h); }
+RESULT_TYPE(Signature, SignatureObject, modeltree_signature_t, free_signature)
+RESULT_TYPE(Parents, ParentsObject, modeltree_parents_t, free_parents)
+RESULT_TYPE(Entries, EntriesObject, modeltree_index_entries_t, free_entries)
+
+/* Fills index options from keyword arguments that are not None (0 keeps the library's default). */
+static int index_options(modeltree_index_options_t *o, PyObject *busy, PyObject *threads, PyObject *k, PyObject *coarse,
+                         PyObject *rows, PyObject *cols, PyObject *hits) {
+    modeltree_index_options_init(o);
+    unsigned long long v[7] = {o->busy_timeout_ms, o->threads, o->distance_buckets, o->coarse_buckets,
+                               o->rank_rows, o->rank_columns, o->rank_hits};
+    PyObject *args[7] = {busy, threads, k, coarse, rows, cols, hits};
+    static const char *const names[7] = {"busy_timeout_ms", "threads", "distance_buckets", "coarse_buckets",
+                                         "rank_rows", "rank_columns", "rank_hits"};
+    for (int i = 0; i < 7; i++)
+        if (!unsigned_arg(args[i], names[i], UINT32_MAX, &v[i])) return 0;
+    o->busy_timeout_ms = (uint32_t)v[0];
+    o->threads = (uint32_t)v[1];
+    o->distance_buckets = (uint32_t)v[2];
+    o->coarse_buckets = (uint32_t)v[3];
+    o->rank_rows = (uint32_t)v[4];
+    o->rank_columns = (uint32_t)v[5];
+    o->rank_hits = (uint32_t)v[6];
+    return 1;
+}
+
+/* Fills recovery options (metric, direction, lambda, threads) from arguments that are not None. */
+static int query_options(modeltree_options_t *o, PyObject *metric, PyObject *direction, PyObject *lam, PyObject *threads) {
+    modeltree_options_init(o);
+    if (metric != Py_None) {
+        long v = PyLong_AsLong(metric);
+        if (v == -1 && PyErr_Occurred()) return 0;
+        o->metric = (modeltree_metric_t)v;
+    }
+    if (direction != Py_None) {
+        long v = PyLong_AsLong(direction);
+        if (v == -1 && PyErr_Occurred()) return 0;
+        o->direction = (modeltree_direction_t)v;
+    }
+    if (lam != Py_None) {
+        o->lambda = PyFloat_AsDouble(lam);
+        if (o->lambda == -1.0 && PyErr_Occurred()) return 0;
+    }
+    unsigned long long t = o->threads;
+    if (!unsigned_arg(threads, "threads", UINT32_MAX, &t)) return 0;
+    o->threads = (uint32_t)t;
+    return 1;
+}
+
+/* ---- Signature --------------------------------------------------------------------------- */
+
+#define SIGNATURE_OPEN(self) if ((self)->handle == NULL) return closed_error("Signature")
+static PyObject *Signature_model_id(SignatureObject *self, PyObject *Py_UNUSED(i)) {
+    SIGNATURE_OPEN(self);
+    return str_or_none(modeltree_signature_model_id(self->handle));
+}
+static PyObject *Signature_hash(SignatureObject *self, PyObject *Py_UNUSED(i)) {
+    SIGNATURE_OPEN(self);
+    return PyLong_FromUnsignedLongLong(modeltree_signature_hash(self->handle));
+}
+PyDoc_STRVAR(Signature_serialize_doc, "serialize()\n--\n\nmodeltree_signature_serialize: the portable bytes.");
+static PyObject *Signature_serialize(SignatureObject *self, PyObject *Py_UNUSED(i)) {
+    SIGNATURE_OPEN(self);
+    void *bytes = NULL;
+    size_t size = 0;
+    modeltree_status_t status = modeltree_signature_serialize(&bytes, &size, self->handle);
+    if (status != MODELTREE_OK) return raise_status(status);
+    PyObject *out = PyBytes_FromStringAndSize(bytes, (Py_ssize_t)size);
+    modeltree_bytes_free(bytes);
+    return out;
+}
+static PyObject *Signature_get_closed(SignatureObject *self, void *Py_UNUSED(c)) { return PyBool_FromLong(self->handle == NULL); }
+static PyMethodDef Signature_methods[] = {
+    {"close", (PyCFunction)Signature_close, METH_NOARGS, "modeltree_signature_free. Idempotent."},
+    {"model_id", (PyCFunction)Signature_model_id, METH_NOARGS, "modeltree_signature_model_id"},
+    {"hash", (PyCFunction)Signature_hash, METH_NOARGS, "modeltree_signature_hash"},
+    {"serialize", (PyCFunction)Signature_serialize, METH_NOARGS, Signature_serialize_doc},
+    {"__enter__", Signature_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Signature_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static PyGetSetDef Signature_getset[] = {{"closed", (getter)Signature_get_closed, NULL, NULL, NULL}, {NULL, NULL, NULL, NULL, NULL}};
+static PyTypeObject SignatureType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "modeltree._modeltree.Signature",
+    .tp_doc = PyDoc_STR("Owns a modeltree_signature_t; made by signature_compute(), signature_deserialize() or Index.signature()."),
+    .tp_basicsize = sizeof(SignatureObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Signature_dealloc,
+    .tp_methods = Signature_methods,
+    .tp_getset = Signature_getset,
+};
+
+PyDoc_STRVAR(signature_compute_doc,
+"signature_compute(collection, model_id, *, threads=None, distance_buckets=None, coarse_buckets=None,\n"
+"                  rank_rows=None, rank_columns=None, rank_hits=None)\n--\n\n"
+"modeltree_signature_compute: the signature of one model of the collection (GIL released).");
+static PyObject *mt_signature_compute(PyObject *Py_UNUSED(m), PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"collection", "model_id", "threads", "distance_buckets", "coarse_buckets", "rank_rows",
+                             "rank_columns", "rank_hits", NULL};
+    CollectionObject *collection;
+    const char *model_id;
+    PyObject *threads = Py_None, *k = Py_None, *coarse = Py_None, *rows = Py_None, *cols = Py_None, *hits = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!s|$OOOOOO:signature_compute", kwlist, &CollectionType, &collection,
+                                     &model_id, &threads, &k, &coarse, &rows, &cols, &hits))
+        return NULL;
+    if (collection->handle == NULL || collection->close_pending) return closed_error("Collection");
+    modeltree_index_options_t o;
+    if (!index_options(&o, Py_None, threads, k, coarse, rows, cols, hits)) return NULL;
+    modeltree_signature_t *handle = NULL;
+    modeltree_status_t status;
+    Py_INCREF(collection);
+    collection->busy++;
+    Py_BEGIN_ALLOW_THREADS
+    status = modeltree_signature_compute(&handle, collection->handle, model_id, &o);
+    Py_END_ALLOW_THREADS
+    collection->busy--;
+    if (collection->busy == 0 && collection->close_pending) collection_release(collection);
+    Py_DECREF(collection);
+    return Signature_result(status, handle);
+}
+
+PyDoc_STRVAR(signature_deserialize_doc,
+"signature_deserialize(data)\n--\n\nmodeltree_signature_deserialize: a Signature from its bytes (any buffer).");
+static PyObject *mt_signature_deserialize(PyObject *Py_UNUSED(m), PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    modeltree_signature_t *handle = NULL;
+    modeltree_status_t status = modeltree_signature_deserialize(&handle, view.buf, (size_t)view.len);
+    PyBuffer_Release(&view);
+    return Signature_result(status, handle);
+}
+
+/* ---- Parents ----------------------------------------------------------------------------- */
+
+#define PARENTS_OPEN(self) if ((self)->handle == NULL) return closed_error("Parents")
+#define CANDIDATE_INDEX(self, arg, k) \
+    PARENTS_OPEN(self);               \
+    size_t k;                         \
+    if (!index_arg(arg, modeltree_parents_count((self)->handle), "candidate", &k)) return NULL
+static PyObject *Parents_model_id(ParentsObject *self, PyObject *Py_UNUSED(i)) { PARENTS_OPEN(self); return str_or_none(modeltree_parents_model_id(self->handle)); }
+static PyObject *Parents_indexed(ParentsObject *self, PyObject *Py_UNUSED(i)) { PARENTS_OPEN(self); return PyBool_FromLong(modeltree_parents_indexed(self->handle)); }
+static PyObject *Parents_count(ParentsObject *self, PyObject *Py_UNUSED(i)) { PARENTS_OPEN(self); return PyLong_FromSize_t(modeltree_parents_count(self->handle)); }
+static PyObject *Parents_id(ParentsObject *self, PyObject *arg) { CANDIDATE_INDEX(self, arg, k); return str_or_none(modeltree_parents_id(self->handle, k)); }
+static PyObject *Parents_type(ParentsObject *self, PyObject *arg) { CANDIDATE_INDEX(self, arg, k); return PyLong_FromLong((long)modeltree_parents_type(self->handle, k)); }
+static PyObject *Parents_distance(ParentsObject *self, PyObject *arg) { CANDIDATE_INDEX(self, arg, k); return PyFloat_FromDouble(modeltree_parents_distance(self->handle, k)); }
+static PyObject *Parents_confidence(ParentsObject *self, PyObject *arg) { CANDIDATE_INDEX(self, arg, k); return PyFloat_FromDouble(modeltree_parents_confidence(self->handle, k)); }
+static PyObject *Parents_unsure(ParentsObject *self, PyObject *arg) { CANDIDATE_INDEX(self, arg, k); return PyBool_FromLong(modeltree_parents_unsure(self->handle, k)); }
+static PyObject *Parents_metric(ParentsObject *self, PyObject *Py_UNUSED(i)) { PARENTS_OPEN(self); return PyLong_FromLong((long)modeltree_parents_metric(self->handle)); }
+static PyObject *Parents_relatives(ParentsObject *self, PyObject *Py_UNUSED(i)) { PARENTS_OPEN(self); return PyLong_FromSize_t(modeltree_parents_relatives(self->handle)); }
+static PyObject *Parents_duplicate_count(ParentsObject *self, PyObject *Py_UNUSED(i)) { PARENTS_OPEN(self); return PyLong_FromSize_t(modeltree_parents_duplicate_count(self->handle)); }
+static PyObject *Parents_duplicate(ParentsObject *self, PyObject *arg) {
+    PARENTS_OPEN(self);
+    size_t k;
+    if (!index_arg(arg, modeltree_parents_duplicate_count(self->handle), "duplicate", &k)) return NULL;
+    return str_or_none(modeltree_parents_duplicate(self->handle, k));
+}
+static PyMethodDef Parents_methods[] = {
+    {"close", (PyCFunction)Parents_close, METH_NOARGS, "modeltree_parents_free. Idempotent."},
+    {"model_id", (PyCFunction)Parents_model_id, METH_NOARGS, "modeltree_parents_model_id"},
+    {"indexed", (PyCFunction)Parents_indexed, METH_NOARGS, "modeltree_parents_indexed"},
+    {"count", (PyCFunction)Parents_count, METH_NOARGS, "modeltree_parents_count"},
+    {"id", (PyCFunction)Parents_id, METH_O, "modeltree_parents_id"},
+    {"type", (PyCFunction)Parents_type, METH_O, "modeltree_parents_type"},
+    {"distance", (PyCFunction)Parents_distance, METH_O, "modeltree_parents_distance"},
+    {"confidence", (PyCFunction)Parents_confidence, METH_O, "modeltree_parents_confidence"},
+    {"unsure", (PyCFunction)Parents_unsure, METH_O, "modeltree_parents_unsure"},
+    {"metric", (PyCFunction)Parents_metric, METH_NOARGS, "modeltree_parents_metric"},
+    {"relatives", (PyCFunction)Parents_relatives, METH_NOARGS, "modeltree_parents_relatives"},
+    {"duplicate_count", (PyCFunction)Parents_duplicate_count, METH_NOARGS, "modeltree_parents_duplicate_count"},
+    {"duplicate", (PyCFunction)Parents_duplicate, METH_O, "modeltree_parents_duplicate"},
+    {"__enter__", Parents_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Parents_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static PyTypeObject ParentsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "modeltree._modeltree.Parents",
+    .tp_doc = PyDoc_STR("Owns a modeltree_parents_t; made by Index.parent()."),
+    .tp_basicsize = sizeof(ParentsObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Parents_dealloc,
+    .tp_methods = Parents_methods,
+};
+
+/* ---- IndexEntries ------------------------------------------------------------------------ */
+
+#define ENTRY_INDEX(self, arg, i)                                                       \
+    if ((self)->handle == NULL) return closed_error("IndexEntries");                    \
+    size_t i;                                                                           \
+    if (!index_arg(arg, modeltree_index_entries_count((self)->handle), "entry", &i)) return NULL
+static PyObject *Entries_count(EntriesObject *self, PyObject *Py_UNUSED(i)) {
+    if (self->handle == NULL) return closed_error("IndexEntries");
+    return PyLong_FromSize_t(modeltree_index_entries_count(self->handle));
+}
+static PyObject *Entries_id(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return str_or_none(modeltree_index_entries_id(self->handle, i)); }
+static PyObject *Entries_path(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return str_or_none(modeltree_index_entries_path(self->handle, i)); }
+static PyObject *Entries_format(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return str_or_none(modeltree_index_entries_format(self->handle, i)); }
+static PyObject *Entries_family(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return PyLong_FromLongLong(modeltree_index_entries_family(self->handle, i)); }
+static PyObject *Entries_state(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return PyLong_FromLong((long)modeltree_index_entries_state(self->handle, i)); }
+static PyObject *Entries_detail(EntriesObject *self, PyObject *arg) { ENTRY_INDEX(self, arg, i); return str_or_none(modeltree_index_entries_detail(self->handle, i)); }
+static PyMethodDef Entries_methods[] = {
+    {"close", (PyCFunction)Entries_close, METH_NOARGS, "modeltree_index_entries_free. Idempotent."},
+    {"count", (PyCFunction)Entries_count, METH_NOARGS, "modeltree_index_entries_count"},
+    {"id", (PyCFunction)Entries_id, METH_O, "modeltree_index_entries_id"},
+    {"path", (PyCFunction)Entries_path, METH_O, "modeltree_index_entries_path"},
+    {"format", (PyCFunction)Entries_format, METH_O, "modeltree_index_entries_format"},
+    {"family", (PyCFunction)Entries_family, METH_O, "modeltree_index_entries_family"},
+    {"state", (PyCFunction)Entries_state, METH_O, "modeltree_index_entries_state"},
+    {"detail", (PyCFunction)Entries_detail, METH_O, "modeltree_index_entries_detail"},
+    {"__enter__", Entries_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Entries_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static PyTypeObject EntriesType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "modeltree._modeltree.IndexEntries",
+    .tp_doc = PyDoc_STR("Owns a modeltree_index_entries_t; made by Index.list() and Index.verify()."),
+    .tp_basicsize = sizeof(EntriesObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Entries_dealloc,
+    .tp_methods = Entries_methods,
+};
+
+/* ---- Index ------------------------------------------------------------------------------- */
+
+static PyObject *Index_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"path", "busy_timeout_ms", "threads", "distance_buckets", "coarse_buckets", "rank_rows",
+                             "rank_columns", "rank_hits", NULL};
+    PyObject *path = NULL;
+    PyObject *busy = Py_None, *threads = Py_None, *k = Py_None, *coarse = Py_None, *rows = Py_None, *cols = Py_None, *hits = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&|$OOOOOOO:Index", kwlist, PyUnicode_FSConverter, &path, &busy, &threads,
+                                     &k, &coarse, &rows, &cols, &hits))
+        return NULL;
+    modeltree_index_options_t o;
+    if (!index_options(&o, busy, threads, k, coarse, rows, cols, hits)) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    IndexObject *self = (IndexObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        Py_DECREF(path);
+        return NULL;
+    }
+    modeltree_status_t status;
+    Py_BEGIN_ALLOW_THREADS
+    status = modeltree_index_open(&self->handle, PyBytes_AS_STRING(path), &o);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (status != MODELTREE_OK) {
+        Py_DECREF(self);
+        return raise_status(status);
+    }
+    return (PyObject *)self;
+}
+static void Index_dealloc(IndexObject *self) {
+    modeltree_index_close(self->handle);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+/* Fails unless the index is open and not in use by another thread. */
+static int index_usable(IndexObject *self) {
+    if (self->handle == NULL) {
+        closed_error("Index");
+        return 0;
+    }
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the index is in use by another thread (one thread at a time per Index)");
+        return 0;
+    }
+    return 1;
+}
+static PyObject *Index_close(IndexObject *self, PyObject *Py_UNUSED(i)) {
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "the index is in use by another thread");
+        return NULL;
+    }
+    modeltree_index_close(self->handle);
+    self->handle = NULL;
+    Py_RETURN_NONE;
+}
+/* Runs `call` on the index with the GIL released, the index marked busy meanwhile. */
+#define INDEX_CALL(self, status, call)  \
+    do {                                \
+        (self)->busy = 1;               \
+        Py_BEGIN_ALLOW_THREADS          \
+        status = (call);                \
+        Py_END_ALLOW_THREADS            \
+        (self)->busy = 0;               \
+    } while (0)
+
+PyDoc_STRVAR(Index_options_doc,
+"options()\n--\n\nmodeltree_index_get_options: a dict of the index's options and sketch sizes.");
+static PyObject *Index_options(IndexObject *self, PyObject *Py_UNUSED(i)) {
+    if (!index_usable(self)) return NULL;
+    modeltree_index_options_t o;
+    modeltree_status_t status = modeltree_index_get_options(&o, self->handle);
+    if (status != MODELTREE_OK) return raise_status(status);
+    return Py_BuildValue("{sIsIsIsIsIsIsI}", "busy_timeout_ms", o.busy_timeout_ms, "threads", o.threads,
+                         "distance_buckets", o.distance_buckets, "coarse_buckets", o.coarse_buckets, "rank_rows", o.rank_rows,
+                         "rank_columns", o.rank_columns, "rank_hits", o.rank_hits);
+}
+static PyObject *Index_add_path(IndexObject *self, PyObject *args) {
+    const char *model_id = NULL;
+    PyObject *path = NULL;
+    if (!PyArg_ParseTuple(args, "zO&:add_path", &model_id, PyUnicode_FSConverter, &path)) return NULL;
+    if (!index_usable(self)) { Py_DECREF(path); return NULL; }
+    modeltree_status_t status;
+    INDEX_CALL(self, status, modeltree_index_add_path(self->handle, model_id, PyBytes_AS_STRING(path)));
+    Py_DECREF(path);
+    if (status != MODELTREE_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+static PyObject *Index_add_collection(IndexObject *self, PyObject *arg) {
+    if (!PyObject_TypeCheck(arg, &CollectionType)) {
+        PyErr_SetString(PyExc_TypeError, "add_collection takes a Collection");
+        return NULL;
+    }
+    CollectionObject *collection = (CollectionObject *)arg;
+    if (collection->handle == NULL || collection->close_pending) return closed_error("Collection");
+    if (!index_usable(self)) return NULL;
+    modeltree_status_t status;
+    Py_INCREF(collection);
+    collection->busy++;
+    INDEX_CALL(self, status, modeltree_index_add_collection(self->handle, collection->handle));
+    collection->busy--;
+    if (collection->busy == 0 && collection->close_pending) collection_release(collection);
+    Py_DECREF(collection);
+    if (status != MODELTREE_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+static PyObject *Index_add_signature(IndexObject *self, PyObject *args) {
+    SignatureObject *sig;
+    const char *model_id = NULL;
+    if (!PyArg_ParseTuple(args, "O!z:add_signature", &SignatureType, &sig, &model_id)) return NULL;
+    if (sig->handle == NULL) return closed_error("Signature");
+    if (!index_usable(self)) return NULL;
+    modeltree_status_t status;
+    INDEX_CALL(self, status, modeltree_index_add_signature(self->handle, sig->handle, model_id));
+    if (status != MODELTREE_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+static PyObject *Index_remove(IndexObject *self, PyObject *args) {
+    const char *model_id;
+    if (!PyArg_ParseTuple(args, "s:remove", &model_id)) return NULL;
+    if (!index_usable(self)) return NULL;
+    modeltree_status_t status;
+    INDEX_CALL(self, status, modeltree_index_remove(self->handle, model_id));
+    if (status != MODELTREE_OK) return raise_status(status);
+    Py_RETURN_NONE;
+}
+static PyObject *Index_model_count(IndexObject *self, PyObject *Py_UNUSED(i)) {
+    if (!index_usable(self)) return NULL;
+    size_t n = 0;
+    modeltree_status_t status = modeltree_index_model_count(&n, self->handle);
+    if (status != MODELTREE_OK) return raise_status(status);
+    return PyLong_FromSize_t(n);
+}
+static PyObject *Index_signature(IndexObject *self, PyObject *args) {
+    const char *model_id;
+    if (!PyArg_ParseTuple(args, "s:signature", &model_id)) return NULL;
+    if (!index_usable(self)) return NULL;
+    modeltree_signature_t *handle = NULL;
+    modeltree_status_t status;
+    INDEX_CALL(self, status, modeltree_index_signature(&handle, self->handle, model_id));
+    return Signature_result(status, handle);
+}
+static PyObject *Index_list(IndexObject *self, PyObject *Py_UNUSED(i)) {
+    if (!index_usable(self)) return NULL;
+    modeltree_index_entries_t *handle = NULL;
+    modeltree_status_t status;
+    INDEX_CALL(self, status, modeltree_index_list(&handle, self->handle));
+    return Entries_result(status, handle);
+}
+static PyObject *Index_verify(IndexObject *self, PyObject *Py_UNUSED(i)) {
+    if (!index_usable(self)) return NULL;
+    modeltree_index_entries_t *handle = NULL;
+    modeltree_status_t status;
+    INDEX_CALL(self, status, modeltree_index_verify(&handle, self->handle));
+    return Entries_result(status, handle);
+}
+PyDoc_STRVAR(Index_parent_doc,
+"parent(model, alternatives=3, *, metric=None, direction=None, lam=None)\n--\n\n"
+"modeltree_index_parent (model: an indexed id) or modeltree_index_parent_of_signature (model:\n"
+"a Signature).");
+static PyObject *Index_parent(IndexObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"model", "alternatives", "metric", "direction", "lam", NULL};
+    PyObject *model;
+    Py_ssize_t alternatives = 3;
+    PyObject *metric = Py_None, *direction = Py_None, *lam = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|n$OOO:parent", kwlist, &model, &alternatives, &metric, &direction, &lam))
+        return NULL;
+    if (alternatives < 0) {
+        PyErr_SetString(PyExc_ValueError, "alternatives must be >= 0");
+        return NULL;
+    }
+    modeltree_options_t o;
+    if (!query_options(&o, metric, direction, lam, Py_None)) return NULL;
+    if (!index_usable(self)) return NULL;
+    modeltree_parents_t *handle = NULL;
+    modeltree_status_t status;
+    if (PyObject_TypeCheck(model, &SignatureType)) {
+        SignatureObject *sig = (SignatureObject *)model;
+        if (sig->handle == NULL) return closed_error("Signature");
+        INDEX_CALL(self, status, modeltree_index_parent_of_signature(&handle, self->handle, sig->handle, (size_t)alternatives, &o));
+    } else {
+        const char *id = PyUnicode_Check(model) ? PyUnicode_AsUTF8(model) : NULL;
+        if (id == NULL) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "parent takes an indexed model id (str) or a Signature");
+            return NULL;
+        }
+        INDEX_CALL(self, status, modeltree_index_parent(&handle, self->handle, id, (size_t)alternatives, &o));
+    }
+    return Parents_result(status, handle);
+}
+PyDoc_STRVAR(Index_graph_doc,
+"graph(*, metric=None, direction=None, lam=None, progress=None)\n--\n\n"
+"modeltree_index_graph: the Model Graph of every indexed model, as a Graph (GIL released; the\n"
+"progress callable and Ctrl-C as in recover()).");
+static PyObject *Index_graph(IndexObject *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"metric", "direction", "lam", "progress", NULL};
+    PyObject *metric = Py_None, *direction = Py_None, *lam = Py_None, *progress = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOO:graph", kwlist, &metric, &direction, &lam, &progress)) return NULL;
+    modeltree_options_t o;
+    if (!query_options(&o, metric, direction, lam, Py_None)) return NULL;
+    if (progress != Py_None && !PyCallable_Check(progress)) {
+        PyErr_SetString(PyExc_TypeError, "progress must be callable or None");
+        return NULL;
+    }
+    if (!index_usable(self)) return NULL;
+    ProgressState state = {progress == Py_None ? NULL : progress, NULL, NULL, NULL, NULL};
+    o.progress = progress_trampoline;
+    o.user_data = &state;
+    GraphObject *graph = PyObject_New(GraphObject, &GraphType);
+    if (graph == NULL) return NULL;
+    graph->handle = NULL;
+    self->busy = 1;
+    state.thread = PyEval_SaveThread();
+    modeltree_status_t status = modeltree_index_graph(&graph->handle, self->handle, &o);
+    PyEval_RestoreThread(state.thread);
+    self->busy = 0;
+    if (state.exc_type != NULL) {
+        Py_DECREF(graph);
+        PyErr_Restore(state.exc_type, state.exc_value, state.exc_tb);
+        return NULL;
+    }
+    if (status != MODELTREE_OK) {
+        Py_DECREF(graph);
+        return raise_status(status);
+    }
+    return (PyObject *)graph;
+}
+static PyObject *Index_enter(PyObject *self, PyObject *Py_UNUSED(i)) { return Py_NewRef(self); }
+static PyObject *Index_exit(IndexObject *self, PyObject *Py_UNUSED(a)) { return Index_close(self, NULL); }
+static PyObject *Index_get_closed(IndexObject *self, void *Py_UNUSED(c)) { return PyBool_FromLong(self->handle == NULL); }
+static PyMethodDef Index_methods[] = {
+    {"close", (PyCFunction)Index_close, METH_NOARGS, "modeltree_index_close. Idempotent."},
+    {"options", (PyCFunction)Index_options, METH_NOARGS, Index_options_doc},
+    {"add_path", (PyCFunction)Index_add_path, METH_VARARGS, "modeltree_index_add_path(model_id or None, path)"},
+    {"add_collection", (PyCFunction)Index_add_collection, METH_O, "modeltree_index_add_collection(collection)"},
+    {"add_signature", (PyCFunction)Index_add_signature, METH_VARARGS, "modeltree_index_add_signature(signature, model_id or None)"},
+    {"remove", (PyCFunction)Index_remove, METH_VARARGS, "modeltree_index_remove(model_id)"},
+    {"model_count", (PyCFunction)Index_model_count, METH_NOARGS, "modeltree_index_model_count"},
+    {"signature", (PyCFunction)Index_signature, METH_VARARGS, "modeltree_index_signature(model_id)"},
+    {"list", (PyCFunction)Index_list, METH_NOARGS, "modeltree_index_list"},
+    {"verify", (PyCFunction)Index_verify, METH_NOARGS, "modeltree_index_verify"},
+    {"parent", (PyCFunction)(void (*)(void))Index_parent, METH_VARARGS | METH_KEYWORDS, Index_parent_doc},
+    {"graph", (PyCFunction)(void (*)(void))Index_graph, METH_VARARGS | METH_KEYWORDS, Index_graph_doc},
+    {"__enter__", Index_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)Index_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+static PyGetSetDef Index_getset[] = {{"closed", (getter)Index_get_closed, NULL, NULL, NULL}, {NULL, NULL, NULL, NULL, NULL}};
+static PyTypeObject IndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "modeltree._modeltree.Index",
+    .tp_doc = PyDoc_STR("Owns a modeltree_index_t (modeltree_index_open). One thread at a time."),
+    .tp_basicsize = sizeof(IndexObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Index_new,
+    .tp_dealloc = (destructor)Index_dealloc,
+    .tp_methods = Index_methods,
+    .tp_getset = Index_getset,
+};
+
+/* ============================================================================================
  * Module
  * ========================================================================================== */
 
@@ -995,6 +1535,8 @@ static PyMethodDef module_methods[] = {
     {"status_string", mt_status_string, METH_O, "modeltree_status_string"},
     {"last_error_message", mt_last_error_message, METH_NOARGS, "modeltree_last_error_message"},
     {"recover", (PyCFunction)(void (*)(void))mt_recover, METH_VARARGS | METH_KEYWORDS, recover_doc},
+    {"signature_compute", (PyCFunction)(void (*)(void))mt_signature_compute, METH_VARARGS | METH_KEYWORDS, signature_compute_doc},
+    {"signature_deserialize", mt_signature_deserialize, METH_O, signature_deserialize_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1017,13 +1559,20 @@ PyMODINIT_FUNC PyInit__modeltree(void) {
             PyErr_SetString(PyExc_ImportError, "modeltree._errors.STATUS_ERRORS must be a tuple");
         return NULL;
     }
-    if (PyType_Ready(&CollectionType) < 0 || PyType_Ready(&GraphType) < 0 || PyType_Ready(&ScoreType) < 0) return NULL;
+    if (PyType_Ready(&CollectionType) < 0 || PyType_Ready(&GraphType) < 0 || PyType_Ready(&ScoreType) < 0 ||
+        PyType_Ready(&SignatureType) < 0 || PyType_Ready(&ParentsType) < 0 || PyType_Ready(&EntriesType) < 0 ||
+        PyType_Ready(&IndexType) < 0)
+        return NULL;
 
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL) return NULL;
     if (PyModule_AddObjectRef(m, "Collection", (PyObject *)&CollectionType) < 0 ||
         PyModule_AddObjectRef(m, "Graph", (PyObject *)&GraphType) < 0 ||
-        PyModule_AddObjectRef(m, "Score", (PyObject *)&ScoreType) < 0)
+        PyModule_AddObjectRef(m, "Score", (PyObject *)&ScoreType) < 0 ||
+        PyModule_AddObjectRef(m, "Signature", (PyObject *)&SignatureType) < 0 ||
+        PyModule_AddObjectRef(m, "Parents", (PyObject *)&ParentsType) < 0 ||
+        PyModule_AddObjectRef(m, "IndexEntries", (PyObject *)&EntriesType) < 0 ||
+        PyModule_AddObjectRef(m, "Index", (PyObject *)&IndexType) < 0)
         goto fail;
     /* The header's constants, as compiled: a test compares them with include/modeltree.h and with
      * the Python layer's own tables. */
@@ -1061,6 +1610,10 @@ PyMODINIT_FUNC PyInit__modeltree(void) {
         {"MAX_NDIM", MODELTREE_MAX_NDIM},
         {"INDEX_INVALID", MODELTREE_INDEX_INVALID},
         {"NO_PARENT", MODELTREE_NO_PARENT},
+        {"FILES_UNCHANGED", MODELTREE_FILES_UNCHANGED},
+        {"FILES_CHANGED", MODELTREE_FILES_CHANGED},
+        {"FILES_MISSING", MODELTREE_FILES_MISSING},
+        {"FILES_MEMORY", MODELTREE_FILES_MEMORY},
     };
     for (size_t k = 0; k < sizeof constants / sizeof constants[0]; k++) {
         PyObject *v = PyLong_FromLongLong(constants[k].value);
