@@ -116,7 +116,7 @@ struct Recovery {
             try report(part, 0.72 + 0.28 * f, stage)
         }
         // Quantized copies are told by the weights themselves (their storage grids): the exact pass only.
-        guard let weights = source as? WeightSource else { return graph }
+        guard options.typesQuantizedCopies, let weights = source as? WeightSource else { return graph }
         return try QuantizedTyping.typed(graph, models: members.map { weights.models[$0] }, evidence: evidence,
                                          threads: threads, kernels: options.kernels)
     }
