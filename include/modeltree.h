@@ -234,13 +234,13 @@ typedef enum modeltree_direction {
 typedef enum modeltree_edge_type {
     /** A full fine-tune, a merged LoRA adapter, or continued pre-training. */
     MODELTREE_EDGE_FINETUNE = 0,
-    /** An un-merged PEFT adapter folder, the child of the base it loads onto. @since 0.2 */
+    /** An un-merged PEFT adapter folder, the child of the base it loads onto. @since 0.3 */
     MODELTREE_EDGE_ADAPTER = 1,
-    /** A lower-precision copy: GGUF of any type, an int8 export, a BF16/F16 cast. @since 0.2 */
+    /** A lower-precision copy: GGUF of any type, an int8 export, a BF16/F16 cast. @since 0.3 */
     MODELTREE_EDGE_QUANTIZED = 2,
-    /** One of several parents of a merged model. @since 0.2 */
+    /** One of several parents of a merged model. @since 0.3 */
     MODELTREE_EDGE_MERGE = 3,
-    /** A smaller model initialised from some of the parent's layers. @since 0.2 */
+    /** A smaller model initialised from some of the parent's layers. @since 0.3 */
     MODELTREE_EDGE_LAYER_SUBSET = 4
 } modeltree_edge_type_t;
 
@@ -579,7 +579,7 @@ MODELTREE_API int64_t modeltree_graph_parent(const modeltree_graph_t *g, size_t 
  * @param i a model index.
  * @return the stand-in's index (i itself for the stand-in); MODELTREE_NO_PARENT (-1) for a model
  *         without a copy; MODELTREE_INDEX_INVALID (-2) for a NULL graph or an index out of range.
- * @since 0.2
+ * @since 0.3
  */
 MODELTREE_API int64_t modeltree_graph_duplicate_of(const modeltree_graph_t *g, size_t i);
 
@@ -872,7 +872,7 @@ MODELTREE_API size_t modeltree_score_trees(const modeltree_score_t *s, size_t *c
  * @param reported receives the relations the graph reports, or NULL.
  * @return the F1 of precision correct / reported (1 when nothing is reported) and recall
  *         correct / truth (1 when the truth holds none); NaN (and nothing written) if s is NULL.
- * @since 0.2
+ * @since 0.3
  */
 MODELTREE_API double modeltree_score_typed(const modeltree_score_t *s, size_t *correct, size_t *truth,
                                            size_t *reported);
@@ -888,7 +888,7 @@ MODELTREE_API double modeltree_score_typed(const modeltree_score_t *s, size_t *c
  * @param total   receives the relations of the kind the truth holds, or NULL.
  * @return correct / total; NaN (and 0 written) when the truth holds none, the type is not one
  *         of these names, or s or type is NULL.
- * @since 0.2
+ * @since 0.3
  */
 MODELTREE_API double modeltree_score_type_recall(const modeltree_score_t *s, const char *type, size_t *correct,
                                                  size_t *total);
