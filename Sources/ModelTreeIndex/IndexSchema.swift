@@ -76,9 +76,9 @@ enum IndexSchema {
         // WAL: readers never block the writer, one file plus its -wal and -shm companions while
         // open; NORMAL synchronisation is safe against a killed process (a power loss may lose
         // the last commits, never consistency).
-        let mode = try db.query("PRAGMA journal_mode=WAL") { $0.text(0) ?? "" }.first
+        let mode = try db.enableWriteAheadLog()
         guard mode == "wal" || mode == "memory" else {
-            throw ModelTreeError.io("index \(db.path): cannot use write-ahead logging (journal mode \(mode ?? "?"))")
+            throw ModelTreeError.io("index \(db.path): cannot use write-ahead logging (journal mode \(mode))")
         }
         try db.execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON")
         return try db.transaction(write: true) {

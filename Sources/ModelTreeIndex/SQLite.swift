@@ -1,6 +1,7 @@
 // The one place the index calls SQLite: a connection with its prepared statements, typed binds
 // and reads, transactions, and the mapping of SQLite's result codes to `ModelTreeError`.
 import CSQLite
+import Glibc
 import ModelTree
 
 /// SQLite's destructor constant that makes it copy bound text and blobs.
@@ -12,12 +13,15 @@ final class SQLiteConnection {
     private var db: OpaquePointer?
     /// The database's path, for messages.
     let path: String
+    /// How long a statement waits for another connection's lock, in milliseconds.
+    let busyTimeout: Int
     private var statements: [String: OpaquePointer] = [:]
 
     /// Opens (creating when asked) the database at `path`.
     /// - Throws: `.io` when it cannot be opened.
     init(path: String, create: Bool, busyTimeout: Int) throws {
         self.path = path
+        self.busyTimeout = busyTimeout
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
@@ -59,6 +63,32 @@ final class SQLiteConnection {
             return .invalidArgument(what)
         default:
             return .internal(what)
+        }
+    }
+
+    /// Puts the database in write-ahead-log mode and returns the journal mode it is in.
+    /// Switching a new database reads its header and then writes it: when several processes open
+    /// a new index at once, SQLite answers BUSY at once instead of calling the busy handler
+    /// (two readers both waiting to write would deadlock), so this retries, up to the busy timeout.
+    func enableWriteAheadLog() throws -> String {
+        var waited = 0
+        while true {
+            var s: OpaquePointer?
+            var rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &s, nil)
+            var mode = ""
+            if rc == SQLITE_OK {
+                rc = sqlite3_step(s)
+                if rc == SQLITE_ROW {
+                    mode = sqlite3_column_text(s, 0).map { String(cString: $0) } ?? ""
+                    rc = SQLITE_OK
+                }
+            }
+            sqlite3_finalize(s)
+            if rc == SQLITE_OK { return mode }
+            let busy = rc & 0xFF == SQLITE_BUSY || rc & 0xFF == SQLITE_LOCKED
+            guard busy, waited < busyTimeout else { throw error(rc, "switching to write-ahead logging") }
+            usleep(2_000)
+            waited += 2
         }
     }
 
