@@ -226,13 +226,22 @@ typedef enum modeltree_direction {
 
 /**
  * The relation an edge stands for. The values are pinned; new ones are only appended. This
- * version produces FINETUNE only; the next values will be, in this order, ADAPTER (an unmerged
- * PEFT adapter), QUANTIZED (GGUF, int8 exports, a BF16/F16 cast), MERGE and LAYER_SUBSET.
+ * version produces FINETUNE and QUANTIZED; ADAPTER, MERGE and LAYER_SUBSET are named by typed
+ * truth files (modeltree_score_type_recall) and produced by later versions. Value-identical
+ * models are not an edge but a group (modeltree_graph_duplicate_of).
  * @since 0.2
  */
 typedef enum modeltree_edge_type {
     /** A full fine-tune, a merged LoRA adapter, or continued pre-training. */
-    MODELTREE_EDGE_FINETUNE = 0
+    MODELTREE_EDGE_FINETUNE = 0,
+    /** An un-merged PEFT adapter folder, the child of the base it loads onto. @since 0.3 */
+    MODELTREE_EDGE_ADAPTER = 1,
+    /** A lower-precision copy: GGUF of any type, an int8 export, a BF16/F16 cast. @since 0.3 */
+    MODELTREE_EDGE_QUANTIZED = 2,
+    /** One of several parents of a merged model. @since 0.3 */
+    MODELTREE_EDGE_MERGE = 3,
+    /** A smaller model initialised from some of the parent's layers. @since 0.3 */
+    MODELTREE_EDGE_LAYER_SUBSET = 4
 } modeltree_edge_type_t;
 
 /**
@@ -561,6 +570,20 @@ MODELTREE_API double modeltree_graph_model_kurtosis(const modeltree_graph_t *g, 
 MODELTREE_API int64_t modeltree_graph_parent(const modeltree_graph_t *g, size_t i);
 
 /**
+ * The group of value-identical models model i belongs to, by its stand-in: every compared
+ * tensor of model i equals the stand-in's, element by element. The stand-in is the group's
+ * member first given to the collection; it holds the group's place in the tree, and the other
+ * members are its children by an edge that is not a relation (distance 0, confidence 0, unsure):
+ * nothing in the weights tells which copy came first.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index.
+ * @return the stand-in's index (i itself for the stand-in); MODELTREE_NO_PARENT (-1) for a model
+ *         without a copy; MODELTREE_INDEX_INVALID (-2) for a NULL graph or an index out of range.
+ * @since 0.3
+ */
+MODELTREE_API int64_t modeltree_graph_duplicate_of(const modeltree_graph_t *g, size_t i);
+
+/**
  * The distance, in the metric used (modeltree_graph_metric), between model i and its parent.
  * @param g the graph, borrowed for the call.
  * @param i a model index.
@@ -836,6 +859,39 @@ MODELTREE_API const char *modeltree_score_tree_root(const modeltree_score_t *s, 
  */
 MODELTREE_API size_t modeltree_score_trees(const modeltree_score_t *s, size_t *correct, size_t *total,
                                            double *accuracy, size_t capacity);
+
+/**
+ * The typed score: relations (typed edges, a latent node's edges, one "duplicate" per pair of
+ * models in a duplicate group) recovered with parent, child and type right, where a model stands
+ * for either copy of its true duplicate group and a latent node is known by its children. An
+ * untyped truth's edges are finetune relations.
+ *
+ * @param s        the score, borrowed for the call.
+ * @param correct  receives the relations recovered right, or NULL.
+ * @param truth    receives the relations the truth holds, or NULL.
+ * @param reported receives the relations the graph reports, or NULL.
+ * @return the F1 of precision correct / reported (1 when nothing is reported) and recall
+ *         correct / truth (1 when the truth holds none); NaN (and nothing written) if s is NULL.
+ * @since 0.3
+ */
+MODELTREE_API double modeltree_score_typed(const modeltree_score_t *s, size_t *correct, size_t *truth,
+                                           size_t *reported);
+
+/**
+ * The recall of one kind of relation: of the true relations of that kind, the share recovered
+ * with that kind.
+ *
+ * @param s       the score, borrowed for the call.
+ * @param type    "finetune", "adapter", "quantized", "merge", "layer-subset" or "duplicate",
+ *                borrowed for the call.
+ * @param correct receives the relations of the kind recovered right, or NULL.
+ * @param total   receives the relations of the kind the truth holds, or NULL.
+ * @return correct / total; NaN (and 0 written) when the truth holds none, the type is not one
+ *         of these names, or s or type is NULL.
+ * @since 0.3
+ */
+MODELTREE_API double modeltree_score_type_recall(const modeltree_score_t *s, const char *type, size_t *correct,
+                                                 size_t *total);
 
 /* ============================================================================================
  * Rendering

@@ -162,6 +162,10 @@ extension modeltree_edge_type_t {
     init(_ type: EdgeType) {
         switch type {
         case .finetune: self = MODELTREE_EDGE_FINETUNE
+        case .adapter: self = MODELTREE_EDGE_ADAPTER
+        case .quantized: self = MODELTREE_EDGE_QUANTIZED
+        case .merge: self = MODELTREE_EDGE_MERGE
+        case .layerSubset: self = MODELTREE_EDGE_LAYER_SUBSET
         }
     }
 }

@@ -118,6 +118,14 @@ public func modeltree_graph_parent(_ g: OpaquePointer!, _ i: Int) -> Int64 {
     return g.parents[i]
 }
 
+/// The C function `modeltree_graph_duplicate_of`.
+@c @implementation
+public func modeltree_graph_duplicate_of(_ g: OpaquePointer!, _ i: Int) -> Int64 {
+    guard let g = _Graph.from(g), let i = g.model(i) else { return MODELTREE_INDEX_INVALID }
+    guard let group = g.graph.duplicateGroup(of: i) else { return Int64(MODELTREE_NO_PARENT) }
+    return Int64(g.graph.duplicates[group][0])
+}
+
 /// The C function `modeltree_graph_edge_distance`.
 @c @implementation
 public func modeltree_graph_edge_distance(_ g: OpaquePointer!, _ i: Int) -> Double {

@@ -127,3 +127,31 @@ public func modeltree_score_trees(
     _ = _copy(score.total, to: total, capacity: capacity)
     return _copy(score.accuracy, to: accuracy, capacity: capacity)
 }
+
+/// The C function `modeltree_score_typed`.
+@c @implementation
+public func modeltree_score_typed(
+    _ s: OpaquePointer!, _ correct: UnsafeMutablePointer<Int>!, _ truth: UnsafeMutablePointer<Int>!,
+    _ reported: UnsafeMutablePointer<Int>!
+) -> Double {
+    guard let score = _Score.from(s)?.score else { return .nan }
+    correct?.pointee = score.typedCorrect
+    truth?.pointee = score.typedTrue
+    reported?.pointee = score.typedReported
+    return score.typedF1
+}
+
+/// The C function `modeltree_score_type_recall`.
+@c @implementation
+public func modeltree_score_type_recall(
+    _ s: OpaquePointer!, _ type: UnsafePointer<CChar>!, _ correct: UnsafeMutablePointer<Int>!,
+    _ total: UnsafeMutablePointer<Int>!
+) -> Double {
+    correct?.pointee = 0
+    total?.pointee = 0
+    guard let score = _Score.from(s)?.score, let type,
+          let relation = score.relations.first(where: { $0.type == String(cString: type) }) else { return .nan }
+    correct?.pointee = relation.correct
+    total?.pointee = relation.total
+    return relation.recall
+}

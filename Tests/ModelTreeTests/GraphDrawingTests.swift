@@ -28,7 +28,7 @@ final class GraphDrawingTests: XCTestCase {
             XCTAssertEqual(d.warnings, g.warnings)
             XCTAssertTrue(d.unsureLegend.contains("0.20"), d.unsureLegend)
             XCTAssertEqual(d.score.first?.value, "\(score.correct)/\(score.total) (100.0%)")
-            XCTAssertEqual(d.score.count, 2 + score.trees.count)
+            XCTAssertEqual(d.score.count, 2 + score.trees.count)   // an untyped truth: no typed facts
             for (edge, e) in zip(d.edges, g.edges) {
                 let facts = Dictionary(edge.evidence.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
                 let runnerUp = try XCTUnwrap(e.evidence).runnerUp

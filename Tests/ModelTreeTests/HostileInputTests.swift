@@ -180,6 +180,8 @@ import Testing
         #expect(first.distances[0, 1] == 0)
         #expect(parents(first)["copy"] == "orig")
         #expect(first.primaryEdge(into: 1)?.unsure == true)
+        // A group, not a relation: the copy's edge is not among the relations.
+        #expect(first.duplicates == [[0, 1]] && first.relations.map(\.child) == [2])
         for _ in 0..<3 {
             let again = try recover(family)
             #expect(again.parents == first.parents && again.distances == first.distances && again.warnings == first.warnings)
@@ -188,6 +190,7 @@ import Testing
         let reversed = try recover([family[1], family[0], family[2]])
         #expect(reversed.warnings.contains { $0.contains("'copy' and 'orig' have identical weights") })
         #expect(parents(reversed)["orig"] == "copy")
+        #expect(reversed.duplicates == [[0, 1]])
     }
 
     // MARK: - NaN and Inf

@@ -149,4 +149,53 @@ final class ScoringTests: XCTestCase {
         assertFormatError(.object([(key: "edges", value: edges([["A", "B"]])), (key: "roots", value: .array([.string("B")]))]),
                           contains: "root B has a parent")
     }
+
+    /// The typed contract's every key read back as written.
+    func testTypedTruthFromJSON() throws {
+        let truth = try Truth(document: """
+            {"edges": [["A", "B"], {"parent": "A", "child": "Q", "type": "quantized"},
+                       {"parent": "A", "child": "M", "type": "merge", "coefficient": 0.25},
+                       {"parent": "B", "child": "M", "type": "merge", "coefficient": 0.75},
+                       {"parent": "A", "child": "S", "type": "layer-subset", "layers": [[0, 0], [1, 2]]}],
+             "roots": ["A"], "duplicates": [["B", "B2"]], "latent": [{"children": ["X", "Y"], "parent": "A"}],
+             "claims": [{"model": "B", "source": "readme", "claimed": "org/A", "verdict": "agrees"}],
+             "unclaimed": ["A"]}
+            """)
+        XCTAssertEqual(truth.edges.map(\.type), [.finetune, .quantized, .merge, .merge, .layerSubset])
+        XCTAssertEqual(truth.edges.map(\.coefficient), [nil, nil, 0.25, 0.75, nil])
+        XCTAssertEqual(truth.edges[4].layers, [[0, 0], [1, 2]])
+        XCTAssertEqual(truth.duplicates, [["B", "B2"]])
+        XCTAssertEqual(truth.latent, [Truth.Latent(children: ["X", "Y"], parent: "A")])
+        XCTAssertEqual(truth.claims, [Truth.Claim(model: "B", source: "readme", claimed: "org/A", verdict: .agrees)])
+        XCTAssertEqual(truth.unclaimed, ["A"])
+    }
+
+    /// Counted by hand. Truth: A→B, A→Q quantized, A→M and B→M merge, B = B2, latent over X, Y:
+    /// 4 edges + 2 latent edges + 1 pair = 7 relations. Recovered: A→B2 (stands for B: right),
+    /// A→Q finetune (type wrong), B→M finetune (wrong), A→X (wrong: X's parent is latent), X→Y
+    /// (wrong), duplicates [B, B2]... not recovered; so 1 right of 5 reported and 7 true.
+    func testTypedScoreByHand() throws {
+        let ids = ["A", "B", "B2", "Q", "M", "X", "Y"]
+        let truth = try Truth(document: """
+            {"edges": [["A", "B"], {"parent": "A", "child": "Q", "type": "quantized"},
+                       {"parent": "A", "child": "M", "type": "merge"}, {"parent": "B", "child": "M", "type": "merge"}],
+             "duplicates": [["B", "B2"]], "latent": [{"children": ["X", "Y"]}]}
+            """)
+        let edges: [(parent: Int, child: Int, type: EdgeType)] = [(0, 2, .finetune), (0, 3, .finetune), (1, 4, .finetune),
+                                                                   (0, 5, .finetune), (5, 6, .finetune), (2, 1, .finetune)]
+        let parent = [-1, 2, 0, 0, 1, 0, 5]
+        var score = try Scoring.score(ids: ids, parent: parent, truth: truth, edges: edges)
+        // B2→B joins two true copies: reported, and right for nothing.
+        XCTAssertEqual([score.typedCorrect, score.typedTrue, score.typedReported], [1, 7, 6])
+        XCTAssertEqual(score.relations.map(\.type), ["finetune", "quantized", "merge", "duplicate"])
+        XCTAssertEqual(score.relations.map(\.correct), [1, 0, 0, 0])
+        XCTAssertEqual(score.relations.map(\.total), [3, 1, 2, 1])
+        XCTAssertEqual(score.typedF1, 2 * (1.0 / 6) * (1.0 / 7) / (1.0 / 6 + 1.0 / 7), accuracy: 1e-15)
+        // The same graph with B and B2 reported as a group and Q typed: the pair and Q count.
+        let typed = edges.map { $0.child == 3 ? (parent: 0, child: 3, type: EdgeType.quantized) : $0 }
+        score = try Scoring.score(ids: ids, parent: parent, truth: truth, edges: typed, duplicates: [[1, 2]])
+        XCTAssertEqual([score.typedCorrect, score.typedTrue, score.typedReported], [3, 7, 6])
+        // Old fields: edges right by primary parent (A→B wrong: B's parent is B2; B→M right).
+        XCTAssertEqual([score.correct, score.total], [2, 4])
+    }
 }

@@ -180,7 +180,11 @@ int main(int argc, char **argv) {
     std::sort(roots.begin(), roots.end());
     EXPECT(exact.trees().size() == 2 && exact.trees()[0].root == roots[0] && exact.trees()[1].root == roots[1]);
     EXPECT(h.render(MODELTREE_FORMAT_TEXT, &exact) == h.text() + "\nEdge accuracy: 4/4 (100.0%), adjusted Rand index of the trees 1.000\n"
-                                                              "  tree of " + roots[0] + ": 2/2 (100.0%)\n  tree of " + roots[1] + ": 2/2 (100.0%)\n");
+                                                              "  tree of " + roots[0] + ": 2/2 (100.0%)\n  tree of " + roots[1] + ": 2/2 (100.0%)\n"
+                                                              "Typed relations: F1 1.000 (precision 4/4, recall 4/4); recall by type: finetune 4/4\n");
+    EXPECT(exact.typed().correct == 4 && exact.typed().truth == 4 && exact.typed().reported == 4 && exact.typed().f1 == 1);
+    EXPECT(exact.type_recall("finetune") == 1 && std::isnan(exact.type_recall("quantized")));
+    for (std::size_t i = 0; i < h.size(); ++i) EXPECT(!h.duplicate_of(i));
     modeltree::score json = h.evaluate_json(R"({"edges": [["x0", "x1"], ["x0", "x2"]], "roots": ["y0", "y1", "y2"]})");
     std::size_t under_x0 = 0;
     for (std::size_t i : {std::size_t(1), std::size_t(2)})

@@ -864,6 +864,37 @@ static void test_graph_accessors_misuse(void) {
  * Recovery
  * ========================================================================================== */
 
+/* A byte copy of a1 under another id, added last: one duplicate group {a1, a1-copy}, a1 (first
+ * given) standing in for it; the others have no copy. */
+static void test_duplicates(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
+    for (int t = 0; t < SYN_TENSORS; t++) {
+        st_tensor s = syn_tensor(&z, 1, t);
+        REQUIRE_OK(modeltree_collection_add_tensor(c, "a1-copy", s.name, s.dtype, s.shape, s.ndim, s.data, s.nbytes));
+    }
+    modeltree_graph_t *g = NULL;
+    REQUIRE_OK(modeltree_recover(&g, c, NULL));
+    modeltree_collection_free(c);
+    REQUIRE(modeltree_graph_model_count(g) == SYN_MODELS + 1);
+    for (size_t i = 0; i < SYN_MODELS; i++)
+        CHECK(modeltree_graph_duplicate_of(g, i) == (i == 1 ? 1 : MODELTREE_NO_PARENT));
+    CHECK(modeltree_graph_duplicate_of(g, SYN_MODELS) == 1);
+    CHECK(modeltree_graph_parent(g, SYN_MODELS) == 1);
+    CHECK(modeltree_graph_edge_unsure(g, SYN_MODELS));
+    CHECK(modeltree_graph_duplicate_of(g, SYN_MODELS + 1) == MODELTREE_INDEX_INVALID);
+    CHECK(modeltree_graph_duplicate_of(NULL, 0) == MODELTREE_INDEX_INVALID);
+    char *json = NULL;
+    REQUIRE_OK(modeltree_graph_render(&json, g, MODELTREE_FORMAT_JSON, NULL));
+    CHECK(strstr(json, "\"duplicates\": [[\"a1\", \"a1-copy\"]],") != NULL);
+    CHECK(strstr(json, "\"child\": \"a1-copy\"") == NULL);
+    modeltree_string_free(json);
+    modeltree_graph_free(g);
+    syn_free(&z);
+}
+
 static void test_recover_synthetic(void) {
     syn_zoo z;
     syn_make(&z);
@@ -1397,6 +1428,25 @@ static void test_evaluate(void) {
     check_score(s, 3, 3, 3, split_roots, sc, st);
     CHECK(fabs(modeltree_score_ari(s) - 3.2 / 3.7) < 1e-12);
     modeltree_score_free(s);
+
+    /* Typed, counted by hand: of the truth's 4 relations (a0->a1, a1->a3 quantized, the latent
+     * node over a2, the pair b0 = b1) only a0->a1 is recovered with its type; the graph reports
+     * 4 (a0->a1, a0->a2, a1->a3 as finetune, and b0->b1 between two true copies, which can
+     * match nothing): F1 of 1/4 and 1/4. */
+    const char *typed = "{\"edges\": [[\"a0\", \"a1\"], {\"parent\": \"a1\", \"child\": \"a3\", \"type\": \"quantized\"}],"
+                        " \"duplicates\": [[\"b0\", \"b1\"]], \"latent\": [{\"children\": [\"a2\"]}]}";
+    REQUIRE_OK(modeltree_graph_evaluate_json(&s, g, typed));
+    size_t right = 9, truth_count = 9, reported = 9;
+    CHECK(fabs(modeltree_score_typed(s, &right, &truth_count, &reported) - 0.25) < 1e-12);
+    CHECK(right == 1 && truth_count == 4 && reported == 4);
+    CHECK(modeltree_score_type_recall(s, "finetune", &right, &truth_count) == 0.5 && right == 1 && truth_count == 2);
+    CHECK(modeltree_score_type_recall(s, "quantized", NULL, &truth_count) == 0.0 && truth_count == 1);
+    CHECK(modeltree_score_type_recall(s, "duplicate", &right, NULL) == 0.0 && right == 0);
+    CHECK(isnan(modeltree_score_type_recall(s, "merge", &right, &truth_count)) && right == 0 && truth_count == 0);
+    CHECK(isnan(modeltree_score_type_recall(s, NULL, NULL, NULL)));
+    CHECK(isnan(modeltree_score_type_recall(NULL, "finetune", NULL, NULL)));
+    CHECK(isnan(modeltree_score_typed(NULL, &right, NULL, NULL)));
+    modeltree_score_free(s);
     char *dir = make_temp_dir();
     REQUIRE(dir != NULL);
     char path[4200];
@@ -1711,6 +1761,7 @@ static const test_case tests[] = {
     {"recover_misuse", test_recover_misuse},
     {"graph_accessors_misuse", test_graph_accessors_misuse},
     {"recover_synthetic", test_recover_synthetic},
+    {"duplicates", test_duplicates},
     {"options_are_honoured", test_options_are_honoured},
     {"different_architectures", test_different_architectures},
     {"dtypes", test_dtypes},

@@ -164,6 +164,20 @@ public:
             out.push_back({modeltree_score_tree_root(handle_, t), correct[t], total[t], accuracy[t]});
         return out;
     }
+    /// Typed relations recovered with parent, child and type right (modeltree_score_typed).
+    struct typed_score {
+        std::size_t correct, truth, reported;
+        double f1;
+    };
+    typed_score typed() const noexcept {
+        typed_score t{0, 0, 0, 0};
+        t.f1 = modeltree_score_typed(handle_, &t.correct, &t.truth, &t.reported);
+        return t;
+    }
+    /// Recall of one kind ("finetune", "quantized", "duplicate", ...); NaN when the truth has none.
+    double type_recall(const std::string &type) const noexcept {
+        return modeltree_score_type_recall(handle_, type.c_str(), nullptr, nullptr);
+    }
 };
 
 /// An immutable Model Graph (owns a modeltree_graph_t). Move-only; safe to read from many threads.
@@ -190,6 +204,12 @@ public:
     std::optional<std::size_t> parent(std::size_t i) const {
         std::int64_t p = modeltree_graph_parent(handle_, at(i));
         return p >= 0 ? std::optional<std::size_t>(static_cast<std::size_t>(p)) : std::nullopt;
+    }
+    /// The stand-in of model i's group of value-identical models (i itself for the stand-in);
+    /// nullopt for a model without a copy.
+    std::optional<std::size_t> duplicate_of(std::size_t i) const {
+        std::int64_t d = modeltree_graph_duplicate_of(handle_, at(i));
+        return d >= 0 ? std::optional<std::size_t>(static_cast<std::size_t>(d)) : std::nullopt;
     }
     /// Distance to the parent (NaN for a root).
     double edge_distance(std::size_t i) const { return modeltree_graph_edge_distance(handle_, at(i)); }

@@ -52,8 +52,7 @@ enum Distances {
                 let local = Array(0..<s)
                 let screened = local.allSatisfy { coarse[block.members[$0]] } ? local : local.filter { !coarse[block.members[$0]] }
                 func withinRounding(_ i: Int, _ j: Int) -> Bool {
-                    let (a, b) = (storage[block.members[i]], storage[block.members[j]])
-                    return block.rms[i, j] <= 4 * Swift.max(a.rounding, b.rounding) * Swift.max(a.weightRMS, b.weightRMS)
+                    RelationEvidence.withinRounding(storage[block.members[i]], storage[block.members[j]], rms: block.rms[i, j])
                 }
                 for i in screened {
                     let others = screened.filter { $0 != i && !withinRounding(i, $0) }

@@ -1,12 +1,20 @@
 /// The kind of relation an edge stands for. The raw values are the JSON strings (and the order
-/// is that of the C enum `modeltree_edge_type_t`).
+/// is that of the C enum `modeltree_edge_type_t`). Duplicates are not edges: they are groups
+/// (`ModelGraph.duplicates`).
 ///
-/// Today only `.finetune` is produced; typed relations append, in this order, `adapter` (an
-/// unmerged PEFT folder), `quantized` (GGUF, int8 exports, a BF16/F16 cast), `merge` (one edge
-/// per parent) and `layerSubset` ("layer-subset").
+/// The recovery produces `finetune` and `quantized`; `adapter`, `merge` and `layerSubset` are
+/// relations a truth file may name and later recoveries will produce.
 public enum EdgeType: String, CaseIterable, Sendable {
     /// A full fine-tune, a merged LoRA, continued pre-training.
     case finetune
+    /// An un-merged PEFT adapter folder, the child of the base it loads onto.
+    case adapter
+    /// A lower-precision copy of the parent (GGUF of any type, an int8 export, a BF16/F16 cast).
+    case quantized
+    /// One of several parents whose combination the child is.
+    case merge
+    /// A smaller model initialised from some of the parent's layers.
+    case layerSubset = "layer-subset"
 }
 
 /// The result of a recovery: the models, typed edges between them with a distance and a
@@ -155,6 +163,10 @@ public struct ModelGraph: Sendable {
     /// Tensors of exports that were compared under another name (`TensorMatching`): by name
     /// with a prefix dropped, or by content. Tensors not listed were compared under their own name.
     public internal(set) var tensorMatches: [TensorMatch] = []
+    /// Groups of models with identical weights in every tensor compared (ascending indices, the
+    /// group's stand-in first; `Duplicates`). Each other member hangs from the stand-in by an
+    /// edge that is not a relation: outputs show the group instead, and scoring skips the edge.
+    public internal(set) var duplicates: [[Int]] = []
 
     /// The primary edge into each model (an index into `edges`), nil for a root.
     private let primary: [Int?]
@@ -246,6 +258,15 @@ public struct ModelGraph: Sendable {
         while end < edges.count && edges[end].child == child { end += 1 }
         return edges[first..<end]
     }
+    /// The group of `duplicates` holding `model`, nil when it has no copy.
+    public func duplicateGroup(of model: Int) -> Int? { duplicates.firstIndex { $0.contains(model) } }
+    /// Whether `edge` only hangs a copy from its duplicate group's stand-in: not a relation.
+    public func joinsCopies(_ edge: Edge) -> Bool {
+        guard let g = duplicateGroup(of: edge.child) else { return false }
+        return duplicates[g].contains(edge.parent)
+    }
+    /// The edges that are relations (`edges` without those inside a duplicate group).
+    public var relations: [Edge] { duplicates.isEmpty ? edges : edges.filter { !joinsCopies($0) } }
     /// The index in `trees` of the tree holding `model`.
     public func tree(of model: Int) -> Int { treeIndex[model] }
     /// The root of each tree, in the order of `trees`.
@@ -253,8 +274,11 @@ public struct ModelGraph: Sendable {
 
     /// The same graph with `notes` put before its warnings.
     func prepending(warnings notes: [String]) throws -> ModelGraph {
-        try ModelGraph(models: models, edges: edges, trees: trees, distanceBlocks: distanceBlocks, tensors: tensors, metric: metric,
-                       warnings: notes + warnings, unsureThreshold: unsureThreshold)
+        var graph = try ModelGraph(models: models, edges: edges, trees: trees, distanceBlocks: distanceBlocks, tensors: tensors,
+                                   metric: metric, warnings: notes + warnings, unsureThreshold: unsureThreshold)
+        graph.tensorMatches = tensorMatches
+        graph.duplicates = duplicates
+        return graph
     }
 
     /// Graphs of disjoint groups of models, put together in the caller's model order; pairs in
@@ -290,8 +314,11 @@ public struct ModelGraph: Sendable {
         }
         // Stable: a child's edges keep their order (its primary edge first).
         let byChild = edges.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element)
-        return try ModelGraph(models: models, edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] },
-                              distanceBlocks: blocks, tensors: tensors.sorted(), metric: metric, warnings: warnings,
-                              unsureThreshold: parts[0].graph.unsureThreshold)
+        var graph = try ModelGraph(models: models, edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] },
+                                   distanceBlocks: blocks, tensors: tensors.sorted(), metric: metric, warnings: warnings,
+                                   unsureThreshold: parts[0].graph.unsureThreshold)
+        graph.duplicates = parts.flatMap { members, part in part.duplicates.map { $0.map { members[$0] } } }
+            .sorted { $0[0] < $1[0] }
+        return graph
     }
 }

@@ -34,11 +34,17 @@ extension Drawing {
             return Edge(parent: e.parent, child: e.child, type: EdgeType(e.type), lines: [shown, "conf " + F.fixed(e.confidence, 2)],
                         unsure: e.unsure, evidence: Self.facts(e, in: graph))
         }
+        duplicates = graph.duplicates
         warnings = graph.warnings
         if let score {
             self.score = [Fact("edges right", "\(score.correct)/\(score.total) (\(F.fixed(100 * score.accuracy, 1))%)"),
                           Fact("adjusted Rand index", F.fixed(score.adjustedRandIndex, 3))]
-                + score.trees.map { Fact("tree of " + $0.root, "\($0.correct)/\($0.total)") }
+            // Against a truth of fine-tunes only, the typed score repeats the edge accuracy.
+            if score.relations.contains(where: { $0.type != EdgeType.finetune.rawValue }) {
+                self.score += [Fact("typed F1", F.fixed(score.typedF1, 3))]
+                    + score.relations.map { Fact("\($0.type) recall", "\($0.correct)/\($0.total)") }
+            }
+            self.score += score.trees.map { Fact("tree of " + $0.root, "\($0.correct)/\($0.total)") }
         }
         unsureLegend = "unsure: confidence below \(F.fixed(graph.unsureThreshold, 2)), or direction a guess"
     }
@@ -81,6 +87,10 @@ extension Drawing.EdgeType {
     init(_ type: EdgeType) {
         switch type {
         case .finetune: self = .finetune
+        case .adapter: self = .adapter
+        case .quantized: self = .quantized
+        case .merge: self = .merge
+        case .layerSubset: self = .layerSubset
         }
     }
 }

@@ -34,10 +34,13 @@ extension ModelGraph {
     ///
     /// Schema (keys are stable; new keys may be added, none renamed):
     /// `models` [{id, path, kurtosis}], `edges` [{parent, child, type, distance, confidence,
-    /// unsure}], `roots` [id], `trees` [[id]], `tensors` [name], `metric`, `directions` (per
+    /// unsure}] (relations only: copies are not edges), `roots` [id], `trees` [[id]],
+    /// `duplicates` [[id]] (groups of value-identical models, the stand-in in the trees first),
+    /// `tensors` [name], `metric`, `directions` (per
     /// tree), `warnings` [text], `tensor_matching` when an export's tensors were matched
     /// [{model, tensor, as, by: name|content, transposed, correlation}], and with a score: `score` {correct, total, accuracy, ari,
-    /// trees [{root, correct, total, accuracy}]}. Non-finite numbers are written as null.
+    /// trees [{root, correct, total, accuracy}], typed {correct, true, reported, precision, recall, f1,
+    /// types [{type, correct, total, recall}]}}. Non-finite numbers are written as null.
     public func json(score: Score? = nil) -> String {
         typealias F = Formatting
         var lines: [String] = ["{"]
@@ -47,7 +50,7 @@ extension ModelGraph {
         lines.append("  \"models\": [")
         lines.append(models.joined(separator: ",\n"))
         lines.append("  ],")
-        let edges = self.edges.map { e in
+        let edges = relations.map { e in
             "    {\"parent\": \(F.jsonString(self.models[e.parent].id)), \"child\": \(F.jsonString(self.models[e.child].id)), "
                 + "\"type\": \(F.jsonString(e.type.rawValue)), "
                 + "\"distance\": \(F.jsonNumber(e.distance)), \"confidence\": \(F.jsonNumber(e.confidence)), "
@@ -59,6 +62,7 @@ extension ModelGraph {
         let ids = self.ids
         lines.append("  \"roots\": [\(trees.map { F.jsonString(ids[$0.root]) }.joined(separator: ", "))],")
         lines.append("  \"trees\": [\(trees.map { "[" + $0.members.map { F.jsonString(ids[$0]) }.joined(separator: ", ") + "]" }.joined(separator: ", "))],")
+        lines.append("  \"duplicates\": [\(duplicates.map { "[" + $0.map { F.jsonString(ids[$0]) }.joined(separator: ", ") + "]" }.joined(separator: ", "))],")
         lines.append("  \"tensors\": [\(tensors.map(F.jsonString).joined(separator: ", "))],")
         lines.append("  \"metric\": \(F.jsonString(metric.rawValue)),")
         lines.append("  \"directions\": [\(trees.map { F.jsonString($0.direction.rawValue) }.joined(separator: ", "))],")
@@ -77,15 +81,22 @@ extension ModelGraph {
             let trees = score.trees.map {
                 "{\"root\": \(F.jsonString($0.root)), \"correct\": \($0.correct), \"total\": \($0.total), \"accuracy\": \(F.jsonNumber($0.accuracy))}"
             }
+            let relations = score.relations.map {
+                "{\"type\": \(F.jsonString($0.type)), \"correct\": \($0.correct), \"total\": \($0.total), \"recall\": \(F.jsonNumber($0.recall))}"
+            }
             lines.append("  \"score\": {\"correct\": \(score.correct), \"total\": \(score.total), \"accuracy\": \(F.jsonNumber(score.accuracy)), "
-                + "\"ari\": \(F.jsonNumber(score.adjustedRandIndex)), \"trees\": [\(trees.joined(separator: ", "))]}")
+                + "\"ari\": \(F.jsonNumber(score.adjustedRandIndex)), \"trees\": [\(trees.joined(separator: ", "))], "
+                + "\"typed\": {\"correct\": \(score.typedCorrect), \"true\": \(score.typedTrue), \"reported\": \(score.typedReported), "
+                + "\"precision\": \(F.jsonNumber(score.typedPrecision)), \"recall\": \(F.jsonNumber(score.typedRecall)), "
+                + "\"f1\": \(F.jsonNumber(score.typedF1)), \"types\": [\(relations.joined(separator: ", "))]}}")
         }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A Graphviz `digraph`: one cluster per tree, edges labelled with distance and confidence,
-    /// unsure edges dashed; with a score, the graph's label says it.
+    /// A Graphviz `digraph`: one cluster per tree, edges labelled with their type (when not a
+    /// fine-tune), distance and confidence, unsure edges dashed, copies joined by a dotted
+    /// undirected "identical" line; with a score, the graph's label says it.
     public func dot(score: Score? = nil) -> String {
         typealias F = Formatting
         var out = "digraph modeltree {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\"];\n"
@@ -97,8 +108,11 @@ extension ModelGraph {
             }
             out += "  }\n"
         }
-        for e in edges {
-            let label = F.significant(e.distance) + " (" + F.fixed(e.confidence, 2) + ")"
+        for e in edges where joinsCopies(e) {
+            out += "  \(F.jsonString(models[e.parent].id)) -> \(F.jsonString(models[e.child].id)) [label=\"identical\", dir=none, style=dotted];\n"
+        }
+        for e in relations {
+            let label = (e.type == .finetune ? "" : e.type.rawValue + " ") + F.significant(e.distance) + " (" + F.fixed(e.confidence, 2) + ")"
             out += "  \(F.jsonString(models[e.parent].id)) -> \(F.jsonString(models[e.child].id)) [label=\(F.jsonString(label))\(e.unsure ? ", style=dashed" : "")];\n"
         }
         return out + "}\n"
@@ -113,7 +127,10 @@ extension ModelGraph {
         func draw(_ i: Int, _ prefix: String, _ last: Bool, _ isRoot: Bool) {
             let branch = isRoot ? "" : (last ? "└── " : "├── ")
             var line = prefix + branch + models[i].id
-            if let e = primaryEdge(into: i), !isRoot {
+            if let e = primaryEdge(into: i), !isRoot, joinsCopies(e) {
+                line += "  identical to \(models[e.parent].id) (duplicate)"
+            } else if let e = primaryEdge(into: i), !isRoot {
+                if e.type != .finetune { line += "  \(e.type.rawValue)" }
                 line += "  distance \(F.significant(e.distance))  confidence \(F.fixed(e.confidence, 2))"
                 if e.unsure { line += "  UNSURE" }
             } else {
@@ -127,7 +144,7 @@ extension ModelGraph {
             out += "\nTree \(t + 1): \(tree.members.count) model\(tree.members.count == 1 ? "" : "s"); direction: \(tree.direction.summary)\(tree.directionUnsure ? " (unsure)" : "")\n"
             draw(tree.root, "", true, true)
         }
-        let unsureCount = edges.filter(\.unsure).count
+        let unsureCount = relations.filter(\.unsure).count
         if unsureCount > 0 { out += "\n\(unsureCount) edge\(unsureCount == 1 ? " is" : "s are") unsure (confidence below \(F.fixed(unsureThreshold, 2)), or in a tree whose direction could not be told)\n" }
         for w in warnings { out += "warning: \(singleLine(w))\n" }
         return out
@@ -151,12 +168,20 @@ extension Score {
         "Edge accuracy: \(correct)/\(total) (\(Formatting.fixed(100 * accuracy, 1))%), adjusted Rand index of the trees \(Formatting.fixed(adjustedRandIndex, 3))"
     }
 
-    /// The score for people: overall and per true tree.
+    /// The typed score on one line.
+    var typedSummary: String {
+        typealias F = Formatting
+        return "Typed relations: F1 \(F.fixed(typedF1, 3)) (precision \(typedCorrect)/\(typedReported), recall \(typedCorrect)/\(typedTrue))"
+            + (relations.isEmpty ? "" : "; recall by type: " + relations.map { "\($0.type) \($0.correct)/\($0.total)" }.joined(separator: ", "))
+    }
+
+    /// The score for people: overall, per true tree, then typed.
     public func text() -> String {
         var out = summary + "\n"
         for t in trees {
             out += "  tree of \(t.root): \(t.correct)/\(t.total) (\(Formatting.fixed(100 * t.accuracy, 1))%)\n"
         }
+        out += typedSummary + "\n"
         return out
     }
 }

@@ -37,13 +37,15 @@ enum RelationAnalysis {
         }
 
         var edges: [ModelGraph.Edge] = [], trees: [ModelGraph.Tree] = []
+        var duplicates: [[Int]] = []
         for (b, (block, distance)) in zip(evidence.blocks, distances).enumerated() {
             let members = block.members
-            for a in 0..<members.count {
-                for b in (a + 1)..<members.count where distance[a, b] == 0 {
-                    warnings.append("models '\(evidence.models[members[a]].id)' and '\(evidence.models[members[b]].id)' "
-                        + "have identical weights in every tensor used; the edge between them is arbitrary")
-                }
+            for local in Duplicates.groups(count: members.count, identical: { block.rms[$0, $1] == 0 }) {
+                let group = local.map { members[$0] }
+                duplicates.append(group)
+                let names = group.map { "'\(evidence.models[$0].id)'" }
+                warnings.append("models \(names.dropLast().joined(separator: ", ")) and \(names.last!) have identical weights in every tensor used: "
+                    + "a group of duplicates, in the tree as \(names[0]) (the first given; the weights cannot tell which came first)")
             }
             let groups = options.trees.map { Clustering.cut(similarity: block.correlation, into: $0) }
                 ?? Clustering.components(similarity: block.correlation, threshold: relatednessThreshold)
@@ -76,9 +78,14 @@ enum RelationAnalysis {
             }
         }
         try progress(1, "done")
-        return try ModelGraph(models: nodes, edges: edges.sorted { $0.child < $1.child },
-                              trees: trees.sorted { $0.members[0] < $1.members[0] },
-                              distanceBlocks: zip(evidence.blocks, distances).map { .init(members: $0.members, matrix: $1) },
-                              tensors: evidence.tensors, metric: metric, warnings: warnings, unsureThreshold: unsureConfidence)
+        duplicates.sort { $0[0] < $1[0] }
+        let standIn = Duplicates.standIns(groups: duplicates, count: n)
+        trees = trees.map { var t = $0; t.root = standIn[t.root]; return t }
+        var graph = try ModelGraph(models: nodes, edges: Duplicates.standIn(groups: duplicates, edges: edges.sorted { $0.child < $1.child }, count: n),
+                                   trees: trees.sorted { $0.members[0] < $1.members[0] },
+                                   distanceBlocks: zip(evidence.blocks, distances).map { .init(members: $0.members, matrix: $1) },
+                                   tensors: evidence.tensors, metric: metric, warnings: warnings, unsureThreshold: unsureConfidence)
+        graph.duplicates = duplicates
+        return graph
     }
 }

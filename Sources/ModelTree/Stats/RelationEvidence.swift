@@ -56,6 +56,17 @@ struct RelationEvidence {
     var storage: [(rounding: Double, weightRMS: Double)]? = nil
 
     var count: Int { models.count }
+
+    /// Whether two models stored with `a` and `b` (`storage`) whose RMS difference is `rms` can
+    /// differ by storage rounding alone: within 4× the coarser side's relative rounding of the
+    /// larger RMS of the weights (every element of a rounded copy moved by at most half a step, a
+    /// step is at most twice the rounding of the value — of a block's largest, for a block
+    /// quantization — and 4× leaves room). The auto metric keeps such pairs out of the LoRA test;
+    /// the grid test (`QuantizedTyping`) reads only them.
+    static func withinRounding(_ a: (rounding: Double, weightRMS: Double), _ b: (rounding: Double, weightRMS: Double),
+                               rms: Double) -> Bool {
+        rms <= 4 * Swift.max(a.rounding, b.rounding) * Swift.max(a.weightRMS, b.weightRMS)
+    }
 }
 
 /// The numerical rank of `W_a − W_b` per distance tensor, for pairs of models (the LoRA distance).

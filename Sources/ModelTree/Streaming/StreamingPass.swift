@@ -50,6 +50,11 @@ struct StreamingPass {
             try view.source.decode(range, into: floats + row * block, cursor: cursors[slot])
         }
 
+        /// Decodes the grid steps of `range` of `view` (`TensorSource.decodeSteps`) into block `row`.
+        func decodeSteps(_ view: TensorView, slot: Int, _ range: Range<Int>, into row: Int) throws {
+            try view.source.decodeSteps(range, into: floats + row * block, cursor: cursors[slot])
+        }
+
         /// Starts a unit of work over `range`: the cursors read nothing outside it.
         fileprivate func begin(_ range: Range<Int>) {
             for c in cursors { c.window = range }

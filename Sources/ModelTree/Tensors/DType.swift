@@ -42,6 +42,15 @@ public enum DType: String, CaseIterable, Sendable {
 
     /// The bytes a tensor of `shape` takes: 0 when any dimension is 0, whatever the others (the
     /// order of the dimensions never matters); nil when the product overflows.
+    /// The smallest normal binary exponent of a float type (F16's is −14; F32's and BF16's −126).
+    var minimumExponent: Int {
+        switch self {
+        case .f16: return -14
+        case .f64: return -1022
+        default: return -126
+        }
+    }
+
     public func byteCount(shape: [Int]) -> Int? {
         if shape.contains(0) { return 0 }
         var bytes = size

@@ -38,6 +38,14 @@ protocol TensorSource: Sendable {
     /// - Throws: `.io` naming the file when it cannot be read or has changed since it was opened.
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws
 
+    /// The step of the grid the stored values lie on, at each element of `range` (as `decode`):
+    /// the gap between the element's value and the next one the storage can hold there, so that
+    /// rounding onto the storage moves a value by at most half of it. A float type's spacing at
+    /// the value (`FloatGrid`), a GGUF block's (or sub-block's) scale, an int8 weight's scale; 0
+    /// where the values lie on no grid of their own (a computed product). What typing an edge
+    /// `quantized` reads (`GridEvidence`).
+    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws
+
     /// The files the values are read from (none for caller memory; a computed view, its
     /// operands'): an index records them to tell later whether a model's files changed.
     var files: [CheckpointFile] { get }
@@ -45,6 +53,41 @@ protocol TensorSource: Sendable {
 
 extension TensorSource {
     var files: [CheckpointFile] { [] }
+
+    /// A float storage's steps: the values decoded, then each replaced by the type's spacing
+    /// there (`unitRoundoff`; F16's smaller exponent range through `minimumExponent`).
+    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        try decode(range, into: target, cursor: cursor)
+        FloatGrid(unitRoundoff: unitRoundoff, minimumExponent: minimumExponent).steps(target, count: range.count)
+    }
+
+    /// The smallest normal exponent of the stored float type (−126 for F32 and BF16).
+    var minimumExponent: Int { -126 }
+}
+
+/// The representable values of a binary floating-point type: spacing 2u·2^e at a value of
+/// binary exponent e (u the unit roundoff), constant below the smallest normal exponent
+/// (subnormals).
+struct FloatGrid {
+    let unitRoundoff: Double
+    let minimumExponent: Int
+
+    init(unitRoundoff: Double, minimumExponent: Int) {
+        self.unitRoundoff = unitRoundoff
+        self.minimumExponent = minimumExponent
+    }
+
+    init(_ dtype: DType) { self.init(unitRoundoff: dtype.unitRoundoff, minimumExponent: dtype.minimumExponent) }
+
+    /// Replaces each of `count` values in place by the spacing of the grid there.
+    func steps(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        let scale = 2 * unitRoundoff
+        for k in 0..<count {
+            let v = values[k]
+            let e = v == 0 || !v.isFinite ? minimumExponent : Swift.max(Int(v.exponent), minimumExponent)
+            values[k] = Float(scale * Double(sign: .plus, exponent: e, significand: 1))
+        }
+    }
 }
 
 /// One thread's state for reading one tensor during one unit of work: a staging buffer for the

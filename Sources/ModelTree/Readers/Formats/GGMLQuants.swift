@@ -172,6 +172,47 @@ public enum GGMLDequantizer {
         }
     }
 
+    /// The grid step of each element of `blocks` blocks: for the float types their spacing at
+    /// the value (`FloatGrid`); for the _0 and _1 types the block's scale d; for the K-quants the
+    /// sub-block's d·scale (Q2_K, Q3_K, Q6_K: per 16 elements; Q4_K, Q5_K: per 32), read from the
+    /// same bytes, in the same Float arithmetic, as `decode`.
+    /// - Precondition: `type.canDequantize`.
+    static func steps(_ type: GGMLType, _ source: UnsafeRawPointer, blocks: Int,
+                      into target: UnsafeMutablePointer<Float>, kernels: KernelSet = .active) {
+        let stride = type.typeSize, n = type.blockSize
+        switch type {
+        case .f32, .f16, .bf16, .f64:
+            decode(type, source, blocks: blocks, into: target, kernels: kernels)
+            let dtype: DType = type == .f16 ? .f16 : type == .bf16 ? .bf16 : type == .f64 ? .f64 : .f32
+            FloatGrid(dtype).steps(target, count: blocks * n)
+        default:
+            for b in 0..<blocks {
+                let x = source + b * stride, y = target + b * n
+                switch type {
+                case .q8_0, .q4_0, .q5_0, .q4_1, .q5_1:
+                    y.update(repeating: abs(half(x, 0)), count: n)
+                case .q2_K:
+                    let d = half(x, 80)
+                    for e in 0..<256 { y[e] = abs(d * Float(x.load(fromByteOffset: e >> 4, as: UInt8.self) & 0x0F)) }
+                case .q3_K:
+                    let sc = (x + 96).assumingMemoryBound(to: UInt8.self), d = half(x, 108)
+                    for k in 0..<16 {
+                        let low = k < 8 ? sc[k] & 0x0F : sc[k - 8] >> 4
+                        let high = (sc[8 + k % 4] >> (2 * (k / 4))) & 3
+                        (y + 16 * k).update(repeating: abs(d * Float(Int8(bitPattern: low | high << 4) - 32)), count: 16)
+                    }
+                case .q4_K, .q5_K:
+                    let d = half(x, 0), scales = (x + 4).assumingMemoryBound(to: UInt8.self)
+                    for j in 0..<8 { (y + 32 * j).update(repeating: abs(d * scaleMin(scales, j).0), count: 32) }
+                case .q6_K:
+                    let sc = (x + 192).assumingMemoryBound(to: Int8.self), d = half(x, 208)
+                    for k in 0..<16 { (y + 16 * k).update(repeating: abs(d * Float(sc[k])), count: 16) }
+                default: preconditionFailure("unreachable: \(type.name)")
+                }
+            }
+        }
+    }
+
     /// A block's F16 scale: IEEE binary16 to binary32 exactly (normals, subnormals, ±0, inf,
     /// NaN) by bit manipulation, one at a time (the decode kernels convert runs of them).
     @inline(__always) private static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {

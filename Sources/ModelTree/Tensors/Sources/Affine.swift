@@ -14,4 +14,9 @@ struct Affine: TensorSource {
         try base.source.decode(range, into: target, cursor: cursor)
         for i in 0..<range.count { target[i] = target[i] * scale + shift }
     }
+
+    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        try base.source.decodeSteps(range, into: target, cursor: cursor)
+        for i in 0..<range.count { target[i] *= abs(scale) }
+    }
 }

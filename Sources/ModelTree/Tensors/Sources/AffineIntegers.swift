@@ -35,6 +35,13 @@ struct AffineIntegers: TensorSource {
         }
     }
 
+    /// One step of the integers is the scale of the element's channel.
+    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        for i in range {
+            target[i - range.lowerBound] = abs(scales[channels == 1 ? 0 : (i / inner) % channels])
+        }
+    }
+
     /// The integer types it decodes.
     static let types: Set<DType> = [.i8, .u8, .i16, .u16, .i32]
 }

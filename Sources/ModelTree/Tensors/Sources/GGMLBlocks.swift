@@ -39,6 +39,17 @@ struct GGMLBlocks: TensorSource {
     }
 
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        try walk(range, into: target, cursor: cursor) { GGMLDequantizer.decode(type, $0, blocks: $1, into: $2, kernels: cursor.kernels) }
+    }
+
+    /// The step of each element's block or sub-block scale (`GGMLDequantizer.steps`).
+    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        try walk(range, into: target, cursor: cursor) { GGMLDequantizer.steps(type, $0, blocks: $1, into: $2, kernels: cursor.kernels) }
+    }
+
+    /// Converts the blocks covering `range` with `convert` (bytes of whole blocks → floats).
+    private func walk(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
+                      _ convert: (UnsafeRawPointer, Int, UnsafeMutablePointer<Float>) -> Void) throws {
         guard !range.isEmpty else { return }
         let n = type.blockSize, stride = type.typeSize
         let firstBlock = range.lowerBound / n, endBlock = (range.upperBound + n - 1) / n
@@ -58,12 +69,12 @@ struct GGMLBlocks: TensorSource {
             }
             let lo = b * n, hi = e * n
             if lo >= range.lowerBound && hi <= range.upperBound {
-                GGMLDequantizer.decode(type, raw, blocks: e - b, into: target + (lo - range.lowerBound), kernels: cursor.kernels)
+                convert(raw, e - b, target + (lo - range.lowerBound))
             } else {
                 // Only the first and last blocks of an unaligned range come here, one at a time.
                 for k in b..<e {
                     let floats = cursor.scratch(bytes: n * 4 + (piece >= 1 ? 0 : stride)).assumingMemoryBound(to: Float.self)
-                    GGMLDequantizer.decode(type, raw + (k - b) * stride, blocks: 1, into: floats, kernels: cursor.kernels)
+                    convert(raw + (k - b) * stride, 1, floats)
                     let from = Swift.max(k * n, range.lowerBound), to = Swift.min((k + 1) * n, range.upperBound)
                     if from < to { (target + (from - range.lowerBound)).update(from: floats + (from - k * n), count: to - from) }
                 }

@@ -12,6 +12,11 @@ struct LowRankProduct: TensorSource {
     var unitRoundoff: Double { Swift.max(a.unitRoundoff, b.unitRoundoff, plus?.unitRoundoff ?? 0) }
     var typeName: String { "LoRA r=\(pair.rank) (\(a.typeName))" }
 
+    /// A product B·A·scale lies on no storage grid: 0.
+    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+        target.update(repeating: 0, count: range.count)
+    }
+
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
         guard !range.isEmpty else { return }
         func whole(_ view: TensorView, _ k: Int) throws -> [Float] {

@@ -4,17 +4,15 @@
 ///
 /// The permutation stays within groups of `groupRows` rows (a head), so the operand's window is
 /// the group being read: a group's rows come from at most a few reads of its bytes.
-struct PermutedRows: TensorSource {
+struct PermutedRows: Rearranged {
     let base: TensorView
     let rows: [Int]
     let rowLength: Int
     let groupRows: Int
 
-    var isWeight: Bool { base.isWeight }
-    var unitRoundoff: Double { base.unitRoundoff }
-    var typeName: String { base.typeName }
-
-    func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+    /// Reads `range` of the view through `read` of the base's rows (values or steps).
+    func gather(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
+                _ read: (Range<Int>, UnsafeMutablePointer<Float>, TensorCursor) throws -> Void) throws {
         let operand = cursor.operand(0)
         var i = range.lowerBound
         while i < range.upperBound {
@@ -24,7 +22,7 @@ struct PermutedRows: TensorSource {
             let group = from / groupRows * groupRows * rowLength..<Swift.min(rows.count, (from / groupRows + 1) * groupRows) * rowLength
             if operand.window != group { operand.window = group }
             let start = from * rowLength + column
-            try base.source.decode(start..<start + (end - i), into: target + (i - range.lowerBound), cursor: operand)
+            try read(start..<start + (end - i), target + (i - range.lowerBound), operand)
             i = end
         }
     }

@@ -7,6 +7,7 @@ struct StoredElements: TensorSource {
     var isWeight: Bool { dtype.isFloatingPoint }
     var unitRoundoff: Double { dtype.unitRoundoff }
     var typeName: String { dtype.rawValue }
+    var minimumExponent: Int { dtype.minimumExponent }
     var files: [CheckpointFile] {
         if case .file(let file, _) = storage { return [file] }
         return []

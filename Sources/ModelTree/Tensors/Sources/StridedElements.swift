@@ -15,6 +15,7 @@ struct StridedElements: TensorSource {
     var isWeight: Bool { dtype.isFloatingPoint }
     var unitRoundoff: Double { dtype.unitRoundoff }
     var typeName: String { dtype.rawValue }
+    var minimumExponent: Int { dtype.minimumExponent }
 
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
         let size = dtype.size

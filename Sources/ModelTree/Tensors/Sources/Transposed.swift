@@ -4,16 +4,14 @@
 /// A range of the view's rows is the same columns of every base row: each base row's slice is
 /// decoded into scratch and scattered, so a range costs one slice per base row, never the whole
 /// base tensor.
-struct Transposed: TensorSource {
+struct Transposed: Rearranged {
     let base: TensorView
     /// The base's rows and columns.
     let rows: Int, columns: Int
 
-    var isWeight: Bool { base.isWeight }
-    var unitRoundoff: Double { base.unitRoundoff }
-    var typeName: String { base.typeName }
-
-    func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
+    /// Reads `range` of the view through `read` of slices of the base's rows (values or steps).
+    func gather(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor,
+                _ read: (Range<Int>, UnsafeMutablePointer<Float>, TensorCursor) throws -> Void) throws {
         guard !range.isEmpty else { return }
         // View rows first..<last+1 are base columns first..<last+1.
         let first = range.lowerBound / rows, last = (range.upperBound - 1) / rows
@@ -23,7 +21,7 @@ struct Transposed: TensorSource {
         for j in 0..<rows {
             let start = j * columns + first
             operand.window = start..<start + width
-            try base.source.decode(start..<start + width, into: slice, cursor: operand)
+            try read(start..<start + width, slice, operand)
             for k in 0..<width {
                 let i = (first + k) * rows + j
                 if range.contains(i) { target[i - range.lowerBound] = slice[k] }

@@ -22,7 +22,9 @@ DIRECTIONS = {"auto": _modeltree.DIRECTION_AUTO, "finetune": _modeltree.DIRECTIO
               "generalization": _modeltree.DIRECTION_GENERALIZATION}
 FORMATS = {"json": _modeltree.FORMAT_JSON, "text": _modeltree.FORMAT_TEXT, "dot": _modeltree.FORMAT_DOT,
            "svg": _modeltree.FORMAT_SVG, "html": _modeltree.FORMAT_HTML}
-EDGE_TYPES = {"finetune": _modeltree.EDGE_FINETUNE}
+EDGE_TYPES = {"finetune": _modeltree.EDGE_FINETUNE, "adapter": _modeltree.EDGE_ADAPTER,
+              "quantized": _modeltree.EDGE_QUANTIZED, "merge": _modeltree.EDGE_MERGE,
+              "layer-subset": _modeltree.EDGE_LAYER_SUBSET}
 _METRIC_NAMES = {v: k for k, v in METRICS.items()}
 _DIRECTION_NAMES = {v: k for k, v in DIRECTIONS.items()}
 _EDGE_TYPE_NAMES = {v: k for k, v in EDGE_TYPES.items()}
@@ -36,7 +38,8 @@ class Edge:
 
     ``distance`` is in the graph's metric; ``confidence`` in [0, 1]; ``unsure`` marks an edge
     whose confidence is too low to trust without a look (below ``Graph.unsure_threshold``, or in
-    a tree whose direction could not be told); ``type`` is the relation ("finetune")."""
+    a tree whose direction could not be told); ``type`` is the relation ("finetune", or
+    "quantized" for a lower-precision copy of the parent)."""
 
     parent: str
     child: str
@@ -70,6 +73,16 @@ class Score:
     ari: float
     _raw: Any = field(default=None, repr=False, compare=False)
 
+    def typed_f1(self) -> float:
+        """The F1 of typed relations (parent, child and type right; either copy of a duplicate
+        group; a latent parent known by its children), as ``--truth`` prints it."""
+        return self._raw.typed()[3]
+
+    def type_recall(self, type: str) -> tuple[int, int]:
+        """(recovered, true) relations of one kind: "finetune", "quantized", "duplicate", ..."""
+        correct, total, _ = self._raw.type_recall(type)
+        return correct, total
+
     @classmethod
     def _read(cls, raw: _modeltree.Score) -> "Score":
         trees = tuple(TreeScore(raw.tree_root(t), c, n, a) for t, (c, n, a) in enumerate(raw.trees()))
@@ -89,6 +102,7 @@ class Graph:
         paths:            id → the path the model was read from (None for one given in memory).
         kurtosis:         id → mean excess (Fisher) kurtosis over the tensors used.
         edges:            the edges (``Edge``), grouped by child in ``ids`` order.
+        duplicates:       groups of value-identical models, each group's stand-in first.
         roots:            the root of each tree, in the order of ``trees``.
         trees:            the members of each tree (tuples of ids in ``ids`` order), ordered by
                           their first member.
@@ -104,7 +118,7 @@ class Graph:
 
     __slots__ = ("_raw", "_ids", "_index", "_paths", "_kurtosis", "_parent", "_edges", "_edge", "_roots",
                  "_trees", "_tree_of", "_distances", "_metric", "_directions", "_direction_unsure", "_tensors",
-                 "_warnings", "_unsure_threshold")
+                 "_warnings", "_unsure_threshold", "_duplicates")
 
     def __init__(self, raw: _modeltree.Graph) -> None:
         """Reads everything out of ``raw``, which the graph then owns (it renders and scores)."""
@@ -113,8 +127,14 @@ class Graph:
         ids = tuple(raw.model_id(i) for i in range(n))
         parents, trees_of = raw.parents(), raw.model_trees()
         distances, confidences, unsure, kinds = raw.edge_distances(), raw.edge_confidences(), raw.edges_unsure(), raw.edge_types()
+        # A value-identical copy hangs from its group's stand-in by an edge that is not a relation.
+        stand_in = tuple(raw.duplicate_of(i) for i in range(n))
+        groups: dict[int, list[str]] = {}
+        for i, d in enumerate(stand_in):
+            if d >= 0:
+                groups.setdefault(d, []).append(ids[i])
         edges = tuple(Edge(ids[p], ids[i], distances[i], confidences[i], unsure[i], _EDGE_TYPE_NAMES.get(kinds[i], str(kinds[i])))
-                      for i, p in enumerate(parents) if p >= 0)
+                      for i, p in enumerate(parents) if p >= 0 and not (stand_in[i] >= 0 and stand_in[i] == stand_in[p]))
         t_count = raw.tree_count()
         s(self, "_raw", raw)
         s(self, "_ids", ids)
@@ -123,6 +143,7 @@ class Graph:
         s(self, "_kurtosis", types.MappingProxyType({m: raw.model_kurtosis(i) for i, m in enumerate(ids)}))
         s(self, "_parent", parents)
         s(self, "_edges", edges)
+        s(self, "_duplicates", tuple(tuple(g) for _, g in sorted(groups.items())))
         s(self, "_edge", {e.child: e for e in edges})
         s(self, "_roots", tuple(ids[raw.tree_root(t)] for t in range(t_count)))
         members: list[list[str]] = [[] for _ in range(t_count)]
@@ -163,8 +184,15 @@ class Graph:
 
     @property
     def edges(self) -> tuple[Edge, ...]:
-        """The edges parent → child, grouped by child in ``ids`` order."""
+        """The edges parent → child, grouped by child in ``ids`` order (relations only: a
+        value-identical copy is in ``duplicates``, not here)."""
         return self._edges
+
+    @property
+    def duplicates(self) -> tuple[tuple[str, ...], ...]:
+        """Groups of value-identical models (every compared tensor equal), the stand-in that holds
+        the group's place in the trees first; ordered by stand-in."""
+        return self._duplicates
 
     @property
     def roots(self) -> tuple[str, ...]:

@@ -346,6 +346,10 @@ static PyObject *Graph_parent(GraphObject *self, PyObject *arg) {
     MODEL_INDEX(self, arg, i);
     return PyLong_FromLongLong(modeltree_graph_parent(self->handle, i));
 }
+static PyObject *Graph_duplicate_of(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyLong_FromLongLong(modeltree_graph_duplicate_of(self->handle, i));
+}
 static PyObject *Graph_edge_distance(GraphObject *self, PyObject *arg) {
     MODEL_INDEX(self, arg, i);
     return PyFloat_FromDouble(modeltree_graph_edge_distance(self->handle, i));
@@ -594,6 +598,7 @@ static PyMethodDef Graph_methods[] = {
     {"model_path", (PyCFunction)Graph_model_path, METH_O, "modeltree_graph_model_path (None: from memory)"},
     {"model_kurtosis", (PyCFunction)Graph_model_kurtosis, METH_O, "modeltree_graph_model_kurtosis"},
     {"parent", (PyCFunction)Graph_parent, METH_O, "modeltree_graph_parent (-1: a root)"},
+    {"duplicate_of", (PyCFunction)Graph_duplicate_of, METH_O, "modeltree_graph_duplicate_of (-1: no copy)"},
     {"edge_distance", (PyCFunction)Graph_edge_distance, METH_O, "modeltree_graph_edge_distance"},
     {"edge_confidence", (PyCFunction)Graph_edge_confidence, METH_O, "modeltree_graph_edge_confidence"},
     {"edge_unsure", (PyCFunction)Graph_edge_unsure, METH_O, "modeltree_graph_edge_unsure"},
@@ -676,6 +681,20 @@ static PyObject *Score_ari(ScoreObject *self, PyObject *Py_UNUSED(i)) {
     SCORE_OPEN(self);
     return PyFloat_FromDouble(modeltree_score_ari(self->handle));
 }
+static PyObject *Score_typed(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    size_t correct = 0, truth = 0, reported = 0;
+    double f1 = modeltree_score_typed(self->handle, &correct, &truth, &reported);
+    return Py_BuildValue("(nnnd)", (Py_ssize_t)correct, (Py_ssize_t)truth, (Py_ssize_t)reported, f1);
+}
+static PyObject *Score_type_recall(ScoreObject *self, PyObject *arg) {
+    SCORE_OPEN(self);
+    const char *type = PyUnicode_AsUTF8(arg);
+    if (type == NULL) return NULL;
+    size_t correct = 0, total = 0;
+    double recall = modeltree_score_type_recall(self->handle, type, &correct, &total);
+    return Py_BuildValue("(nnd)", (Py_ssize_t)correct, (Py_ssize_t)total, recall);
+}
 static PyObject *Score_tree_count(ScoreObject *self, PyObject *Py_UNUSED(i)) {
     SCORE_OPEN(self);
     return PyLong_FromSize_t(modeltree_score_tree_count(self->handle));
@@ -724,6 +743,8 @@ static PyMethodDef Score_methods[] = {
     {"total", (PyCFunction)Score_total, METH_NOARGS, "modeltree_score_total"},
     {"accuracy", (PyCFunction)Score_accuracy, METH_NOARGS, "modeltree_score_accuracy"},
     {"ari", (PyCFunction)Score_ari, METH_NOARGS, "modeltree_score_ari"},
+    {"typed", (PyCFunction)Score_typed, METH_NOARGS, "modeltree_score_typed: (correct, truth, reported, f1)"},
+    {"type_recall", (PyCFunction)Score_type_recall, METH_O, "modeltree_score_type_recall: (correct, total, recall)"},
     {"tree_count", (PyCFunction)Score_tree_count, METH_NOARGS, "modeltree_score_tree_count"},
     {"tree_root", (PyCFunction)Score_tree_root, METH_O, "modeltree_score_tree_root"},
     {"trees", (PyCFunction)Score_trees, METH_NOARGS, Score_trees_doc},
@@ -1577,6 +1598,10 @@ PyMODINIT_FUNC PyInit__modeltree(void) {
         {"DIRECTION_FINETUNE", MODELTREE_DIRECTION_FINETUNE},
         {"DIRECTION_GENERALIZATION", MODELTREE_DIRECTION_GENERALIZATION},
         {"EDGE_FINETUNE", MODELTREE_EDGE_FINETUNE},
+        {"EDGE_ADAPTER", MODELTREE_EDGE_ADAPTER},
+        {"EDGE_QUANTIZED", MODELTREE_EDGE_QUANTIZED},
+        {"EDGE_MERGE", MODELTREE_EDGE_MERGE},
+        {"EDGE_LAYER_SUBSET", MODELTREE_EDGE_LAYER_SUBSET},
         {"FORMAT_JSON", MODELTREE_FORMAT_JSON},
         {"FORMAT_TEXT", MODELTREE_FORMAT_TEXT},
         {"FORMAT_DOT", MODELTREE_FORMAT_DOT},
