@@ -35,7 +35,7 @@ public enum ModelLoader {
             switch try FileSystem.kind(of: path) {
             case .file:
                 guard let id = fileModelID(path) else {
-                    throw ModelTreeError.invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
+                    throw notAModel(path)
                 }
                 locations.append(ModelLocation(id: id, path: path))
             case .directory:
@@ -63,7 +63,7 @@ public enum ModelLoader {
                 }
                 guard found else { throw ModelTreeError.invalidArgument("\(path): no models found") }
             case .other:
-                throw ModelTreeError.invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
+                throw notAModel(path)
             }
         }
         var seen: [String: String] = [:]
@@ -85,7 +85,7 @@ public enum ModelLoader {
         switch try FileSystem.kind(of: path) {
         case .file:
             guard fileModelID(path) != nil else {
-                throw ModelTreeError.invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
+                throw notAModel(path)
             }
         case .directory:
             if try weights(in: path) == nil {
@@ -93,7 +93,7 @@ public enum ModelLoader {
                 throw ModelTreeError.invalidArgument("'\(path)' is not a single model (\(inside)); give no id to add each model of a folder")
             }
         case .other:
-            throw ModelTreeError.invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
+            throw notAModel(path)
         }
         return ModelLocation(id: id, path: path)
     }
@@ -157,6 +157,11 @@ public enum ModelLoader {
         case .adapter(let folder): return try AdapterWeights.read(folder: folder)
         case .sharded(let index): return try readSharded(folder: FileSystem.parent(index), index: index)
         }
+    }
+
+    /// The error for a path that is neither a file of a format we read nor a folder.
+    private static func notAModel(_ path: String) -> ModelTreeError {
+        .invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
     }
 
     /// What a weights file given by path is, by its extension (anything else is read as
