@@ -112,13 +112,17 @@ struct Recovery {
         let (evidence, threads) = try source.evidence(of: members, options: options) { f, stage in
             try report(part, 0.72 * f, stage)
         }
-        let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads) { f, stage in
+        // Quantized copies are told by the weights themselves (their storage grids): the exact
+        // pass only, before the tree is solved (`QuantizedCopies`).
+        var copies: [QuantizedCopies.Copy] = []
+        if options.typesQuantizedCopies, let weights = source as? WeightSource, let storage = evidence.storage,
+           evidence.blocks.count == 1 {
+            copies = try QuantizedCopies.find(models: members.map { weights.models[$0] }, tensors: evidence.tensors,
+                                              rms: evidence.blocks[0].rms, storage: storage, threads: threads, kernels: options.kernels)
+        }
+        return try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies) { f, stage in
             try report(part, 0.72 + 0.28 * f, stage)
         }
-        // Quantized copies are told by the weights themselves (their storage grids): the exact pass only.
-        guard options.typesQuantizedCopies, let weights = source as? WeightSource else { return graph }
-        return try QuantizedTyping.typed(graph, models: members.map { weights.models[$0] }, evidence: evidence,
-                                         threads: threads, kernels: options.kernels)
     }
 
     private func report(_ part: (done: Int, count: Int, total: Int), _ fraction: Double, _ stage: String) throws {

@@ -1,5 +1,5 @@
 /// How well a storage grid explains the difference between two models, for the edges the tree
-/// chose (`QuantizedTyping` decides from it).
+/// chose (`QuantizedCopies` decides from it).
 ///
 /// A lower-precision copy is its source rounded to its own storage grid: its values lie on that
 /// grid (a float type's representable values, a GGUF block's scale times integers, an int8
