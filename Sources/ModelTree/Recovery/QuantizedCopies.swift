@@ -43,11 +43,14 @@ enum QuantizedCopies {
         return fits
     }
 
-    /// One copy: the model, its source and how much of the difference the copy's grid explains.
+    /// One copy: the model, its source and how much of the difference the copy's grid explains;
+    /// the next best candidate source and its share (nil, 0 when none other was close enough).
     struct Copy: Equatable {
         var child: Int
         var source: Int
         var share: Double
+        var runnerUp: Int? = nil
+        var runnerUpShare = 0.0
     }
 
     /// The copies among `models` (one architecture group, every pair measured): for each model
@@ -74,9 +77,19 @@ enum QuantizedCopies {
         let fits = try screenedFits(asked.map { (parent: $0.source, child: $0.child) }, models: models, tensors: tensors,
                                     threads: threads, kernels: kernels)
         var best: [Int: Copy] = [:]
+        var shares: [Int: [(source: Int, share: Double)]] = [:]
+        for (ask, fit) in zip(asked, fits) { shares[ask.child, default: []].append((ask.source, fit.childShare)) }
         for (ask, fit) in zip(asked, fits) where verdict(fit) == .childQuantized {
             if let b = best[ask.child], b.share >= fit.childShare { continue }     // asked nearest first: ties keep the nearer
             best[ask.child] = Copy(child: ask.child, source: ask.source, share: fit.childShare)
+        }
+        // The runner-up: the best other candidate that is not itself a copy (another copy of the
+        // same source explains the copy as well as the source does, and is no alternative).
+        for (c, copy) in best {
+            let other = shares[c]!.filter { $0.source != copy.source && best[$0.source] == nil }
+                .max { ($0.share, -$0.source) < ($1.share, -$1.source) }
+            best[c]?.runnerUp = other?.source
+            best[c]?.runnerUpShare = other?.share ?? 0
         }
         // Follow sources that are copies themselves; a cycle (which the verdicts' grid order
         // rules out) would end at the model met twice, kept as a source.
@@ -84,7 +97,10 @@ enum QuantizedCopies {
         for c in best.keys.sorted() {
             var copy = best[c]!
             var seen: Set<Int> = [c]
-            while let up = best[copy.source], seen.insert(copy.source).inserted, up.source != c { copy.source = up.source }
+            while let up = best[copy.source], seen.insert(copy.source).inserted, up.source != c {
+                copy.source = up.source
+                if copy.runnerUp == copy.source { copy.runnerUp = nil; copy.runnerUpShare = 0 }
+            }
             if copy.source != c { result.append(copy) }
         }
         let sources = Set(result.map(\.source))

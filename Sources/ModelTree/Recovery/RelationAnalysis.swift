@@ -97,7 +97,7 @@ enum RelationAnalysis {
                                                  unsure: !(confidence >= unsureConfidence) || directionUnsure,
                                                  evidence: edgeEvidence))
                 }
-                edges += typedEdges(copies: tree.compactMap { copyOf[$0] }, merges: merges, sources: sources, distance: d)
+                edges += typedEdges(copies: tree.compactMap { copyOf[$0] }, merges: merges, distance: d)
                 for m in tree where standIn[m] != m {
                     edges.append(ModelGraph.Edge(parent: standIn[m], child: m, type: .finetune, distance: 0, confidence: 0, unsure: true))
                 }
@@ -120,25 +120,24 @@ enum RelationAnalysis {
 
     /// The edges of a tree's quantized copies and merges (model indices; `distance` in the
     /// graph's metric). Confidences follow `TreeSolver`'s reading — 1 − (e / e′)², e the edge's
-    /// cost and e′ that of the best alternative: for a copy, its distance to its source against
-    /// the nearest other model that is not a copy (`sources`); for a merge parent, the fit's
-    /// residual against the residual of the best fit without that parent.
-    static func typedEdges(copies: [QuantizedCopies.Copy], merges: [Merges.Merge], sources: [Int],
+    /// cost and e′ that of the best alternative: for a copy, the share of its differences its
+    /// grid leaves unexplained from its source against that from the next best candidate
+    /// source (distance is no evidence here: a BF16 copy's rounding moves it farther than a
+    /// light fine-tune); for a merge parent, the fit's residual against the residual of the
+    /// best fit without that parent.
+    static func typedEdges(copies: [QuantizedCopies.Copy], merges: [Merges.Merge],
                            distance d: (Int, Int) -> Double) -> [ModelGraph.Edge] {
         func confidence(_ e: Double, against alternative: Double) -> Double {
-            guard alternative.isFinite else { return 1 }
             guard alternative > 0 else { return 0 }
             let ratio = Swift.min(1, e / alternative)
             return 1 - ratio * ratio
         }
         var edges: [ModelGraph.Edge] = []
         for copy in copies {
-            let e = d(copy.source, copy.child)
-            let other = sources.filter { $0 != copy.source && $0 != copy.child }.min { (d($0, copy.child), $0) < (d($1, copy.child), $1) }
-            let c = confidence(e, against: other.map { d($0, copy.child) } ?? .infinity)
-            edges.append(ModelGraph.Edge(parent: copy.source, child: copy.child, type: .quantized, distance: e, confidence: c,
-                                         unsure: !(c >= unsureConfidence),
-                                         evidence: .init(runnerUp: other.map { .init(parent: $0, distance: d($0, copy.child)) },
+            let c = confidence(1 - copy.share, against: 1 - copy.runnerUpShare)
+            edges.append(ModelGraph.Edge(parent: copy.source, child: copy.child, type: .quantized, distance: d(copy.source, copy.child),
+                                         confidence: c, unsure: !(c >= unsureConfidence),
+                                         evidence: .init(runnerUp: copy.runnerUp.map { .init(parent: $0, distance: d($0, copy.child)) },
                                                          kurtosisVotes: nil, normVotes: nil, largestRank: nil, gridShare: copy.share)))
         }
         for m in merges {
