@@ -34,8 +34,8 @@ struct RelationEvidence {
         var maxNormalized: SquareMatrix<Double>?
         /// Mean over the distance tensors of the mean squared difference, Σ_t ‖W_a − W_b‖²_t / n_t:
         /// a squared Euclidean distance (of the inner product Σ_t ⟨x, y⟩_t / n_t), so the
-        /// geometry of affine combinations (`Merges`) follows from it alone. Nil when not
-        /// measured (signatures).
+        /// geometry of affine combinations (`Merges`) follows from it alone (the exact pass's
+        /// sums, or the index's estimated from signatures). Nil when not measured.
         var meanSquare: SquareMatrix<Double>? = nil
     }
 
