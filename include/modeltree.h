@@ -681,7 +681,7 @@ MODELTREE_API bool modeltree_graph_edge_unsure_at(const modeltree_graph_t *g, si
 MODELTREE_API double modeltree_graph_edge_coefficient(const modeltree_graph_t *g, size_t e);
 /**
  * For a merge edge: the RMS residual of the fitted combination over the child's distance to its
- * nearest model (the same for each of the child's merge edges; merges are accepted below 0.2);
+ * nearest model (the same for each of the child's merge edges; merges are accepted below 0.25);
  * NaN for every other type of edge. @since 0.4
  */
 MODELTREE_API double modeltree_graph_edge_residual_ratio(const modeltree_graph_t *g, size_t e);

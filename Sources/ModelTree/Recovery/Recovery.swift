@@ -114,13 +114,19 @@ struct Recovery {
         }
         // Quantized copies are told by the weights themselves (their storage grids): the exact
         // pass only, before the tree is solved (`QuantizedCopies`).
+        // So are the bases TIES and DARE merges keep (`TrimmedMerges`), among the models that are not copies.
         var copies: [QuantizedCopies.Copy] = []
+        var retentions: [TrimmedMerges.Retention] = []
         if options.typesQuantizedCopies, let weights = source as? WeightSource, let storage = evidence.storage,
            evidence.blocks.count == 1 {
-            copies = try QuantizedCopies.find(models: members.map { weights.models[$0] }, tensors: evidence.tensors,
-                                              rms: evidence.blocks[0].rms, storage: storage, threads: threads, kernels: options.kernels)
+            let models = members.map { weights.models[$0] }
+            copies = try QuantizedCopies.find(models: models, tensors: evidence.tensors, rms: evidence.blocks[0].rms,
+                                              storage: storage, threads: threads, kernels: options.kernels)
+            retentions = try TrimmedMerges.find(models: models, tensors: evidence.tensors, rms: evidence.blocks[0].rms,
+                                                copies: Set(copies.map(\.child)), threads: threads, kernels: options.kernels)
         }
-        return try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies) { f, stage in
+        return try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
+                                          retentions: retentions) { f, stage in
             try report(part, 0.72 + 0.28 * f, stage)
         }
     }

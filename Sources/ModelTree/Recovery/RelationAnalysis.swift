@@ -16,6 +16,7 @@ enum RelationAnalysis {
     ///   without its statistic; what `progress` or the rank evidence throw.
     static func graph(_ evidence: RelationEvidence, options: RecoveryOptions, threads: Int,
                       warnings inherited: [String] = [], copies: [QuantizedCopies.Copy] = [],
+                      retentions: [TrimmedMerges.Retention] = [],
                       progress: (Double, String) throws -> Void) throws -> ModelGraph {
         let n = evidence.count
         var warnings = inherited
@@ -64,7 +65,13 @@ enum RelationAnalysis {
                 let merges: [Merges.Merge]
                 if metric != .rank, let meanSquare = block.meanSquare, sources.count > 2 {
                     let sub = meanSquare.submatrix(sources.map { localOf[$0]! })
-                    merges = Merges.find(meanSquare: sub, children: Array(sources.indices), parents: Array(sources.indices)).map { m in
+                    let sourceIndex = Dictionary(uniqueKeysWithValues: sources.enumerated().map { ($1, $0) })
+                    var bases: [Int: [Int]] = [:]
+                    for r in retentions {
+                        if let c = sourceIndex[r.child], let b = sourceIndex[r.base] { bases[c, default: []].append(b) }
+                    }
+                    merges = Merges.find(meanSquare: sub, children: Array(sources.indices), parents: Array(sources.indices),
+                                         bases: bases).map { m in
                         var m = m
                         m.child = sources[m.child]
                         m.parents = m.parents.map { sources[$0] }
