@@ -150,4 +150,42 @@ import Testing
         #expect(g.edges.allSatisfy { !copies.contains($0.parent) })
         #expect(!g.roots.contains { copies.contains($0) })
     }
+
+    /// A DARE merge (each parent's update kept at random with probability 0.6 and rescaled, then
+    /// summed with weights 0.4 / 0.4 onto the base, stored in BF16) keeps the base's values where
+    /// both updates were dropped, (1 − 0.6)² = 0.16 of its elements: it is a merge of the base and
+    /// both parents. A fine-tune that froze one of the three tensors keeps all of that tensor and
+    /// none of the others: not a merge. Each fine-tune is stored in BF16 too.
+    @Test func trimmedMergesKeepTheirBase() throws {
+        let (base, tau) = Self.family(seed: 13, updates: 4)
+        let ft = tau.prefix(3).map { Self.add(base, $0) }
+        var s = Sampler(seed: 17)
+        let density = 0.6
+        let dare = base.indices.map { t in
+            base[t].indices.map { k -> Double in
+                var x = base[t][k]
+                for p in 0..<2 where s.uniform() < density { x += 0.4 * tau[p][t][k] / density }
+                return x
+            }
+        }
+        var frozen = Self.add(base, tau[3])
+        frozen[1] = base[1]                                   // the "k" tensor was not trained
+        var models = [try Self.model("base", base)]
+        for (k, w) in ft.enumerated() { models.append(try Self.model("ft\(k)", w, .bf16)) }
+        models += [try Self.model("dare", dare, .bf16), try Self.model("frozen", frozen)]
+        let g = try recover(models)
+        let into = Array(g.edges(into: g.ids.firstIndex(of: "dare")!))
+        #expect(Set(into.map { g.ids[$0.parent] }) == ["base", "ft0", "ft1"] && into.allSatisfy { $0.type == .merge },
+                "\(into.map { (g.ids[$0.parent], $0.type, $0.coefficient ?? .nan) })")
+        let f = g.primaryEdge(into: g.ids.firstIndex(of: "frozen")!)
+        #expect(f?.type == .finetune && f.map { g.ids[$0.parent] } == "base")
+        #expect(g.roots.map { g.ids[$0] } == ["base"])
+    }
+
+    /// The share a rounding keeps, counted over every element compared (equal ones included).
+    @Test func retainedShareCountsEqualElements() {
+        let fit = GridEvidence.Fit(withinChildGrid: 10, withinParentGrid: 0, changed: 40, compared: 100, childSteps: 0, parentSteps: 0)
+        #expect(fit.retainedShare == 0.7)
+        #expect(GridEvidence.Fit().retainedShare == 0)
+    }
 }
