@@ -11,7 +11,10 @@
 ///    when their difference has less than half the variance of two unrelated models'
 ///    (independently initialised networks are uncorrelated; fine-tunes keep correlations near 1);
 ///    trees are the connected components (single linkage), or `options.trees` forces their number.
-/// 5. Each tree: direction and minimum spanning arborescence (`TreeSolver`).
+/// 5. Each tree, its typed structure first: duplicates stand in for their group, quantized
+///    copies (`QuantizedCopies`) and merges (`Merges`, `TrimmedMerges`) hang from their sources
+///    and leave the tree solve; then direction and minimum spanning arborescence of the rest
+///    (`TreeSolver`).
 ///
 /// Complexity: reading is O(n² · total elements) arithmetic at one pass over the bytes; the rank
 /// distance adds O(n² · tensors · m·k²); the trees O(s⁴) for a tree of s ≤ 200 models.

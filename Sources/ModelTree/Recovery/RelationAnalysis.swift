@@ -9,7 +9,10 @@ enum RelationAnalysis {
     /// 2. Trees: within each block, models are related when their mean correlation exceeds
     ///    `relatednessThreshold`; trees are the connected components, or `options.trees` cuts the
     ///    single linkage tree into that many (only when every pair was measured: one block).
-    /// 3. Each tree: direction and minimum spanning arborescence, confidences (`TreeSolver`).
+    /// 3. Each tree: duplicates stand in for their group; `copies` (found from the weights,
+    ///    `QuantizedCopies`) hang from their sources; merges (`Merges`, from the mean squares;
+    ///    TIES/DARE from `retentions`) from their parents; the rest get a direction, a minimum
+    ///    spanning arborescence and confidences (`TreeSolver`).
     ///
     /// - Parameter progress: the fraction of this stage done, and its name; throws to stop.
     /// - Throws: `.invalidArgument` for `options.trees` over several blocks or the `max` metric
