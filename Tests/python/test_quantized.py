@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, recover_json, st
 
-MINIMUM_SHARE = 0.9          # QuantizedTyping.minimumShare
+MINIMUM_SHARE = 0.9          # QuantizedCopies.minimumShare
 HALF = 0.5 * (1 + 2 ** -6)   # GridEvidence.slack
 
 
