@@ -112,13 +112,16 @@ struct Recovery {
         let (evidence, threads) = try source.evidence(of: members, options: options) { f, stage in
             try report(part, 0.72 * f, stage)
         }
-        let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads) { f, stage in
+        var graph = try RelationAnalysis.graph(evidence, options: options, threads: threads) { f, stage in
             try report(part, 0.72 + 0.28 * f, stage)
         }
         // Quantized copies are told by the weights themselves (their storage grids): the exact pass only.
-        guard options.typesQuantizedCopies, let weights = source as? WeightSource else { return graph }
-        return try QuantizedTyping.typed(graph, models: members.map { weights.models[$0] }, evidence: evidence,
-                                         threads: threads, kernels: options.kernels)
+        if options.typesQuantizedCopies, let weights = source as? WeightSource {
+            graph = try QuantizedTyping.typed(graph, models: members.map { weights.models[$0] }, evidence: evidence,
+                                              threads: threads, kernels: options.kernels)
+        }
+        // Missing parents, from the angles of the exact distances (an index's estimates are not asked).
+        return source is WeightSource && evidence.blocks.count == 1 ? try LatentParents.inferred(graph, rms: evidence.blocks[0].rms) : graph
     }
 
     private func report(_ part: (done: Int, count: Int, total: Int), _ fraction: Double, _ stage: String) throws {

@@ -1,0 +1,230 @@
+import Glibc
+
+/// Latent parents: siblings whose common parent is not in the collection, reported as a latent
+/// node instead of one sibling promoted to their parent (issue 12, "Missing parents").
+///
+/// Geometry: independent fine-tune updates are nearly orthogonal, so squared distances add along
+/// the tree, d²(a, b) ≈ Σ of the squared branches on the path. Three models x, u, v make a
+/// triangle whose angle at x is 90° when x lies on the path from u to v (x is u's parent and
+/// v's, or a model between them), and acute at every corner when their paths meet at a point
+/// none of them is: a latent node, at squared distance (d²xu + d²xv − d²uv) / 2 from x (the
+/// additive tree of the three squared distances). Siblings of a missing parent with updates of
+/// one size make an equilateral triangle (cosine ½ at every corner) whatever the correlation of
+/// their updates; a true parent's angle has the cosine of its children's updates, near 0.
+///
+/// The test runs over the tree the solver made, on the models that stand for themselves (not a
+/// duplicate's copies, not quantized copies, merges or adapters: those are not siblings): for
+/// each model x and each pair u, v of its tree neighbours (parent and children), the triangle is
+/// *acute* when the cosine of its widest angle exceeds `acuteCosine`. Acute triangles that share
+/// two models describe one latent node; its children are their models. A latent node needs three
+/// children — or two and a parent: a parent with a single child can never be told from a latent
+/// node (two points make no angle), so no latent node is made for a pair.
+///
+/// The latent node takes the place of its children's top model in the tree: the child of that
+/// model's parent, or the family's root when that model was the root (the geometry cannot tell
+/// whether a root model is the latent node's parent or one of its children; hubs miss bases far
+/// more often than they hold a base's base, so the latent node becomes the root).
+enum LatentParents {
+    /// A triangle of tree neighbours is acute when the cosine of its widest angle exceeds this.
+    ///
+    /// Measured (`tools/measure_latent.py`): at 31 true parents of the example zoos and typed zoo 1
+    /// (fine-tunes, merged LoRA, AdamW with weight decay), the cosine of the angle at the parent
+    /// has mean 0.02 and standard deviation 0.07, at most 0.245 (two fine-tunes of one base on
+    /// similar data); siblings of a withheld base give 0.5 ± 0.1 (equilateral, whatever their
+    /// correlation). The threshold sits halfway between the largest true-parent cosine and the
+    /// equilateral ½: the smallest sibling must have at least half the squared update of the
+    /// others' to be told from their parent.
+    static let acuteCosine = 0.37
+
+    /// The true-parent angle's cosine as measured (mean, standard deviation): the confidence of a
+    /// latent edge is the probability that a true parent's angle is narrower than the widest one
+    /// the edge's child was seen in (a one-sided normal tail).
+    static let parentCosine = (mean: 0.02, deviation: 0.07)
+
+    /// `graph` (one architecture group, no latent nodes yet) with its latent parents inferred
+    /// from `rms`, the models' RMS distances (`RelationEvidence.PairBlock.rms`, local indices).
+    static func inferred(_ graph: ModelGraph, rms: SquareMatrix<Double>) throws -> ModelGraph {
+        let n = graph.count
+        guard rms.count == n, n >= 3 else { return graph }
+        let found = latentSets(graph, rms: rms)
+        guard !found.isEmpty else { return graph }
+        return try withLatentNodes(graph, found, rms: rms)
+    }
+
+    /// A latent node to be: its children (models), and the widest-angle cosine of each child's
+    /// acute triangles (the smallest over the triangles it is in).
+    struct Found: Equatable {
+        var children: [Int]
+        var widest: [Int: Double]
+        var triangles: Int
+    }
+
+    /// The models that can be siblings: not a duplicate's copy, not the child of a typed
+    /// relation other than a fine-tune (quantized copies, merges, adapters, layer subsets).
+    static func core(_ graph: ModelGraph) -> [Bool] {
+        var core = [Bool](repeating: true, count: graph.count)
+        for group in graph.duplicates { for m in group.dropFirst() { core[m] = false } }
+        for e in graph.edges where e.type != .finetune { core[e.child] = false }
+        return core
+    }
+
+    /// The cosine of the angle at x of the triangle x, u, v (from squared distances); nil when
+    /// two of them coincide.
+    static func cosine(at x: Int, _ u: Int, _ v: Int, _ d: SquareMatrix<Double>) -> Double? {
+        let a = d[x, u], b = d[x, v], c = d[u, v]
+        guard a > 0, b > 0, a.isFinite, b.isFinite, c.isFinite else { return nil }
+        return (a * a + b * b - c * c) / (2 * a * b)
+    }
+
+    /// The acute triangles of tree neighbours, merged into latent nodes (see the type).
+    static func latentSets(_ graph: ModelGraph, rms: SquareMatrix<Double>) -> [Found] {
+        let n = graph.count
+        let core = core(graph)
+        var neighbours = [[Int]](repeating: [], count: n)
+        for e in graph.relations where e.type == .finetune && core[e.parent] && core[e.child] {
+            neighbours[e.parent].append(e.child)
+            neighbours[e.child].append(e.parent)
+        }
+        var triangles: [(models: Set<Int>, widest: Double)] = []
+        for x in 0..<n where core[x] {
+            let around = neighbours[x].sorted()
+            for (i, u) in around.enumerated() {
+                for v in around[(i + 1)...] {
+                    guard let cx = cosine(at: x, u, v, rms), let cu = cosine(at: u, x, v, rms),
+                          let cv = cosine(at: v, x, u, rms) else { continue }
+                    let widest = Swift.min(cx, cu, cv)
+                    if widest > acuteCosine { triangles.append(([x, u, v], widest)) }
+                }
+            }
+        }
+        // Triangles sharing two models share their meeting point: one latent node.
+        var sets: [Found] = []
+        var members: [Set<Int>] = []
+        for t in triangles {
+            let joined = members.indices.filter { members[$0].intersection(t.models).count >= 2 }
+            var merged = Found(children: [], widest: [:], triangles: 1)
+            var models = t.models
+            for m in t.models { merged.widest[m] = t.widest }
+            for k in joined {
+                models.formUnion(members[k])
+                merged.triangles += sets[k].triangles
+                merged.widest.merge(sets[k].widest) { Swift.min($0, $1) }
+            }
+            for k in joined.reversed() { members.remove(at: k); sets.remove(at: k) }
+            merged.children = models.sorted()
+            members.append(models)
+            sets.append(merged)
+        }
+        // Sets joined later may now share two models with each other: merge until none do.
+        var changed = true
+        while changed {
+            changed = false
+            outer: for a in sets.indices {
+                for b in sets.indices where b > a && Set(sets[a].children).intersection(sets[b].children).count >= 2 {
+                    sets[a].children = Array(Set(sets[a].children).union(sets[b].children)).sorted()
+                    sets[a].triangles += sets[b].triangles
+                    sets[a].widest.merge(sets[b].widest) { Swift.min($0, $1) }
+                    sets.remove(at: b)
+                    changed = true
+                    break outer
+                }
+            }
+        }
+        // A model is a child of one latent node: one it shares with two (a model between two
+        // missing parents) stays with the node it is seen in most acutely.
+        var owner: [Int: Int] = [:]
+        for (k, s) in sets.enumerated() {
+            for m in s.children {
+                if let other = owner[m], sets[other].widest[m]! >= s.widest[m]! { continue }
+                owner[m] = k
+            }
+        }
+        return sets.enumerated().compactMap { k, s in
+            var s = s
+            s.children = s.children.filter { owner[$0] == k }
+            s.widest = s.widest.filter { owner[$0.key] == k }
+            return s.children.count >= 3 ? s : nil
+        }.sorted { $0.children[0] < $1.children[0] }
+    }
+
+    /// Squared branch lengths of the star that best fits (least squares) the squared distances
+    /// between `models`: d²(i, j) ≈ b_i + b_j, so b_i = (r_i − R / (k − 1)) / (k − 2) with r_i the
+    /// sum of i's squared distances to the others and R the sum over the pairs; clamped at 0.
+    static func starBranches(_ models: [Int], _ d: SquareMatrix<Double>) -> [Double] {
+        let k = models.count
+        precondition(k >= 3)
+        var r = [Double](repeating: 0, count: k)
+        var total = 0.0
+        for i in 0..<k {
+            for j in 0..<k where j != i {
+                let s = d[models[i], models[j]] * d[models[i], models[j]]
+                r[i] += s
+                if j > i { total += s }
+            }
+        }
+        return r.map { Swift.max(0, ($0 - total / Double(k - 1)) / Double(k - 2)) }
+    }
+
+    /// One-sided normal tail: the probability that a true parent's angle cosine is below `c`.
+    static func confidence(widest c: Double) -> Double {
+        let z = (c - parentCosine.mean) / parentCosine.deviation
+        return Swift.min(1, Swift.max(0, 0.5 * erfc(-z / 2.0.squareRoot())))
+    }
+
+    /// The graph with a latent node per `found` set, put in its children's place (see the type).
+    static func withLatentNodes(_ graph: ModelGraph, _ found: [Found], rms: SquareMatrix<Double>) throws -> ModelGraph {
+        let n = graph.count
+        var parentOf = graph.parents
+        var depth = [Int](repeating: 0, count: n)
+        func depthOf(_ m: Int) -> Int {
+            var d = 0, node = m
+            while parentOf[node] >= 0 { node = parentOf[node]; d += 1 }
+            return d
+        }
+        for m in 0..<n { depth[m] = depthOf(m) }
+        var names = LatentNames(taken: graph.ids)
+        var models = graph.models
+        var edges = graph.edges.filter { e in !found.contains { $0.children.contains(e.child) } }
+        var trees = graph.trees
+        var warnings = graph.warnings
+        let ids = graph.ids
+        let rmsMetric = graph.metric == .rms
+        for (k, s) in found.enumerated() {
+            let latent = n + k
+            let top = s.children.min { (depth[$0], $0) < (depth[$1], $1) }!
+            let above = parentOf[top] >= 0 ? parentOf[top] : nil
+            let fitted = s.children + (above.map { [$0] } ?? [])
+            let branch = starBranches(fitted, rms)
+            let widestOverall = s.widest.values.min()!
+            models.append(ModelGraph.Node(id: names.next(), path: nil, kurtosis: .nan, latent: true,
+                                          latentEvidence: .init(widestAngleCosine: widestOverall, threshold: acuteCosine,
+                                                                triangles: s.triangles)))
+            for (c, b) in zip(s.children, branch) {
+                let confidence = confidence(widest: s.widest[c]!)
+                edges.append(ModelGraph.Edge(parent: latent, child: c, type: .finetune, distance: rmsMetric ? b.squareRoot() : .nan,
+                                             confidence: confidence, unsure: !(confidence >= graph.unsureThreshold)))
+                parentOf[c] = latent
+            }
+            if let above {
+                let confidence = confidence(widest: widestOverall)
+                edges.append(ModelGraph.Edge(parent: above, child: latent, type: .finetune,
+                                             distance: rmsMetric ? branch.last!.squareRoot() : .nan,
+                                             confidence: confidence, unsure: !(confidence >= graph.unsureThreshold)))
+            }
+            let t = graph.tree(of: top)
+            trees[t].members.append(latent)
+            if above == nil { trees[t].root = latent }
+            let names = s.children.map { "'\(ids[$0])'" }
+            warnings.append("models \(names.dropLast().joined(separator: ", ")) and \(names.last!) are siblings of a parent that is not in the collection "
+                + "(a latent node\(above.map { ", itself a child of '\(ids[$0])'" } ?? "")): their weights meet at a point none of them is "
+                + "(\(s.triangles) acute triangle\(s.triangles == 1 ? "" : "s"), the widest angle's cosine \(Formatting.fixed(widestOverall, 2)) "
+                + "against \(Formatting.fixed(acuteCosine, 2)) for a parent's right angle)")
+        }
+        var result = try ModelGraph(models: models, edges: edges.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element),
+                                    trees: trees, distanceBlocks: graph.distanceBlocks, tensors: graph.tensors, metric: graph.metric,
+                                    warnings: warnings, unsureThreshold: graph.unsureThreshold)
+        result.duplicates = graph.duplicates
+        result.tensorMatches = graph.tensorMatches
+        return result
+    }
+}
