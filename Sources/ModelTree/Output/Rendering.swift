@@ -33,8 +33,10 @@ extension ModelGraph {
     /// The JSON document of `modeltree-cli recover --format json`.
     ///
     /// Schema (keys are stable; new keys may be added, none renamed):
-    /// `models` [{id, path, kurtosis}], `edges` [{parent, child, type, distance, confidence,
-    /// unsure}] (relations only: copies are not edges), `roots` [id], `trees` [[id]],
+    /// `models` [{id, path, kurtosis, latent}] (`latent` written only for a latent node, as true,
+    /// with `evidence` {widest_angle_cosine, threshold, triangles}), `edges` [{parent, child, type,
+    /// distance, confidence, unsure, layers}] (relations only: copies are not edges; `layers`
+    /// [[child layer, parent layer]] for a layer subset only), `roots` [id], `trees` [[id]],
     /// `duplicates` [[id]] (groups of value-identical models, the stand-in in the trees first),
     /// `tensors` [name], `metric`, `directions` (per
     /// tree), `warnings` [text], `tensor_matching` when an export's tensors were matched
@@ -45,7 +47,15 @@ extension ModelGraph {
         typealias F = Formatting
         var lines: [String] = ["{"]
         let models = self.models.map { m in
-            "    {\"id\": \(F.jsonString(m.id)), \"path\": \(m.path.map(F.jsonString) ?? "null"), \"kurtosis\": \(F.jsonNumber(m.kurtosis))}"
+            var latent = ""
+            if m.latent {
+                latent = ", \"latent\": true"
+                if let e = m.latentEvidence {
+                    latent += ", \"evidence\": {\"widest_angle_cosine\": \(F.jsonNumber(e.widestAngleCosine)), "
+                        + "\"threshold\": \(F.jsonNumber(e.threshold)), \"triangles\": \(e.triangles)}"
+                }
+            }
+            return "    {\"id\": \(F.jsonString(m.id)), \"path\": \(m.path.map(F.jsonString) ?? "null"), \"kurtosis\": \(F.jsonNumber(m.kurtosis))\(latent)}"
         }
         lines.append("  \"models\": [")
         lines.append(models.joined(separator: ",\n"))
@@ -54,7 +64,8 @@ extension ModelGraph {
             "    {\"parent\": \(F.jsonString(self.models[e.parent].id)), \"child\": \(F.jsonString(self.models[e.child].id)), "
                 + "\"type\": \(F.jsonString(e.type.rawValue)), "
                 + "\"distance\": \(F.jsonNumber(e.distance)), \"confidence\": \(F.jsonNumber(e.confidence)), "
-                + "\"unsure\": \(e.unsure)}"
+                + "\"unsure\": \(e.unsure)"
+                + (e.layers.map { ", \"layers\": [" + $0.map { "[\($0.child), \($0.parent)]" }.joined(separator: ", ") + "]" } ?? "") + "}"
         }
         lines.append("  \"edges\": [")
         if !edges.isEmpty { lines.append(edges.joined(separator: ",\n")) }
@@ -104,7 +115,11 @@ extension ModelGraph {
         for (t, tree) in trees.enumerated() {
             out += "  subgraph cluster_\(t) {\n    label=\(F.jsonString("tree \(t + 1) (\(tree.direction.rawValue))"));\n"
             for i in tree.members {
-                out += "    \(F.jsonString(models[i].id)) [label=\(F.jsonString(models[i].id + "\nkurtosis " + F.significant(models[i].kurtosis, 3)))];\n"
+                if models[i].latent {
+                    out += "    \(F.jsonString(models[i].id)) [label=\(F.jsonString(models[i].id + "\n" + Self.latentSummary(models[i]))), style=dashed];\n"
+                } else {
+                    out += "    \(F.jsonString(models[i].id)) [label=\(F.jsonString(models[i].id + "\nkurtosis " + F.significant(models[i].kurtosis, 3)))];\n"
+                }
             }
             out += "  }\n"
         }
@@ -113,6 +128,7 @@ extension ModelGraph {
         }
         for e in relations {
             let label = (e.type == .finetune ? "" : e.type.rawValue + " ") + F.significant(e.distance) + " (" + F.fixed(e.confidence, 2) + ")"
+                + (e.layers.map { "\nlayers " + Self.layerMap($0) } ?? "")
             out += "  \(F.jsonString(models[e.parent].id)) -> \(F.jsonString(models[e.child].id)) [label=\(F.jsonString(label))\(e.unsure ? ", style=dashed" : "")];\n"
         }
         return out + "}\n"
@@ -131,11 +147,15 @@ extension ModelGraph {
                 line += "  identical to \(models[e.parent].id) (duplicate)"
             } else if let e = primaryEdge(into: i), !isRoot {
                 if e.type != .finetune { line += "  \(e.type.rawValue)" }
+                if let layers = e.layers { line += " (layers \(Self.layerMap(layers)))" }
                 line += "  distance \(F.significant(e.distance))  confidence \(F.fixed(e.confidence, 2))"
                 if e.unsure { line += "  UNSURE" }
+            } else if models[i].latent {
+                line += "  (latent root: \(Self.latentSummary(models[i])))"
             } else {
                 line += "  (root, kurtosis \(F.significant(models[i].kurtosis, 3)))"
             }
+            if models[i].latent && !isRoot { line += "  (latent: \(Self.latentSummary(models[i])))" }
             out += line + "\n"
             let next = isRoot ? prefix : prefix + (last ? "    " : "│   ")
             for (k, c) in children[i].enumerated() { draw(c, next, k == children[i].count - 1, false) }
@@ -183,5 +203,19 @@ extension Score {
         }
         out += typedSummary + "\n"
         return out
+    }
+}
+
+extension ModelGraph {
+    /// A latent node for people: what it is and the evidence (`LatentEvidence`).
+    static func latentSummary(_ node: Node) -> String {
+        guard let e = node.latentEvidence else { return "a parent not in the collection" }
+        return "a parent not in the collection; its children's widest angle has cosine "
+            + "\(Formatting.fixed(e.widestAngleCosine, 2)) > \(Formatting.fixed(e.threshold, 2)) over \(e.triangles) triangle\(e.triangles == 1 ? "" : "s")"
+    }
+
+    /// A layer subset's map for people: child←parent pairs, "0←0 1←2".
+    static func layerMap(_ layers: [LayerPair]) -> String {
+        layers.map { "\($0.child)←\($0.parent)" }.joined(separator: " ")
     }
 }
