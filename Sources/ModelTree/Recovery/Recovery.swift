@@ -93,8 +93,8 @@ struct Recovery {
             parts.append((members, try recoverGroup(members, options: sub, part: (done, members.count, ids.count))))
             done += members.count
         }
-        let graph = try ModelGraph.sideBySide(parts, count: ids.count)
-        var notes = ["the models have \(groups.count) different architectures (no tensors in common between: "
+        let graph = try LayerSubsets.attached(to: ModelGraph.sideBySide(parts, count: ids.count), source: source)
+        var notes = ["the models have \(groups.count) different architectures (no tensors in common, or other numbers of layers, between: "
             + groups.map { "[" + $0.map { ids[$0] }.joined(separator: ", ") + "]" }.joined(separator: " and ")
             + "); each was recovered on its own"]
         if let trees = options.trees, trees > groups.count {
