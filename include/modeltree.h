@@ -226,8 +226,9 @@ typedef enum modeltree_direction {
 
 /**
  * The relation an edge stands for. The values are pinned; new ones are only appended. This
- * version produces FINETUNE and QUANTIZED; ADAPTER, MERGE and LAYER_SUBSET are named by typed
- * truth files (modeltree_score_type_recall) and produced by later versions. Value-identical
+ * version produces FINETUNE, QUANTIZED and (since 0.4) LAYER_SUBSET, with its layer map
+ * (modeltree_graph_edge_layers); ADAPTER and MERGE are named by typed truth files
+ * (modeltree_score_type_recall) and produced by later versions. Value-identical
  * models are not an edge but a group (modeltree_graph_duplicate_of).
  * @since 0.2
  */

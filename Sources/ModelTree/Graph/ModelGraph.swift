@@ -2,8 +2,8 @@
 /// is that of the C enum `modeltree_edge_type_t`). Duplicates are not edges: they are groups
 /// (`ModelGraph.duplicates`).
 ///
-/// The recovery produces `finetune` and `quantized`; `adapter`, `merge` and `layerSubset` are
-/// relations a truth file may name and later recoveries will produce.
+/// The recovery produces `finetune`, `quantized` and `layerSubset` (`LayerSubsets`); `adapter`
+/// and `merge` are relations a truth file may name and later recoveries will produce.
 public enum EdgeType: String, CaseIterable, Sendable {
     /// A full fine-tune, a merged LoRA, continued pre-training.
     case finetune
@@ -149,6 +149,7 @@ public struct ModelGraph: Sendable {
         }
     }
 
+    /// The collection's models, in the caller's order, then the latent nodes (`Node.latent`).
     public let models: [Node]
     /// Grouped by child, ascending; a child's primary edge first.
     public let edges: [Edge]
