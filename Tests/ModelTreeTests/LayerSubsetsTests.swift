@@ -89,6 +89,6 @@ final class LayerSubsetsTests: XCTestCase {
                        .init(prefix: "model.layers.", layer: 12, suffix: "mlp.up_proj.weight"))
         XCTAssertEqual(LayerSubsets.split("blocks.0.attn.q"), .init(prefix: "blocks.", layer: 0, suffix: "attn.q"))
         XCTAssertNil(LayerSubsets.split("lm_head.weight"))
-        XCTAssertEqual(LayerSubsets.layerCount(["a.0.w", "a.0.v", "a.1.w", "b.0.w", "head"]), 3)
+        XCTAssertEqual(LayerSubsets.layerCount(["a.0.w", "a.0.v", "a.1.w", "a.2.w", "b.0.w", "b.1.w", "head"]), 3)
     }
 }

@@ -35,10 +35,15 @@ enum LayerSubsets {
         return LayeredName(prefix: prefix, layer: layer, suffix: parts[(k + 1)...].joined(separator: "."))
     }
 
-    /// The number of distinct layers (prefix and index) among `names`: models with different
-    /// counts are of different sizes, never one architecture group (`TensorSelection`).
+    /// The number of layers of the largest stack among `names` (the prefix with the most
+    /// distinct layer indices): models with different counts are of different sizes, never one
+    /// architecture group (`TensorSelection`). Only the largest stack counts, so that a head
+    /// written as a small `Sequential` (`classifier.0`, `classifier.1`) does not split a
+    /// fine-tune from its parent.
     static func layerCount(_ names: some Sequence<String>) -> Int {
-        Set(names.compactMap { split($0).map { "\($0.prefix)\u{0}\($0.layer)" } }).count
+        var layers: [String: Set<Int>] = [:]
+        for name in names { if let n = split(name) { layers[n.prefix, default: []].insert(n.layer) } }
+        return layers.values.map(\.count).max() ?? 0
     }
 
     /// A model's stack of layers: one prefix, each layer with the same 2-D tensors (suffix →
