@@ -84,9 +84,10 @@ enum LayerSubsets {
     }
 
     /// `graph` (every architecture group side by side) with each layer subset attached to its
-    /// parent by a `layerSubset` edge; unchanged for statistics without weights (an index).
-    static func attached(to graph: ModelGraph, source: any EvidenceSource) throws -> ModelGraph {
-        guard let weights = source as? WeightSource else { return graph }
+    /// parent by a `layerSubset` edge; unchanged for statistics without weights (an index), or
+    /// when `options` says not to.
+    static func attached(to graph: ModelGraph, source: any EvidenceSource, options: RecoveryOptions) throws -> ModelGraph {
+        guard options.infersLatentParentsAndLayerSubsets, let weights = source as? WeightSource else { return graph }
         let models = weights.models
         let stacks = models.map(stack)
         let core = LatentParents.core(graph)

@@ -93,7 +93,7 @@ struct Recovery {
             parts.append((members, try recoverGroup(members, options: sub, part: (done, members.count, ids.count))))
             done += members.count
         }
-        let graph = try LayerSubsets.attached(to: ModelGraph.sideBySide(parts, count: ids.count), source: source)
+        let graph = try LayerSubsets.attached(to: ModelGraph.sideBySide(parts, count: ids.count), source: source, options: options)
         var notes = ["the models have \(groups.count) different architectures (no tensors in common, or other numbers of layers, between: "
             + groups.map { "[" + $0.map { ids[$0] }.joined(separator: ", ") + "]" }.joined(separator: " and ")
             + "); each was recovered on its own"]
@@ -121,7 +121,8 @@ struct Recovery {
                                               threads: threads, kernels: options.kernels)
         }
         // Missing parents, from the angles of the exact distances (an index's estimates are not asked).
-        return source is WeightSource && evidence.blocks.count == 1 ? try LatentParents.inferred(graph, rms: evidence.blocks[0].rms) : graph
+        return options.infersLatentParentsAndLayerSubsets && source is WeightSource && evidence.blocks.count == 1
+            ? try LatentParents.inferred(graph, rms: evidence.blocks[0].rms) : graph
     }
 
     private func report(_ part: (done: Int, count: Int, total: Int), _ fraction: Double, _ stage: String) throws {
