@@ -20,10 +20,11 @@ import Glibc
 /// children — or two and a parent: a parent with a single child can never be told from a latent
 /// node (two points make no angle), so no latent node is made for a pair.
 ///
-/// The latent node takes the place of its children's top model in the tree: the child of that
-/// model's parent, or the family's root when that model was the root (the geometry cannot tell
-/// whether a root model is the latent node's parent or one of its children; hubs miss bases far
-/// more often than they hold a base's base, so the latent node becomes the root).
+/// The latent node becomes the root of its family, the parent of its children; the models the
+/// tree had above them hang below them instead (the edges on the way to the old root reversed).
+/// The geometry cannot tell whether a model joined to the latent node is its parent or its child
+/// (an unrooted tree), and kurtosis cannot tell directions apart in LMs (issue 12); hubs miss
+/// bases far more often than they hold a base's base, so the latent node is taken for the base.
 enum LatentParents {
     /// A triangle of tree neighbours is acute when the cosine of its widest angle exceeds this.
     ///
@@ -171,54 +172,60 @@ enum LatentParents {
         return Swift.min(1, Swift.max(0, 0.5 * erfc(-z / 2.0.squareRoot())))
     }
 
-    /// The graph with a latent node per `found` set, put in its children's place (see the type).
+    /// The graph with a latent node per `found` set, the root of its family (see the type): its
+    /// children's edges come from it, and the models the tree had above them hang from them
+    /// instead (the edges on the way to the old root reversed).
     static func withLatentNodes(_ graph: ModelGraph, _ found: [Found], rms: SquareMatrix<Double>) throws -> ModelGraph {
         let n = graph.count
-        var parentOf = graph.parents
-        var depth = [Int](repeating: 0, count: n)
-        func depthOf(_ m: Int) -> Int {
-            var d = 0, node = m
-            while parentOf[node] >= 0 { node = parentOf[node]; d += 1 }
-            return d
-        }
-        for m in 0..<n { depth[m] = depthOf(m) }
         var names = LatentNames(taken: graph.ids)
         var models = graph.models
-        var edges = graph.edges.filter { e in !found.contains { $0.children.contains(e.child) } }
+        var edges = graph.edges
         var trees = graph.trees
         var warnings = graph.warnings
         let ids = graph.ids
         let rmsMetric = graph.metric == .rms
         for (k, s) in found.enumerated() {
             let latent = n + k
-            let top = s.children.min { (depth[$0], $0) < (depth[$1], $1) }!
-            let above = parentOf[top] >= 0 ? parentOf[top] : nil
-            let fitted = s.children + (above.map { [$0] } ?? [])
-            let branch = starBranches(fitted, rms)
+            var parentOf = [Int](repeating: -1, count: n + found.count)
+            for e in edges where parentOf[e.child] < 0 { parentOf[e.child] = e.parent }
+            func path(_ m: Int) -> [Int] {
+                var out = [m]
+                while parentOf[out.last!] >= 0 { out.append(parentOf[out.last!]) }
+                return out
+            }
+            let top = s.children.min { (path($0).count, $0) < (path($1).count, $1) }!
+            let above = Array(path(top).dropFirst())       // up to the old root
+            let branch = starBranches(s.children, rms)
             let widestOverall = s.widest.values.min()!
             models.append(ModelGraph.Node(id: names.next(), path: nil, kurtosis: .nan, latent: true,
                                           latentEvidence: .init(widestAngleCosine: widestOverall, threshold: acuteCosine,
                                                                 triangles: s.triangles)))
+            // The edges on the way from the top child to the old root, reversed.
+            var reversed: [ModelGraph.Edge] = []
+            for (lower, upper) in zip([top] + above, above) {
+                guard var e = edges.first(where: { $0.child == lower && $0.parent == upper }) else { continue }
+                (e.parent, e.child) = (lower, upper)
+                e.evidence = nil          // what the tree weighed was for the other direction
+                reversed.append(e)
+            }
+            let pathEdges = Set(zip([top] + above, above).map { [$0.0, $0.1] })
+            edges.removeAll { s.children.contains($0.child) || pathEdges.contains([$0.child, $0.parent]) }
+            edges += reversed
             for (c, b) in zip(s.children, branch) {
                 let confidence = confidence(widest: s.widest[c]!)
                 edges.append(ModelGraph.Edge(parent: latent, child: c, type: .finetune, distance: rmsMetric ? b.squareRoot() : .nan,
                                              confidence: confidence, unsure: !(confidence >= graph.unsureThreshold)))
-                parentOf[c] = latent
-            }
-            if let above {
-                let confidence = confidence(widest: widestOverall)
-                edges.append(ModelGraph.Edge(parent: above, child: latent, type: .finetune,
-                                             distance: rmsMetric ? branch.last!.squareRoot() : .nan,
-                                             confidence: confidence, unsure: !(confidence >= graph.unsureThreshold)))
             }
             let t = graph.tree(of: top)
             trees[t].members.append(latent)
-            if above == nil { trees[t].root = latent }
+            trees[t].root = latent
             let names = s.children.map { "'\(ids[$0])'" }
+            let turned = above.isEmpty ? "" : "; the models the tree had above them (\(above.map { "'\(ids[$0])'" }.joined(separator: ", "))) "
+                + "now hang below them: the weights cannot tell a latent node's parent from its child, and bases are what hubs miss"
             warnings.append("models \(names.dropLast().joined(separator: ", ")) and \(names.last!) are siblings of a parent that is not in the collection "
-                + "(a latent node\(above.map { ", itself a child of '\(ids[$0])'" } ?? "")): their weights meet at a point none of them is "
+                + "(a latent node, the root of their family): their weights meet at a point none of them is "
                 + "(\(s.triangles) acute triangle\(s.triangles == 1 ? "" : "s"), the widest angle's cosine \(Formatting.fixed(widestOverall, 2)) "
-                + "against \(Formatting.fixed(acuteCosine, 2)) for a parent's right angle)")
+                + "against \(Formatting.fixed(acuteCosine, 2)) for a parent's right angle)" + turned)
         }
         var result = try ModelGraph(models: models, edges: edges.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element),
                                     trees: trees, distanceBlocks: graph.distanceBlocks, tensors: graph.tensors, metric: graph.metric,
