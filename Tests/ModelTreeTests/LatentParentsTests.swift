@@ -97,6 +97,22 @@ final class LatentParentsTests: XCTestCase {
         XCTAssertEqual(g.roots, [5])
     }
 
+    /// Two withheld bases in one family (a base, and an intermediate below one of its
+    /// fine-tunes): each latent node has its three or more children, the family stays one tree.
+    func testTwoLatentNodesInOneFamily() throws {
+        var s = Sampler(seed: 9)
+        let b = base(&s)
+        let kids = [0.02, 0.021, 0.022].map { tune(b, &s, std: $0) }
+        let middle = tune(kids[0], &s, std: 0.03)
+        let grandkids = [0.02, 0.021, 0.022].map { tune(middle, &s, std: $0) }
+        let g = try recovered(kids.enumerated().map { ("k\($0.offset)", $0.element) } + grandkids.enumerated().map { ("g\($0.offset)", $0.element) })
+        XCTAssertEqual(g.trees.count, 1)
+        let latent = g.models.indices.filter { g.models[$0].latent }
+        XCTAssertFalse(latent.isEmpty)
+        for l in latent { XCTAssertGreaterThanOrEqual(g.edges.filter { $0.parent == l && !g.models[$0.child].latent }.count, 3, g.text()) }
+        XCTAssertEqual(g.count, 6 + latent.count)
+    }
+
     /// With the base given, no latent node is invented whatever the mix of update sizes (a
     /// factor of 10 between siblings, chains and stars), over several draws.
     func testNoLatentNodeWhenTheBaseIsGiven() throws {

@@ -64,6 +64,9 @@ enum LatentParents {
         var children: [Int]
         var widest: [Int: Double]
         var triangles: Int
+        /// A model the node's triangles hold that is another latent node's child: the model
+        /// between two missing parents, this node's parent.
+        var parent: Int? = nil
     }
 
     /// The models that can be siblings: not a duplicate's copy, not the child of a typed
@@ -138,7 +141,7 @@ enum LatentParents {
             }
         }
         // A model is a child of one latent node: one it shares with two (a model between two
-        // missing parents) stays with the node it is seen in most acutely.
+        // missing parents) stays with the node it is seen in most acutely, and is the other's parent.
         var owner: [Int: Int] = [:]
         for (k, s) in sets.enumerated() {
             for m in s.children {
@@ -148,9 +151,10 @@ enum LatentParents {
         }
         return sets.enumerated().compactMap { k, s in
             var s = s
+            s.parent = s.children.filter { owner[$0] != k }.min { (s.widest[$0]!, $0) > (s.widest[$1]!, $1) }
             s.children = s.children.filter { owner[$0] == k }
             s.widest = s.widest.filter { owner[$0.key] == k }
-            return s.children.count >= 3 ? s : nil
+            return s.children.count >= 3 || (s.children.count == 2 && s.parent != nil) ? s : nil
         }.sorted { $0.children[0] < $1.children[0] }
     }
 
@@ -178,62 +182,87 @@ enum LatentParents {
         return Swift.min(1, Swift.max(0, 0.5 * erfc(-z / 2.0.squareRoot())))
     }
 
-    /// The graph with a latent node per `found` set, the root of its family (see the type): its
-    /// children's edges come from it, and the models the tree had above them hang from them
-    /// instead (the edges on the way to the old root reversed).
+    /// The graph with a latent node per `found` set (see the type): the edges among its children
+    /// give way to edges from it, and each family is oriented again from its root — a latent node
+    /// without a parent of its own (taken for the base), else the tree's root — so the models the
+    /// tree had above a latent node's children hang below them (those edges reversed).
     static func withLatentNodes(_ graph: ModelGraph, _ found: [Found], rms: SquareMatrix<Double>) throws -> ModelGraph {
-        let n = graph.count
+        let n = graph.count, total = n + found.count
         var names = LatentNames(taken: graph.ids)
         var models = graph.models
-        var edges = graph.edges
         var trees = graph.trees
         var warnings = graph.warnings
         let ids = graph.ids
         let rmsMetric = graph.metric == .rms
+        var latentOf = [Int](repeating: -1, count: n)
+        for (k, s) in found.enumerated() { for c in s.children { latentOf[c] = n + k } }
+        // Edges into a latent node's children from within its group (or from its parent) go.
+        var links = graph.edges.filter { e in
+            let l = latentOf[e.child]
+            guard l >= 0 else { return true }
+            let s = found[l - n]
+            return !(s.children.contains(e.parent) || s.parent == e.parent)
+        }
+        var rootOf: [Int: Int] = [:]           // tree → the latent node to orient it from
         for (k, s) in found.enumerated() {
             let latent = n + k
-            var parentOf = [Int](repeating: -1, count: n + found.count)
-            for e in edges where parentOf[e.child] < 0 { parentOf[e.child] = e.parent }
-            func path(_ m: Int) -> [Int] {
-                var out = [m]
-                while parentOf[out.last!] >= 0 { out.append(parentOf[out.last!]) }
-                return out
-            }
-            let top = s.children.min { (path($0).count, $0) < (path($1).count, $1) }!
-            let above = Array(path(top).dropFirst())       // up to the old root
-            let branch = starBranches(s.children, rms)
+            // The children and the parent, as one star (the parent is one more of its branches).
+            let star = s.children + (s.parent.map { [$0] } ?? [])
+            let branch = starBranches(star, rms)
             let widestOverall = s.widest.values.min()!
             models.append(ModelGraph.Node(id: names.next(), path: nil, kurtosis: .nan, latent: true,
                                           latentEvidence: .init(widestAngleCosine: widestOverall, threshold: acuteCosine,
                                                                 triangles: s.triangles)))
-            // The edges on the way from the top child to the old root, reversed.
-            var reversed: [ModelGraph.Edge] = []
-            for (lower, upper) in zip([top] + above, above) {
-                guard var e = edges.first(where: { $0.child == lower && $0.parent == upper }) else { continue }
-                (e.parent, e.child) = (lower, upper)
-                e.evidence = nil          // what the tree weighed was for the other direction
-                reversed.append(e)
+            for (c, b) in zip(star, branch) {
+                let confidence = confidence(widest: s.widest[c] ?? widestOverall)
+                let edge = ModelGraph.Edge(parent: latent, child: c, type: .finetune, distance: rmsMetric ? b.squareRoot() : .nan,
+                                           confidence: confidence, unsure: !(confidence >= graph.unsureThreshold))
+                if c == s.parent {
+                    var up = edge
+                    (up.parent, up.child) = (c, latent)
+                    links.append(up)
+                } else {
+                    links.append(edge)
+                }
             }
-            let pathEdges = Set(zip([top] + above, above).map { [$0.0, $0.1] })
-            edges.removeAll { s.children.contains($0.child) || pathEdges.contains([$0.child, $0.parent]) }
-            edges += reversed
-            for (c, b) in zip(s.children, branch) {
-                let confidence = confidence(widest: s.widest[c]!)
-                edges.append(ModelGraph.Edge(parent: latent, child: c, type: .finetune, distance: rmsMetric ? b.squareRoot() : .nan,
-                                             confidence: confidence, unsure: !(confidence >= graph.unsureThreshold)))
-            }
-            let t = graph.tree(of: top)
+            let t = graph.tree(of: s.children[0])
             trees[t].members.append(latent)
-            trees[t].root = latent
+            if s.parent == nil && rootOf[t] == nil { rootOf[t] = latent }
             let names = s.children.map { "'\(ids[$0])'" }
-            let turned = above.isEmpty ? "" : "; the models the tree had above them (\(above.map { "'\(ids[$0])'" }.joined(separator: ", "))) "
-                + "now hang below them: the weights cannot tell a latent node's parent from its child, and bases are what hubs miss"
             warnings.append("models \(names.dropLast().joined(separator: ", ")) and \(names.last!) are siblings of a parent that is not in the collection "
-                + "(a latent node, the root of their family): their weights meet at a point none of them is "
+                + "(a latent node\(s.parent.map { ", itself a child of '\(ids[$0])'" } ?? ", taken for their family's base")): "
+                + "their weights meet at a point none of them is "
                 + "(\(s.triangles) acute triangle\(s.triangles == 1 ? "" : "s"), the widest angle's cosine \(Formatting.fixed(widestOverall, 2)) "
-                + "against \(Formatting.fixed(acuteCosine, 2)) for a parent's right angle)" + turned)
+                + "against \(Formatting.fixed(acuteCosine, 2)) for a parent's right angle)")
         }
-        var result = try ModelGraph(models: models, edges: edges.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element),
+        // Orient each family from its root over the primary links (a child's first link); the
+        // other links (a merge's further parents) keep their direction.
+        var adjacent = [[(link: Int, other: Int)]](repeating: [], count: total)
+        for (k, e) in links.enumerated() where e.child >= n || e.parent >= n || graph.primaryEdge(into: e.child) == e {
+            adjacent[e.parent].append((k, e.child))
+            adjacent[e.child].append((k, e.parent))
+        }
+        var oriented = links
+        var visited = [Bool](repeating: false, count: total)
+        for (t, latent) in rootOf {
+            trees[t].root = latent
+        }
+        for tree in trees {
+            var queue = [tree.root]
+            visited[tree.root] = true
+            while let node = queue.popLast() {
+                for (k, other) in adjacent[node] where !visited[other] {
+                    visited[other] = true
+                    if links[k].parent != node {
+                        oriented[k].parent = node
+                        oriented[k].child = other
+                        oriented[k].evidence = nil      // what the tree weighed was for the other direction
+                    }
+                    queue.append(other)
+                }
+            }
+        }
+        var result = try ModelGraph(models: models, edges: oriented.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element),
                                     trees: trees, distanceBlocks: graph.distanceBlocks, tensors: graph.tensors, metric: graph.metric,
                                     warnings: warnings, unsureThreshold: graph.unsureThreshold)
         result.duplicates = graph.duplicates
