@@ -25,6 +25,8 @@ import Glibc
 /// The geometry cannot tell whether a model joined to the latent node is its parent or its child
 /// (an unrooted tree), and kurtosis cannot tell directions apart in LMs (issue 12); hubs miss
 /// bases far more often than they hold a base's base, so the latent node is taken for the base.
+/// A model the triangles of two latent nodes share is the child of the one it is seen in most
+/// acutely and the parent of the other (a base and an intermediate both missing).
 enum LatentParents {
     /// A triangle of tree neighbours is acute when the cosine of its widest angle exceeds this.
     ///
