@@ -226,8 +226,9 @@ typedef enum modeltree_direction {
 
 /**
  * The relation an edge stands for. The values are pinned; new ones are only appended. This
- * version produces FINETUNE and QUANTIZED; ADAPTER, MERGE and LAYER_SUBSET are named by typed
- * truth files (modeltree_score_type_recall) and produced by later versions. Value-identical
+ * version produces FINETUNE, QUANTIZED and (since 0.4) LAYER_SUBSET, with its layer map
+ * (modeltree_graph_edge_layers); ADAPTER and MERGE are named by typed truth files
+ * (modeltree_score_type_recall) and produced by later versions. Value-identical
  * models are not an edge but a group (modeltree_graph_duplicate_of).
  * @since 0.2
  */
@@ -521,7 +522,8 @@ MODELTREE_API void modeltree_graph_free(modeltree_graph_t *g);
 #define MODELTREE_NO_PARENT ((int64_t)-1)
 
 /**
- * The number of models in the graph.
+ * The number of models in the graph. Since 0.4 this counts latent nodes too (parents that are
+ * not in the collection, modeltree_graph_model_latent): they come after the collection's models.
  * @param g the graph, borrowed for the call.
  * @return the count; 0 if g is NULL.
  */
@@ -582,6 +584,46 @@ MODELTREE_API int64_t modeltree_graph_parent(const modeltree_graph_t *g, size_t 
  * @since 0.3
  */
 MODELTREE_API int64_t modeltree_graph_duplicate_of(const modeltree_graph_t *g, size_t i);
+
+/**
+ * Whether node i is a latent parent: not a model of the collection, but the parent its children
+ * share, inferred from their weights (they meet at a point none of them is). Latent nodes come
+ * after the collection's models, with ids "latent-1", "latent-2" ... (skipping ids models use),
+ * no path (NULL), NaN kurtosis and edges of type FINETUNE to their children; a latent node is the
+ * root of its family, or the child of its own inferred parent.
+ * @param g the graph, borrowed for the call.
+ * @param i a node index.
+ * @return true for a latent node; false for a model of the collection, a NULL graph or an index
+ *         out of range.
+ * @since 0.4
+ */
+MODELTREE_API bool modeltree_graph_model_latent(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The number of layer pairs of the layer map of the edge into model i (its primary edge): for a
+ * LAYER_SUBSET edge, the child's layers, each initialised from one layer of the parent.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index (the child of the edge).
+ * @return the number of (child layer, parent layer) pairs; 0 for an edge of another type, a root,
+ *         a NULL graph or an index out of range.
+ * @since 0.4
+ */
+MODELTREE_API size_t modeltree_graph_edge_layer_count(const modeltree_graph_t *g, size_t i);
+
+/**
+ * The layer map of the edge into model i (its primary edge), as (child layer, parent layer)
+ * pairs flattened: out[2k] is a child layer's index, out[2k + 1] the parent layer it came from.
+ * @param g the graph, borrowed for the call.
+ * @param i a model index (the child of the edge).
+ * @param out where to write up to capacity pairs (2 * capacity values); may be NULL when
+ *        capacity is 0.
+ * @param capacity the number of pairs out can hold.
+ * @return the number of pairs of the map (as modeltree_graph_edge_layer_count), even when more
+ *         than capacity: call with capacity 0 to learn the size. 0 for a NULL graph, an index out
+ *         of range, or an edge without a map.
+ * @since 0.4
+ */
+MODELTREE_API size_t modeltree_graph_edge_layers(const modeltree_graph_t *g, size_t i, int64_t *out, size_t capacity);
 
 /**
  * The distance, in the metric used (modeltree_graph_metric), between model i and its parent.

@@ -129,6 +129,33 @@ public func modeltree_graph_duplicate_of(_ g: OpaquePointer!, _ i: Int) -> Int64
     return Int64(g.graph.duplicates[group][0])
 }
 
+/// The C function `modeltree_graph_model_latent`.
+@c @implementation
+public func modeltree_graph_model_latent(_ g: OpaquePointer!, _ i: Int) -> Bool {
+    guard let g = _Graph.from(g), let i = g.model(i) else { return false }
+    return g.graph.models[i].latent
+}
+
+/// The C function `modeltree_graph_edge_layer_count`.
+@c @implementation
+public func modeltree_graph_edge_layer_count(_ g: OpaquePointer!, _ i: Int) -> Int {
+    guard let g = _Graph.from(g), let i = g.model(i) else { return 0 }
+    return g.graph.primaryEdge(into: i)?.layers?.count ?? 0
+}
+
+/// The C function `modeltree_graph_edge_layers`.
+@c @implementation
+public func modeltree_graph_edge_layers(_ g: OpaquePointer!, _ i: Int, _ out: UnsafeMutablePointer<Int64>!, _ capacity: Int) -> Int {
+    guard let g = _Graph.from(g), let i = g.model(i), let layers = g.graph.primaryEdge(into: i)?.layers else { return 0 }
+    if let out {
+        for (k, pair) in layers.prefix(capacity).enumerated() {
+            out[2 * k] = Int64(pair.child)
+            out[2 * k + 1] = Int64(pair.parent)
+        }
+    }
+    return layers.count
+}
+
 /// The C function `modeltree_graph_edge_distance`.
 @c @implementation
 public func modeltree_graph_edge_distance(_ g: OpaquePointer!, _ i: Int) -> Double {

@@ -50,9 +50,10 @@ private final class TemporaryIndex {
     func theIndexGraphIsRecoversGraph(name: String) throws {
         let models = try zoo(name)
         // The index keeps no weights, so it does not type quantized copies from their storage
-        // grids (issue 12's first slice does that in `recover` only): compare like with like.
+        // grids, nor infer latent parents or layer subsets (`recover` only): compare like with like.
         var untyped = RecoveryOptions()
         untyped.typesQuantizedCopies = false
+        untyped.infersLatentParentsAndLayerSubsets = false
         let exact = try recover(models, options: untyped)
         let file = TemporaryIndex()
         let index = try HubIndex(path: file.path)

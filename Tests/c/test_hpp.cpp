@@ -193,6 +193,8 @@ int main(int argc, char **argv) {
     EXPECT(exact.typed().correct == 4 && exact.typed().truth == 4 && exact.typed().reported == 4 && exact.typed().f1 == 1);
     EXPECT(exact.type_recall("finetune") == 1 && std::isnan(exact.type_recall("quantized")));
     for (std::size_t i = 0; i < h.size(); ++i) EXPECT(!h.duplicate_of(i));
+    // Two families of fine-tunes with their roots given: no latent node, no layer map.
+    for (std::size_t i = 0; i < h.size(); ++i) EXPECT(!h.latent(i) && h.edge_layers(i).empty());
     modeltree::score json = h.evaluate_json(R"({"edges": [["x0", "x1"], ["x0", "x2"]], "roots": ["y0", "y1", "y2"]})");
     std::size_t under_x0 = 0;
     for (std::size_t i : {std::size_t(1), std::size_t(2)})

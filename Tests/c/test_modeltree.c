@@ -968,6 +968,59 @@ static void test_edges_one_by_one(void) {
     modeltree_graph_free(g);
     for (int t = 0; t < SYN_TENSORS; t++) free(mix[t]);
     syn_free(&z);
+/* Four fine-tunes of a base that is not given (independent updates of one size: nearly
+ * orthogonal, so they meet at the base at right angles): the graph holds a latent node after the
+ * models, their parent; with the base given there is none. */
+enum { LAT_KIDS = 4, LAT_TENSORS = 3, LAT_SIZE = 32 * 32 };
+static void test_latent_parent(void) {
+    static float base[LAT_TENSORS][LAT_SIZE], kid[LAT_KIDS][LAT_TENSORS][LAT_SIZE];
+    for (int t = 0; t < LAT_TENSORS; t++)
+        for (int k = 0; k < LAT_SIZE; k++) base[t][k] = (float)(0.05 * normal());
+    for (int m = 0; m < LAT_KIDS; m++)
+        for (int t = 0; t < LAT_TENSORS; t++)
+            for (int k = 0; k < LAT_SIZE; k++) kid[m][t][k] = base[t][k] + (float)(0.01 * normal());
+    const int64_t shape[2] = {32, 32};
+    const char *names[LAT_TENSORS] = {"l0.w", "l1.w", "l2.w"};
+    for (int with_base = 0; with_base < 2; with_base++) {
+        modeltree_collection_t *c = NULL;
+        REQUIRE_OK(modeltree_collection_create(&c));
+        char id[16];
+        for (int m = 0; m < LAT_KIDS; m++) {
+            snprintf(id, sizeof id, "kid%d", m);
+            for (int t = 0; t < LAT_TENSORS; t++)
+                REQUIRE_OK(modeltree_collection_add_tensor(c, id, names[t], MODELTREE_DTYPE_F32, shape, 2, kid[m][t], sizeof kid[m][t]));
+        }
+        if (with_base)
+            for (int t = 0; t < LAT_TENSORS; t++)
+                REQUIRE_OK(modeltree_collection_add_tensor(c, "zbase", names[t], MODELTREE_DTYPE_F32, shape, 2, base[t], sizeof base[t]));
+        modeltree_graph_t *g = NULL;
+        REQUIRE_OK(modeltree_recover(&g, c, NULL));
+        modeltree_collection_free(c);
+        REQUIRE(modeltree_graph_model_count(g) == LAT_KIDS + 1);
+        size_t parent = LAT_KIDS;          /* the latent node, or the base: both come last */
+        CHECK(modeltree_graph_model_latent(g, parent) == !with_base);
+        CHECK(strcmp(modeltree_graph_model_id(g, parent), with_base ? "zbase" : "latent-1") == 0);
+        if (!with_base) {
+            CHECK(modeltree_graph_model_path(g, parent) == NULL);
+            CHECK(isnan(modeltree_graph_model_kurtosis(g, parent)));
+        }
+        CHECK(modeltree_graph_parent(g, parent) == MODELTREE_NO_PARENT);
+        for (size_t m = 0; m < LAT_KIDS; m++) {
+            CHECK(!modeltree_graph_model_latent(g, m));
+            CHECK(modeltree_graph_parent(g, m) == (int64_t)parent);
+            CHECK(modeltree_graph_edge_layer_count(g, m) == 0);
+        }
+        CHECK(!modeltree_graph_model_latent(g, LAT_KIDS + 1));
+        CHECK(!modeltree_graph_model_latent(g, SIZE_MAX));
+        int64_t pairs[4] = {7, 7, 7, 7};
+        CHECK(modeltree_graph_edge_layers(g, 0, pairs, 2) == 0);
+        CHECK(pairs[0] == 7);
+        CHECK(modeltree_graph_edge_layers(g, 0, NULL, 0) == 0);
+        modeltree_graph_free(g);
+    }
+    CHECK(!modeltree_graph_model_latent(NULL, 0));
+    CHECK(modeltree_graph_edge_layer_count(NULL, 0) == 0);
+    CHECK(modeltree_graph_edge_layers(NULL, 0, NULL, 0) == 0);
 }
 
 static void test_recover_synthetic(void) {
@@ -1838,6 +1891,7 @@ static const test_case tests[] = {
     {"recover_synthetic", test_recover_synthetic},
     {"duplicates", test_duplicates},
     {"edges_one_by_one", test_edges_one_by_one},
+    {"latent_parent", test_latent_parent},
     {"options_are_honoured", test_options_are_honoured},
     {"different_architectures", test_different_architectures},
     {"dtypes", test_dtypes},

@@ -45,11 +45,21 @@ def brute_force(truth: dict, doc: dict) -> dict:
 
     reported_groups = [set(g) for g in doc.get("duplicates", [])]
     in_one_group = lambda a, b: any(a in g and b in g for g in reported_groups)
+    # A recovered latent node (models[].latent) is known by its children, as a true one is.
+    latent_ids = {m["id"] for m in doc["models"] if m.get("latent")}
+    latent_children: dict[str, set] = {}
+    for e in doc["edges"]:
+        if e["parent"] in latent_ids and e["child"] not in latent_ids:
+            latent_children.setdefault(e["parent"], set()).add(e["child"])
+
+    def reported_end(m):
+        return ("latent", frozenset(latent_children.get(m, ()))) if m in latent_ids else ("model", m)
+
     reported = []
     for e in doc["edges"]:
         if in_one_group(e["parent"], e["child"]):
             continue
-        reported.append(("edge", e["type"], ("model", e["parent"]), ("model", e["child"])))
+        reported.append(("edge", e["type"], reported_end(e["parent"]), reported_end(e["child"])))
     for g in reported_groups:
         for a, b in itertools.combinations(sorted(g), 2):
             reported.append(("pair", "duplicate", a, b))

@@ -18,6 +18,7 @@
 
 #include "modeltree.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -210,6 +211,18 @@ public:
     std::optional<std::size_t> duplicate_of(std::size_t i) const {
         std::int64_t d = modeltree_graph_duplicate_of(handle_, at(i));
         return d >= 0 ? std::optional<std::size_t>(static_cast<std::size_t>(d)) : std::nullopt;
+    }
+    /// Whether node i is a latent parent (not a model of the collection; after the models). @since 0.4
+    bool latent(std::size_t i) const { return modeltree_graph_model_latent(handle_, at(i)); }
+    /// The layer map of the edge into model i, (child layer, parent layer) pairs; empty unless the
+    /// edge is a layer subset. @since 0.4
+    std::vector<std::pair<std::int64_t, std::int64_t>> edge_layers(std::size_t i) const {
+        std::size_t n = modeltree_graph_edge_layers(handle_, at(i), nullptr, 0);
+        std::vector<std::int64_t> flat(2 * n);
+        n = std::min(n, modeltree_graph_edge_layers(handle_, at(i), flat.data(), n));
+        std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
+        for (std::size_t k = 0; k < n; k++) pairs.emplace_back(flat[2 * k], flat[2 * k + 1]);
+        return pairs;
     }
     /// Distance to the parent (NaN for a root).
     double edge_distance(std::size_t i) const { return modeltree_graph_edge_distance(handle_, at(i)); }

@@ -2,8 +2,8 @@
 /// is that of the C enum `modeltree_edge_type_t`). Duplicates are not edges: they are groups
 /// (`ModelGraph.duplicates`).
 ///
-/// The recovery produces `finetune`, `quantized` and `merge`; `adapter` and `layerSubset` are
-/// relations a truth file may name and later recoveries will produce.
+/// The recovery produces `finetune`, `quantized`, `merge` and `layerSubset` (`LayerSubsets`);
+/// `adapter` is a relation a truth file may name and the adapter attachment produces.
 public enum EdgeType: String, CaseIterable, Sendable {
     /// A full fine-tune, a merged LoRA, continued pre-training.
     case finetune
@@ -30,12 +30,42 @@ public struct ModelGraph: Sendable {
         public var id: String
         /// Where it was read from; nil for a model given in memory.
         public var path: String?
-        /// Mean excess (Fisher) kurtosis over the tensors used.
+        /// Mean excess (Fisher) kurtosis over the tensors used; NaN for a latent node.
         public var kurtosis: Double
+        /// Not a model of the collection: a parent the weights say its children share, which
+        /// none of them is (`LatentParents`). Latent nodes come after the models, id `latent-k`,
+        /// path nil, and have no distances to anything.
+        public var latent: Bool
+        /// Why a latent node was inferred; nil for a model.
+        public var latentEvidence: LatentEvidence?
 
-        public init(id: String, path: String?, kurtosis: Double) {
-            self.id = id; self.path = path; self.kurtosis = kurtosis
+        public init(id: String, path: String?, kurtosis: Double, latent: Bool = false, latentEvidence: LatentEvidence? = nil) {
+            self.id = id; self.path = path; self.kurtosis = kurtosis; self.latent = latent; self.latentEvidence = latentEvidence
         }
+    }
+
+    /// What made a latent node: its children, seen from one another, meet at a point none of
+    /// them is. Independent fine-tune updates are nearly orthogonal, so the triangle of a parent
+    /// and two of its children has a right angle at the parent; three children of a missing
+    /// parent make a triangle acute at every corner (equilateral for updates of one size).
+    public struct LatentEvidence: Sendable, Equatable {
+        /// The cosine of the widest angle over the triangles of the children that were tested
+        /// (0 at a right angle, the parent's; ½ for an equilateral triangle).
+        public var widestAngleCosine: Double
+        /// The cosine above which a triangle counted as acute (`LatentParents.acuteCosine`).
+        public var threshold: Double
+        /// How many triangles of the children were acute.
+        public var triangles: Int
+        public init(widestAngleCosine: Double, threshold: Double, triangles: Int) {
+            self.widestAngleCosine = widestAngleCosine; self.threshold = threshold; self.triangles = triangles
+        }
+    }
+
+    /// A child layer's index and the parent layer it was initialised from (a `layerSubset` edge).
+    public struct LayerPair: Sendable, Equatable {
+        public var child: Int
+        public var parent: Int
+        public init(child: Int, parent: Int) { self.child = child; self.parent = parent }
     }
 
     /// parent → child: the child was derived from the parent.
@@ -55,12 +85,16 @@ public struct ModelGraph: Sendable {
         /// A merge's fitted coefficient of this parent (a merge's coefficients sum to 1); nil for
         /// every other type.
         public var coefficient: Double?
+        /// A `layerSubset` edge's map: each child layer and the parent layer it came from; nil
+        /// for other types.
+        public var layers: [LayerPair]?
 
         public init(parent: Int, child: Int, type: EdgeType, distance: Double, confidence: Double, unsure: Bool,
-                    evidence: EdgeEvidence? = nil, coefficient: Double? = nil) {
+                    evidence: EdgeEvidence? = nil, coefficient: Double? = nil, layers: [LayerPair]? = nil) {
             self.parent = parent; self.child = child; self.type = type
             self.distance = distance; self.confidence = confidence; self.unsure = unsure; self.evidence = evidence
             self.coefficient = coefficient
+            self.layers = layers
         }
     }
 
@@ -129,6 +163,7 @@ public struct ModelGraph: Sendable {
         }
     }
 
+    /// The collection's models, in the caller's order, then the latent nodes (`Node.latent`).
     public let models: [Node]
     /// Grouped by child, ascending; a child's primary edge first.
     public let edges: [Edge]
@@ -234,7 +269,12 @@ public struct ModelGraph: Sendable {
             }
             guard k == 0 || edges[k - 1].child <= e.child else { throw bad("edges are not grouped by child") }
             guard treeIndex[e.parent] == treeIndex[e.child] else { throw bad("edge \(k) joins two trees") }
-            guard blockOf[e.parent].0 == blockOf[e.child].0 else { throw bad("edge \(k) joins models never compared") }
+            // A latent node was never compared with anything: its edges stand on its children's distances.
+            // A layer subset joins two architectures, compared layer by layer (`LayerSubsets`).
+            guard blockOf[e.parent].0 == blockOf[e.child].0 || models[e.parent].latent || models[e.child].latent
+                    || e.type == .layerSubset else {
+                throw bad("edge \(k) joins models never compared")
+            }
             if let other = e.evidence?.runnerUp?.parent, other < 0 || other >= n || other == e.child || other == e.parent {
                 throw bad("edge \(k) names model \(other) as its runner-up parent")
             }
@@ -299,15 +339,31 @@ public struct ModelGraph: Sendable {
     /// Graphs of disjoint groups of models, put together in the caller's model order; pairs in
     /// different groups are at infinite distance. All parts must use the same metric to share a
     /// distance matrix; otherwise the first part's metric is reported and a warning says so.
+    /// A part may hold latent nodes after its models (`LatentParents`): they come after all the
+    /// parts' models, in part order, renamed `latent-1`, `latent-2` … (skipping ids the models
+    /// use; warnings name a latent node by its children, so they need no renaming).
     static func sideBySide(_ parts: [(members: [Int], graph: ModelGraph)], count n: Int) throws -> ModelGraph {
-        var models = [Node](repeating: Node(id: "", path: nil, kurtosis: .nan), count: n)
+        let latentCount = parts.reduce(0) { $0 + $1.graph.count - $1.members.count }
+        var models = [Node](repeating: Node(id: "", path: nil, kurtosis: .nan), count: n + latentCount)
         var edges: [Edge] = [], trees: [Tree] = [], warnings: [String] = []
         var blocks: [DistanceBlock] = []
         var tensors = Set<String>()
         let metric = parts[0].graph.metric
-        for (members, part) in parts {
-            for (local, global) in members.enumerated() { models[global] = part.models[local] }
+        var nextLatent = n
+        var latentNames = LatentNames(taken: parts.flatMap { $0.graph.models.filter { !$0.latent }.map(\.id) })
+        for (given, part) in parts {
+            // Local index → global: the models to the caller's places, latent nodes after them all.
+            var members = given
+            for local in given.count..<part.count {
+                members.append(nextLatent)
+                var node = part.models[local]
+                node.id = latentNames.next()
+                models[nextLatent] = node
+                nextLatent += 1
+            }
+            for (local, global) in given.enumerated() { models[global] = part.models[local] }
             blocks += part.distanceBlocks.map { DistanceBlock(members: $0.members.map { members[$0] }, matrix: $0.matrix) }
+            warnings += part.warnings
             edges += part.edges.map { e in
                 var e = e
                 e.parent = members[e.parent]
@@ -322,7 +378,6 @@ public struct ModelGraph: Sendable {
                 return t
             }
             tensors.formUnion(part.tensors)
-            warnings += part.warnings
             if part.metric != metric {
                 warnings.append("trees use different metrics (\(metric.rawValue) and \(part.metric.rawValue)); distances are not comparable across them")
             }
@@ -336,4 +391,21 @@ public struct ModelGraph: Sendable {
             .sorted { $0[0] < $1[0] }
         return graph
     }
+}
+
+/// Ids for latent nodes: `latent-1`, `latent-2` …, skipping any a model of the collection has.
+struct LatentNames {
+    private var taken: Set<String>
+    private var counter = 0
+
+    init(taken: [String]) { self.taken = Set(taken) }
+
+    mutating func next() -> String {
+        while true {
+            counter += 1
+            let id = "latent-\(counter)"
+            if taken.insert(id).inserted { return id }
+        }
+    }
+
 }

@@ -49,7 +49,8 @@ extension ModelGraph {
     /// edges and the duplicate groups).
     public func score(against truth: Truth) throws -> Score {
         let typed = edges.map { (parent: $0.parent, child: $0.child, type: $0.type) }
-        return try Scoring.score(ids: ids, parent: parents, truth: truth, edges: typed, duplicates: duplicates)
+        return try Scoring.score(ids: ids, parent: parents, truth: truth, edges: typed, duplicates: duplicates,
+                                 latent: models.map(\.latent))
     }
 }
 
@@ -80,20 +81,27 @@ public enum Scoring {
     /// pairs of the recovered `duplicates`. Two relations match when their kinds are equal and
     /// their ends are equal, where a model stands for every member of its true duplicate group
     /// ("either copy") and a latent node is known by the set of its children. A recovered edge
-    /// between two members of a true duplicate group matches nothing.
+    /// between two members of a true duplicate group matches nothing. A recovered latent node
+    /// (`latent`) is known by its children too, so it matches a true latent node with the same
+    /// children; it is not a model of the collection, so the adjusted Rand index leaves it out.
     ///
     /// - Complexity: O(n + e + d²) expected, for n ids, e edges and duplicate groups of d models.
     /// - Parameters:
     ///   - ids, parent: the recovered graph (−1 = root).
     ///   - edges: its typed edges; nil for `parent`'s edges, each a `finetune`.
     ///   - duplicates: its groups of value-identical models (indices into `ids`).
+    ///   - latent: per index of `ids`, whether it is a recovered latent node (empty: none is).
     /// - Throws: `ModelTreeError.invalidArgument` when the truth names ids that are not in `ids`,
     ///   when `ids` repeats an id, when `parent`, `edges` or `duplicates` name an index out of
     ///   range, or when the truth is not a graph of the contract's shape.
     public static func score(ids: [String], parent: [Int], truth: Truth,
                              edges: [(parent: Int, child: Int, type: EdgeType)]? = nil,
-                             duplicates: [[Int]] = []) throws -> Score {
+                             duplicates: [[Int]] = [], latent: [Bool] = []) throws -> Score {
         let n = ids.count
+        guard latent.isEmpty || latent.count == n else {
+            throw ModelTreeError.invalidArgument("score: \(latent.count) latent flags for \(n) ids")
+        }
+        let isLatent = { (k: Int) in !latent.isEmpty && latent[k] }
         guard parent.count == n else {
             throw ModelTreeError.invalidArgument("score: \(parent.count) parents for \(n) ids")
         }
@@ -164,11 +172,13 @@ public enum Scoring {
 
         var recovered = _DisjointSets(count: n)
         for (child, p) in parent.enumerated() where p >= 0 { recovered.union(p, child) }
-        let ari = Clustering.adjustedRandIndex(recovered.labels(), trueLabel)
+        let models = (0..<n).filter { !isLatent($0) }
+        let recoveredLabels = recovered.labels(), trueLabels = trueLabel
+        let ari = Clustering.adjustedRandIndex(models.map { recoveredLabels[$0] }, models.map { trueLabels[$0] })
 
         var score = Score(trees: trees, correct: trees.reduce(0) { $0 + $1.correct },
                           total: trees.reduce(0) { $0 + $1.total }, adjustedRandIndex: ari)
-        _scoreRelations(&score, ids: ids, index: index, truth: truth, edges: recoveredEdges, duplicates: duplicates)
+        _scoreRelations(&score, ids: ids, index: index, truth: truth, edges: recoveredEdges, duplicates: duplicates, isLatent: isLatent)
         return score
     }
 
@@ -187,7 +197,8 @@ public enum Scoring {
 
     /// The typed part of `score` (see there).
     private static func _scoreRelations(_ score: inout Score, ids: [String], index: [String: Int], truth: Truth,
-                                        edges: [(parent: Int, child: Int, type: EdgeType)], duplicates: [[Int]]) {
+                                        edges: [(parent: Int, child: Int, type: EdgeType)], duplicates: [[Int]],
+                                        isLatent: (Int) -> Bool) {
         // Each model stands for its true duplicate group, named by the group's least index.
         var standIn = Array(0..<ids.count)
         for group in truth.duplicates {
@@ -218,12 +229,16 @@ public enum Scoring {
 
         var groupOf = [Int](repeating: -1, count: ids.count)
         for (g, group) in duplicates.enumerated() { for m in group { groupOf[m] = g } }
+        // A recovered latent node is known by its children (their true groups' stand-ins).
+        var latentChildren: [Int: Set<Int>] = [:]
+        for e in edges where isLatent(e.parent) && !isLatent(e.child) { latentChildren[e.parent, default: []].insert(standIn[e.child]) }
+        func end(_ k: Int) -> _End { isLatent(k) ? .latent(latentChildren[k] ?? []) : .model(standIn[k]) }
         var reportedRelations = Set<_Relation>()
         var unmatchable = 0          // edges between copies of one true group: reported, never right
         for e in edges where groupOf[e.parent] < 0 || groupOf[e.parent] != groupOf[e.child] {
-            let (p, c) = (standIn[e.parent], standIn[e.child])
+            let (p, c) = (end(e.parent), end(e.child))
             if p == c { unmatchable += 1; continue }
-            reportedRelations.insert(_Relation(kind: e.type.rawValue, from: .model(p), to: .model(c)))
+            reportedRelations.insert(_Relation(kind: e.type.rawValue, from: p, to: c))
         }
         for group in duplicates {
             for a in group.indices { for b in group.indices where a < b { reportedRelations.insert(pair(group[a], group[b])) } }

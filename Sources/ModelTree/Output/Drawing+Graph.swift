@@ -7,8 +7,9 @@ extension Drawing {
     /// note of what made an edge unsure (`ModelGraph.unsureThreshold`). The evidence the HTML
     /// view lists on a click is what the graph holds — distance, confidence, type, the runner-up
     /// parent, the direction votes, the rank for LoRA (`ModelGraph.EdgeEvidence`) — presented,
-    /// never recomputed. Nodes without an id (`NodeKind.latent`) are for latent parents, which
-    /// the graph value does not hold yet. O(models + edges + score trees).
+    /// never recomputed. A latent node (`ModelGraph.Node.latent`) is drawn as a node without an
+    /// id (`NodeKind.latent`), titled with its graph id and listing its evidence.
+    /// O(models + edges + score trees).
     public init(_ graph: ModelGraph, score: Score? = nil) {
         typealias F = Formatting
         let ids = graph.ids
@@ -24,14 +25,26 @@ extension Drawing {
         }
         let roots = Set(graph.roots)
         nodes = graph.models.enumerated().map { i, m in
-            Node(id: m.id, lines: [m.id, "kurtosis " + F.fixed(m.kurtosis, 2)], kind: roots.contains(i) ? .root : .model,
+            if m.latent {
+                var facts = [Fact("what", "a parent not in the collection, inferred from its children's weights")]
+                if let e = m.latentEvidence {
+                    facts += [Fact("widest angle of its children (cosine)", F.fixed(e.widestAngleCosine, 3)),
+                              Fact("a parent's right angle up to (cosine)", F.fixed(e.threshold, 3)),
+                              Fact("acute triangles", "\(e.triangles)")]
+                }
+                return Node(id: nil, lines: [m.id, "latent parent"], kind: .latent, family: graph.tree(of: i), evidence: facts)
+            }
+            return Node(id: m.id, lines: [m.id, "kurtosis " + F.fixed(m.kurtosis, 2)], kind: roots.contains(i) ? .root : .model,
                  family: graph.tree(of: i),
                  evidence: [Fact("kurtosis", F.significant(m.kurtosis, 6)), Fact("path", m.path ?? "(given in memory)")])
         }
         edges = graph.edges.map { e in
             let rank = graph.metric == .rank
-            let shown = rank ? "rank \(Int(e.distance.rounded(.down)))" : F.significant(e.distance)
-            return Edge(parent: e.parent, child: e.child, type: EdgeType(e.type), lines: (e.coefficient.map { ["× " + F.fixed($0, 2)] } ?? []) + [shown, "conf " + F.fixed(e.confidence, 2)],
+            // A latent node's edges have no distance under the rank metric (NaN).
+            let shown = rank && e.distance.isFinite ? "rank \(Int(e.distance.rounded(.down)))" : F.significant(e.distance)
+            let layers = e.layers.map { ["layers " + ModelGraph.layerMap($0)] } ?? []
+            return Edge(parent: e.parent, child: e.child, type: EdgeType(e.type),
+                        lines: (e.coefficient.map { ["× " + F.fixed($0, 2)] } ?? []) + [shown, "conf " + F.fixed(e.confidence, 2)] + layers,
                         unsure: e.unsure, evidence: Self.facts(e, in: graph))
         }
         duplicates = graph.duplicates

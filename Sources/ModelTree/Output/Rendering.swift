@@ -33,10 +33,12 @@ extension ModelGraph {
     /// The JSON document of `modeltree-cli recover --format json`.
     ///
     /// Schema (keys are stable; new keys may be added, none renamed):
-    /// `models` [{id, path, kurtosis}], `edges` [{parent, child, type, distance, confidence,
-    /// unsure}, and for a merge's edges `coefficient`, `residual` (RMS of the fit's residual)
-    /// and `residual_ratio` (over the child's distance to its nearest model)] (relations only:
-    /// copies are not edges; a merge has one edge per parent, the largest coefficient first), `roots` [id], `trees` [[id]],
+    /// `models` [{id, path, kurtosis, latent}] (`latent` written only for a latent node, as true,
+    /// with `evidence` {widest_angle_cosine, threshold, triangles}), `edges` [{parent, child, type,
+    /// distance, confidence, unsure}, and for a merge's edges `coefficient`, `residual` (RMS of the
+    /// fit's residual) and `residual_ratio` (over the child's distance to its nearest model), for a
+    /// layer subset `layers` [[child layer, parent layer]]] (relations only: copies are not edges;
+    /// a merge has one edge per parent, the largest coefficient first), `roots` [id], `trees` [[id]],
     /// `duplicates` [[id]] (groups of value-identical models, the stand-in in the trees first),
     /// `tensors` [name], `metric`, `directions` (per
     /// tree), `warnings` [text], `tensor_matching` when an export's tensors were matched
@@ -47,7 +49,15 @@ extension ModelGraph {
         typealias F = Formatting
         var lines: [String] = ["{"]
         let models = self.models.map { m in
-            "    {\"id\": \(F.jsonString(m.id)), \"path\": \(m.path.map(F.jsonString) ?? "null"), \"kurtosis\": \(F.jsonNumber(m.kurtosis))}"
+            var latent = ""
+            if m.latent {
+                latent = ", \"latent\": true"
+                if let e = m.latentEvidence {
+                    latent += ", \"evidence\": {\"widest_angle_cosine\": \(F.jsonNumber(e.widestAngleCosine)), "
+                        + "\"threshold\": \(F.jsonNumber(e.threshold)), \"triangles\": \(e.triangles)}"
+                }
+            }
+            return "    {\"id\": \(F.jsonString(m.id)), \"path\": \(m.path.map(F.jsonString) ?? "null"), \"kurtosis\": \(F.jsonNumber(m.kurtosis))\(latent)}"
         }
         lines.append("  \"models\": [")
         lines.append(models.joined(separator: ",\n"))
@@ -59,7 +69,8 @@ extension ModelGraph {
                 + "\"unsure\": \(e.unsure)"
                 + (e.coefficient.map { ", \"coefficient\": \(F.jsonNumber($0))" } ?? "")
                 + (e.evidence?.residual.map { ", \"residual\": \(F.jsonNumber($0))" } ?? "")
-                + (e.evidence?.residualRatio.map { ", \"residual_ratio\": \(F.jsonNumber($0))" } ?? "") + "}"
+                + (e.evidence?.residualRatio.map { ", \"residual_ratio\": \(F.jsonNumber($0))" } ?? "")
+                + (e.layers.map { ", \"layers\": [" + $0.map { "[\($0.child), \($0.parent)]" }.joined(separator: ", ") + "]" } ?? "") + "}"
         }
         lines.append("  \"edges\": [")
         if !edges.isEmpty { lines.append(edges.joined(separator: ",\n")) }
@@ -110,7 +121,11 @@ extension ModelGraph {
         for (t, tree) in trees.enumerated() {
             out += "  subgraph cluster_\(t) {\n    label=\(F.jsonString("tree \(t + 1) (\(tree.direction.rawValue))"));\n"
             for i in tree.members {
-                out += "    \(F.jsonString(models[i].id)) [label=\(F.jsonString(models[i].id + "\nkurtosis " + F.significant(models[i].kurtosis, 3)))];\n"
+                if models[i].latent {
+                    out += "    \(F.jsonString(models[i].id)) [label=\(F.jsonString(models[i].id + "\n" + Self.latentSummary(models[i]))), style=dashed];\n"
+                } else {
+                    out += "    \(F.jsonString(models[i].id)) [label=\(F.jsonString(models[i].id + "\nkurtosis " + F.significant(models[i].kurtosis, 3)))];\n"
+                }
             }
             out += "  }\n"
         }
@@ -120,6 +135,7 @@ extension ModelGraph {
         for e in relations {
             let label = (e.type == .finetune ? "" : e.type.rawValue + " ") + (e.coefficient.map { "× " + F.fixed($0, 2) + ", " } ?? "")
                 + F.significant(e.distance) + " (" + F.fixed(e.confidence, 2) + ")"
+                + (e.layers.map { "\nlayers " + Self.layerMap($0) } ?? "")
             let style = [e.type == .merge ? "bold" : nil, e.unsure ? "dashed" : nil].compactMap { $0 }
             out += "  \(F.jsonString(models[e.parent].id)) -> \(F.jsonString(models[e.child].id)) [label=\(F.jsonString(label))"
                 + (e.type == .finetune ? "" : ", color=\(F.jsonString(PictureStyle.colour(Drawing.EdgeType(e.type))))")
@@ -159,12 +175,16 @@ extension ModelGraph {
                         + edges(into: i).map { F.fixed($0.confidence, 2) }.joined(separator: "/")
                 } else {
                     if e.type != .finetune { line += "  \(e.type.rawValue)" }
+                    if let layers = e.layers { line += " (layers \(Self.layerMap(layers)))" }
                     line += "  distance \(F.significant(e.distance))  confidence \(F.fixed(e.confidence, 2))"
                 }
                 if edges(into: i).contains(where: \.unsure) { line += "  UNSURE" }
+            } else if models[i].latent {
+                line += "  (latent root: \(Self.latentSummary(models[i])))"
             } else {
                 line += "  (root, kurtosis \(F.significant(models[i].kurtosis, 3)))"
             }
+            if models[i].latent && !isRoot { line += "  (latent: \(Self.latentSummary(models[i])))" }
             out += line + "\n"
             let next = isRoot ? prefix : prefix + (last ? "    " : "│   ")
             for (k, c) in children[i].enumerated() { draw(c, next, k == children[i].count - 1, false) }
@@ -212,5 +232,19 @@ extension Score {
         }
         out += typedSummary + "\n"
         return out
+    }
+}
+
+extension ModelGraph {
+    /// A latent node for people: what it is and the evidence (`LatentEvidence`).
+    static func latentSummary(_ node: Node) -> String {
+        guard let e = node.latentEvidence else { return "a parent not in the collection" }
+        return "a parent not in the collection; its children's widest angle has cosine "
+            + "\(Formatting.fixed(e.widestAngleCosine, 2)) > \(Formatting.fixed(e.threshold, 2)) over \(e.triangles) triangle\(e.triangles == 1 ? "" : "s")"
+    }
+
+    /// A layer subset's map for people: child←parent pairs, "0←0 1←2".
+    static func layerMap(_ layers: [LayerPair]) -> String {
+        layers.map { "\($0.child)←\($0.parent)" }.joined(separator: " ")
     }
 }

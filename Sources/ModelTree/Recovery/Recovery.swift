@@ -96,8 +96,8 @@ struct Recovery {
             parts.append((members, try recoverGroup(members, options: sub, part: (done, members.count, ids.count))))
             done += members.count
         }
-        let graph = try ModelGraph.sideBySide(parts, count: ids.count)
-        var notes = ["the models have \(groups.count) different architectures (no tensors in common between: "
+        let graph = try LayerSubsets.attached(to: ModelGraph.sideBySide(parts, count: ids.count), source: source, options: options)
+        var notes = ["the models have \(groups.count) different architectures (no tensors in common, or other numbers of layers, between: "
             + groups.map { "[" + $0.map { ids[$0] }.joined(separator: ", ") + "]" }.joined(separator: " and ")
             + "); each was recovered on its own"]
         if let trees = options.trees, trees > groups.count {
@@ -128,10 +128,13 @@ struct Recovery {
             retentions = try TrimmedMerges.find(models: models, tensors: evidence.tensors, rms: evidence.blocks[0].rms,
                                                 copies: Set(copies.map(\.child)), threads: threads, kernels: options.kernels)
         }
-        return try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
-                                          retentions: retentions) { f, stage in
+        let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
+                                               retentions: retentions) { f, stage in
             try report(part, 0.72 + 0.28 * f, stage)
         }
+        // Missing parents, from the angles of the exact distances (an index's estimates are not asked).
+        return options.infersLatentParentsAndLayerSubsets && source is WeightSource && evidence.blocks.count == 1
+            ? try LatentParents.inferred(graph, rms: evidence.blocks[0].rms) : graph
     }
 
     private func report(_ part: (done: Int, count: Int, total: Int), _ fraction: Double, _ stage: String) throws {

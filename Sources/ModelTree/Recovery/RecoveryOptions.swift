@@ -67,6 +67,11 @@ public struct RecoveryOptions: Sendable {
     /// yet: its tests compare its graph with a recovery that does not either.
     package var typesQuantizedCopies = true
 
+    /// Whether `recover` infers latent parents (`LatentParents`, from the exact distances) and
+    /// layer subsets (`LayerSubsets`, from the layers' weights). The hub index does neither: its
+    /// tests compare its graph with a recovery that does not either.
+    package var infersLatentParentsAndLayerSubsets = true
+
     public init() {}
 
     /// Checks every option on its own.

@@ -65,12 +65,16 @@ enum TensorSelection {
     /// Groups of models of the same architecture: models are linked when more than half of the
     /// floating-point tensors of the two (by name and shape, Jaccard index) are shared, and groups
     /// are the connected components. A fine-tune with a resized head stays with its parent; models
-    /// of different families, or of the same family at another size, do not.
+    /// of different families, or of the same family at another size, do not — nor models with
+    /// another number of layers (a student cut from its teacher's layers shares most of the
+    /// teacher's names, but compared on the layers both have it would be matched layer to the
+    /// wrong layer, and would narrow the teacher's family to those layers; `LayerSubsets` matches
+    /// its layers by content instead).
     ///
     /// Models with the same set of tensors are compared once (an index holds thousands of models
     /// of a few layouts): O(L² · tensors) for L distinct layouts, then O(n).
     static func architectureGroups<M: TensorCatalog>(_ models: [M]) -> [[Int]] {
-        var layouts: [Set<String>] = [], layoutOf: [Int] = []
+        var layouts: [Set<String>] = [], layoutOf: [Int] = [], layerCounts: [Int] = []
         var known: [Set<String>: Int] = [:]
         for m in models {
             let set = Set(m.tensors.filter { $0.isWeight && $0.count > 0 }.map { "\($0.name)\u{0}\($0.shape)" })
@@ -79,13 +83,14 @@ enum TensorSelection {
             if !set.isEmpty { known[set] = layouts.count }
             layoutOf.append(layouts.count)
             layouts.append(set)
+            layerCounts.append(LayerSubsets.layerCount(m.tensors.filter { $0.isWeight && $0.count > 0 }.map(\.name)))
         }
         let n = layouts.count
         var similarity = SquareMatrix<Double>(count: n, repeating: 0)
         for i in 0..<n {
             for j in (i + 1)..<n {
                 let union = layouts[i].union(layouts[j]).count
-                let jaccard = union == 0 ? 0 : Double(layouts[i].intersection(layouts[j]).count) / Double(union)
+                let jaccard = union == 0 || layerCounts[i] != layerCounts[j] ? 0 : Double(layouts[i].intersection(layouts[j]).count) / Double(union)
                 similarity[i, j] = jaccard
                 similarity[j, i] = jaccard
             }

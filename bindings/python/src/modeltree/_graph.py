@@ -40,9 +40,12 @@ class Edge:
     whose confidence is too low to trust without a look (below ``Graph.unsure_threshold``, or in
     a tree whose direction could not be told); ``type`` is the relation ("finetune",
     "quantized" for a lower-precision copy of the parent, "merge" for one of several parents
-    a merged model combines). A merge's edges carry ``coefficient`` (the parent's fitted
-    weight; a merge's sum to 1) and ``residual_ratio`` (how much of the child the combination
-    leaves unexplained, over its distance to its nearest model); None for other types."""
+    a merged model combines, "layer-subset" for a smaller model initialised from some of the
+    parent's layers). A merge's edges carry ``coefficient`` (the parent's fitted weight; a
+    merge's sum to 1) and ``residual_ratio`` (how much of the child the combination leaves
+    unexplained, over its distance to its nearest model); None for other types. ``layers`` is a
+    layer subset's map, ((child layer, parent layer), ...), None for other types. ``parent`` may
+    be a latent node (``Graph.latent``)."""
 
     parent: str
     child: str
@@ -52,6 +55,7 @@ class Edge:
     type: str = "finetune"
     coefficient: float | None = None
     residual_ratio: float | None = None
+    layers: tuple[tuple[int, int], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,9 @@ class Graph:
         kurtosis:         id → mean excess (Fisher) kurtosis over the tensors used.
         edges:            the edges (``Edge``), grouped by child in ``ids`` order.
         duplicates:       groups of value-identical models, each group's stand-in first.
+        latent:           the ids of latent nodes: parents not in the collection that the
+                          weights say their children share (they come after the models in
+                          ``ids``, named "latent-1" …, with no path and NaN kurtosis).
         roots:            the root of each tree, in the order of ``trees``.
         trees:            the members of each tree (tuples of ids in ``ids`` order), ordered by
                           their first member.
@@ -123,7 +130,7 @@ class Graph:
 
     __slots__ = ("_raw", "_ids", "_index", "_paths", "_kurtosis", "_parent", "_edges", "_edge", "_roots",
                  "_trees", "_tree_of", "_distances", "_metric", "_directions", "_direction_unsure", "_tensors",
-                 "_warnings", "_unsure_threshold", "_duplicates")
+                 "_warnings", "_unsure_threshold", "_duplicates", "_latent")
 
     def __init__(self, raw: _modeltree.Graph) -> None:
         """Reads everything out of ``raw``, which the graph then owns (it renders and scores)."""
@@ -140,7 +147,12 @@ class Graph:
         # that only hang a value-identical copy from its group's stand-in).
         def number(x: float) -> float | None:
             return None if x != x else x
-        edges = tuple(Edge(ids[p], ids[c], d, conf, u, _EDGE_TYPE_NAMES.get(k, str(k)), number(coef), number(ratio))
+
+        def layers(i: int) -> tuple[tuple[int, int], ...] | None:
+            flat = raw.edge_layers(i)     # the map of the child's primary edge
+            return tuple(zip(flat[0::2], flat[1::2])) if flat else None
+        edges = tuple(Edge(ids[p], ids[c], d, conf, u, _EDGE_TYPE_NAMES.get(k, str(k)), number(coef), number(ratio),
+                           layers(c) if _EDGE_TYPE_NAMES.get(k) == "layer-subset" else None)
                       for p, c, k, d, conf, u, coef, ratio in raw.edges())
         t_count = raw.tree_count()
         s(self, "_raw", raw)
@@ -151,6 +163,7 @@ class Graph:
         s(self, "_parent", parents)
         s(self, "_edges", edges)
         s(self, "_duplicates", tuple(tuple(g) for _, g in sorted(groups.items())))
+        s(self, "_latent", tuple(m for i, m in enumerate(ids) if raw.model_latent(i)))
         s(self, "_edge", {e.child: e for e in reversed(edges)})   # a child's primary edge: its first
         s(self, "_roots", tuple(ids[raw.tree_root(t)] for t in range(t_count)))
         members: list[list[str]] = [[] for _ in range(t_count)]
@@ -201,6 +214,20 @@ class Graph:
         """Groups of value-identical models (every compared tensor equal), the stand-in that holds
         the group's place in the trees first; ordered by stand-in."""
         return self._duplicates
+
+    @property
+    def latent(self) -> tuple[str, ...]:
+        """The ids of the latent nodes: parents that are not in the collection, inferred because
+        their children's weights meet at a point none of them is. Each is the parent of its
+        children in ``edges``, and the root of its tree or the child of its own inferred parent;
+        its ``paths`` entry is None and its ``kurtosis`` NaN. A parent with a single child can
+        never be told from a latent node, so none is made for a pair."""
+        return self._latent
+
+    def is_latent(self, model_id: str) -> bool:
+        """Whether ``model_id`` names a latent node rather than a model of the collection."""
+        self._check(model_id)
+        return model_id in self._latent
 
     @property
     def roots(self) -> tuple[str, ...]:
@@ -371,18 +398,20 @@ class Graph:
 
     def to_networkx(self) -> Any:
         """A ``networkx.DiGraph`` (parent → child) with node attributes ``kurtosis``, ``path``,
-        ``tree`` and edge attributes ``distance``, ``confidence``, ``unsure``, ``type``, and for a
-        merge's edges ``coefficient`` and ``residual_ratio`` (a merge child has one in-edge per
-        parent). Needs networkx."""
+        ``tree``, ``latent`` and edge attributes ``distance``, ``confidence``, ``unsure``, ``type``,
+        for a merge's edges ``coefficient`` and ``residual_ratio`` (a merge child has one in-edge
+        per parent), and ``layers`` on a layer subset's edge. Needs networkx."""
         try:
             import networkx as nx
         except ImportError:
             raise ImportError("to_networkx needs networkx: pip install networkx (or libmodeltree[networkx])") from None
         g = nx.DiGraph()
         for m in self._ids:
-            g.add_node(m, kurtosis=self._kurtosis[m], path=self._paths[m], tree=self._tree_of[m])
+            g.add_node(m, kurtosis=self._kurtosis[m], path=self._paths[m], tree=self._tree_of[m], latent=m in self._latent)
         for e in self._edges:
             extra = {} if e.coefficient is None else {"coefficient": e.coefficient, "residual_ratio": e.residual_ratio}
+            if e.layers is not None:
+                extra["layers"] = e.layers
             g.add_edge(e.parent, e.child, distance=e.distance, confidence=e.confidence, unsure=e.unsure, type=e.type, **extra)
         return g
 

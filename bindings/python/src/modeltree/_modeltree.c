@@ -350,6 +350,31 @@ static PyObject *Graph_duplicate_of(GraphObject *self, PyObject *arg) {
     MODEL_INDEX(self, arg, i);
     return PyLong_FromLongLong(modeltree_graph_duplicate_of(self->handle, i));
 }
+static PyObject *Graph_model_latent(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyBool_FromLong(modeltree_graph_model_latent(self->handle, i));
+}
+static PyObject *Graph_edge_layer_count(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyLong_FromSize_t(modeltree_graph_edge_layer_count(self->handle, i));
+}
+/* modeltree_graph_edge_layers as a flat tuple (child layer, parent layer, ...); () without a map. */
+static PyObject *Graph_edge_layers(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    size_t n = modeltree_graph_edge_layers(self->handle, i, NULL, 0);
+    int64_t *pairs = PyMem_Malloc((2 * n + 1) * sizeof *pairs);
+    if (pairs == NULL) return PyErr_NoMemory();
+    size_t got = modeltree_graph_edge_layers(self->handle, i, pairs, n);
+    if (got > n) got = n;
+    PyObject *out = PyTuple_New((Py_ssize_t)(2 * got));
+    for (size_t k = 0; out != NULL && k < 2 * got; k++) {
+        PyObject *v = PyLong_FromLongLong(pairs[k]);
+        if (v == NULL) { Py_CLEAR(out); break; }
+        PyTuple_SET_ITEM(out, (Py_ssize_t)k, v);
+    }
+    PyMem_Free(pairs);
+    return out;
+}
 static PyObject *Graph_edge_distance(GraphObject *self, PyObject *arg) {
     MODEL_INDEX(self, arg, i);
     return PyFloat_FromDouble(modeltree_graph_edge_distance(self->handle, i));
@@ -622,6 +647,9 @@ static PyMethodDef Graph_methods[] = {
     {"model_kurtosis", (PyCFunction)Graph_model_kurtosis, METH_O, "modeltree_graph_model_kurtosis"},
     {"parent", (PyCFunction)Graph_parent, METH_O, "modeltree_graph_parent (-1: a root)"},
     {"duplicate_of", (PyCFunction)Graph_duplicate_of, METH_O, "modeltree_graph_duplicate_of (-1: no copy)"},
+    {"model_latent", (PyCFunction)Graph_model_latent, METH_O, "modeltree_graph_model_latent"},
+    {"edge_layer_count", (PyCFunction)Graph_edge_layer_count, METH_O, "modeltree_graph_edge_layer_count"},
+    {"edge_layers", (PyCFunction)Graph_edge_layers, METH_O, "modeltree_graph_edge_layers as a flat tuple (child, parent, ...)"},
     {"edge_distance", (PyCFunction)Graph_edge_distance, METH_O, "modeltree_graph_edge_distance"},
     {"edge_confidence", (PyCFunction)Graph_edge_confidence, METH_O, "modeltree_graph_edge_confidence"},
     {"edge_unsure", (PyCFunction)Graph_edge_unsure, METH_O, "modeltree_graph_edge_unsure"},
