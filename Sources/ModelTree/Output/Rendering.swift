@@ -36,6 +36,8 @@ extension ModelGraph {
     /// `models` [{id, path, kurtosis}], `edges` [{parent, child, type, distance, confidence,
     /// unsure}] (relations only: copies are not edges), `roots` [id], `trees` [[id]],
     /// `duplicates` [[id]] (groups of value-identical models, the stand-in in the trees first),
+    /// `audit` [{model, source, claimed, relation, verdict, recovered, evidence, confidence}]
+    /// (`ModelGraph.audit`; `relation` and `recovered` null when absent), `unclaimed` [id],
     /// `tensors` [name], `metric`, `directions` (per
     /// tree), `warnings` [text], `tensor_matching` when an export's tensors were matched
     /// [{model, tensor, as, by: name|content, transposed, correlation}], and with a score: `score` {correct, total, accuracy, ari,
@@ -63,6 +65,10 @@ extension ModelGraph {
         lines.append("  \"roots\": [\(trees.map { F.jsonString(ids[$0.root]) }.joined(separator: ", "))],")
         lines.append("  \"trees\": [\(trees.map { "[" + $0.members.map { F.jsonString(ids[$0]) }.joined(separator: ", ") + "]" }.joined(separator: ", "))],")
         lines.append("  \"duplicates\": [\(duplicates.map { "[" + $0.map { F.jsonString(ids[$0]) }.joined(separator: ", ") + "]" }.joined(separator: ", "))],")
+        lines.append("  \"audit\": [")
+        if !audit.isEmpty { lines.append(audit.map { "    " + $0.json(ids) }.joined(separator: ",\n")) }
+        lines.append("  ],")
+        lines.append("  \"unclaimed\": [\(unclaimed.map { F.jsonString(ids[$0]) }.joined(separator: ", "))],")
         lines.append("  \"tensors\": [\(tensors.map(F.jsonString).joined(separator: ", "))],")
         lines.append("  \"metric\": \(F.jsonString(metric.rawValue)),")
         lines.append("  \"directions\": [\(trees.map { F.jsonString($0.direction.rawValue) }.joined(separator: ", "))],")
@@ -144,6 +150,7 @@ extension ModelGraph {
             out += "\nTree \(t + 1): \(tree.members.count) model\(tree.members.count == 1 ? "" : "s"); direction: \(tree.direction.summary)\(tree.directionUnsure ? " (unsure)" : "")\n"
             draw(tree.root, "", true, true)
         }
+        out += auditText()
         let unsureCount = relations.filter(\.unsure).count
         if unsureCount > 0 { out += "\n\(unsureCount) edge\(unsureCount == 1 ? " is" : "s are") unsure (confidence below \(F.fixed(unsureThreshold, 2)), or in a tree whose direction could not be told)\n" }
         for w in warnings { out += "warning: \(singleLine(w))\n" }
