@@ -238,3 +238,23 @@ extension ModelGraph {
         return graph
     }
 }
+
+extension Audit {
+    /// The claims of the models at `locations` judged against the edges of `truth` instead of
+    /// recovered ones: the audit's own mistakes, apart from those of the edges it reads
+    /// (`modeltree-cli audit --edges-from-truth`). No weight is compared.
+    /// - Returns: the entries, the unclaimed models (indices into `locations`) and notes on card
+    ///   files that could not be read.
+    /// - Throws: `.invalidArgument` when the truth names ids not among the models.
+    public static func against(_ truth: Truth, locations: [ModelLocation]) throws -> (audit: [AuditEntry], unclaimed: [Int], notes: [String]) {
+        let view = try View(truth, ids: locations.map(\.id))
+        var notes: [String] = []
+        let claims: [[OriginClaim]?] = locations.map { location in
+            let read = Claims.read(path: location.path)
+            notes += read.problems.map { "model '\(location.id)': \($0)" }
+            return read.claims
+        }
+        let (audit, unclaimed) = entries(claims, paths: locations.map(\.path), view: view)
+        return (audit, unclaimed, notes)
+    }
+}

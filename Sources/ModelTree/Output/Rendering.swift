@@ -42,7 +42,9 @@ extension ModelGraph {
     /// tree), `warnings` [text], `tensor_matching` when an export's tensors were matched
     /// [{model, tensor, as, by: name|content, transposed, correlation}], and with a score: `score` {correct, total, accuracy, ari,
     /// trees [{root, correct, total, accuracy}], typed {correct, true, reported, precision, recall, f1,
-    /// types [{type, correct, total, recall}]}}. Non-finite numbers are written as null.
+    /// types [{type, correct, total, recall}]}, audit (when the truth lists claims) {correct, total,
+    /// accuracy, missing, extra, verdicts [{verdict, correct, total}], unclaimed {correct, total,
+    /// extra}, mistakes [{model, source, claimed, reported, truth}]}}. Non-finite numbers are written as null.
     public func json(score: Score? = nil) -> String {
         typealias F = Formatting
         var lines: [String] = ["{"]
@@ -94,7 +96,8 @@ extension ModelGraph {
                 + "\"ari\": \(F.jsonNumber(score.adjustedRandIndex)), \"trees\": [\(trees.joined(separator: ", "))], "
                 + "\"typed\": {\"correct\": \(score.typedCorrect), \"true\": \(score.typedTrue), \"reported\": \(score.typedReported), "
                 + "\"precision\": \(F.jsonNumber(score.typedPrecision)), \"recall\": \(F.jsonNumber(score.typedRecall)), "
-                + "\"f1\": \(F.jsonNumber(score.typedF1)), \"types\": [\(relations.joined(separator: ", "))]}}")
+                + "\"f1\": \(F.jsonNumber(score.typedF1)), \"types\": [\(relations.joined(separator: ", "))]}"
+                + (score.audit.map { ", \"audit\": " + $0.json() } ?? "") + "}")
         }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
@@ -189,6 +192,7 @@ extension Score {
             out += "  tree of \(t.root): \(t.correct)/\(t.total) (\(Formatting.fixed(100 * t.accuracy, 1))%)\n"
         }
         out += typedSummary + "\n"
+        if let audit { out += audit.text() }
         return out
     }
 }
