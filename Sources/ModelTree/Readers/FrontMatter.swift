@@ -260,7 +260,7 @@ private struct _FrontMatterReader {
             let value = trimmed(text[..<end])
             if value.contains(": ") || value.hasSuffix(":") { throw Refusal(reason: "a mapping, not a name") }
             if ["~", "null", "Null", "NULL"].contains(value) { return (nil, text[end...]) }
-            return (try utf8(String(value)), text[end...])
+            return (try utf8(String(value)), text[value.endIndex...])
         }
     }
 
