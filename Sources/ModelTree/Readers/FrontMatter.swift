@@ -37,9 +37,8 @@ public struct FrontMatter: Equatable, Sendable {
     /// Reads the front matter at the start of `text` (a card without front matter claims nothing).
     /// O(n) in the length of the text; never traps.
     public init(parsing text: Substring) {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...].map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // "\r\n" is one Character to Swift: both ends of a line are separators.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         guard var first = lines.first else { return }
         if first.hasPrefix("\u{FEFF}") { first = first.dropFirst() }
         guard first == "---" else { return }
@@ -150,6 +149,7 @@ private struct _FrontMatterReader {
         let content = body.filter { !isBlankOrComment($0) }
         let text = trimmed(inline)
         if !text.isEmpty && text.first != "#" {
+            if text.first == "|" || text.first == ">" { throw Refusal(reason: "a block scalar, not a name") }
             guard content.isEmpty else {
                 throw Refusal(reason: text.first == "[" ? "a flow sequence over several lines" : "a value over several lines")
             }
