@@ -54,8 +54,9 @@ extension Audit {
 }
 
 extension ModelGraph {
-    /// The audit section of `text()`.
-    func auditText() -> String { Audit.text(audit, unclaimed: unclaimed, ids: ids) }
+    /// The audit section of `text()`: only when some file claims something (a collection without
+    /// cards would list every model as claiming nothing, which `modeltree-cli audit` says instead).
+    func auditText() -> String { audit.isEmpty ? "" : Audit.text(audit, unclaimed: unclaimed, ids: ids) }
 
     /// What `modeltree-cli audit` prints (`Audit.report`), with the graph's warnings.
     public func auditReport(json: Bool, score: Score? = nil) -> String {
