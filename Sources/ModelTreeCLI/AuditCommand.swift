@@ -28,7 +28,7 @@ struct AuditCommand: ParsableCommand {
     }
 
     func run() throws {
-        try Recover.reportingErrors {
+        try IndexCommand.run {     // the CLI's one way of reporting a library error
             if edgesFromTruth, let path = recovery.truth {
                 let truth = try Truth(contentsOf: path)
                 let locations = try ModelLoader.expand(recovery.paths)

@@ -41,19 +41,9 @@ struct Recover: ParsableCommand {
     var format: OutputFormat = .text
 
     func run() throws {
-        try Self.reportingErrors {
+        try IndexCommand.run {     // the CLI's one way of reporting a library error
             let (graph, score) = try arguments.recovered()
             print(graph.render(format, score: score), terminator: "")
-        }
-    }
-
-    /// Runs `body`, printing a library error on one line and exiting with status 2.
-    static func reportingErrors(_ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as ModelTreeError {
-            FileHandle.standardError.write("modeltree-cli: error: \(flagged(error.message))\n".data(using: .utf8)!)
-            throw ExitCode(2)
         }
     }
 
