@@ -85,6 +85,10 @@ final class AuditTests: XCTestCase {
         XCTAssertTrue(judge(4, "org/a").evidence.contains("sibling"))
         XCTAssertTrue(judge(4, "org/d").evidence.contains("sibling"))             // the copy of a sibling
         XCTAssertTrue(judge(3, "org/s").evidence.contains("in its family"))
+        let merged = judge(5, "org/z")                                             // a merge names both its parents
+        XCTAssertEqual(merged.recovered, 1)
+        XCTAssertTrue(merged.evidence.contains("point to a and s: merge edge a -> m") && merged.evidence.contains("merge edge s -> m"),
+                      merged.evidence)
         XCTAssertTrue(judge(1, "org/d").evidence.contains("identical copy of it"))
         XCTAssertTrue(judge(1, "org/a").evidence.contains("the model itself"))
         let root = judge(0, "org/z")

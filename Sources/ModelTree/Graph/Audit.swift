@@ -138,8 +138,9 @@ public enum Audit {
             }
             return "\(link.type.rawValue) edge \(ids[link.parent]) -> \(ids[m])" + (numbers.isEmpty ? "" : " (" + numbers.joined(separator: ", ") + ")")
         }
-        let pointer = primary.map { "the weights point to \(ids[$0.parent]): \(describe($0))" }
-            ?? "the weights make \(ids[m]) a root (no model of the collection is its parent)"
+        // Every parent the weights found (a merge has several), the primary one first.
+        let pointer = links.isEmpty ? "the weights make \(ids[m]) a root (no model of the collection is its parent)"
+            : "the weights point to \(links.map { ids[$0.parent] }.joined(separator: " and ")): \(links.map(describe).joined(separator: ", "))"
         switch target {
         case .notInCollection:
             return entry(.unsupported, primary, "\(claim.claimed) is not in the collection; \(pointer)")
