@@ -48,6 +48,7 @@ final class FrontMatterTests: XCTestCase {
     func testLineEndingsByteOrderMarkAndAbsence() {
         XCTAssertEqual(read("\u{FEFF}---\r\nbase_model: org/a\r\n---\r\n").baseModels, ["org/a"])
         XCTAssertEqual(read("---\r\nbase_model:\r\n- org/a\r\n- org/b\r\n...\r\n").baseModels, ["org/a", "org/b"])
+        XCTAssertEqual(read("---\rbase_model:\r- org/a\r---\r").baseModels, ["org/a"])      // a lone CR ends a line
         XCTAssertEqual(read("# A card\nbase_model: org/a\n"), FrontMatter())
         XCTAssertEqual(read(""), FrontMatter())
         XCTAssertEqual(read(" ---\nbase_model: org/a\n---\n"), FrontMatter())     // not at column 0: no front matter
@@ -95,6 +96,14 @@ final class FrontMatterTests: XCTestCase {
         XCTAssertEqual(relationList.baseModels, ["org/a"])
         XCTAssertNil(relationList.relation)
         XCTAssertNotNil(relationList.problem)
+    }
+
+    func testControlCharactersAreRefused() {
+        for c in ["\u{0}", "\u{1B}", "\u{7F}", "\u{85}", "\t"] {
+            let card = read("---\nbase_model: \"org/a\(c)b\"\n---\n")
+            XCTAssertEqual(card.baseModels, [], "U+\(String(c.unicodeScalars.first!.value, radix: 16))")
+            XCTAssertTrue(card.problem?.contains("control character") ?? false)
+        }
     }
 
     func testInvalidUTF8IsRefused() {

@@ -5,7 +5,7 @@
 /// What is accepted (YAML 1.2 where it is used; anything else is refused with a reason, never
 /// guessed at):
 /// - the card starts with a line `---` (after an optional UTF-8 byte order mark); the front matter
-///   ends at the next line that is `---` or `...`. Lines end in LF or CRLF;
+///   ends at the next line that is `---` or `...`. Lines end in LF, CRLF or CR;
 /// - a top-level entry is a line at column 0 of the form `key:` or `key: value` (the key plain or
 ///   simply quoted); blank lines and `#` comments are skipped; lines that are indented or start
 ///   with `-` belong to the entry above. Only `base_model` and `base_model_relation` are read:
@@ -18,7 +18,7 @@
 /// Refused (`problem` says which, and no claim of that key is kept): tags, anchors and aliases
 /// (`!`, `&`, `*`), block scalars (`|`, `>`), a scalar or flow sequence over several lines,
 /// nested sequences or mappings, a key given twice, a tab in an indentation, text that is not
-/// UTF-8, front matter not closed within the first `maxBytes` of the card.
+/// UTF-8, control characters in a value, front matter not closed within the first `maxBytes` of the card.
 public struct FrontMatter: Equatable, Sendable {
     /// The names `base_model:` gives, in order (empty strings dropped).
     public var baseModels: [String] = []
@@ -37,8 +37,8 @@ public struct FrontMatter: Equatable, Sendable {
     /// Reads the front matter at the start of `text` (a card without front matter claims nothing).
     /// O(n) in the length of the text; never traps.
     public init(parsing text: Substring) {
-        // "\r\n" is one Character to Swift: both ends of a line are separators.
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        // YAML's line breaks are LF, CRLF and a lone CR (YAML 1.2 §5.4); "\r\n" is one Character to Swift.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
         guard var first = lines.first else { return }
         if first.hasPrefix("\u{FEFF}") { first = first.dropFirst() }
         guard first == "---" else { return }
@@ -264,9 +264,13 @@ private struct _FrontMatterReader {
         }
     }
 
-    /// `s`, unless it holds a character decoded from bytes that were not UTF-8.
+    /// `s`, unless it holds a character decoded from bytes that were not UTF-8, or a control
+    /// character (YAML allows none but tab in a document, §5.1; a name has no tab either).
     static func utf8(_ s: String) throws -> String {
         guard !s.unicodeScalars.contains("\u{FFFD}") else { throw Refusal(reason: "not valid UTF-8") }
+        guard !s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            throw Refusal(reason: "a control character in a name")
+        }
         return s
     }
 
