@@ -816,6 +816,108 @@ MODELTREE_API size_t modeltree_graph_warning_count(const modeltree_graph_t *g);
  */
 MODELTREE_API const char *modeltree_graph_warning(const modeltree_graph_t *g, size_t k);
 
+/* ============================================================================================
+ * The audit: what the models' files claim they were made from, judged by the weights
+ *
+ * For each model read from a path, every claim of its files — README.md front matter
+ * `base_model:` (and `base_model_relation:`), config.json `_name_or_path`, adapter_config.json
+ * `base_model_name_or_path`, GGUF `general.base_model.{i}.repo_url` (or `.name`) — is resolved to
+ * a model of the collection (the claim's path, else its last path component against the ids and
+ * the paths' last components, exact first, then ignoring ASCII case) and judged against the
+ * recovered edges. Claims never place an edge. Claims are numbered 0 .. count-1, in model order.
+ * These accessors do not touch the thread's last error message.
+ * ========================================================================================== */
+
+/** The verdict on one claim. The values are pinned; new ones are only appended. @since 0.4 */
+typedef enum modeltree_verdict {
+    /** Returned for a NULL graph or a claim index out of range. */
+    MODELTREE_VERDICT_NONE = -1,
+    /** The claimed model (or an identical copy of it) is a recovered parent, by any edge type. */
+    MODELTREE_VERDICT_AGREES = 0,
+    /** The claimed model is in the collection and is not a recovered parent. */
+    MODELTREE_VERDICT_CONTRADICTS = 1,
+    /** The claim names no model of the collection, or several (the evidence lists them). */
+    MODELTREE_VERDICT_UNSUPPORTED = 2
+} modeltree_verdict_t;
+
+/**
+ * The number of claims the models' files make.
+ * @param g the graph, borrowed for the call.
+ * @return the count; 0 if g is NULL (and for models added from memory, whose files are unknown).
+ * @since 0.4
+ */
+MODELTREE_API size_t modeltree_graph_audit_count(const modeltree_graph_t *g);
+
+/**
+ * The model whose files make claim k.
+ * @return a model index; MODELTREE_INDEX_INVALID for a NULL graph or k out of range.
+ * @since 0.4
+ */
+MODELTREE_API int64_t modeltree_graph_audit_model(const modeltree_graph_t *g, size_t k);
+
+/**
+ * Where claim k was read: "readme", "config", "adapter_config" or "gguf".
+ * @return a string owned by the graph; NULL for a NULL graph or k out of range.
+ * @since 0.4
+ */
+MODELTREE_API const char *modeltree_graph_audit_source(const modeltree_graph_t *g, size_t k);
+
+/**
+ * What claim k names, as written in the file (a hub id, a URL, a path or a name).
+ * @return a string owned by the graph; NULL for a NULL graph or k out of range.
+ * @since 0.4
+ */
+MODELTREE_API const char *modeltree_graph_audit_claimed(const modeltree_graph_t *g, size_t k);
+
+/**
+ * The card's `base_model_relation:` that came with claim k.
+ * @return a string owned by the graph; NULL when the card gave none, for a NULL graph or k out
+ *         of range.
+ * @since 0.4
+ */
+MODELTREE_API const char *modeltree_graph_audit_relation(const modeltree_graph_t *g, size_t k);
+
+/**
+ * The verdict on claim k.
+ * @return the verdict; MODELTREE_VERDICT_NONE for a NULL graph or k out of range.
+ * @since 0.4
+ */
+MODELTREE_API modeltree_verdict_t modeltree_graph_audit_verdict(const modeltree_graph_t *g, size_t k);
+
+/**
+ * The recovered parent the verdict on claim k rests on: the claimed model's place when the claim
+ * agrees, else the model's primary parent, which the weights point to instead.
+ * @return a model index; MODELTREE_NO_PARENT (-1) when the weights make the model a root;
+ *         MODELTREE_INDEX_INVALID (-2) for a NULL graph or k out of range.
+ * @since 0.4
+ */
+MODELTREE_API int64_t modeltree_graph_audit_recovered(const modeltree_graph_t *g, size_t k);
+
+/**
+ * The evidence of the verdict on claim k, one line of English: the edge (type, distance,
+ * confidence) and where the claimed model sits (its grandparent, its child, its sibling …).
+ * @return a string owned by the graph; NULL for a NULL graph or k out of range.
+ * @since 0.4
+ */
+MODELTREE_API const char *modeltree_graph_audit_evidence(const modeltree_graph_t *g, size_t k);
+
+/**
+ * The confidence of the edge the verdict on claim k rests on: an unsure edge still gives a
+ * verdict, and this says how much it weighs.
+ * @return the confidence in [0, 1]; NaN when there is no such edge (a root), for a NULL graph or
+ *         k out of range.
+ * @since 0.4
+ */
+MODELTREE_API double modeltree_graph_audit_confidence(const modeltree_graph_t *g, size_t k);
+
+/**
+ * Whether model i was read from a path whose files claim nothing about its origin.
+ * @return true if so; false for a model with claims, a model added from memory, a NULL graph or
+ *         i out of range.
+ * @since 0.4
+ */
+MODELTREE_API bool modeltree_graph_model_unclaimed(const modeltree_graph_t *g, size_t i);
+
 /**
  * The graph as a JSON document, byte for byte the output of `modeltree-cli recover --format json`
  * for the same models and options.
@@ -971,6 +1073,21 @@ MODELTREE_API double modeltree_score_typed(const modeltree_score_t *s, size_t *c
  */
 MODELTREE_API double modeltree_score_type_recall(const modeltree_score_t *s, const char *type, size_t *correct,
                                                  size_t *total);
+
+/**
+ * The audit's score: the truth's claims (matched by model, source and claimed text) reported
+ * with the true verdict, and the truth's unclaimed models found claiming nothing.
+ *
+ * @param s                 the score, borrowed for the call.
+ * @param correct           receives the claims with the true verdict, or NULL.
+ * @param total             receives the claims the truth lists, or NULL.
+ * @param unclaimed_correct receives the truth's unclaimed models also found unclaimed, or NULL.
+ * @param unclaimed_total   receives the truth's unclaimed models, or NULL.
+ * @return correct / total; NaN (and 0 written) when the truth lists no claims, or s is NULL.
+ * @since 0.4
+ */
+MODELTREE_API double modeltree_score_audit(const modeltree_score_t *s, size_t *correct, size_t *total,
+                                           size_t *unclaimed_correct, size_t *unclaimed_total);
 
 /* ============================================================================================
  * Rendering

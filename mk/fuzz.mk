@@ -23,6 +23,8 @@
 #   protobuf      ProtobufReader driven schema-free, and ONNXModel.parse on a whole .onnx image
 #   signature     ModelSignature(bytes:): the hub index's signature format (a signature's checks
 #                 and statistics reach most of the core)
+#   frontmatter   FrontMatter(parsing:): a model card's README.md front matter (base_model,
+#                 base_model_relation), and Audit.resolve on what it reads
 # and one C target:
 #   abi           Tests/fuzz/abi_fuzz.c: programs of C ABI calls over in-memory tensors, every
 #                 result checked against include/modeltree.h; linked with the core and the shim
@@ -37,7 +39,7 @@ FUZZ_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 SWIFTC ?= swiftc
 FUZZ_OUT ?= $(FUZZ_ROOT)/.build-fuzz/fuzz
 FUZZ_TIME ?= 600
-FUZZ_TARGETS ?= safetensors index gguf pickle protobuf signature abi
+FUZZ_TARGETS ?= safetensors index gguf pickle protobuf signature frontmatter abi
 FUZZ_ARGS ?=
 # Inputs up to 16 KB; an input that runs for 10 s is a hang; 2 GB of RSS is a leak or a blow-up.
 # SWIFT_BACKTRACE=enable=no: the Swift runtime's crash handler would otherwise run under ASan

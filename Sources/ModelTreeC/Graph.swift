@@ -32,6 +32,8 @@ final class _Graph {
     private let paths: _CStrings
     private let tensors: _CStrings
     private let warnings: _CStrings
+    /// The audit's strings (`modeltree_graph_audit_*`).
+    let audit: _GraphAudit
 
     init(_ graph: ModelGraph) throws {
         let n = graph.count
@@ -49,6 +51,7 @@ final class _Graph {
         paths = try _CStrings(graph.models.map(\.path))
         tensors = try _CStrings(graph.tensors)
         warnings = try _CStrings(graph.warnings.map(singleLine))   // "one line" (modeltree.h)
+        audit = try _GraphAudit(graph)
         self.graph = graph
         self.index = index
     }

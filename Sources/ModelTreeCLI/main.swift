@@ -17,7 +17,7 @@ struct ModelTreeCommand: ParsableCommand {
         abstract: "Recover the Model Graph (which model was trained from which) of a collection of neural networks from their weights.",
         // The library's version and the kernels this process runs (MODELTREE_KERNEL forces a set).
         version: "\(version) (kernels: \(kernelName()))",
-        subcommands: [Recover.self, IndexCommand.self, Inspect.self],
+        subcommands: [Recover.self, AuditCommand.self, IndexCommand.self, Inspect.self],
         defaultSubcommand: Recover.self)
 }
 
@@ -35,11 +35,33 @@ struct Recover: ParsableCommand {
         the default of --threads.
         """)
 
-    @Argument(help: "Model folders and files (.safetensors, .gguf, .bin, .pt, .onnx), or folders of models.")
-    var paths: [String]
+    @OptionGroup var arguments: RecoveryArguments
 
     @Option(help: "Output format: text, json, dot, svg (a picture) or html (a page to explore it in a browser).")
     var format: OutputFormat = .text
+
+    func run() throws {
+        try IndexCommand.run {     // the CLI's one way of reporting a library error
+            let (graph, score) = try arguments.recovered()
+            print(graph.render(format, score: score), terminator: "")
+        }
+    }
+
+    /// `message` with the option it starts with (the library's spelling) written as its flag.
+    static func flagged(_ message: String) -> String {
+        for (option, flag) in [("lambda", "--lambda"), ("trees", "--trees"), ("threads", "--threads"),
+                               ("max_models", "--max-models"), ("memory_budget", "--memory-budget")]
+        where message.hasPrefix(option + " ") {
+            return flag + message.dropFirst(option.count)
+        }
+        return message
+    }
+}
+
+/// The models and the recovery's options, shared by `recover` and `audit`.
+struct RecoveryArguments: ParsableArguments {
+    @Argument(help: "Model folders and files (.safetensors, .gguf, .bin, .pt, .onnx), or folders of models.")
+    var paths: [String]
 
     @Option(help: "Score against a known graph: {\"edges\": [[parent, child], ...], \"roots\": [...]}.")
     var truth: String?
@@ -98,40 +120,24 @@ struct Recover: ParsableCommand {
         do {
             try options.validate()
         } catch let error as ModelTreeError {
-            throw ValidationError(Self.flagged(error.message))
+            throw ValidationError(Recover.flagged(error.message))
         }
     }
 
-    func run() throws {
-        do {
-            var options = self.options
-            if !quiet && isatty(2) != 0 {
-                let bar = Progress()
-                options.progress = { fraction, stage in bar.report(fraction, stage) }
-            }
-
-            // Read the truth first: a bad truth file should fail before minutes of reading weights.
-            let known = try truth.map { try Truth(contentsOf: $0) }
-            let (locations, unread) = try ModelLoader.survey(paths)
-            let models = try locations.map(ModelLoader.load)
-            let graph = try ModelTree.recover(models, options: options).prepending(warnings: unread)
-            if options.progress != nil { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
-            let score = try known.map { try graph.score(against: $0) }
-            print(graph.render(format, score: score), terminator: "")
-        } catch let error as ModelTreeError {
-            FileHandle.standardError.write("modeltree-cli: error: \(Self.flagged(error.message))\n".data(using: .utf8)!)
-            throw ExitCode(2)
+    /// The graph of `paths` with these options, and its score against `--truth` when given.
+    func recovered() throws -> (ModelGraph, Score?) {
+        var options = self.options
+        if !quiet && isatty(2) != 0 {
+            let bar = Progress()
+            options.progress = { fraction, stage in bar.report(fraction, stage) }
         }
-    }
-
-    /// `message` with the option it starts with (the library's spelling) written as its flag.
-    static func flagged(_ message: String) -> String {
-        for (option, flag) in [("lambda", "--lambda"), ("trees", "--trees"), ("threads", "--threads"),
-                               ("max_models", "--max-models"), ("memory_budget", "--memory-budget")]
-        where message.hasPrefix(option + " ") {
-            return flag + message.dropFirst(option.count)
-        }
-        return message
+        // Read the truth first: a bad truth file should fail before minutes of reading weights.
+        let known = try truth.map { try Truth(contentsOf: $0) }
+        let (locations, unread) = try ModelLoader.survey(paths)
+        let models = try locations.map(ModelLoader.load)
+        let graph = try ModelTree.recover(models, options: options).prepending(warnings: unread)
+        if options.progress != nil { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
+        return (graph, try known.map { try graph.score(against: $0) })
     }
 }
 

@@ -208,6 +208,33 @@ int main(int argc, char **argv) {
     EXPECT(h.html().rfind("<!DOCTYPE html>", 0) == 0 && h.html().find(h.id(0)) != std::string::npos);
     EXPECT(h.render(MODELTREE_FORMAT_SVG, &exact).find("edges right 4/4") != std::string::npos);
 
+    // The audit: none for models from memory; the fixture's claims judged as its truth says
+    // (Tests/fixtures/audit/make_audit.py; the suite runs from the repository's root).
+    EXPECT(h.audit().empty() && !h.unclaimed(0));
+    EXPECT(std::isnan(exact.audit().accuracy) && exact.audit().total == 0);
+    {
+        modeltree::collection zoo;
+        zoo.add_path("Tests/fixtures/audit/zoo");
+        modeltree::graph a = modeltree::recover(zoo);
+        std::vector<modeltree::graph::claim> claims = a.audit();
+        EXPECT(claims.size() == 11);
+        std::size_t seen = 0;
+        for (const auto &c : claims) {
+            if (a.id(c.model) != "ft-b-F16.gguf") continue;
+            ++seen;
+            EXPECT(c.source == "gguf" && c.claimed == "https://huggingface.co/org/base" && c.relation.empty());
+            EXPECT(c.verdict == MODELTREE_VERDICT_CONTRADICTS && c.recovered && a.id(*c.recovered) == "ft-b");
+            EXPECT(c.evidence.find("grandparent") != std::string_view::npos && c.confidence >= 0 && c.confidence <= 1);
+        }
+        EXPECT(seen == 1);
+        for (std::size_t i = 0; i < a.size(); ++i) EXPECT(a.unclaimed(i) == (a.id(i) == "base"));
+        bool thrown = false;
+        try { (void)a.unclaimed(a.size()); } catch (const std::out_of_range &) { thrown = true; }
+        EXPECT(thrown);
+        modeltree::score::audit_score s = a.evaluate("Tests/fixtures/audit/truth.json").audit();
+        EXPECT(s.correct == 11 && s.total == 11 && s.accuracy == 1 && s.unclaimed_correct == 1 && s.unclaimed_total == 1);
+    }
+
     if (failures) std::fprintf(stderr, "%d C++ wrapper checks failed\n", failures);
     return failures ? 1 : 0;
 }

@@ -860,6 +860,99 @@ static void test_graph_accessors_misuse(void) {
     syn_free(&z);
 }
 
+/* The audit of Tests/fixtures/audit/zoo (Tests/fixtures/audit/make_audit.py): each claim's
+ * verdict as that script derives it from the constructed graph, and every accessor's answer for
+ * a NULL graph and an index out of range. */
+static void test_audit(void) {
+    static const char *zoo = "Tests/fixtures/audit/zoo";
+    struct stat sb;
+    if (stat(zoo, &sb) != 0) harness_skip("Tests/fixtures/audit/zoo not found: run from the repository's root");
+    CHECK(modeltree_graph_audit_count(NULL) == 0);
+    CHECK(modeltree_graph_audit_model(NULL, 0) == MODELTREE_INDEX_INVALID);
+    CHECK(modeltree_graph_audit_source(NULL, 0) == NULL);
+    CHECK(modeltree_graph_audit_claimed(NULL, 0) == NULL);
+    CHECK(modeltree_graph_audit_relation(NULL, 0) == NULL);
+    CHECK(modeltree_graph_audit_verdict(NULL, 0) == MODELTREE_VERDICT_NONE);
+    CHECK(modeltree_graph_audit_recovered(NULL, 0) == MODELTREE_INDEX_INVALID);
+    CHECK(modeltree_graph_audit_evidence(NULL, 0) == NULL);
+    CHECK(isnan(modeltree_graph_audit_confidence(NULL, 0)));
+    CHECK(!modeltree_graph_model_unclaimed(NULL, 0));
+    CHECK(isnan(modeltree_score_audit(NULL, NULL, NULL, NULL, NULL)));
+
+    modeltree_collection_t *c = NULL;
+    REQUIRE_OK(modeltree_collection_create(&c));
+    REQUIRE_OK(modeltree_collection_add_path(c, NULL, zoo));
+    modeltree_graph_t *g = NULL;
+    REQUIRE_OK(modeltree_recover(&g, c, NULL));
+    modeltree_collection_free(c);
+    static const struct { const char *model, *source, *claimed, *relation; modeltree_verdict_t verdict; const char *recovered; } want[] = {
+        {"ft-a", "readme", "org/base", "finetune", MODELTREE_VERDICT_AGREES, "base"},
+        {"ft-a", "config", "/data/models/base", NULL, MODELTREE_VERDICT_AGREES, "base"},
+        {"ft-a-F16.gguf", "gguf", "https://huggingface.co/org/ft-a", NULL, MODELTREE_VERDICT_AGREES, "ft-a"},
+        {"ft-a-child", "readme", "org/base", NULL, MODELTREE_VERDICT_CONTRADICTS, "ft-a"},
+        {"ft-a-child", "config", "org/ft-a-copy", NULL, MODELTREE_VERDICT_AGREES, "ft-a"},
+        {"ft-a-copy", "readme", "org/base", NULL, MODELTREE_VERDICT_AGREES, "base"},
+        {"ft-b", "readme", "org/ft-a", NULL, MODELTREE_VERDICT_CONTRADICTS, "base"},
+        {"ft-b", "config", "meta-llama/Llama-3.2-1B", NULL, MODELTREE_VERDICT_UNSUPPORTED, "base"},
+        {"ft-b-F16.gguf", "gguf", "https://huggingface.co/org/base", NULL, MODELTREE_VERDICT_CONTRADICTS, "ft-b"},
+        {"ft-c", "readme", "https://huggingface.co/org/ft-a-copy", NULL, MODELTREE_VERDICT_CONTRADICTS, "base"},
+        {"ft-c", "adapter_config", "base", NULL, MODELTREE_VERDICT_AGREES, "base"},
+    };
+    size_t count = modeltree_graph_audit_count(g);
+    CHECK(count == sizeof want / sizeof want[0]);
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        int found = 0;
+        for (size_t k = 0; k < count; k++) {
+            int64_t m = modeltree_graph_audit_model(g, k);
+            REQUIRE(m >= 0);
+            if (strcmp(modeltree_graph_model_id(g, (size_t)m), want[w].model) != 0
+                || strcmp(modeltree_graph_audit_source(g, k), want[w].source) != 0
+                || strcmp(modeltree_graph_audit_claimed(g, k), want[w].claimed) != 0) continue;
+            found = 1;
+            const char *relation = modeltree_graph_audit_relation(g, k);
+            CHECK(want[w].relation ? relation && strcmp(relation, want[w].relation) == 0 : relation == NULL);
+            CHECK(modeltree_graph_audit_verdict(g, k) == want[w].verdict);
+            CHECK(modeltree_graph_audit_recovered(g, k) == modeltree_graph_find(g, want[w].recovered));
+            const char *evidence = modeltree_graph_audit_evidence(g, k);
+            CHECK(evidence != NULL && strchr(evidence, '\n') == NULL && strstr(evidence, want[w].recovered) != NULL);
+            double confidence = modeltree_graph_audit_confidence(g, k);
+            CHECK(confidence >= 0 && confidence <= 1);
+        }
+        if (!found) fprintf(stderr, "  no claim %s %s %s\n", want[w].model, want[w].source, want[w].claimed);
+        CHECK(found);
+    }
+    size_t n = modeltree_graph_model_count(g);
+    for (size_t i = 0; i < n; i++)
+        CHECK(modeltree_graph_model_unclaimed(g, i) == (strcmp(modeltree_graph_model_id(g, i), "base") == 0));
+    size_t bad[3] = {count, count + 1, SIZE_MAX};
+    for (int k = 0; k < 3; k++) {
+        CHECK(modeltree_graph_audit_model(g, bad[k]) == MODELTREE_INDEX_INVALID);
+        CHECK(modeltree_graph_audit_source(g, bad[k]) == NULL);
+        CHECK(modeltree_graph_audit_claimed(g, bad[k]) == NULL);
+        CHECK(modeltree_graph_audit_relation(g, bad[k]) == NULL);
+        CHECK(modeltree_graph_audit_verdict(g, bad[k]) == MODELTREE_VERDICT_NONE);
+        CHECK(modeltree_graph_audit_recovered(g, bad[k]) == MODELTREE_INDEX_INVALID);
+        CHECK(modeltree_graph_audit_evidence(g, bad[k]) == NULL);
+        CHECK(isnan(modeltree_graph_audit_confidence(g, bad[k])));
+        CHECK(!modeltree_graph_model_unclaimed(g, n + (bad[k] - count)));
+    }
+    /* scored against the fixture's truth: every claim right, the one unclaimed model found */
+    modeltree_score_t *s = NULL;
+    REQUIRE_OK(modeltree_graph_evaluate_file(&s, g, "Tests/fixtures/audit/truth.json"));
+    size_t correct = 99, total = 99, uc = 99, ut = 99;
+    CHECK(modeltree_score_audit(s, &correct, &total, &uc, &ut) == 1.0);
+    CHECK(correct == 11 && total == 11 && uc == 1 && ut == 1);
+    modeltree_score_free(s);
+    /* an untyped truth lists no claims: NaN, zeros written */
+    const char *parents[1] = {"base"}, *children[1] = {"ft-a"};
+    REQUIRE_OK(modeltree_graph_evaluate(&s, g, parents, children, 1, NULL, 0));
+    correct = total = uc = ut = 99;
+    CHECK(isnan(modeltree_score_audit(s, &correct, &total, &uc, &ut)));
+    CHECK(correct == 0 && total == 0 && uc == 0 && ut == 0);
+    modeltree_score_free(s);
+    modeltree_graph_free(g);
+}
+
 /* ============================================================================================
  * Recovery
  * ========================================================================================== */
@@ -1890,6 +1983,7 @@ static const test_case tests[] = {
     {"graph_accessors_misuse", test_graph_accessors_misuse},
     {"recover_synthetic", test_recover_synthetic},
     {"duplicates", test_duplicates},
+    {"audit", test_audit},
     {"edges_one_by_one", test_edges_one_by_one},
     {"latent_parent", test_latent_parent},
     {"options_are_honoured", test_options_are_honoured},

@@ -179,6 +179,17 @@ public:
     double type_recall(const std::string &type) const noexcept {
         return modeltree_score_type_recall(handle_, type.c_str(), nullptr, nullptr);
     }
+    /// The audit's claims with the true verdict, and the truth's unclaimed models found
+    /// (modeltree_score_audit); accuracy NaN when the truth lists no claims.
+    struct audit_score {
+        std::size_t correct, total, unclaimed_correct, unclaimed_total;
+        double accuracy;
+    };
+    audit_score audit() const noexcept {
+        audit_score a{0, 0, 0, 0, 0};
+        a.accuracy = modeltree_score_audit(handle_, &a.correct, &a.total, &a.unclaimed_correct, &a.unclaimed_total);
+        return a;
+    }
 };
 
 /// An immutable Model Graph (owns a modeltree_graph_t). Move-only; safe to read from many threads.
@@ -299,6 +310,34 @@ public:
             names.emplace_back(modeltree_graph_tensor_name(handle_, k));
         return names;
     }
+    /// One claim of a model's files about its origin, judged by the weights (modeltree_graph_audit_*).
+    /// The strings are valid while this graph lives.
+    struct claim {
+        std::size_t model;
+        std::string_view source;    ///< "readme", "config", "adapter_config" or "gguf"
+        std::string_view claimed;   ///< as written in the file
+        std::string_view relation;  ///< the card's base_model_relation; empty when none
+        modeltree_verdict_t verdict;
+        std::optional<std::size_t> recovered;  ///< the parent the verdict rests on; nullopt for a root
+        std::string_view evidence;
+        double confidence;          ///< of the edge from `recovered`; NaN when none
+    };
+    /// Every claim, in model order.
+    std::vector<claim> audit() const {
+        std::vector<claim> out;
+        for (std::size_t k = 0; k < modeltree_graph_audit_count(handle_); ++k) {
+            const char *relation = modeltree_graph_audit_relation(handle_, k);
+            std::int64_t recovered = modeltree_graph_audit_recovered(handle_, k);
+            out.push_back({static_cast<std::size_t>(modeltree_graph_audit_model(handle_, k)),
+                           modeltree_graph_audit_source(handle_, k), modeltree_graph_audit_claimed(handle_, k),
+                           relation ? std::string_view(relation) : std::string_view(), modeltree_graph_audit_verdict(handle_, k),
+                           recovered >= 0 ? std::optional<std::size_t>(static_cast<std::size_t>(recovered)) : std::nullopt,
+                           modeltree_graph_audit_evidence(handle_, k), modeltree_graph_audit_confidence(handle_, k)});
+        }
+        return out;
+    }
+    /// Whether model i was read from a path whose files claim nothing about its origin.
+    bool unclaimed(std::size_t i) const { return modeltree_graph_model_unclaimed(handle_, at(i)); }
     /// Warnings left by the recovery.
     std::vector<std::string_view> warnings() const {
         std::vector<std::string_view> lines;

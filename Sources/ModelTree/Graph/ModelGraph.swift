@@ -216,6 +216,11 @@ public struct ModelGraph: Sendable {
     /// group's stand-in first; `Duplicates`). Each other member hangs from the stand-in by an
     /// edge that is not a relation: outputs show the group instead, and scoring skips the edge.
     public internal(set) var duplicates: [[Int]] = []
+    /// Every claim the models' files make about their origin, judged against the recovered
+    /// edges (`Audit`), in model order; empty for models given in memory. Claims never place an edge.
+    public internal(set) var audit: [AuditEntry] = []
+    /// Models read from a path whose files claim nothing about their origin (ascending).
+    public internal(set) var unclaimed: [Int] = []
 
     /// The primary edge into each model (an index into `edges`), nil for a root.
     private let primary: [Int?]
@@ -333,6 +338,8 @@ public struct ModelGraph: Sendable {
                                    metric: metric, warnings: notes + warnings, unsureThreshold: unsureThreshold)
         graph.tensorMatches = tensorMatches
         graph.duplicates = duplicates
+        graph.audit = audit
+        graph.unclaimed = unclaimed
         return graph
     }
 

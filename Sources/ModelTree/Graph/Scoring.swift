@@ -33,6 +33,9 @@ public struct Score: Sendable {
     public var typedReported: Int = 0
     /// Per kind, in `EdgeType` order and then "duplicate"; only kinds the truth holds.
     public var relations: [RelationScore] = []
+    /// The audit of the models' claims against the truth's `claims` and `unclaimed`
+    /// (`AuditScore.score`); nil when the truth lists neither.
+    public var audit: AuditScore? = nil
 
     /// 1 when nothing is reported.
     public var typedPrecision: Double { typedReported == 0 ? 1 : Double(typedCorrect) / Double(typedReported) }
@@ -46,11 +49,13 @@ public struct Score: Sendable {
 
 extension ModelGraph {
     /// The graph scored against `truth` (`Scoring.score`, on the primary parents, the typed
-    /// edges and the duplicate groups).
+    /// edges and the duplicate groups; `AuditScore.score` on the audit).
     public func score(against truth: Truth) throws -> Score {
         let typed = edges.map { (parent: $0.parent, child: $0.child, type: $0.type) }
-        return try Scoring.score(ids: ids, parent: parents, truth: truth, edges: typed, duplicates: duplicates,
-                                 latent: models.map(\.latent))
+        var score = try Scoring.score(ids: ids, parent: parents, truth: truth, edges: typed, duplicates: duplicates,
+                                      latent: models.map(\.latent))
+        score.audit = AuditScore.score(audit, unclaimed: unclaimed, ids: ids, truth: truth)
+        return score
     }
 }
 

@@ -40,11 +40,15 @@ extension ModelGraph {
     /// layer subset `layers` [[child layer, parent layer]]] (relations only: copies are not edges;
     /// a merge has one edge per parent, the largest coefficient first), `roots` [id], `trees` [[id]],
     /// `duplicates` [[id]] (groups of value-identical models, the stand-in in the trees first),
+    /// `audit` [{model, source, claimed, relation, verdict, recovered, evidence, confidence}]
+    /// (`ModelGraph.audit`; `relation` and `recovered` null when absent), `unclaimed` [id],
     /// `tensors` [name], `metric`, `directions` (per
     /// tree), `warnings` [text], `tensor_matching` when an export's tensors were matched
     /// [{model, tensor, as, by: name|content, transposed, correlation}], and with a score: `score` {correct, total, accuracy, ari,
     /// trees [{root, correct, total, accuracy}], typed {correct, true, reported, precision, recall, f1,
-    /// types [{type, correct, total, recall}]}}. Non-finite numbers are written as null.
+    /// types [{type, correct, total, recall}]}, audit (when the truth lists claims) {correct, total,
+    /// accuracy, missing, extra, verdicts [{verdict, correct, total}], unclaimed {correct, total,
+    /// extra}, mistakes [{model, source, claimed, reported, truth}]}}. Non-finite numbers are written as null.
     public func json(score: Score? = nil) -> String {
         typealias F = Formatting
         var lines: [String] = ["{"]
@@ -79,6 +83,10 @@ extension ModelGraph {
         lines.append("  \"roots\": [\(trees.map { F.jsonString(ids[$0.root]) }.joined(separator: ", "))],")
         lines.append("  \"trees\": [\(trees.map { "[" + $0.members.map { F.jsonString(ids[$0]) }.joined(separator: ", ") + "]" }.joined(separator: ", "))],")
         lines.append("  \"duplicates\": [\(duplicates.map { "[" + $0.map { F.jsonString(ids[$0]) }.joined(separator: ", ") + "]" }.joined(separator: ", "))],")
+        lines.append("  \"audit\": [")
+        if !audit.isEmpty { lines.append(audit.map { "    " + $0.json(ids) }.joined(separator: ",\n")) }
+        lines.append("  ],")
+        lines.append("  \"unclaimed\": [\(unclaimed.map { F.jsonString(ids[$0]) }.joined(separator: ", "))],")
         lines.append("  \"tensors\": [\(tensors.map(F.jsonString).joined(separator: ", "))],")
         lines.append("  \"metric\": \(F.jsonString(metric.rawValue)),")
         lines.append("  \"directions\": [\(trees.map { F.jsonString($0.direction.rawValue) }.joined(separator: ", "))],")
@@ -104,7 +112,8 @@ extension ModelGraph {
                 + "\"ari\": \(F.jsonNumber(score.adjustedRandIndex)), \"trees\": [\(trees.joined(separator: ", "))], "
                 + "\"typed\": {\"correct\": \(score.typedCorrect), \"true\": \(score.typedTrue), \"reported\": \(score.typedReported), "
                 + "\"precision\": \(F.jsonNumber(score.typedPrecision)), \"recall\": \(F.jsonNumber(score.typedRecall)), "
-                + "\"f1\": \(F.jsonNumber(score.typedF1)), \"types\": [\(relations.joined(separator: ", "))]}}")
+                + "\"f1\": \(F.jsonNumber(score.typedF1)), \"types\": [\(relations.joined(separator: ", "))]}"
+                + (score.audit.map { ", \"audit\": " + $0.json() } ?? "") + "}")
         }
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
@@ -193,6 +202,7 @@ extension ModelGraph {
             out += "\nTree \(t + 1): \(tree.members.count) model\(tree.members.count == 1 ? "" : "s"); direction: \(tree.direction.summary)\(tree.directionUnsure ? " (unsure)" : "")\n"
             draw(tree.root, "", true, true)
         }
+        out += auditText()
         let unsureCount = relations.filter(\.unsure).count
         if unsureCount > 0 { out += "\n\(unsureCount) edge\(unsureCount == 1 ? " is" : "s are") unsure (confidence below \(F.fixed(unsureThreshold, 2)), or in a tree whose direction could not be told)\n" }
         for w in warnings { out += "warning: \(singleLine(w))\n" }
@@ -231,6 +241,7 @@ extension Score {
             out += "  tree of \(t.root): \(t.correct)/\(t.total) (\(Formatting.fixed(100 * t.accuracy, 1))%)\n"
         }
         out += typedSummary + "\n"
+        if let audit { out += audit.text() }
         return out
     }
 }

@@ -31,7 +31,8 @@ public func recover(_ models: [Model], options: RecoveryOptions = RecoveryOption
     }
     var graph = try Recovery(models: aligned, options: options).run().prepending(warnings: skipped + notes)
     graph.tensorMatches = matches
-    return graph
+    // The claims of the models' files, judged against the edges just recovered (never used to place one).
+    return try graph.audited(models)
 }
 
 /// Correlation above which two models count as related (see `recover`).

@@ -55,10 +55,13 @@ def test_in_memory_arrays_give_the_same_graph_as_files(zoo):
     assert in_memory.kurtosis == from_files.kurtosis
     np.testing.assert_array_equal(in_memory.distances, from_files.distances)
     assert in_memory.paths == {m: None for m in TREE}
-    # Same document apart from the paths (null for models lent from memory).
+    # Same document apart from the paths (null for models lent from memory) and the unclaimed
+    # models (files that claim nothing; models lent from memory have no files to read).
     a, b = in_memory.to_dict(), from_files.to_dict()
     for m in b["models"]:
         m["path"] = None
+    assert a["unclaimed"] == [] and b["unclaimed"] == sorted(TREE)
+    b["unclaimed"] = []
     assert a == b
 
 

@@ -30,11 +30,11 @@ from ._errors import (
     ModelTreeError,
     OutOfMemoryError,
 )
-from ._graph import Edge, Graph, Score, TreeScore
+from ._graph import AuditEntry, Edge, Graph, Score, TreeScore
 from ._index import Candidate, Index, IndexEntry, Parent, Signature, signature
 
 __all__ = [
-    "recover", "Graph", "Edge", "Score", "TreeScore", "Collection",
+    "recover", "Graph", "Edge", "AuditEntry", "Score", "TreeScore", "Collection",
     "Index", "Signature", "signature", "Parent", "Candidate", "IndexEntry",
     "ModelTreeError", "InvalidArgumentError", "FileError", "FormatError", "IncompatibleModelsError",
     "OutOfMemoryError", "CancelledError", "InternalError", "__version__", "library_version", "kernel_name",

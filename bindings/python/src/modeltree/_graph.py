@@ -28,6 +28,8 @@ EDGE_TYPES = {"finetune": _modeltree.EDGE_FINETUNE, "adapter": _modeltree.EDGE_A
 _METRIC_NAMES = {v: k for k, v in METRICS.items()}
 _DIRECTION_NAMES = {v: k for k, v in DIRECTIONS.items()}
 _EDGE_TYPE_NAMES = {v: k for k, v in EDGE_TYPES.items()}
+_VERDICT_NAMES = {_modeltree.VERDICT_AGREES: "agrees", _modeltree.VERDICT_CONTRADICTS: "contradicts",
+                  _modeltree.VERDICT_UNSUPPORTED: "unsupported"}
 
 Truth = Union[Mapping[str, Any], str, "os.PathLike[str]"]
 
@@ -56,6 +58,30 @@ class Edge:
     coefficient: float | None = None
     residual_ratio: float | None = None
     layers: tuple[tuple[int, int], ...] | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One claim of a model's files about its origin, judged by the weights (claims never place
+    an edge).
+
+    ``source`` is where it was read ("readme": README.md front matter ``base_model:``, "config":
+    config.json ``_name_or_path``, "adapter_config": ``base_model_name_or_path``, "gguf":
+    ``general.base_model.*``); ``claimed`` is the text as written; ``relation`` the card's
+    ``base_model_relation:`` (None when not given). ``verdict`` is "agrees" (the claimed model, or
+    an identical copy of it, is a recovered parent), "contradicts" (it is in the collection and is
+    not; ``evidence`` says where it sits) or "unsupported" (not in the collection). ``recovered``
+    is the parent the verdict rests on (the claimed one when it agrees, else the parent the weights
+    point to; None for a root) and ``confidence`` that edge's (NaN when none)."""
+
+    model: str
+    source: str
+    claimed: str
+    relation: str | None
+    verdict: str
+    recovered: str | None
+    evidence: str
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,17 @@ class Score:
         correct, total, _ = self._raw.type_recall(type)
         return correct, total
 
+    def audit(self) -> tuple[int, int]:
+        """(right, listed) claims: the truth's claims the audit gave the true verdict; (0, 0) when
+        the truth lists none. ``audit_unclaimed()`` does the same for models claiming nothing."""
+        correct, total, _, _, _ = self._raw.audit()
+        return correct, total
+
+    def audit_unclaimed(self) -> tuple[int, int]:
+        """(found, listed): the truth's unclaimed models the audit also found claiming nothing."""
+        _, _, correct, total, _ = self._raw.audit()
+        return correct, total
+
     @classmethod
     def _read(cls, raw: _modeltree.Score) -> "Score":
         trees = tuple(TreeScore(raw.tree_root(t), c, n, a) for t, (c, n, a) in enumerate(raw.trees()))
@@ -126,11 +163,14 @@ class Graph:
         tensors:          the names of the tensors compared.
         warnings:         notes from the recovery (skipped tensors, duplicates, guesses).
         unsure_threshold: the confidence below which an edge was judged unsure.
+        audit:            every claim the models' files make about their origin, judged by the
+                          weights (``AuditEntry``), in ``ids`` order; empty for models given in memory.
+        unclaimed:        the models read from a path whose files claim nothing.
     """
 
     __slots__ = ("_raw", "_ids", "_index", "_paths", "_kurtosis", "_parent", "_edges", "_edge", "_roots",
                  "_trees", "_tree_of", "_distances", "_metric", "_directions", "_direction_unsure", "_tensors",
-                 "_warnings", "_unsure_threshold", "_duplicates", "_latent")
+                 "_warnings", "_unsure_threshold", "_duplicates", "_latent", "_audit", "_unclaimed")
 
     def __init__(self, raw: _modeltree.Graph) -> None:
         """Reads everything out of ``raw``, which the graph then owns (it renders and scores)."""
@@ -178,6 +218,10 @@ class Graph:
         s(self, "_tensors", tuple(raw.tensor_name(k) for k in range(raw.tensor_count())))
         s(self, "_warnings", tuple(raw.warning(k) for k in range(raw.warning_count())))
         s(self, "_unsure_threshold", raw.unsure_threshold())
+        s(self, "_audit", tuple(AuditEntry(ids[m], source, claimed, relation, _VERDICT_NAMES.get(v, str(v)),
+                                           ids[r] if r >= 0 else None, evidence, confidence)
+                                for m, source, claimed, relation, v, r, evidence, confidence in raw.audit()))
+        s(self, "_unclaimed", tuple(m for i, m in enumerate(ids) if raw.model_unclaimed(i)))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a Graph is immutable; cannot set {name!r}")
@@ -277,6 +321,16 @@ class Graph:
     def warnings(self) -> tuple[str, ...]:
         """Notes from the recovery: skipped tensors, identical models, unsure decisions."""
         return self._warnings
+
+    @property
+    def audit(self) -> tuple[AuditEntry, ...]:
+        """Every claim of the models' files, judged by the weights (``AuditEntry``)."""
+        return self._audit
+
+    @property
+    def unclaimed(self) -> tuple[str, ...]:
+        """The models read from a path whose files claim nothing about their origin."""
+        return self._unclaimed
 
     @property
     def unsure_threshold(self) -> float:

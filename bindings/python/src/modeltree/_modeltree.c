@@ -522,6 +522,32 @@ static PyObject *Graph_edges(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
     return tuple;
 }
 
+/* modeltree_graph_audit_* of every claim: a tuple of (model, source, claimed, relation or None,
+ * verdict, recovered, evidence, confidence). */
+static PyObject *Graph_audit(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    size_t n = modeltree_graph_audit_count(self->handle);
+    PyObject *tuple = PyTuple_New((Py_ssize_t)n);
+    for (size_t k = 0; tuple != NULL && k < n; k++) {
+        PyObject *relation = str_or_none(modeltree_graph_audit_relation(self->handle, k));
+        PyObject *item = relation == NULL ? NULL : Py_BuildValue(
+            "(LssNiLsd)", (long long)modeltree_graph_audit_model(self->handle, k), modeltree_graph_audit_source(self->handle, k),
+            modeltree_graph_audit_claimed(self->handle, k), relation, (int)modeltree_graph_audit_verdict(self->handle, k),
+            (long long)modeltree_graph_audit_recovered(self->handle, k), modeltree_graph_audit_evidence(self->handle, k),
+            modeltree_graph_audit_confidence(self->handle, k));
+        if (item == NULL) {
+            Py_CLEAR(tuple);
+            break;
+        }
+        PyTuple_SET_ITEM(tuple, (Py_ssize_t)k, item);
+    }
+    return tuple;
+}
+static PyObject *Graph_model_unclaimed(GraphObject *self, PyObject *arg) {
+    MODEL_INDEX(self, arg, i);
+    return PyBool_FromLong(modeltree_graph_model_unclaimed(self->handle, i));
+}
+
 static PyObject *Graph_unsure_threshold(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
     GRAPH_OPEN(self);
     return PyFloat_FromDouble(modeltree_graph_unsure_threshold(self->handle));
@@ -676,6 +702,9 @@ static PyMethodDef Graph_methods[] = {
      "(parent, child, type, distance, confidence, unsure, coefficient, residual_ratio)"},
     {"model_trees", (PyCFunction)Graph_model_trees, METH_NOARGS, "modeltree_graph_model_trees() as a tuple"},
     {"unsure_threshold", (PyCFunction)Graph_unsure_threshold, METH_NOARGS, "modeltree_graph_unsure_threshold"},
+    {"audit", (PyCFunction)Graph_audit, METH_NOARGS,
+     "modeltree_graph_audit_* as a tuple of (model, source, claimed, relation, verdict, recovered, evidence, confidence)"},
+    {"model_unclaimed", (PyCFunction)Graph_model_unclaimed, METH_O, "modeltree_graph_model_unclaimed"},
     {"render", (PyCFunction)Graph_render, METH_VARARGS, Graph_render_doc},
     {"evaluate_file", (PyCFunction)Graph_evaluate_file, METH_O, Graph_evaluate_file_doc},
     {"evaluate_json", (PyCFunction)Graph_evaluate_json, METH_O, Graph_evaluate_json_doc},
@@ -741,6 +770,13 @@ static PyObject *Score_typed(ScoreObject *self, PyObject *Py_UNUSED(i)) {
     double f1 = modeltree_score_typed(self->handle, &correct, &truth, &reported);
     return Py_BuildValue("(nnnd)", (Py_ssize_t)correct, (Py_ssize_t)truth, (Py_ssize_t)reported, f1);
 }
+static PyObject *Score_audit(ScoreObject *self, PyObject *Py_UNUSED(i)) {
+    SCORE_OPEN(self);
+    size_t correct = 0, total = 0, unclaimed_correct = 0, unclaimed_total = 0;
+    double accuracy = modeltree_score_audit(self->handle, &correct, &total, &unclaimed_correct, &unclaimed_total);
+    return Py_BuildValue("(nnnnd)", (Py_ssize_t)correct, (Py_ssize_t)total, (Py_ssize_t)unclaimed_correct,
+                         (Py_ssize_t)unclaimed_total, accuracy);
+}
 static PyObject *Score_type_recall(ScoreObject *self, PyObject *arg) {
     SCORE_OPEN(self);
     const char *type = PyUnicode_AsUTF8(arg);
@@ -799,6 +835,8 @@ static PyMethodDef Score_methods[] = {
     {"ari", (PyCFunction)Score_ari, METH_NOARGS, "modeltree_score_ari"},
     {"typed", (PyCFunction)Score_typed, METH_NOARGS, "modeltree_score_typed: (correct, truth, reported, f1)"},
     {"type_recall", (PyCFunction)Score_type_recall, METH_O, "modeltree_score_type_recall: (correct, total, recall)"},
+    {"audit", (PyCFunction)Score_audit, METH_NOARGS,
+     "modeltree_score_audit: (correct, total, unclaimed_correct, unclaimed_total, accuracy)"},
     {"tree_count", (PyCFunction)Score_tree_count, METH_NOARGS, "modeltree_score_tree_count"},
     {"tree_root", (PyCFunction)Score_tree_root, METH_O, "modeltree_score_tree_root"},
     {"trees", (PyCFunction)Score_trees, METH_NOARGS, Score_trees_doc},
@@ -1656,6 +1694,9 @@ PyMODINIT_FUNC PyInit__modeltree(void) {
         {"EDGE_QUANTIZED", MODELTREE_EDGE_QUANTIZED},
         {"EDGE_MERGE", MODELTREE_EDGE_MERGE},
         {"EDGE_LAYER_SUBSET", MODELTREE_EDGE_LAYER_SUBSET},
+        {"VERDICT_AGREES", MODELTREE_VERDICT_AGREES},
+        {"VERDICT_CONTRADICTS", MODELTREE_VERDICT_CONTRADICTS},
+        {"VERDICT_UNSUPPORTED", MODELTREE_VERDICT_UNSUPPORTED},
         {"FORMAT_JSON", MODELTREE_FORMAT_JSON},
         {"FORMAT_TEXT", MODELTREE_FORMAT_TEXT},
         {"FORMAT_DOT", MODELTREE_FORMAT_DOT},
