@@ -46,6 +46,13 @@ enum Merges {
     /// of the gap between 0.13 and 0.48, 0.25: a factor 1.9 from either side.
     static let residualRatio = 0.25
 
+    /// The fewest elements compared (over all tensors) for merges to be sought: a fit to k
+    /// parents explains about (k − 1) / D of an unrelated model in D dimensions by chance, and
+    /// with few elements any model is a combination of others (n models span n − 1 dimensions).
+    /// From 256, the best of the 286 fits explains a few per cent by chance, far from the
+    /// 94 % (`residualRatio`²) a merge needs.
+    static let minimumElements = 256
+
     /// Candidate parents per child: its nearest models (every subset of up to `maximumParents`
     /// of them is fitted: 286 fits of at most 2 unknowns for 12 and 3).
     static let neighbours = 12

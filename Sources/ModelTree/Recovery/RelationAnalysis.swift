@@ -66,7 +66,8 @@ enum RelationAnalysis {
                     .map { ($0.child, $0) })
                 let sources = tree.filter { standIn[$0] == $0 && copyOf[$0] == nil }
                 let merges: [Merges.Merge]
-                if metric != .rank, let meanSquare = block.meanSquare, sources.count > 2 {
+                if metric != .rank, let meanSquare = block.meanSquare, sources.count > 2,
+                   evidence.shapes.reduce(0, { $0 + $1.reduce(1, *) }) >= Merges.minimumElements {
                     let sub = meanSquare.submatrix(sources.map { localOf[$0]! })
                     let sourceIndex = Dictionary(uniqueKeysWithValues: sources.enumerated().map { ($1, $0) })
                     var bases: [Int: [Int]] = [:]
