@@ -53,6 +53,21 @@ final class AuditTests: XCTestCase {
         return Audit.View(ids: names, links: links, group: group, measured: true)
     }
 
+    /// A latent node's id is the library's name for a parent it inferred, not a model: a claim
+    /// that happens to spell it is about a model outside the collection.
+    func testAClaimNeverResolvesToALatentNode() {
+        var v = view()
+        v.ids.append("latent-1")
+        v.links.append([])
+        v.group.append([v.ids.count - 1])
+        v.latent = [v.ids.count - 1]
+        v.links[3] = [Audit.Link(parent: v.ids.count - 1, type: .finetune, distance: 0.01, confidence: 0.9, unsure: false)]
+        var claims = [[OriginClaim]?](repeating: nil, count: v.ids.count)
+        claims[3] = [OriginClaim(source: .readme, claimed: "org/latent-1"), OriginClaim(source: .config, claimed: "org/b")]
+        let (audit, _) = Audit.entries(claims, paths: v.ids.map { _ in nil }, view: v)
+        XCTAssertEqual(audit.map(\.verdict), [.unsupported, .contradicts])
+    }
+
     func judge(_ model: Int, _ claimed: String, relation: String? = nil) -> AuditEntry {
         let v = view()
         let claim = OriginClaim(source: .readme, claimed: claimed, relation: relation)

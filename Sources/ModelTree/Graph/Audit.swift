@@ -76,6 +76,9 @@ public enum Audit {
         var group: [[Int]]
         /// Whether the weights' numbers exist (a truth has no distances).
         var measured: Bool
+        /// Latent nodes (`LatentParents`): parents the weights infer, never a claim's target
+        /// (their ids are the library's names, not a model's).
+        var latent: Set<Int> = []
     }
 
     /// Resolves `claimed` among models with these ids and paths (see the type for the rule).
@@ -111,11 +114,13 @@ public enum Audit {
     /// Judges each model's claims (`claims[i]` nil for a model whose files were not read).
     static func entries(_ claims: [[OriginClaim]?], paths: [String?], view: View) -> (audit: [AuditEntry], unclaimed: [Int]) {
         var audit: [AuditEntry] = [], unclaimed: [Int] = []
+        // An empty id matches no claim (a claim's name is never empty).
+        let claimable = view.ids.indices.map { view.latent.contains($0) ? "" : view.ids[$0] }
         for (m, list) in claims.enumerated() {
             guard let list else { continue }
             if list.isEmpty { unclaimed.append(m) }
             for claim in list {
-                audit.append(judge(claim, of: m, target: resolve(claim.claimed, ids: view.ids, paths: paths), view))
+                audit.append(judge(claim, of: m, target: resolve(claim.claimed, ids: claimable, paths: paths), view))
             }
         }
         return (audit, unclaimed)
@@ -195,7 +200,8 @@ extension Audit.View {
                 Audit.Link(parent: $0.parent, type: $0.type, distance: $0.distance, confidence: $0.confidence, unsure: $0.unsure)
             }
         }
-        self.init(ids: graph.ids, links: links, group: group, measured: true)
+        self.init(ids: graph.ids, links: links, group: group, measured: true,
+                  latent: Set(graph.models.indices.filter { graph.models[$0].latent }))
     }
 
     /// A truth's relations over the models `ids` (latent nodes are parents outside the collection:
