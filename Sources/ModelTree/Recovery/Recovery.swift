@@ -47,10 +47,16 @@ protocol EvidenceSource {
     var ids: [String] { get }
     /// Groups of models of one architecture each (`TensorSelection.architectureGroups`).
     func architectureGroups() -> [[Int]]
+    /// Whether model `i` is an un-merged adapter (`Model.isAdapter`), a group of its own.
+    func isAdapter(_ i: Int) -> Bool
     /// The statistics of the models `members` (one architecture group), and the threads to use.
     /// - Parameter report: the fraction of the gathering done, and its stage; throws to stop.
     func evidence(of members: [Int], options: RecoveryOptions,
                   report: (Double, String) throws -> Void) throws -> (RelationEvidence, threads: Int)
+}
+
+extension EvidenceSource {
+    func isAdapter(_ i: Int) -> Bool { false }
 }
 
 struct Recovery {
@@ -78,9 +84,15 @@ struct Recovery {
         }
         try options.validate(modelCount: ids.count)
         let groups = source.architectureGroups()
-        guard groups.count > 1 else { return try recoverGroup(Array(ids.indices), options: options, part: (0, 1, 1)) }
-        if let trees = options.trees, trees < groups.count {
-            throw ModelTreeError.invalidArgument("trees is \(trees), fewer than the \(groups.count) different architectures "
+        guard groups.count > 1 else {
+            return try attachingAdapters(try recoverGroup(Array(ids.indices), options: options, part: (0, 1, 1)))
+        }
+        // An adapter is a group of its own (`WeightSource.architectureGroups`), and then a leaf of its
+        // base's tree: not an architecture, and not one of the trees asked for.
+        let architectures = groups.filter { $0.count > 1 || !source.isAdapter($0[0]) }
+        let adapters = groups.count - architectures.count
+        if let trees = options.trees, trees < architectures.count {
+            throw ModelTreeError.invalidArgument("trees is \(trees), fewer than the \(architectures.count) different architectures "
                 + "of the models, each of which makes trees of its own")
         }
         var parts: [(members: [Int], graph: ModelGraph)] = []
@@ -89,19 +101,28 @@ struct Recovery {
             var sub = options
             // One tree per architecture when that many were asked for; more cannot be shared out
             // between the architectures without a rule of our own, so each then finds its own.
-            sub.trees = options.trees == groups.count ? 1 : nil
+            sub.trees = options.trees == architectures.count || !architectures.contains(members) ? 1 : nil
             parts.append((members, try recoverGroup(members, options: sub, part: (done, members.count, ids.count))))
             done += members.count
         }
         let graph = try ModelGraph.sideBySide(parts, count: ids.count)
-        var notes = ["the models have \(groups.count) different architectures (no tensors in common between: "
-            + groups.map { "[" + $0.map { ids[$0] }.joined(separator: ", ") + "]" }.joined(separator: " and ")
-            + "); each was recovered on its own"]
-        if let trees = options.trees, trees > groups.count {
-            notes.append("\(trees) trees were asked for, but the models have \(groups.count) different "
-                + "architectures, recovered separately: each was cut into trees from its own data (\(graph.trees.count) in all)")
+        var notes: [String] = []
+        if architectures.count > 1 {
+            notes.append("the models have \(architectures.count) different architectures (no tensors in common between: "
+                + architectures.map { "[" + $0.map { ids[$0] }.joined(separator: ", ") + "]" }.joined(separator: " and ")
+                + "); each was recovered on its own")
         }
-        return try graph.prepending(warnings: notes)
+        if let trees = options.trees, trees > architectures.count, architectures.count > 1 {
+            notes.append("\(trees) trees were asked for, but the models have \(architectures.count) different "
+                + "architectures, recovered separately: each was cut into trees from its own data (\(graph.trees.count - adapters) in all)")
+        }
+        return try attachingAdapters(try graph.prepending(warnings: notes))
+    }
+
+    /// Each adapter as a leaf of its base (`AdapterAttachment`): the exact pass only.
+    private func attachingAdapters(_ graph: ModelGraph) throws -> ModelGraph {
+        guard let weights = source as? WeightSource else { return graph }
+        return try AdapterAttachment.attach(graph, models: weights.models, kernels: options.kernels)
     }
 
     /// Recovers models that share an architecture: the source gathers the statistics,

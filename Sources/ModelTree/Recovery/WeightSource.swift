@@ -4,7 +4,18 @@ struct WeightSource: EvidenceSource {
 
     var ids: [String] { models.map(\.id) }
 
-    func architectureGroups() -> [[Int]] { TensorSelection.architectureGroups(models) }
+    /// The architecture groups of the full models; each adapter alone. An adapter's tensors are
+    /// updates, not weights: compared with a model's they would make it a far relative (an adapter
+    /// of every projection shares most tensor names with its base), and with another adapter's a
+    /// parent of it. `AdapterAttachment` hangs each from its base instead.
+    func architectureGroups() -> [[Int]] {
+        TensorSelection.architectureGroups(models).flatMap { group in
+            let full = group.filter { !models[$0].isAdapter }
+            return (full.isEmpty ? [] : [full]) + group.filter { models[$0].isAdapter }.map { [$0] }
+        }.sorted { $0[0] < $1[0] }
+    }
+
+    func isAdapter(_ i: Int) -> Bool { models[i].isAdapter }
 
     /// One streaming pass over the selected tensors (moments, every pair's RMS, correlation and,
     /// for `max`, normalised maximum), the direction tensors' moments, and the weights themselves
