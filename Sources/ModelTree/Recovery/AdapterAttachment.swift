@@ -15,8 +15,11 @@ import Glibc
 /// two pre-trained families, 14 adapters): 1.6–3.3 on every model of the base's family, 0.83–1.08
 /// on the other family's; within a family it varies by less than 6 %, so it picks the family and
 /// nothing finer. Families are the recovered trees; the one with the largest enrichment wins when
-/// it exceeds the next by `familyRatio`; when none exceeds 1 (no preference) by that much, no
-/// model of the collection is the base.
+/// it exceeds the next by `familyRatio`, and what no preference reaches by as much (1 plus two
+/// standard deviations of its estimate), else the edge is unsure.
+/// An unrelated model trained on the same text reaches 1.3 on some adapters (zoo 1's against a
+/// synthetic family's root), and an adapter of every projection only 1.26 on its own family: no
+/// absolute threshold says "no base here", so a weak enrichment is an unsure edge, not a root.
 ///
 /// **Within the family** the base and its fine-tunes hold nearly the same W, and the nearest
 /// saved copy (`modules_to_save`) misleads: fine-tunes on similar text move `lm_head` the way the
@@ -27,9 +30,14 @@ import Glibc
 /// which already descended them (cos near or below 0). A candidate b scores the sum of cos(ΔW, e)
 /// over the edges from its tree's root to b (pooled over the tensors); the lowest wins.
 enum AdapterAttachment {
+    /// ρ₀: an edge's update smaller than this fraction of the adapter's own (Frobenius norms over
+    /// the updated tensors) votes with weight ‖e‖ / (ρ₀‖ΔW‖). Measured: light fine-tunes (40
+    /// steps at lr 2e-5) 0.003–0.012, full fine-tunes 0.13–0.54; ρ₀ is their geometric middle.
+    static let smallUpdate = 0.04
+
     /// The enrichment of the best family over the next one's (or over 1) above which the family is
-    /// told: between the largest spread within a family measured (1.046) and the smallest ratio
-    /// between the base's family and another (1.79), or between it and no preference (1.64).
+    /// told: above the largest spread within a family measured (1.05); between families the
+    /// ratios measured were 1.13–3.9 (the lowest against a family pre-trained on the same text).
     static let familyRatio = 1.25
 
     /// The graph with every adapter of `models` (indices as in `graph`) attached to its base.
@@ -70,17 +78,15 @@ enum AdapterAttachment {
                 + "(no base in the collection); it stays a root")
         }
         let evidence = try Measurement(adapter: adapter, touched: touched, models: models)
-        guard var choice = try rank(candidates, evidence, graph: graph) else {
-            return (nil, "adapter '\(adapter.id)': no model it fits carries the directions of its update more than an unrelated "
-                + "matrix would (no base in the collection); it stays a root")
-        }
+        var choice = try rank(candidates, evidence, graph: graph)
         var notes: [String] = []
         if quantizedOnly {
             notes.append("the only models it fits are quantized copies (PEFT trains on full weights): attached to one")
         }
-        if let reason = choice.doubt, let other = choice.runnerUp {
-            notes.append("the weights cannot tell which base it was trained on, '\(models[choice.base].id)' or "
-                + "'\(models[other].id)' (\(reason)): attached to '\(models[choice.base].id)', marked unsure")
+        if let reason = choice.doubt {
+            let which = choice.runnerUp.map { "'\(models[choice.base].id)' or '\(models[$0].id)'" } ?? "'\(models[choice.base].id)'"
+            notes.append("the weights cannot tell which base it was trained on, \(which) (\(reason)): "
+                + "attached to '\(models[choice.base].id)', marked unsure")
         }
         let metric = graph.metric
         let distance = try evidence.distance(to: choice.base, metric: metric)
@@ -101,31 +107,31 @@ enum AdapterAttachment {
         var doubt: String?
     }
 
-    /// The family (tree) first, then the base within it; nil when no family's weights carry the
-    /// update's directions more than a matrix without preference (its base is not in the collection).
-    static func rank(_ candidates: [Int], _ m: Measurement, graph: ModelGraph) throws -> Choice? {
+    /// The family (tree) first, then the base within it.
+    static func rank(_ candidates: [Int], _ m: Measurement, graph: ModelGraph) throws -> Choice {
         var byTree: [Int: [Int]] = [:]
         for c in candidates { byTree[graph.tree(of: c), default: []].append(c) }
         var families = try byTree.values.map { members in (members: members, score: try members.map { try m.familyScore($0) }.max()!) }
         families.sort { $0.score > $1.score || ($0.score == $1.score && $0.members[0] < $1.members[0]) }
         var within = try withinFamily(families[0].members, m, graph: graph)
+        let other = try families.dropFirst().first.map { f in try f.members.max { try m.familyScore($0) < m.familyScore($1) }! }
         guard !m.updates.isEmpty else {
             // Saved copies alone: the nearest family, never a confident pick.
-            if families.count > 1 { within = Choice(base: within.base, runnerUp: within.runnerUp ?? families[1].members[0], confidence: 0,
-                                                    doubt: within.doubt ?? "it has no low-rank update to compare") }
+            if let other { within = Choice(base: within.base, runnerUp: within.runnerUp ?? other, confidence: 0,
+                                           doubt: within.doubt ?? "it has no low-rank update to compare") }
             return within
         }
-        // The next family, or a matrix without preference (enrichment 1) when it is higher.
-        let next = families.count > 1 ? Swift.max(families[1].score, 1) : 1
+        // The next family, or what a matrix without preference reaches (`Measurement.unrelated`) when higher.
+        let next = Swift.max(families.count > 1 ? families[1].score : 0, m.unrelated)
         let ratio = families[0].score / next
-        guard ratio >= familyRatio || next > 1 else { return nil }
-        let confidence = Swift.min(within.confidence, familyConfidence(ratio: ratio))
-        if ratio < familyRatio {
-            let other = try families[1].members.max { try m.familyScore($0) < m.familyScore($1) }!
-            return Choice(base: within.base, runnerUp: other, confidence: confidence,
+        within.confidence = Swift.min(within.confidence, familyConfidence(ratio: ratio))
+        guard ratio < familyRatio else { return within }
+        if families.count > 1 && families[1].score >= m.unrelated {
+            return Choice(base: within.base, runnerUp: other, confidence: within.confidence,
                           doubt: "its update's directions are as strong in both families' weights, \(Formatting.significant(ratio, 3))× apart")
         }
-        within.confidence = confidence
+        within.doubt = "its update's directions are barely stronger in these weights than in an unrelated matrix's "
+            + "(\(Formatting.significant(ratio, 3))×): its base may not be in the collection"
         return within
     }
 
@@ -173,7 +179,7 @@ enum AdapterAttachment {
         /// Per low-rank update: its subspaces and the update itself through them (Lᵀ ΔW R).
         let updates: [(name: String, subspaces: AdapterEvidence.Subspaces, own: AdapterEvidence.Projection, elements: Int)]
         private var projections: [Int: [AdapterEvidence.Projection]] = [:]
-        private var edgeCosines: [Int: Double] = [:]
+        private var edgeVotes: [Int: Double] = [:]
 
         init(adapter: Model, touched: AdapterEvidence.Touched, models: [Model]) throws {
             self.adapter = adapter
@@ -209,6 +215,14 @@ enum AdapterAttachment {
             return sum / Double(updates.count)
         }
 
+        /// The enrichment a matrix without preference reaches, two standard deviations up: its
+        /// energy in an |L|×|R| block is a sum of |L|·|R| squares, whose mean has relative
+        /// standard deviation √(2 / (|L|·|R|)); the mean over T tensors, √(Σ 2/(|L|·|R|)) / T.
+        var unrelated: Double {
+            let variance = updates.reduce(0.0) { $0 + 2 / Double(Swift.max(1, $1.subspaces.left.count * $1.subspaces.right.count)) }
+            return 1 + 2 * variance.squareRoot() / Double(Swift.max(1, updates.count))
+        }
+
         /// The mean RMS distance of the saved copies to model c's tensors.
         func savedDistance(_ c: Int) throws -> Double {
             guard !touched.saved.isEmpty else { return .nan }
@@ -216,21 +230,29 @@ enum AdapterAttachment {
             return d.reduce(0, +) / Double(d.count)
         }
 
-        /// cos(ΔW, W_c − W_p) pooled over the updated tensors for the tree edge p → c.
-        func edgeCosine(parent p: Int, child c: Int) throws -> Double {
-            if let known = edgeCosines[c] { return known }
+        /// The vote of the tree edge p → c (update e = W_c − W_p) on which side the adapter was
+        /// trained: cos(ΔW, e) pooled over the updated tensors, weighted by min(1, ‖e‖ / (ρ₀‖ΔW‖)).
+        /// An update much smaller than the adapter's own cannot have changed its training: it
+        /// votes for the side it is parallel to whichever side that is, so it counts less.
+        func edgeVote(parent p: Int, child c: Int) throws -> Double {
+            if let known = edgeVotes[c] { return known }
             let pp = try projections(of: p), pc = try projections(of: c)
-            var dot = 0.0, norms = 0.0
+            var dot = 0.0, norms = 0.0, changes = 0.0, own = 0.0
             for (k, u) in updates.enumerated() {
                 var e = pc[k]
                 for j in e.inside.indices { e.inside[j] -= pp[k].inside[j] }
                 dot += AdapterEvidence.Projection.dot(u.own, e)
                 let change = try AdapterEvidence.rmsDifference(models[c].tensor(named: u.name)!, models[p].tensor(named: u.name)!)
-                norms += AdapterEvidence.Projection.dot(u.own, u.own).squareRoot() * change * Double(u.elements).squareRoot()
+                    * Double(u.elements).squareRoot()
+                let size = AdapterEvidence.Projection.dot(u.own, u.own)
+                norms += size.squareRoot() * change
+                changes += change * change
+                own += size
             }
             let cosine = norms > 0 ? dot / norms : 0
-            edgeCosines[c] = cosine
-            return cosine
+            let weight = own > 0 ? Swift.min(1, (changes / own).squareRoot() / AdapterAttachment.smallUpdate) : 0
+            edgeVotes[c] = cosine * weight
+            return cosine * weight
         }
 
         /// Σ cos(ΔW, e) over the tree edges from b's root down to b (0 for a root); an edge from a
@@ -238,7 +260,7 @@ enum AdapterAttachment {
         func pathScore(_ b: Int, graph: ModelGraph) throws -> Double {
             var score = 0.0, child = b
             while let p = graph.primaryParent(of: child) {
-                if fits(p) && fits(child) { score += try edgeCosine(parent: p, child: child) }
+                if fits(p) && fits(child) { score += try edgeVote(parent: p, child: child) }
                 child = p
             }
             return score
