@@ -27,14 +27,18 @@ final class _Collection {
     }
 
     private(set) var entries: [Entry] = []
+    /// Entries of folders given to `modeltree_collection_add_path` that look like models but were
+    /// not read (`ModelLoader.survey`): the graph's first warnings.
+    private(set) var unread: [String] = []
     /// Model id → index in `entries`.
     private var index: [String: Int] = [:]
 
     var count: Int { entries.count }
 
-    /// Adds models loaded from files, all or none.
+    /// Adds models loaded from files, all or none, with the notes on what their folder held
+    /// that was not read.
     /// - Throws: invalid argument if an id is already used (in the collection or in `models`).
-    func add(_ models: [Model], function: StaticString) throws {
+    func add(_ models: [Model], unread notes: [String] = [], function: StaticString) throws {
         var seen = Set<String>()
         for model in models {
             guard index[model.id] == nil, seen.insert(model.id).inserted else {
@@ -46,6 +50,7 @@ final class _Collection {
             index[model.id] = entries.count
             entries.append(.file(model))
         }
+        unread += notes
     }
 
     /// Adds one borrowed tensor to the in-memory model `id`, creating it if needed.
@@ -124,8 +129,8 @@ public func modeltree_collection_add_path(
         let collection = try _Collection.from(c, function)
         let path = try _string(path, "path", function)
         let id = try model_id.map { try _string($0, "model_id", function) }
-        let locations = try id.map { [try ModelLoader.single(path, id: $0)] } ?? ModelLoader.expand([path])
-        try collection.add(locations.map(ModelLoader.load), function: function)
+        let (locations, unread) = try id.map { ([try ModelLoader.single(path, id: $0)], []) } ?? ModelLoader.survey([path])
+        try collection.add(locations.map(ModelLoader.load), unread: unread, function: function)
     }
 }
 

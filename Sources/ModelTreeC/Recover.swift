@@ -108,7 +108,7 @@ public func modeltree_recover(
         guard collection.count > 0 else {
             throw ModelTreeError.invalidArgument("\(function): the collection is empty")
         }
-        let graph = try _Graph(try recover(collection.models(), options: options))
+        let graph = try _Graph(try recover(collection.models(), options: options).prepending(warnings: collection.unread))
         out.pointee = _Handle.make(graph)
     }
 }

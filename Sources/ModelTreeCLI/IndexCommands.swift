@@ -78,7 +78,8 @@ struct IndexCommand: ParsableCommand {
                         report(try index.add(try IndexCommand.readSignature(path), id: id))
                         continue
                     }
-                    let locations = try id.map { [try ModelLoader.single(path, id: $0)] } ?? ModelLoader.expand([path])
+                    let (locations, unread) = try id.map { ([try ModelLoader.single(path, id: $0)], []) } ?? ModelLoader.survey([path])
+                    for note in unread { FileHandle.standardError.write("warning: \(note)\n".data(using: .utf8)!) }
                     for location in locations { report(try index.add(model: try ModelLoader.load(location))) }
                 }
             }

@@ -112,9 +112,9 @@ struct Recover: ParsableCommand {
 
             // Read the truth first: a bad truth file should fail before minutes of reading weights.
             let known = try truth.map { try Truth(contentsOf: $0) }
-            let locations = try ModelLoader.expand(paths)
+            let (locations, unread) = try ModelLoader.survey(paths)
             let models = try locations.map(ModelLoader.load)
-            let graph = try ModelTree.recover(models, options: options)
+            let graph = try ModelTree.recover(models, options: options).prepending(warnings: unread)
             if options.progress != nil { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
             let score = try known.map { try graph.score(against: $0) }
             print(graph.render(format, score: score), terminator: "")

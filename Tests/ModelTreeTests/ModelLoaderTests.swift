@@ -199,6 +199,40 @@ import Testing
         #expect(models.map(\.id) == ["a-sharded", "b-base", "c-single"])
     }
 
+    /// A folder of models never loses a model without a word: what looks like weights but is
+    /// not read gets a note naming it and why; README files, tokenizers and empty folders do not.
+    @Test func entriesLeftUnreadAreNoted() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("zoo/a/model.safetensors", weights(1))
+        try dir.write("zoo/b.h5", [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A, 0])   // HDF5 magic
+        try dir.write("zoo/c-renamed", Array("GGUF".utf8) + [3, 0, 0, 0, 0, 0, 0, 0])    // a GGUF without .gguf
+        try dir.write("zoo/d-noext", weights(2))                                          // safetensors without extension
+        try dir.write("zoo/e-tf/config.json", text: "{}")
+        try dir.write("zoo/e-tf/tf_model.h5", [0])
+        try dir.write("zoo/f-nested/inner/model.safetensors", weights(3))
+        try dir.write("zoo/README.md", text: "# models\n")
+        try dir.write("zoo/tokenizer.json", text: "{\"version\": \"1.0\"}")
+        try dir.mkdir("zoo/logs")
+        let zoo = dir.path + "/zoo"
+        let (locations, notes) = try ModelLoader.survey([zoo])
+        #expect(locations == [ModelLocation(id: "a", path: zoo + "/a")])
+        // One note per unread model, in listing order, each naming its path and the reason.
+        #expect(notes.count == 5)
+        let expected = [("b.h5", "HDF5"), ("c-renamed", ".gguf"), ("d-noext", ".safetensors"), ("e-tf", "tf_model.h5"),
+                        ("f-nested", "one level deeper")]
+        for (note, (name, why)) in zip(notes, expected) {
+            #expect(note.hasPrefix(zoo + "/" + name + ":"), "\(note)")
+            #expect(note.contains(why), "\(note)")
+        }
+        // `expand` is the same reading without the notes.
+        #expect(try ModelLoader.expand([zoo]) == locations)
+        // A folder with nothing readable says what it found instead of only "no models found".
+        try dir.write("only-h5/x.h5", [0])
+        #expect(throws: ModelTreeError.invalidArgument("\(dir.path)/only-h5: no models found (\(dir.path)/only-h5/x.h5: "
+            + "Keras/TensorFlow HDF5 weights are not read (libmodeltree reads .safetensors, .gguf, .bin, .pt, .pth, .onnx and PEFT folders); "
+            + "this model is left out)")) { try ModelLoader.survey([dir.path + "/only-h5"]) }
+    }
+
     @Test func oneLooseWeightFileMakesTheFolderAModel() throws {
         // The documented rule ("exactly one *.safetensors file"), when nothing else is there.
         let dir = try TemporaryDirectory()

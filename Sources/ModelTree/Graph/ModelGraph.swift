@@ -273,8 +273,9 @@ public struct ModelGraph: Sendable {
     /// The root of each tree, in the order of `trees`.
     public var roots: [Int] { trees.map(\.root) }
 
-    /// The same graph with `notes` put before its warnings.
-    func prepending(warnings notes: [String]) throws -> ModelGraph {
+    /// The same graph with `notes` put before its warnings (callers add what they know about
+    /// the models' reading, such as `ModelLoader.survey`'s notes on entries left unread).
+    public func prepending(warnings notes: [String]) throws -> ModelGraph {
         var graph = try ModelGraph(models: models, edges: edges, trees: trees, distanceBlocks: distanceBlocks, tensors: tensors,
                                    metric: metric, warnings: notes + warnings, unsureThreshold: unsureThreshold)
         graph.tensorMatches = tensorMatches

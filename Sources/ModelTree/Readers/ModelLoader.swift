@@ -30,7 +30,18 @@ public enum ModelLoader {
     ///   models, a path that is neither, a model folder that also holds models, or two models
     ///   with the same id; `.format` for a folder whose weights are ambiguous.
     public static func expand(_ paths: [String]) throws -> [ModelLocation] {
+        try survey(paths).locations
+    }
+
+    /// The models at the user's paths (`expand`), and a note for each entry of a folder of
+    /// models that looks like a model but is not read: weights in a format libmodeltree does not
+    /// read (`.h5`, `.ckpt`, `.tflite`, …), a GGUF, safetensors or torch file that lost its
+    /// extension, a sub-folder with a `config.json` or such weights but nothing readable, a
+    /// sub-folder whose models sit one level deeper. A collection must never lose a model without
+    /// a word; the notes are the words (the CLI and `modeltree_recover` show them as warnings).
+    public static func survey(_ paths: [String]) throws -> (locations: [ModelLocation], notes: [String]) {
         var locations: [ModelLocation] = []
+        var notes: [String] = []
         for path in paths {
             switch try FileSystem.kind(of: path) {
             case .file:
@@ -50,18 +61,28 @@ public enum ModelLoader {
                     // A dangling link beside the models is not our business.
                     switch try? FileSystem.kind(of: child) {
                     case .directory?:
-                        guard let own = try weights(in: child) else { continue }
+                        guard let own = try weights(in: child) else {
+                            notes += UnreadEntries.folderNote(child).map { [$0] } ?? []
+                            continue
+                        }
                         try refuseNestedModels(child, own)
                         locations.append(ModelLocation(id: name, path: child))
                     case .file?:
-                        guard let id = singleFileID(child) else { continue }
+                        guard let id = singleFileID(child) else {
+                            notes += UnreadEntries.fileNote(child).map { [$0] } ?? []
+                            continue
+                        }
                         locations.append(ModelLocation(id: id, path: child))
                     default:
                         continue
                     }
                     found = true
                 }
-                guard found else { throw ModelTreeError.invalidArgument("\(path): no models found") }
+                guard found else {
+                    // What was there and why it was not read is the useful part of this error.
+                    let why = notes.filter { $0.hasPrefix(path) }
+                    throw ModelTreeError.invalidArgument("\(path): no models found" + (why.isEmpty ? "" : " (" + why.joined(separator: "; ") + ")"))
+                }
             case .other:
                 throw notAModel(path)
             }
@@ -72,7 +93,7 @@ public enum ModelLoader {
                 throw ModelTreeError.invalidArgument("two models have the id '\(location.id)': \(first) and \(location.path)")
             }
         }
-        return locations
+        return (locations, notes)
     }
 
     /// The one model at `path`, known as `id`: a `.safetensors` file, a shard index, or a folder

@@ -288,3 +288,24 @@ def test_other_formats_are_added_like_safetensors(tmp_path):
     bad.write_bytes(b"GGUF\x03\x00\x00\x00\x00")
     with pytest.raises(mt.FormatError, match="bad.gguf"):
         mt.Collection().add_path(bad)
+
+
+def test_entries_of_a_folder_left_unread_are_warnings(tmp_path):
+    """A folder of models with a GGUF that lost its extension and a Keras file: neither is read,
+    and both are named in the graph's warnings (Python's add_path and the CLI alike), never
+    dropped without a word."""
+    zoo = os.path.join(ROOT, "examples", "typed_zoo2")
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for i in ("fx", "fx-food"):
+        os.symlink(os.path.join(zoo, i), folder / i)
+    with open(os.path.join(zoo, "fx-food-Q8_0.gguf"), "rb") as f:
+        (folder / "fx-food-Q8_0").write_bytes(f.read())
+    (folder / "tf_model.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    g = mt.recover(str(folder))
+    assert sorted(g.ids) == ["fx", "fx-food"]
+    unread = [w for w in g.warnings if "left out" in w]
+    assert len(unread) == 2
+    assert any(w.startswith(str(folder / "fx-food-Q8_0")) and ".gguf" in w for w in unread)
+    assert any(w.startswith(str(folder / "tf_model.h5")) and "HDF5" in w for w in unread)
+    assert json.loads(cli_json(str(folder)))["warnings"][:2] == unread
