@@ -122,7 +122,7 @@ struct Recovery {
     /// Each adapter as a leaf of its base (`AdapterAttachment`): the exact pass only.
     private func attachingAdapters(_ graph: ModelGraph) throws -> ModelGraph {
         guard let weights = source as? WeightSource else { return graph }
-        return try AdapterAttachment.attach(graph, models: weights.models, kernels: options.kernels)
+        return try AdapterAttachment.attach(graph, models: weights.models)
     }
 
     /// Recovers models that share an architecture: the source gathers the statistics,
