@@ -5,8 +5,8 @@ import Glibc
 /// `base_model_name_or_path` is a claim for the audit, never read here.
 ///
 /// **Candidates**: full models (not adapters) holding every tensor the adapter changes with the
-/// same shape; of a duplicate group, its stand-in; quantized copies (a `quantized` edge into them)
-/// only when nothing else fits, since PEFT trains on full-precision weights.
+/// same shape; of a duplicate group, its stand-in; quantized copies (a `quantized` edge into them,
+/// or GGUF block storage) only when nothing else fits, since PEFT trains on full weights.
 ///
 /// **Family** (Hu et al. 2021, LoRA, §7: ΔW amplifies directions of its base W): with L, R
 /// orthonormal bases of the update's column and row spaces, the share of W's energy in them,
@@ -73,8 +73,18 @@ enum AdapterAttachment {
             guard let g = graph.duplicateGroup(of: c), graph.duplicates[g][0] != c else { return true }
             return !fitting.contains(graph.duplicates[g][0])
         }
-        let full = standIns.filter { graph.primaryEdge(into: $0)?.type != .quantized }
+        // A quantized copy: typed so by the recovery, or stored in GGUF blocks whether or not the
+        // tree found its source.
+        let full = standIns.filter { c in
+            graph.primaryEdge(into: c)?.type != .quantized && !touched.shapes.contains { isBlockQuantized(models[c].tensor(named: $0.name)!) }
+        }
         return full.isEmpty ? (standIns, !standIns.isEmpty) : (full, false)
+    }
+
+    /// Whether the tensor is stored in GGML blocks (Q8_0, Q4_K …), not as floats.
+    static func isBlockQuantized(_ t: TensorView) -> Bool {
+        guard let blocks = t.source as? GGMLBlocks else { return false }
+        return ![.f32, .f16, .bf16, .f64].contains(blocks.type)
     }
 
     /// The edge base → adapter (nil when no model fits) and a warning when there is something to say.

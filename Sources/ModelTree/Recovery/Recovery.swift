@@ -83,13 +83,13 @@ struct Recovery {
             throw ModelTreeError.invalidArgument("model id '\(id)' appears twice")
         }
         try options.validate(modelCount: ids.count)
-        let groups = source.architectureGroups()
+        let groups = options.attachesAdapters ? separatingAdapters(source.architectureGroups()) : source.architectureGroups()
         guard groups.count > 1 else {
             return try attachingAdapters(try recoverGroup(Array(ids.indices), options: options, part: (0, 1, 1)))
         }
-        // An adapter is a group of its own (`WeightSource.architectureGroups`), and then a leaf of its
-        // base's tree: not an architecture, and not one of the trees asked for.
-        let architectures = groups.filter { $0.count > 1 || !source.isAdapter($0[0]) }
+        // An adapter is a group of its own (`separatingAdapters`), and then a leaf of its base's
+        // tree: not an architecture, and not one of the trees asked for.
+        let architectures = options.attachesAdapters ? groups.filter { $0.count > 1 || !source.isAdapter($0[0]) } : groups
         let adapters = groups.count - architectures.count
         if let trees = options.trees, trees < architectures.count {
             throw ModelTreeError.invalidArgument("trees is \(trees), fewer than the \(architectures.count) different architectures "
@@ -119,9 +119,20 @@ struct Recovery {
         return try attachingAdapters(try graph.prepending(warnings: notes))
     }
 
+    /// The architecture groups of the full models; each adapter alone. An adapter's tensors are
+    /// updates, not weights: compared with a model's they would make it a far relative (an adapter
+    /// of every projection shares most tensor names with its base), and with another adapter's a
+    /// parent of it. `AdapterAttachment` hangs each from its base instead.
+    private func separatingAdapters(_ groups: [[Int]]) -> [[Int]] {
+        groups.flatMap { group in
+            let full = group.filter { !source.isAdapter($0) }
+            return (full.isEmpty ? [] : [full]) + group.filter { source.isAdapter($0) }.map { [$0] }
+        }.sorted { $0[0] < $1[0] }
+    }
+
     /// Each adapter as a leaf of its base (`AdapterAttachment`): the exact pass only.
     private func attachingAdapters(_ graph: ModelGraph) throws -> ModelGraph {
-        guard let weights = source as? WeightSource else { return graph }
+        guard options.attachesAdapters, let weights = source as? WeightSource else { return graph }
         return try AdapterAttachment.attach(graph, models: weights.models)
     }
 

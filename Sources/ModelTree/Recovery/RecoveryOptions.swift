@@ -67,6 +67,11 @@ public struct RecoveryOptions: Sendable {
     /// yet: its tests compare its graph with a recovery that does not either.
     package var typesQuantizedCopies = true
 
+    /// Whether `recover` hangs each un-merged adapter from its base (`AdapterAttachment`), an
+    /// architecture group of its own until then; which needs the weights. The hub index does
+    /// neither: its tests compare its graph with a recovery that does not either.
+    package var attachesAdapters = true
+
     public init() {}
 
     /// Checks every option on its own.

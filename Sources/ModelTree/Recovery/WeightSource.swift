@@ -4,16 +4,7 @@ struct WeightSource: EvidenceSource {
 
     var ids: [String] { models.map(\.id) }
 
-    /// The architecture groups of the full models; each adapter alone. An adapter's tensors are
-    /// updates, not weights: compared with a model's they would make it a far relative (an adapter
-    /// of every projection shares most tensor names with its base), and with another adapter's a
-    /// parent of it. `AdapterAttachment` hangs each from its base instead.
-    func architectureGroups() -> [[Int]] {
-        TensorSelection.architectureGroups(models).flatMap { group in
-            let full = group.filter { !models[$0].isAdapter }
-            return (full.isEmpty ? [] : [full]) + group.filter { models[$0].isAdapter }.map { [$0] }
-        }.sorted { $0[0] < $1[0] }
-    }
+    func architectureGroups() -> [[Int]] { TensorSelection.architectureGroups(models) }
 
     func isAdapter(_ i: Int) -> Bool { models[i].isAdapter }
 
