@@ -649,6 +649,43 @@ MODELTREE_API size_t modeltree_graph_edge_types(const modeltree_graph_t *g, mode
 /** modeltree_graph_tree_of of every model. @since 0.2 */
 MODELTREE_API size_t modeltree_graph_model_trees(const modeltree_graph_t *g, int64_t *out, size_t capacity);
 
+/*
+ * Edges one by one: every relation of the graph, e in [0, modeltree_graph_edge_count), grouped
+ * by child in ascending order, a child's primary edge first (the one modeltree_graph_parent
+ * gives). A merge has one edge per parent (MODELTREE_EDGE_MERGE, each with its coefficient, the
+ * largest first); the edges that only hang a duplicate from its group's stand-in are not
+ * relations and are not listed (modeltree_graph_duplicate_of). The per-model accessors above
+ * keep meaning "the primary edge into model i". Each accessor returns its "none" value for a
+ * NULL graph or an edge index out of range: MODELTREE_INDEX_INVALID, NaN, false, or
+ * MODELTREE_EDGE_FINETUNE.
+ */
+
+/** The number of edges (relations); 0 for a NULL graph. @since 0.4 */
+MODELTREE_API size_t modeltree_graph_edge_count(const modeltree_graph_t *g);
+/** The parent (a model index) of edge e. @since 0.4 */
+MODELTREE_API int64_t modeltree_graph_edge_parent(const modeltree_graph_t *g, size_t e);
+/** The child (a model index) of edge e. @since 0.4 */
+MODELTREE_API int64_t modeltree_graph_edge_child(const modeltree_graph_t *g, size_t e);
+/** The type of edge e. @since 0.4 */
+MODELTREE_API modeltree_edge_type_t modeltree_graph_edge_type(const modeltree_graph_t *g, size_t e);
+/** The distance of edge e, in the metric used. @since 0.4 */
+MODELTREE_API double modeltree_graph_edge_distance_at(const modeltree_graph_t *g, size_t e);
+/** The confidence, in [0, 1], of edge e. @since 0.4 */
+MODELTREE_API double modeltree_graph_edge_confidence_at(const modeltree_graph_t *g, size_t e);
+/** Whether edge e is unsure. @since 0.4 */
+MODELTREE_API bool modeltree_graph_edge_unsure_at(const modeltree_graph_t *g, size_t e);
+/**
+ * A merge edge's fitted coefficient of its parent (a merge's coefficients sum to 1); NaN for
+ * every other type of edge. @since 0.4
+ */
+MODELTREE_API double modeltree_graph_edge_coefficient(const modeltree_graph_t *g, size_t e);
+/**
+ * For a merge edge: the RMS residual of the fitted combination over the child's distance to its
+ * nearest model (the same for each of the child's merge edges; merges are accepted below 0.25);
+ * NaN for every other type of edge. @since 0.4
+ */
+MODELTREE_API double modeltree_graph_edge_residual_ratio(const modeltree_graph_t *g, size_t e);
+
 /**
  * The confidence below which the recovery judged an edge unsure (an edge is also unsure in a tree
  * whose direction could not be told).

@@ -23,6 +23,8 @@ final class _Graph {
     let edgesUnsure: [Bool]
     let edgeTypes: [modeltree_edge_type_t]
     let treeOf: [Int64]
+    /// Every relation, in the graph's order (`modeltree_graph_edge_*` by edge index).
+    let relations: [ModelGraph.Edge]
     /// Model id → index.
     let index: [String: Int]
     /// `malloc`ed copies of the strings accessors hand out (see `_CStrings`).
@@ -40,6 +42,7 @@ final class _Graph {
         edgesUnsure = edges.map { $0?.unsure ?? false }
         edgeTypes = edges.map { modeltree_edge_type_t($0?.type ?? .finetune) }
         treeOf = (0..<n).map { Int64(graph.tree(of: $0)) }
+        relations = graph.relations
         var index = [String: Int](minimumCapacity: n)
         for (i, m) in graph.models.enumerated() { index[m.id] = i }
         ids = try _CStrings(graph.models.map(\.id))

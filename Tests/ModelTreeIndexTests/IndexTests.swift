@@ -64,8 +64,10 @@ private final class TemporaryIndex {
         #expect(g.parents == exact.parents)
         #expect(g.metric == exact.metric)
         #expect(g.trees.map(\.members) == exact.trees.map(\.members))
-        for e in exact.edges {
-            let f = g.primaryEdge(into: e.child)!
+        // Edge by edge: a merge has one per parent (both find merges from the same distances).
+        #expect(g.edges.map { [$0.parent, $0.child] } == exact.edges.map { [$0.parent, $0.child] })
+        for (e, f) in zip(exact.edges, g.edges) {
+            #expect(f.type == e.type)
             #expect(Swift.abs(f.distance - e.distance) <= 1e-6 * e.distance)
             #expect(Swift.abs(f.confidence - e.confidence) <= 1e-6)
         }

@@ -4,8 +4,8 @@ import Testing
 /// The storage grids `TensorSource.decodeSteps` reports (what typing an edge `quantized` reads),
 /// against the next representable value found by incrementing bit patterns, and against
 /// gguf-py's dequantized values (every value of a sub-block is the sub-block's offset plus an
-/// integer number of its step, within the integers the type's bits hold); and the tree surgery
-/// `QuantizedTyping.apply` does, on a tree drawn by hand.
+/// integer number of its step, within the integers the type's bits hold); and the verdicts
+/// `QuantizedCopies` reads from them.
 @Suite struct GridStepsTests {
     /// Random values of every binade, subnormals and zeros included.
     private func samples(_ count: Int) -> [Float] {
@@ -136,33 +136,16 @@ import Testing
         }
     }
 
-    /// 1 is a copy of 0 that the tree made 0's parent; 2, a fine-tune, hangs from the copy; 3 is a
-    /// copy of 2; 4 an identical copy of 1 (a placeholder edge, which stays).
-    @Test func applyReversesAndMovesFineTunesToTheSource() {
-        var d = SquareMatrix<Double>(count: 5, repeating: 0)
-        for a in 0..<5 { for b in 0..<5 where a != b { d[a, b] = Double(10 * min(a, b) + max(a, b)) } }
-        func edge(_ p: Int, _ c: Int) -> ModelGraph.Edge {
-            ModelGraph.Edge(parent: p, child: c, type: .finetune, distance: d[p, c], confidence: 0.5, unsure: false)
-        }
-        let edges = [edge(1, 0), edge(1, 2), edge(2, 3), edge(1, 4)]
-        let verdicts: [QuantizedTyping.Verdict] = [.parentQuantized, .none, .childQuantized, .none]
-        let (out, roots) = QuantizedTyping.apply(verdicts, to: edges, distance: d, count: 5) { $0.parent == 1 && $0.child == 4 }
-        #expect(roots == [1: 0])
-        #expect(out.map { [$0.parent, $0.child] } == [[0, 1], [0, 2], [2, 3], [1, 4]])
-        #expect(out.map(\.type) == [.quantized, .finetune, .quantized, .finetune])
-        #expect(out.map(\.distance) == [d[0, 1], d[0, 2], d[2, 3], d[1, 4]])
-    }
-
     /// The verdict's thresholds: a child whose differing elements are all within half a step is
     /// its parent rounded; a parent so explained reverses the edge; nothing else is typed.
     @Test func verdicts() {
         func fit(_ child: Int, _ parent: Int) -> GridEvidence.Fit {
             GridEvidence.Fit(withinChildGrid: child, withinParentGrid: parent, changed: 100, childSteps: 1e-3, parentSteps: 1e-8)
         }
-        #expect(QuantizedTyping.verdict(fit(100, 0)) == .childQuantized)
-        #expect(QuantizedTyping.verdict(fit(0, 95)) == .parentQuantized)
-        #expect(QuantizedTyping.verdict(fit(35, 0)) == .none)
-        #expect(QuantizedTyping.verdict(fit(100, 100)) == .childQuantized)   // the child's grid is the coarser
-        #expect(QuantizedTyping.verdict(GridEvidence.Fit()) == .none)         // nothing differs: duplicates
+        #expect(QuantizedCopies.verdict(fit(100, 0)) == .childQuantized)
+        #expect(QuantizedCopies.verdict(fit(0, 95)) == .parentQuantized)
+        #expect(QuantizedCopies.verdict(fit(35, 0)) == .none)
+        #expect(QuantizedCopies.verdict(fit(100, 100)) == .childQuantized)   // the child's grid is the coarser
+        #expect(QuantizedCopies.verdict(GridEvidence.Fit()) == .none)         // nothing differs: duplicates
     }
 }

@@ -169,6 +169,14 @@ int main(int argc, char **argv) {
         EXPECT(trees[i] == static_cast<std::int64_t>(h.tree_of(i)));
     }
     EXPECT(h.unsure_threshold() > 0 && h.unsure_threshold() < 1);
+    // The edges one by one: here one per child, each the per-model accessors' primary edge.
+    auto edges = h.edges();
+    EXPECT(edges.size() == 4);
+    for (const auto &e : edges) {
+        EXPECT(h.parent(e.child) && *h.parent(e.child) == e.parent && e.type == MODELTREE_EDGE_FINETUNE);
+        EXPECT(e.distance == h.edge_distance(e.child) && e.confidence == h.edge_confidence(e.child));
+        EXPECT(e.unsure == h.edge_unsure(e.child) && !e.coefficient && !e.residual_ratio);
+    }
 
     // Scores: a truth with one wrong edge (y2 under y1 instead of y0), as arrays and as JSON.
     std::vector<std::pair<std::string, std::string>> truth;

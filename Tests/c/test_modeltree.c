@@ -895,6 +895,81 @@ static void test_duplicates(void) {
     syn_free(&z);
 }
 
+/* A merge added last: 0.6 * a2 + 0.4 * a3 in F32, so its fitted coefficients are the
+ * construction's to within F32 rounding. The per-edge accessors list every relation grouped by
+ * child, the merge's two edges with their coefficients (largest first, the primary edge that
+ * modeltree_graph_parent gives), the others with NaN; every accessor is NULL and range safe. */
+static void test_edges_one_by_one(void) {
+    syn_zoo z;
+    syn_make(&z);
+    modeltree_collection_t *c = syn_collection(&z);
+    REQUIRE(c != NULL);
+    float *mix[SYN_TENSORS];
+    for (int t = 0; t < SYN_TENSORS; t++) {
+        st_tensor s = syn_tensor(&z, 2, t);
+        mix[t] = malloc(z.count[t] * sizeof(float));
+        for (size_t k = 0; k < z.count[t]; k++)
+            mix[t][k] = (float)(0.6 * z.data[2][t][k] + 0.4 * z.data[3][t][k]);
+        REQUIRE_OK(modeltree_collection_add_tensor(c, "mix", s.name, s.dtype, s.shape, s.ndim, mix[t], s.nbytes));
+    }
+    modeltree_graph_t *g = NULL;
+    REQUIRE_OK(modeltree_recover(&g, c, NULL));
+    modeltree_collection_free(c);
+    const size_t n = modeltree_graph_model_count(g), m = SYN_MODELS;   /* mix is model m */
+    const size_t count = modeltree_graph_edge_count(g);
+    CHECK(count == (n - 2) + 1);          /* two roots; the merge has one edge more than a child */
+    int64_t last_child = -1;
+    int merge_edges = 0;
+    double sum = 0;
+    for (size_t e = 0; e < count; e++) {
+        int64_t p = modeltree_graph_edge_parent(g, e), ch = modeltree_graph_edge_child(g, e);
+        REQUIRE(p >= 0 && (size_t)p < n && ch >= 0 && (size_t)ch < n && p != ch);
+        CHECK(ch >= last_child);
+        double coefficient = modeltree_graph_edge_coefficient(g, e);
+        if (ch == (int64_t)m) {
+            CHECK(modeltree_graph_edge_type(g, e) == MODELTREE_EDGE_MERGE);
+            CHECK(p == (merge_edges == 0 ? 2 : 3));
+            CHECK(fabs(coefficient - (p == 2 ? 0.6 : 0.4)) < 1e-3);
+            CHECK(modeltree_graph_edge_residual_ratio(g, e) < 0.25);
+            sum += coefficient;
+            merge_edges++;
+        } else {
+            CHECK(modeltree_graph_edge_type(g, e) == MODELTREE_EDGE_FINETUNE);
+            CHECK(p == syn_parent[ch]);
+            CHECK(isnan(coefficient) && isnan(modeltree_graph_edge_residual_ratio(g, e)));
+            CHECK(modeltree_graph_edge_distance_at(g, e) == modeltree_graph_edge_distance(g, (size_t)ch));
+            CHECK(modeltree_graph_edge_confidence_at(g, e) == modeltree_graph_edge_confidence(g, (size_t)ch));
+            CHECK(modeltree_graph_edge_unsure_at(g, e) == modeltree_graph_edge_unsure(g, (size_t)ch));
+        }
+        if (ch != last_child) CHECK(modeltree_graph_parent(g, (size_t)ch) == p);   /* primary first */
+        last_child = ch;
+    }
+    CHECK(merge_edges == 2);
+    CHECK(fabs(sum - 1) < 1e-9);
+    /* Out of range and NULL. */
+    CHECK(modeltree_graph_edge_count(NULL) == 0);
+    const size_t bad[] = {count, count + 1, (size_t)-1};
+    for (int k = 0; k < 3; k++) {
+        CHECK(modeltree_graph_edge_parent(g, bad[k]) == MODELTREE_INDEX_INVALID);
+        CHECK(modeltree_graph_edge_child(g, bad[k]) == MODELTREE_INDEX_INVALID);
+        CHECK(modeltree_graph_edge_type(g, bad[k]) == MODELTREE_EDGE_FINETUNE);
+        CHECK(isnan(modeltree_graph_edge_distance_at(g, bad[k])));
+        CHECK(isnan(modeltree_graph_edge_confidence_at(g, bad[k])));
+        CHECK(!modeltree_graph_edge_unsure_at(g, bad[k]));
+        CHECK(isnan(modeltree_graph_edge_coefficient(g, bad[k])));
+        CHECK(isnan(modeltree_graph_edge_residual_ratio(g, bad[k])));
+    }
+    CHECK(modeltree_graph_edge_parent(NULL, 0) == MODELTREE_INDEX_INVALID);
+    CHECK(modeltree_graph_edge_child(NULL, 0) == MODELTREE_INDEX_INVALID);
+    CHECK(modeltree_graph_edge_type(NULL, 0) == MODELTREE_EDGE_FINETUNE);
+    CHECK(isnan(modeltree_graph_edge_distance_at(NULL, 0)) && isnan(modeltree_graph_edge_confidence_at(NULL, 0)));
+    CHECK(!modeltree_graph_edge_unsure_at(NULL, 0));
+    CHECK(isnan(modeltree_graph_edge_coefficient(NULL, 0)) && isnan(modeltree_graph_edge_residual_ratio(NULL, 0)));
+    modeltree_graph_free(g);
+    for (int t = 0; t < SYN_TENSORS; t++) free(mix[t]);
+    syn_free(&z);
+}
+
 static void test_recover_synthetic(void) {
     syn_zoo z;
     syn_make(&z);
@@ -1762,6 +1837,7 @@ static const test_case tests[] = {
     {"graph_accessors_misuse", test_graph_accessors_misuse},
     {"recover_synthetic", test_recover_synthetic},
     {"duplicates", test_duplicates},
+    {"edges_one_by_one", test_edges_one_by_one},
     {"options_are_honoured", test_options_are_honoured},
     {"different_architectures", test_different_architectures},
     {"dtypes", test_dtypes},

@@ -219,6 +219,35 @@ public:
     bool edge_unsure(std::size_t i) const { return modeltree_graph_edge_unsure(handle_, at(i)); }
     /// Mean excess kurtosis of model i.
     double kurtosis(std::size_t i) const { return modeltree_graph_model_kurtosis(handle_, at(i)); }
+    /// One relation of the graph (modeltree_graph_edge_*): a merge has one per parent.
+    struct edge {
+        std::size_t parent;
+        std::size_t child;
+        modeltree_edge_type_t type;
+        double distance;
+        double confidence;
+        bool unsure;
+        /// A merge's fitted coefficient of this parent; nullopt for other types.
+        std::optional<double> coefficient;
+        /// A merge's residual ratio (the fit's residual over the child's nearest distance).
+        std::optional<double> residual_ratio;
+    };
+    /// Every relation, grouped by child, a child's primary edge first (@since 0.4).
+    std::vector<edge> edges() const {
+        std::vector<edge> out;
+        std::size_t count = modeltree_graph_edge_count(handle_);
+        out.reserve(count);
+        for (std::size_t e = 0; e < count; ++e) {
+            double c = modeltree_graph_edge_coefficient(handle_, e), r = modeltree_graph_edge_residual_ratio(handle_, e);
+            out.push_back(edge{static_cast<std::size_t>(modeltree_graph_edge_parent(handle_, e)),
+                               static_cast<std::size_t>(modeltree_graph_edge_child(handle_, e)),
+                               modeltree_graph_edge_type(handle_, e), modeltree_graph_edge_distance_at(handle_, e),
+                               modeltree_graph_edge_confidence_at(handle_, e), modeltree_graph_edge_unsure_at(handle_, e),
+                               c == c ? std::optional<double>(c) : std::nullopt,
+                               r == r ? std::optional<double>(r) : std::nullopt});
+        }
+        return out;
+    }
     /// The n x n distance matrix, row-major.
     std::vector<double> distances() const { return bulk<double>(modeltree_graph_distances); }
     /// The parent of every model (MODELTREE_NO_PARENT for a root), in one call.

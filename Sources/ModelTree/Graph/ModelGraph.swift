@@ -2,7 +2,7 @@
 /// is that of the C enum `modeltree_edge_type_t`). Duplicates are not edges: they are groups
 /// (`ModelGraph.duplicates`).
 ///
-/// The recovery produces `finetune` and `quantized`; `adapter`, `merge` and `layerSubset` are
+/// The recovery produces `finetune`, `quantized` and `merge`; `adapter` and `layerSubset` are
 /// relations a truth file may name and later recoveries will produce.
 public enum EdgeType: String, CaseIterable, Sendable {
     /// A full fine-tune, a merged LoRA, continued pre-training.
@@ -20,9 +20,9 @@ public enum EdgeType: String, CaseIterable, Sendable {
 /// The result of a recovery: the models, typed edges between them with a distance and a
 /// confidence each, and the trees (families) they form. An immutable value, safe to share.
 ///
-/// Indices refer to `models`. Edges are grouped by child (ascending); a child may have several
-/// edges (a merge will), and the first is its *primary* edge — the one `primaryParent(of:)`,
-/// the per-model C accessors and the trees follow. Today every child has exactly one.
+/// Indices refer to `models`. Edges are grouped by child (ascending); a merge has several (one
+/// per parent, each with its `coefficient`), and the first is its *primary* edge (the largest
+/// coefficient) — the one `primaryParent(of:)`, the per-model C accessors and the trees follow.
 public struct ModelGraph: Sendable {
     /// One model of the graph.
     public struct Node: Sendable, Equatable {
@@ -52,11 +52,15 @@ public struct ModelGraph: Sendable {
         public var unsure: Bool
         /// What the recovery weighed in choosing the edge; nil for an edge made without it.
         public var evidence: EdgeEvidence?
+        /// A merge's fitted coefficient of this parent (a merge's coefficients sum to 1); nil for
+        /// every other type.
+        public var coefficient: Double?
 
         public init(parent: Int, child: Int, type: EdgeType, distance: Double, confidence: Double, unsure: Bool,
-                    evidence: EdgeEvidence? = nil) {
+                    evidence: EdgeEvidence? = nil, coefficient: Double? = nil) {
             self.parent = parent; self.child = child; self.type = type
             self.distance = distance; self.confidence = confidence; self.unsure = unsure; self.evidence = evidence
+            self.coefficient = coefficient
         }
     }
 
@@ -94,9 +98,19 @@ public struct ModelGraph: Sendable {
         /// Under the rank metric: the largest numerical rank of the difference over the tensors
         /// (a merged LoRA adapter's r); nil under other metrics.
         public var largestRank: Int?
+        /// For a merge: √ of the mean squared residual of the fitted combination (RMS units),
+        /// the same for each of the child's merge edges; nil for other types.
+        public var residual: Double?
+        /// For a merge: `residual` over the child's distance (same units) to its nearest model.
+        public var residualRatio: Double?
+        /// For a quantized copy: the share of the differing elements within half a step of the
+        /// copy's grid from its parent (`QuantizedCopies`).
+        public var gridShare: Double?
 
-        public init(runnerUp: Alternative?, kurtosisVotes: Votes?, normVotes: Votes?, largestRank: Int?) {
+        public init(runnerUp: Alternative?, kurtosisVotes: Votes?, normVotes: Votes?, largestRank: Int?,
+                    residual: Double? = nil, residualRatio: Double? = nil, gridShare: Double? = nil) {
             self.runnerUp = runnerUp; self.kurtosisVotes = kurtosisVotes; self.normVotes = normVotes; self.largestRank = largestRank
+            self.residual = residual; self.residualRatio = residualRatio; self.gridShare = gridShare
         }
     }
 

@@ -31,7 +31,7 @@ extension Drawing {
         edges = graph.edges.map { e in
             let rank = graph.metric == .rank
             let shown = rank ? "rank \(Int(e.distance.rounded(.down)))" : F.significant(e.distance)
-            return Edge(parent: e.parent, child: e.child, type: EdgeType(e.type), lines: [shown, "conf " + F.fixed(e.confidence, 2)],
+            return Edge(parent: e.parent, child: e.child, type: EdgeType(e.type), lines: (e.coefficient.map { ["× " + F.fixed($0, 2)] } ?? []) + [shown, "conf " + F.fixed(e.confidence, 2)],
                         unsure: e.unsure, evidence: Self.facts(e, in: graph))
         }
         duplicates = graph.duplicates
@@ -61,6 +61,15 @@ extension Drawing {
                                 : "confidence below \(F.fixed(graph.unsureThreshold, 2))" + (guessed ? ", and the family's direction is a guess" : "")))
         }
         guard let evidence = e.evidence else { return facts }
+        if let c = e.coefficient { facts.append(Fact("merge coefficient", F.fixed(c, 3))) }
+        if let r = evidence.residual, let q = evidence.residualRatio {
+            facts.append(Fact("merge residual", F.significant(r, 4) + " (× \(F.fixed(q, 3)) the distance to the nearest model)"))
+        }
+        if let share = evidence.gridShare { facts.append(Fact("within half a step of its grid", F.fixed(100 * share, 2) + "% of the differing elements")) }
+        if e.type == .merge || e.type == .quantized {
+            if let other = evidence.runnerUp { facts.append(Fact("next best source", graph.ids[other.parent])) }
+            return facts
+        }
         if let other = evidence.runnerUp {
             let ratio = e.distance > 0 ? " (× \(F.fixed(other.distance / e.distance, 2)) the parent's)" : ""
             facts.append(Fact("runner-up parent", graph.ids[other.parent]))

@@ -34,7 +34,9 @@ extension ModelGraph {
     ///
     /// Schema (keys are stable; new keys may be added, none renamed):
     /// `models` [{id, path, kurtosis}], `edges` [{parent, child, type, distance, confidence,
-    /// unsure}] (relations only: copies are not edges), `roots` [id], `trees` [[id]],
+    /// unsure}, and for a merge's edges `coefficient`, `residual` (RMS of the fit's residual)
+    /// and `residual_ratio` (over the child's distance to its nearest model)] (relations only:
+    /// copies are not edges; a merge has one edge per parent, the largest coefficient first), `roots` [id], `trees` [[id]],
     /// `duplicates` [[id]] (groups of value-identical models, the stand-in in the trees first),
     /// `tensors` [name], `metric`, `directions` (per
     /// tree), `warnings` [text], `tensor_matching` when an export's tensors were matched
@@ -54,7 +56,10 @@ extension ModelGraph {
             "    {\"parent\": \(F.jsonString(self.models[e.parent].id)), \"child\": \(F.jsonString(self.models[e.child].id)), "
                 + "\"type\": \(F.jsonString(e.type.rawValue)), "
                 + "\"distance\": \(F.jsonNumber(e.distance)), \"confidence\": \(F.jsonNumber(e.confidence)), "
-                + "\"unsure\": \(e.unsure)}"
+                + "\"unsure\": \(e.unsure)"
+                + (e.coefficient.map { ", \"coefficient\": \(F.jsonNumber($0))" } ?? "")
+                + (e.evidence?.residual.map { ", \"residual\": \(F.jsonNumber($0))" } ?? "")
+                + (e.evidence?.residualRatio.map { ", \"residual_ratio\": \(F.jsonNumber($0))" } ?? "") + "}"
         }
         lines.append("  \"edges\": [")
         if !edges.isEmpty { lines.append(edges.joined(separator: ",\n")) }
@@ -95,7 +100,8 @@ extension ModelGraph {
     }
 
     /// A Graphviz `digraph`: one cluster per tree, edges labelled with their type (when not a
-    /// fine-tune), distance and confidence, unsure edges dashed, copies joined by a dotted
+    /// fine-tune; coloured as the pictures are, a merge's bold with its coefficient, and a
+    /// legend of the types drawn), distance and confidence, unsure edges dashed, copies joined by a dotted
     /// undirected "identical" line; with a score, the graph's label says it.
     public func dot(score: Score? = nil) -> String {
         typealias F = Formatting
@@ -112,8 +118,23 @@ extension ModelGraph {
             out += "  \(F.jsonString(models[e.parent].id)) -> \(F.jsonString(models[e.child].id)) [label=\"identical\", dir=none, style=dotted];\n"
         }
         for e in relations {
-            let label = (e.type == .finetune ? "" : e.type.rawValue + " ") + F.significant(e.distance) + " (" + F.fixed(e.confidence, 2) + ")"
-            out += "  \(F.jsonString(models[e.parent].id)) -> \(F.jsonString(models[e.child].id)) [label=\(F.jsonString(label))\(e.unsure ? ", style=dashed" : "")];\n"
+            let label = (e.type == .finetune ? "" : e.type.rawValue + " ") + (e.coefficient.map { "× " + F.fixed($0, 2) + ", " } ?? "")
+                + F.significant(e.distance) + " (" + F.fixed(e.confidence, 2) + ")"
+            let style = [e.type == .merge ? "bold" : nil, e.unsure ? "dashed" : nil].compactMap { $0 }
+            out += "  \(F.jsonString(models[e.parent].id)) -> \(F.jsonString(models[e.child].id)) [label=\(F.jsonString(label))"
+                + (e.type == .finetune ? "" : ", color=\(F.jsonString(PictureStyle.colour(Drawing.EdgeType(e.type))))")
+                + (style.isEmpty ? "" : ", style=\(F.jsonString(style.joined(separator: ",")))") + "];\n"
+        }
+        // A legend of the edge types drawn, when there is more than fine-tuning to tell apart.
+        let types = EdgeType.allCases.filter { t in relations.contains { $0.type == t } }
+        if types.contains(where: { $0 != .finetune }) {
+            out += "  subgraph cluster_legend {\n    label=\"edge types\";\n    node [shape=plaintext];\n"
+            for t in types {
+                let style = Drawing.EdgeType(t)
+                out += "    \(F.jsonString("legend_" + t.rawValue + "_a")) [label=\"\"];\n    \(F.jsonString("legend_" + t.rawValue + "_b")) [label=\(F.jsonString(PictureStyle.name(style)))];\n"
+                out += "    \(F.jsonString("legend_" + t.rawValue + "_a")) -> \(F.jsonString("legend_" + t.rawValue + "_b")) [color=\(F.jsonString(PictureStyle.colour(style)))\(t == .merge ? ", style=bold" : "")];\n"
+            }
+            out += "  }\n"
         }
         return out + "}\n"
     }
@@ -130,9 +151,17 @@ extension ModelGraph {
             if let e = primaryEdge(into: i), !isRoot, joinsCopies(e) {
                 line += "  identical to \(models[e.parent].id) (duplicate)"
             } else if let e = primaryEdge(into: i), !isRoot {
-                if e.type != .finetune { line += "  \(e.type.rawValue)" }
-                line += "  distance \(F.significant(e.distance))  confidence \(F.fixed(e.confidence, 2))"
-                if e.unsure { line += "  UNSURE" }
+                if e.type == .merge {
+                    // Every parent with its coefficient (the primary one, drawn above, first).
+                    line += "  merge of " + edges(into: i).map { "\(models[$0.parent].id) × \(F.fixed($0.coefficient ?? .nan, 2))" }
+                        .joined(separator: " + ")
+                    line += "  residual ratio \(F.fixed(e.evidence?.residualRatio ?? .nan, 3))  confidence "
+                        + edges(into: i).map { F.fixed($0.confidence, 2) }.joined(separator: "/")
+                } else {
+                    if e.type != .finetune { line += "  \(e.type.rawValue)" }
+                    line += "  distance \(F.significant(e.distance))  confidence \(F.fixed(e.confidence, 2))"
+                }
+                if edges(into: i).contains(where: \.unsure) { line += "  UNSURE" }
             } else {
                 line += "  (root, kurtosis \(F.significant(models[i].kurtosis, 3)))"
             }

@@ -11,7 +11,10 @@
 ///    when their difference has less than half the variance of two unrelated models'
 ///    (independently initialised networks are uncorrelated; fine-tunes keep correlations near 1);
 ///    trees are the connected components (single linkage), or `options.trees` forces their number.
-/// 5. Each tree: direction and minimum spanning arborescence (`TreeSolver`).
+/// 5. Each tree, its typed structure first: duplicates stand in for their group, quantized
+///    copies (`QuantizedCopies`) and merges (`Merges`, `TrimmedMerges`) hang from their sources
+///    and leave the tree solve; then direction and minimum spanning arborescence of the rest
+///    (`TreeSolver`).
 ///
 /// Complexity: reading is O(n² · total elements) arithmetic at one pass over the bytes; the rank
 /// distance adds O(n² · tensors · m·k²); the trees O(s⁴) for a tree of s ≤ 200 models.
@@ -144,13 +147,23 @@ struct Recovery {
         let (evidence, threads) = try source.evidence(of: members, options: options) { f, stage in
             try report(part, 0.72 * f, stage)
         }
-        let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads) { f, stage in
+        // Quantized copies are told by the weights themselves (their storage grids): the exact
+        // pass only, before the tree is solved (`QuantizedCopies`).
+        // So are the bases TIES and DARE merges keep (`TrimmedMerges`), among the models that are not copies.
+        var copies: [QuantizedCopies.Copy] = []
+        var retentions: [TrimmedMerges.Retention] = []
+        if options.typesQuantizedCopies, let weights = source as? WeightSource, let storage = evidence.storage,
+           evidence.blocks.count == 1 {
+            let models = members.map { weights.models[$0] }
+            copies = try QuantizedCopies.find(models: models, tensors: evidence.tensors, rms: evidence.blocks[0].rms,
+                                              storage: storage, threads: threads, kernels: options.kernels)
+            retentions = try TrimmedMerges.find(models: models, tensors: evidence.tensors, rms: evidence.blocks[0].rms,
+                                                copies: Set(copies.map(\.child)), threads: threads, kernels: options.kernels)
+        }
+        return try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
+                                          retentions: retentions) { f, stage in
             try report(part, 0.72 + 0.28 * f, stage)
         }
-        // Quantized copies are told by the weights themselves (their storage grids): the exact pass only.
-        guard options.typesQuantizedCopies, let weights = source as? WeightSource else { return graph }
-        return try QuantizedTyping.typed(graph, models: members.map { weights.models[$0] }, evidence: evidence,
-                                         threads: threads, kernels: options.kernels)
     }
 
     private func report(_ part: (done: Int, count: Int, total: Int), _ fraction: Double, _ stage: String) throws {

@@ -62,7 +62,7 @@ public struct RecoveryOptions: Sendable {
     /// NaN. The hub index's parent queries ask for one.
     package var confidenceFor: Set<String>? = nil
 
-    /// Whether `recover` types quantized copies from their storage grids (`QuantizedTyping`),
+    /// Whether `recover` types quantized copies from their storage grids (`QuantizedCopies`),
     /// which needs the weights. The hub index keeps signatures, not weights, and types nothing
     /// yet: its tests compare its graph with a recovery that does not either.
     package var typesQuantizedCopies = true

@@ -9,13 +9,17 @@ enum RelationAnalysis {
     /// 2. Trees: within each block, models are related when their mean correlation exceeds
     ///    `relatednessThreshold`; trees are the connected components, or `options.trees` cuts the
     ///    single linkage tree into that many (only when every pair was measured: one block).
-    /// 3. Each tree: direction and minimum spanning arborescence, confidences (`TreeSolver`).
+    /// 3. Each tree: duplicates stand in for their group; `copies` (found from the weights,
+    ///    `QuantizedCopies`) hang from their sources; merges (`Merges`, from the mean squares;
+    ///    TIES/DARE from `retentions`) from their parents; the rest get a direction, a minimum
+    ///    spanning arborescence and confidences (`TreeSolver`).
     ///
     /// - Parameter progress: the fraction of this stage done, and its name; throws to stop.
     /// - Throws: `.invalidArgument` for `options.trees` over several blocks or the `max` metric
     ///   without its statistic; what `progress` or the rank evidence throw.
     static func graph(_ evidence: RelationEvidence, options: RecoveryOptions, threads: Int,
-                      warnings inherited: [String] = [],
+                      warnings inherited: [String] = [], copies: [QuantizedCopies.Copy] = [],
+                      retentions: [TrimmedMerges.Retention] = [],
                       progress: (Double, String) throws -> Void) throws -> ModelGraph {
         let n = evidence.count
         var warnings = inherited
@@ -40,9 +44,12 @@ enum RelationAnalysis {
         var duplicates: [[Int]] = []
         for (b, (block, distance)) in zip(evidence.blocks, distances).enumerated() {
             let members = block.members
+            let localOf = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1, $0) })
+            var standIn = Array(0..<n)
             for local in Duplicates.groups(count: members.count, identical: { block.rms[$0, $1] == 0 }) {
                 let group = local.map { members[$0] }
                 duplicates.append(group)
+                for m in group { standIn[m] = group[0] }
                 let names = group.map { "'\(evidence.models[$0].id)'" }
                 warnings.append("models \(names.dropLast().joined(separator: ", ")) and \(names.last!) have identical weights in every tensor used: "
                     + "a group of duplicates, in the tree as \(names[0]) (the first given; the weights cannot tell which came first)")
@@ -51,25 +58,58 @@ enum RelationAnalysis {
                 ?? Clustering.components(similarity: block.correlation, threshold: relatednessThreshold)
             for local in groups {
                 let tree = local.map { members[$0] }
-                let solver = TreeSolver(distance: distance.submatrix(local), kurtosis: tree.map { evidence.direction.kurtosis[$0] },
-                                        sumSquares: tree.map { evidence.direction.sumSquares[$0] }, lambda: options.lambda)
-                let wanted = options.confidenceFor.map { ids in Set(tree.indices.filter { ids.contains(evidence.models[tree[$0]].id) }) }
+                let inTree = Set(tree)
+                // The typed structure, in order: duplicates stand in for their group; quantized
+                // copies (found before, from the grids) and merges (`Merges`) hang from their
+                // sources and leave the tree solve; the tree is solved on the rest.
+                let copyOf = Dictionary(uniqueKeysWithValues: copies.filter { inTree.contains($0.child) && inTree.contains($0.source) }
+                    .map { ($0.child, $0) })
+                let sources = tree.filter { standIn[$0] == $0 && copyOf[$0] == nil }
+                let merges: [Merges.Merge]
+                if metric != .rank, let meanSquare = block.meanSquare, sources.count > 2 {
+                    let sub = meanSquare.submatrix(sources.map { localOf[$0]! })
+                    let sourceIndex = Dictionary(uniqueKeysWithValues: sources.enumerated().map { ($1, $0) })
+                    var bases: [Int: [Int]] = [:]
+                    for r in retentions {
+                        if let c = sourceIndex[r.child], let b = sourceIndex[r.base] { bases[c, default: []].append(b) }
+                    }
+                    merges = Merges.find(meanSquare: sub, children: Array(sources.indices), parents: Array(sources.indices),
+                                         bases: bases).map { m in
+                        var m = m
+                        m.child = sources[m.child]
+                        m.parents = m.parents.map { sources[$0] }
+                        return m
+                    }
+                } else {
+                    merges = []
+                }
+                let merged = Set(merges.map(\.child))
+                let solved = sources.filter { !merged.contains($0) }
+                let solvedLocal = solved.map { localOf[$0]! }
+                func d(_ p: Int, _ c: Int) -> Double { distance[localOf[p]!, localOf[c]!] }
+                let solver = TreeSolver(distance: distance.submatrix(solvedLocal), kurtosis: solved.map { evidence.direction.kurtosis[$0] },
+                                        sumSquares: solved.map { evidence.direction.sumSquares[$0] }, lambda: options.lambda)
+                let wanted = options.confidenceFor.map { ids in Set(solved.indices.filter { ids.contains(evidence.models[solved[$0]].id) }) }
                 let solution = try solver.solve(direction: options.direction, confidenceFor: wanted)
-                let directionUnsure = solution.directionUnsure && tree.count > 1
-                var root = tree[0]
+                let directionUnsure = solution.directionUnsure && solved.count > 1
+                var root = solved[0]
                 for (k, p) in solution.parent.enumerated() {
-                    guard p >= 0 else { root = tree[k]; continue }
+                    guard p >= 0 else { root = solved[k]; continue }
                     let confidence = solution.confidence[k]
                     let votes = solver.votes(parent: p, child: k, solution.direction)
                     let other = solution.runnerUp[k]
                     let edgeEvidence = ModelGraph.EdgeEvidence(
-                        runnerUp: other < 0 ? nil : .init(parent: tree[other], distance: distance[local[other], local[k]]),
+                        runnerUp: other < 0 ? nil : .init(parent: solved[other], distance: d(solved[other], solved[k])),
                         kurtosisVotes: votes.kurtosis, normVotes: votes.norm,
-                        largestRank: largestRanks.map { $0[b][local[p], local[k]] })
-                    edges.append(ModelGraph.Edge(parent: tree[p], child: tree[k], type: .finetune,
-                                                 distance: distance[local[p], local[k]], confidence: confidence,
+                        largestRank: largestRanks.map { $0[b][solvedLocal[p], solvedLocal[k]] })
+                    edges.append(ModelGraph.Edge(parent: solved[p], child: solved[k], type: .finetune,
+                                                 distance: d(solved[p], solved[k]), confidence: confidence,
                                                  unsure: !(confidence >= unsureConfidence) || directionUnsure,
                                                  evidence: edgeEvidence))
+                }
+                edges += typedEdges(copies: tree.compactMap { copyOf[$0] }, merges: merges, distance: d)
+                for m in tree where standIn[m] != m {
+                    edges.append(ModelGraph.Edge(parent: standIn[m], child: m, type: .finetune, distance: 0, confidence: 0, unsure: true))
                 }
                 trees.append(ModelGraph.Tree(members: tree, root: root, direction: solution.direction, directionUnsure: directionUnsure))
                 if directionUnsure {
@@ -79,13 +119,47 @@ enum RelationAnalysis {
         }
         try progress(1, "done")
         duplicates.sort { $0[0] < $1[0] }
-        let standIn = Duplicates.standIns(groups: duplicates, count: n)
-        trees = trees.map { var t = $0; t.root = standIn[t.root]; return t }
-        var graph = try ModelGraph(models: nodes, edges: Duplicates.standIn(groups: duplicates, edges: edges.sorted { $0.child < $1.child }, count: n),
-                                   trees: trees.sorted { $0.members[0] < $1.members[0] },
+        // Stable: a child's edges keep their order (its primary edge first).
+        let byChild = edges.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element)
+        var graph = try ModelGraph(models: nodes, edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] },
                                    distanceBlocks: zip(evidence.blocks, distances).map { .init(members: $0.members, matrix: $1) },
                                    tensors: evidence.tensors, metric: metric, warnings: warnings, unsureThreshold: unsureConfidence)
         graph.duplicates = duplicates
         return graph
+    }
+
+    /// The edges of a tree's quantized copies and merges (model indices; `distance` in the
+    /// graph's metric). Confidences follow `TreeSolver`'s reading — 1 − (e / e′)², e the edge's
+    /// cost and e′ that of the best alternative: for a copy, the share of its differences its
+    /// grid leaves unexplained from its source against that from the next best candidate
+    /// source (distance is no evidence here: a BF16 copy's rounding moves it farther than a
+    /// light fine-tune); for a merge parent, the fit's residual against the residual of the
+    /// best fit without that parent.
+    static func typedEdges(copies: [QuantizedCopies.Copy], merges: [Merges.Merge],
+                           distance d: (Int, Int) -> Double) -> [ModelGraph.Edge] {
+        func confidence(_ e: Double, against alternative: Double) -> Double {
+            guard alternative > 0 else { return 0 }
+            let ratio = Swift.min(1, e / alternative)
+            return 1 - ratio * ratio
+        }
+        var edges: [ModelGraph.Edge] = []
+        for copy in copies {
+            let c = confidence(1 - copy.share, against: 1 - copy.runnerUpShare)
+            edges.append(ModelGraph.Edge(parent: copy.source, child: copy.child, type: .quantized, distance: d(copy.source, copy.child),
+                                         confidence: c, unsure: !(c >= unsureConfidence),
+                                         evidence: .init(runnerUp: copy.runnerUp.map { .init(parent: $0, distance: d($0, copy.child)) },
+                                                         kurtosisVotes: nil, normVotes: nil, largestRank: nil, gridShare: copy.share)))
+        }
+        for m in merges {
+            for (k, p) in m.parents.enumerated() {
+                let c = confidence(m.residual, against: m.without[k])
+                edges.append(ModelGraph.Edge(parent: p, child: m.child, type: .merge, distance: d(p, m.child), confidence: c,
+                                             unsure: !(c >= unsureConfidence),
+                                             evidence: .init(runnerUp: nil, kurtosisVotes: nil, normVotes: nil, largestRank: nil,
+                                                             residual: m.residual, residualRatio: m.ratio),
+                                             coefficient: m.coefficients[k]))
+            }
+        }
+        return edges
     }
 }

@@ -35,7 +35,8 @@ struct WeightSource: EvidenceSource {
             try report(0.94 + 0.06 * f, "reading direction evidence")
         }
         let block = RelationEvidence.PairBlock(members: Array(models.indices), rms: stats.rms, correlation: stats.correlation,
-                                               maxNormalized: options.metric == .max ? stats.maxNormalized : nil)
+                                               maxNormalized: options.metric == .max ? stats.maxNormalized : nil,
+                                               meanSquare: stats.meanSquare)
         let evidence = RelationEvidence(models: models.map { .init(id: $0.id, path: $0.path) }, tensors: stats.tensors,
                                         shapes: stats.tensors.map { models[0].tensor(named: $0)!.shape },
                                         skipped: stats.skipped, kurtosis: stats.kurtosis, direction: direction, blocks: [block],

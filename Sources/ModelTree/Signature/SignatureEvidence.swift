@@ -61,6 +61,7 @@ extension RelationEvidence {
             let s = members.count
             var rms = SquareMatrix<Double>(count: s, repeating: 0)
             var correlation = SquareMatrix<Double>(count: s, repeating: 0)
+            var meanSquare = SquareMatrix<Double>(count: s, repeating: 0)
             for i in 0..<s {
                 correlation[i, i] = 1
                 for j in (i + 1)..<s {
@@ -72,9 +73,12 @@ extension RelationEvidence {
                     }
                     rms[i, j] = pair.rms; rms[j, i] = pair.rms
                     correlation[i, j] = pair.correlation; correlation[j, i] = pair.correlation
+                    meanSquare[i, j] = pair.meanSquare; meanSquare[j, i] = pair.meanSquare
                 }
             }
-            pairBlocks.append(PairBlock(members: members, rms: rms, correlation: correlation, maxNormalized: nil))
+            // Merges are found from these alone (`Merges`), so the index finds them as `recover` does.
+            pairBlocks.append(PairBlock(members: members, rms: rms, correlation: correlation, maxNormalized: nil,
+                                        meanSquare: meanSquare))
         }
         self.init(models: signatures.map { .init(id: $0.id, path: $0.path) }, tensors: names,
                   shapes: names.map { first.tensor(named: $0)!.shape }, skipped: skipped,

@@ -1,5 +1,5 @@
 /// How well a storage grid explains the difference between two models, for the edges the tree
-/// chose (`QuantizedTyping` decides from it).
+/// chose (`QuantizedCopies` decides from it).
 ///
 /// A lower-precision copy is its source rounded to its own storage grid: its values lie on that
 /// grid (a float type's representable values, a GGUF block's scale times integers, an int8
@@ -19,6 +19,8 @@ struct GridEvidence {
         var withinParentGrid = 0
         /// Elements that differ.
         var changed = 0
+        /// Elements compared (equal ones included).
+        var compared = 0
         /// Σ over the elements that differ of each side's step (which side's grid is the coarser).
         var childSteps = 0.0
         var parentSteps = 0.0
@@ -26,11 +28,16 @@ struct GridEvidence {
         /// The share of differing elements within half a step of the child's grid (0 when none differ).
         var childShare: Double { changed == 0 ? 0 : Double(withinChildGrid) / Double(changed) }
         var parentShare: Double { changed == 0 ? 0 : Double(withinParentGrid) / Double(changed) }
+        /// The share of all elements compared at which the child is the parent rounded to the
+        /// child's grid, equal ones included (0 when none was compared): what a TIES or DARE merge
+        /// keeps of its base (`TrimmedMerges`).
+        var retainedShare: Double { compared == 0 ? 0 : Double(withinChildGrid + compared - changed) / Double(compared) }
 
         mutating func add(_ other: Fit) {
             withinChildGrid += other.withinChildGrid
             withinParentGrid += other.withinParentGrid
             changed += other.changed
+            compared += other.compared
             childSteps += other.childSteps
             parentSteps += other.parentSteps
         }
@@ -92,6 +99,7 @@ struct GridEvidence {
             parentSteps += moved ? parentStep[k] : 0
         }
         fit.changed += changed
+        fit.compared += n
         fit.withinChildGrid += withinChild
         fit.withinParentGrid += withinParent
         fit.childSteps += Double(childSteps)

@@ -19,11 +19,14 @@ struct PairwiseStatistics {
     var maxNormalized: SquareMatrix<Double>
     /// Mean over tensors of the Pearson correlation of the two models' weights.
     var correlation: SquareMatrix<Double>
+    /// Mean over tensors of the mean squared difference (`RelationEvidence.PairBlock.meanSquare`).
+    var meanSquare: SquareMatrix<Double>
 
     init(modelCount n: Int) {
         rms = SquareMatrix(count: n, repeating: 0)
         maxNormalized = SquareMatrix(count: n, repeating: 0)
         correlation = SquareMatrix(count: n, repeating: 0)
+        meanSquare = SquareMatrix(count: n, repeating: 0)
         for i in 0..<n { correlation[i, i] = 1 }
     }
 }
@@ -129,6 +132,8 @@ extension PairwiseStatistics {
                 let d = pairs[a, b].rms
                 result.rms[a, b] = d
                 result.rms[b, a] = d
+                result.meanSquare[a, b] = pairs[a, b].meanSquare
+                result.meanSquare[b, a] = pairs[a, b].meanSquare
                 if !maxDifference { result.maxNormalized[a, b] = .nan }
                 result.maxNormalized[b, a] = result.maxNormalized[a, b]
                 let c = pairs[a, b].correlation

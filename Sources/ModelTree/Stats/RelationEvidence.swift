@@ -32,6 +32,11 @@ struct RelationEvidence {
         /// Max over tensors of max|W_a − W_b| / (range of both); nil when it was not measured
         /// (it needs the weights themselves: the exact pass with the `max` metric only).
         var maxNormalized: SquareMatrix<Double>?
+        /// Mean over the distance tensors of the mean squared difference, Σ_t ‖W_a − W_b‖²_t / n_t:
+        /// a squared Euclidean distance (of the inner product Σ_t ⟨x, y⟩_t / n_t), so the
+        /// geometry of affine combinations (`Merges`) follows from it alone (the exact pass's
+        /// sums, or the index's estimated from signatures). Nil when not measured.
+        var meanSquare: SquareMatrix<Double>? = nil
     }
 
     var models: [Model]
@@ -62,7 +67,7 @@ struct RelationEvidence {
     /// larger RMS of the weights (every element of a rounded copy moved by at most half a step, a
     /// step is at most twice the rounding of the value — of a block's largest, for a block
     /// quantization — and 4× leaves room). The auto metric keeps such pairs out of the LoRA test;
-    /// the grid test (`QuantizedTyping`) reads only them.
+    /// the grid test (`QuantizedCopies`) reads only them.
     static func withinRounding(_ a: (rounding: Double, weightRMS: Double), _ b: (rounding: Double, weightRMS: Double),
                                rms: Double) -> Bool {
         rms <= 4 * Swift.max(a.rounding, b.rounding) * Swift.max(a.weightRMS, b.weightRMS)
@@ -92,6 +97,7 @@ protocol RankEvidence {
 /// pass feeds it exact sums, the index sums estimated from sketches; both add tensors up here.
 struct PairAccumulator {
     private(set) var rmsSum = 0.0
+    private(set) var meanSquareSum = 0.0
     private(set) var tensors = 0
     private(set) var correlationSum = 0.0
     private(set) var correlationCount = 0
@@ -104,6 +110,7 @@ struct PairAccumulator {
     mutating func add(sumSquares ss: Double, count: Int, _ a: Moments, _ b: Moments) {
         let total = Double(count)
         rmsSum += (Swift.max(0, ss) / total).squareRoot()
+        meanSquareSum += Swift.max(0, ss) / total
         tensors += 1
         let va = a.variance, vb = b.variance
         if va > 0 && vb > 0 {
@@ -117,6 +124,9 @@ struct PairAccumulator {
 
     /// Mean over the tensors added of the RMS of the difference (0 for none).
     var rms: Double { tensors > 0 ? rmsSum / Double(tensors) : 0 }
+
+    /// Mean over the tensors added of the mean squared difference (0 for none).
+    var meanSquare: Double { tensors > 0 ? meanSquareSum / Double(tensors) : 0 }
 
     /// Mean correlation over the tensors where it is defined; two models whose every tensor is
     /// constant are related only if equal.

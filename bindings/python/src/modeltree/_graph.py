@@ -38,8 +38,11 @@ class Edge:
 
     ``distance`` is in the graph's metric; ``confidence`` in [0, 1]; ``unsure`` marks an edge
     whose confidence is too low to trust without a look (below ``Graph.unsure_threshold``, or in
-    a tree whose direction could not be told); ``type`` is the relation ("finetune", or
-    "quantized" for a lower-precision copy of the parent)."""
+    a tree whose direction could not be told); ``type`` is the relation ("finetune",
+    "quantized" for a lower-precision copy of the parent, "merge" for one of several parents
+    a merged model combines). A merge's edges carry ``coefficient`` (the parent's fitted
+    weight; a merge's sum to 1) and ``residual_ratio`` (how much of the child the combination
+    leaves unexplained, over its distance to its nearest model); None for other types."""
 
     parent: str
     child: str
@@ -47,6 +50,8 @@ class Edge:
     confidence: float
     unsure: bool = False
     type: str = "finetune"
+    coefficient: float | None = None
+    residual_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -126,15 +131,17 @@ class Graph:
         n = raw.model_count()
         ids = tuple(raw.model_id(i) for i in range(n))
         parents, trees_of = raw.parents(), raw.model_trees()
-        distances, confidences, unsure, kinds = raw.edge_distances(), raw.edge_confidences(), raw.edges_unsure(), raw.edge_types()
-        # A value-identical copy hangs from its group's stand-in by an edge that is not a relation.
         stand_in = tuple(raw.duplicate_of(i) for i in range(n))
         groups: dict[int, list[str]] = {}
         for i, d in enumerate(stand_in):
             if d >= 0:
                 groups.setdefault(d, []).append(ids[i])
-        edges = tuple(Edge(ids[p], ids[i], distances[i], confidences[i], unsure[i], _EDGE_TYPE_NAMES.get(kinds[i], str(kinds[i])))
-                      for i, p in enumerate(parents) if p >= 0 and not (stand_in[i] >= 0 and stand_in[i] == stand_in[p]))
+        # Every relation, a merge's several parents included (the library leaves out the edges
+        # that only hang a value-identical copy from its group's stand-in).
+        def number(x: float) -> float | None:
+            return None if x != x else x
+        edges = tuple(Edge(ids[p], ids[c], d, conf, u, _EDGE_TYPE_NAMES.get(k, str(k)), number(coef), number(ratio))
+                      for p, c, k, d, conf, u, coef, ratio in raw.edges())
         t_count = raw.tree_count()
         s(self, "_raw", raw)
         s(self, "_ids", ids)
@@ -144,7 +151,7 @@ class Graph:
         s(self, "_parent", parents)
         s(self, "_edges", edges)
         s(self, "_duplicates", tuple(tuple(g) for _, g in sorted(groups.items())))
-        s(self, "_edge", {e.child: e for e in edges})
+        s(self, "_edge", {e.child: e for e in reversed(edges)})   # a child's primary edge: its first
         s(self, "_roots", tuple(ids[raw.tree_root(t)] for t in range(t_count)))
         members: list[list[str]] = [[] for _ in range(t_count)]
         for i, t in enumerate(trees_of):
@@ -184,7 +191,8 @@ class Graph:
 
     @property
     def edges(self) -> tuple[Edge, ...]:
-        """The edges parent → child, grouped by child in ``ids`` order (relations only: a
+        """The edges parent → child, grouped by child in ``ids`` order, a child's primary edge
+        first; a merge has one per parent, each with its ``coefficient`` (relations only: a
         value-identical copy is in ``duplicates``, not here)."""
         return self._edges
 
@@ -258,7 +266,8 @@ class Graph:
                            f"{' …' if len(self._ids) > 10 else ''})") from None
 
     def parent(self, model_id: str) -> str | None:
-        """The id of the model ``model_id`` was derived from, or None for a root."""
+        """The id of the model ``model_id`` was derived from (a merge's primary parent: the
+        largest coefficient), or None for a root."""
         p = self._parent[self._check(model_id)]
         return None if p < 0 else self._ids[p]
 
@@ -268,7 +277,7 @@ class Graph:
         return [e.child for e in self._edges if e.parent == model_id]
 
     def edge(self, model_id: str) -> Edge | None:
-        """The edge into ``model_id``, or None for a root."""
+        """The (primary) edge into ``model_id``, or None for a root."""
         self._check(model_id)
         return self._edge.get(model_id)
 
@@ -362,7 +371,9 @@ class Graph:
 
     def to_networkx(self) -> Any:
         """A ``networkx.DiGraph`` (parent → child) with node attributes ``kurtosis``, ``path``,
-        ``tree`` and edge attributes ``distance``, ``confidence``, ``unsure``, ``type``. Needs networkx."""
+        ``tree`` and edge attributes ``distance``, ``confidence``, ``unsure``, ``type``, and for a
+        merge's edges ``coefficient`` and ``residual_ratio`` (a merge child has one in-edge per
+        parent). Needs networkx."""
         try:
             import networkx as nx
         except ImportError:
@@ -371,7 +382,8 @@ class Graph:
         for m in self._ids:
             g.add_node(m, kurtosis=self._kurtosis[m], path=self._paths[m], tree=self._tree_of[m])
         for e in self._edges:
-            g.add_edge(e.parent, e.child, distance=e.distance, confidence=e.confidence, unsure=e.unsure, type=e.type)
+            extra = {} if e.coefficient is None else {"coefficient": e.coefficient, "residual_ratio": e.residual_ratio}
+            g.add_edge(e.parent, e.child, distance=e.distance, confidence=e.confidence, unsure=e.unsure, type=e.type, **extra)
         return g
 
     # -- scoring ------------------------------------------------------------------------------

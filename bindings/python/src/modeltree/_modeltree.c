@@ -474,6 +474,29 @@ BULK(Graph_edge_types, modeltree_graph_edge_types, modeltree_edge_type_t, type_f
 BULK(Graph_model_trees, modeltree_graph_model_trees, int64_t, PyLong_FromLongLong)
 #undef BULK
 
+/* Every relation by edge index (modeltree_graph_edge_count and the modeltree_graph_edge_*_at
+ * family): a tuple of (parent, child, type, distance, confidence, unsure, coefficient,
+ * residual_ratio), the last two NaN except for a merge's edges. */
+static PyObject *Graph_edges(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
+    GRAPH_OPEN(self);
+    size_t n = modeltree_graph_edge_count(self->handle);
+    PyObject *tuple = PyTuple_New((Py_ssize_t)n);
+    for (size_t e = 0; tuple != NULL && e < n; e++) {
+        const modeltree_graph_t *g = self->handle;
+        PyObject *item = Py_BuildValue("(LLiddNdd)", (long long)modeltree_graph_edge_parent(g, e),
+                                       (long long)modeltree_graph_edge_child(g, e), (int)modeltree_graph_edge_type(g, e),
+                                       modeltree_graph_edge_distance_at(g, e), modeltree_graph_edge_confidence_at(g, e),
+                                       PyBool_FromLong(modeltree_graph_edge_unsure_at(g, e)),
+                                       modeltree_graph_edge_coefficient(g, e), modeltree_graph_edge_residual_ratio(g, e));
+        if (item == NULL) {
+            Py_CLEAR(tuple);
+            break;
+        }
+        PyTuple_SET_ITEM(tuple, (Py_ssize_t)e, item);
+    }
+    return tuple;
+}
+
 static PyObject *Graph_unsure_threshold(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
     GRAPH_OPEN(self);
     return PyFloat_FromDouble(modeltree_graph_unsure_threshold(self->handle));
@@ -620,6 +643,9 @@ static PyMethodDef Graph_methods[] = {
     {"edge_confidences", (PyCFunction)Graph_edge_confidences, METH_NOARGS, "modeltree_graph_edge_confidences() as a tuple"},
     {"edges_unsure", (PyCFunction)Graph_edges_unsure, METH_NOARGS, "modeltree_graph_edges_unsure() as a tuple"},
     {"edge_types", (PyCFunction)Graph_edge_types, METH_NOARGS, "modeltree_graph_edge_types() as a tuple (EDGE_* values)"},
+    {"edges", (PyCFunction)Graph_edges, METH_NOARGS,
+     "every relation (modeltree_graph_edge_count, modeltree_graph_edge_parent ... _residual_ratio) as a tuple of "
+     "(parent, child, type, distance, confidence, unsure, coefficient, residual_ratio)"},
     {"model_trees", (PyCFunction)Graph_model_trees, METH_NOARGS, "modeltree_graph_model_trees() as a tuple"},
     {"unsure_threshold", (PyCFunction)Graph_unsure_threshold, METH_NOARGS, "modeltree_graph_unsure_threshold"},
     {"render", (PyCFunction)Graph_render, METH_VARARGS, Graph_render_doc},
