@@ -165,4 +165,18 @@ import Testing
         #expect(e.unsure && e.confidence < g.unsureThreshold)
         #expect(g.warnings.contains { $0.contains("adapter 'orphan'") && $0.contains("may not be in the collection") })
     }
+
+    /// An adapter whose factors hold a NaN is no evidence: it stays a root, and says why.
+    @Test func anAdapterWithNonFiniteValuesStaysARoot() throws {
+        var c = try Collection()
+        let base = c.random()
+        try c.write("base", base)
+        var direction = Self.combine([(0.05, base)])
+        direction[Self.names[0]]![3] = .nan
+        try c.writeAdapter("broken", direction: direction)
+        let g = try c.recover()
+        let broken = g.ids.firstIndex(of: "broken")!
+        #expect(g.primaryParent(of: broken) == nil)
+        #expect(g.warnings.contains { $0.contains("adapter 'broken'") && $0.contains("non-finite") })
+    }
 }

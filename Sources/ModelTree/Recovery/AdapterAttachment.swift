@@ -97,7 +97,16 @@ enum AdapterAttachment {
                 + "(no base in the collection); it stays a root")
         }
         let evidence = try Measurement(adapter: adapter, touched: touched, models: models)
-        var choice = try rank(candidates, evidence, graph: graph)
+        guard evidence.updates.allSatisfy({ AdapterEvidence.Projection.dot($0.own, $0.own).isFinite }) else {
+            return (nil, "adapter '\(adapter.id)': its update has non-finite values (NaN or Inf), so no base can be told; it stays a root")
+        }
+        // A model with non-finite values in the tensors the adapter changes can be weighed against none.
+        let finite = try candidates.filter { try evidence.updates.isEmpty || evidence.familyScore($0).isFinite }
+        guard !finite.isEmpty else {
+            return (nil, "adapter '\(adapter.id)': every model it fits has non-finite values (NaN or Inf) in the tensors it changes "
+                + "(no base in the collection to compare); it stays a root")
+        }
+        var choice = try rank(finite, evidence, graph: graph)
         var notes: [String] = []
         if quantizedOnly {
             notes.append("the only models it fits are quantized copies (PEFT trains on full weights): attached to one")
