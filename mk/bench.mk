@@ -6,6 +6,10 @@
 # `make test`. Python is the test interpreter (mk/python.mk: build/venv unless PYTHON= is given).
 #   make bench BENCH_ARGS="--only n32-25M"             some families only
 #   make bench BENCH_ARGS="--only -1M- --callgrind"    the small families, with instruction counts
+#   make bench-targets  only the families of issue 15's open targets (n = 8, 32, 128 x 25M BF16),
+#                      every kernel set beside 69c3b17, no Python baseline; prints each target with
+#                      its verdict and writes the bench-targets section of BENCHMARKS.md (~3 minutes
+#                      on a quiet machine once the families are cached)
 #   make bench-index   the hub index (bench/index_bench.py): 10,000 models of ~1M parameters and
 #                      100,000 of 2k generated in memory, then its sketch sizes; writes the "Hub
 #                      index" table of BENCHMARKS.md. About 40 minutes on 2 busy cores.
@@ -23,7 +27,7 @@ BENCH_BASELINE_CLI    := $(BENCH_BASELINE_DIR)/build/release/modeltree-cli
 
 BENCH_INDEX_ARGS ?=
 
-.PHONY: bench bench-deps bench-index
+.PHONY: bench bench-deps bench-index bench-targets
 
 bench-deps: python-deps
 	@test -x /usr/bin/time || (apt-get update && apt-get install -y time)
@@ -41,6 +45,10 @@ $(BENCH_BASELINE_CLI):
 bench: bench-deps build .build/bench-probe $(BENCH_BASELINE_CLI)
 	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --cli $(MODELTREE_CLI) --baseline-cli $(BENCH_BASELINE_CLI) \
 	    --write $(BENCH_ARGS)
+
+bench-targets: bench-deps build .build/bench-probe $(BENCH_BASELINE_CLI)
+	MODELTREE_BENCH_CACHE=$(BENCH_CACHE) $(PYTHON) bench/run.py --cli $(MODELTREE_CLI) --baseline-cli $(BENCH_BASELINE_CLI) \
+	    --targets --write $(BENCH_ARGS)
 
 # The package is installed into the test interpreter (mk/python.mk), built from these sources.
 bench-index: python-install

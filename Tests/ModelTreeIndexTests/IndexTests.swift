@@ -77,13 +77,15 @@ private final class TemporaryIndex {
         // every family of that architecture over the tensors all its models share, while a
         // parent query solves one family over the tensors that family shares, and the px family's
         // near-tied (unsure) edges then come out otherwise. A known gap, reported with issue 13.
+        // typed_zoo (zoo 1, same recipe: lm-a-half) shows it too, before the typed structure
+        // as after (measured on main at 9e29507: 10 parent queries differ).
         try withKnownIssue("a parent query compares over its family's tensors, graph over its architecture's") {
             for (i, id) in exact.ids.enumerated() {
                 let answer = try index.parent(of: id)
                 #expect(answer.indexed)
                 #expect(answer.parents.first?.id == exact.primaryParent(of: i).map { exact.ids[$0] }, "\(id)")
             }
-        } when: { name == "typed_zoo2" || name == "typed_zoo" }  // zoo 1 holds one too (lm-a-half)
+        } when: { name == "typed_zoo2" || name == "typed_zoo" }   // both typed zoos hold a layer subset (`lm-a-half`, `fx-half`)
     }
 
     @Test func aCandidateGetsTheParentRecoverGivesIt() throws {

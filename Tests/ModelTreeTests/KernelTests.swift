@@ -200,7 +200,7 @@ final class KernelTests: XCTestCase {
 
     func gramBlock(_ k: UnsafePointer<mtk_kernels>, _ rows: [Float], n: Int, len: Int, reference: [Float]?,
                    kappa: Double, ss: inout [Double]) -> Int {
-        var scratch = [Float](repeating: 0, count: n * len + len)
+        var scratch = [Float](repeating: 0, count: n * (len + Int(MTK_ROW_PAD)) + len)
         var norms = [Double](repeating: 0, count: n)
         return rows.withUnsafeBufferPointer { r in
             ss.withUnsafeMutableBufferPointer { s in
@@ -283,6 +283,44 @@ final class KernelTests: XCTestCase {
             XCTAssertEqual(ss[1 * n + 4], direct[1 * n + 4])
             XCTAssertEqual(ss[2 * n + 5], direct[2 * n + 5], "\(name(k)): the fallback is the direct kernel")
             XCTAssertGreaterThan(worstUnchecked, 1e-4, "\(name(k)): without the check the identity cancels")
+        }
+    }
+
+    /// The Gram form's work space is what the header says, n·(len + MTK_ROW_PAD) + len floats
+    /// (sentinels after it stay untouched), and its sums do not depend on how far apart the
+    /// caller's rows are (the driver pads them: `StreamingPass.Worker.stride`): the same bits
+    /// from contiguous rows and from rows padded like the driver's, on every set.
+    func testGramStaysInItsScratchWhateverTheRowStride() {
+        var s = Sampler(seed: 9)
+        let pad = Int(MTK_ROW_PAD)
+        for (n, len) in [(2, 1), (5, 17), (9, 100), (12, 1_024)] {
+            let base = (0..<len).map { _ in s.laplace(0.02) }
+            let rowsD = (0..<n).map { r in base.map { $0 + 0.002 * Double(r % 3 + 1) * s.gaussian() } }
+            let contiguous = rowsD.flatMap { $0.map(Float.init) }
+            let stride = len + pad
+            var padded = [Float](repeating: .nan, count: n * stride)       // the padding is never read
+            for r in 0..<n { for i in 0..<len { padded[r * stride + i] = contiguous[r * len + i] } }
+            for k in sets {
+                let need = n * (len + pad) + len, sentinel: Float = -12345
+                var scratch = [Float](repeating: sentinel, count: need + 64)
+                var norms = [Double](repeating: 0, count: n)
+                var fromPadded = [Double](repeating: 0, count: n * n)
+                _ = padded.withUnsafeBufferPointer { r in
+                    fromPadded.withUnsafeMutableBufferPointer { o in
+                        k.pointee.gram_block(r.baseAddress, stride, n, len, nil, 1.0 / 64, &scratch, &norms, o.baseAddress)
+                    }
+                }
+                XCTAssertTrue(scratch[need...].allSatisfy { $0 == sentinel }, "\(name(k)) n \(n) len \(len): wrote past its scratch")
+                var fromContiguous = [Double](repeating: 0, count: n * n)
+                _ = gramBlock(k, contiguous, n: n, len: len, reference: nil, kappa: 1.0 / 64, ss: &fromContiguous)
+                XCTAssertEqual(fromPadded, fromContiguous, "\(name(k)) n \(n) len \(len)")
+                for a in 0..<n {
+                    for b in (a + 1)..<n {
+                        let e = exactPair(contiguous, len, a, b, len).ss
+                        XCTAssertEqual(fromPadded[a * n + b], e, accuracy: 2e-6 * e, "\(name(k)) \(a),\(b)")
+                    }
+                }
+            }
         }
     }
 

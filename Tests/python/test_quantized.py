@@ -14,7 +14,7 @@ import pytest
 
 from conftest import ROOT, recover_json, st
 
-MINIMUM_SHARE = 0.9          # QuantizedTyping.minimumShare
+MINIMUM_SHARE = 0.9          # QuantizedCopies.minimumShare
 HALF = 0.5 * (1 + 2 ** -6)   # GridEvidence.slack
 
 
@@ -98,8 +98,17 @@ def test_casts_are_quantized_and_fine_tunes_are_not(family, tmp_path):
         assert parent_share < MINIMUM_SHARE, e            # a copy is never its source's parent
         assert (e["type"] == "quantized") == (child_share >= MINIMUM_SHARE), (e, child_share)
     typed = {(e["parent"], e["child"]): e["type"] for e in doc["edges"]}
-    assert typed == {("r", "a"): "finetune", ("r", "b"): "finetune", ("a", "a1"): "finetune", ("r", "light"): "finetune",
-                     ("r", "r-bf16"): "quantized", ("r", "r-f16"): "quantized", ("a", "a-bf16"): "quantized"}
+    # The copies are leaves of their sources, fixed before the tree is solved.
+    assert {k: t for k, t in typed.items() if t == "quantized"} == \
+        {("r", "r-bf16"): "quantized", ("r", "r-f16"): "quantized", ("a", "a-bf16"): "quantized"}
+    assert not any(p in ("r-bf16", "r-f16", "a-bf16") for p, _ in typed)
+    # The fine-tunes' tree, as an undirected one: `light` moved r by 2e-5 RMS, within what the
+    # casts' rounding does, so no statistic orders r and light (issue 12: the direction of light
+    # fine-tunes is open); the rest hangs from the one of the two nearer to it.
+    finetunes = {frozenset(k) for k, t in typed.items() if t == "finetune"}
+    assert frozenset(("r", "light")) in finetunes and frozenset(("a", "a1")) in finetunes
+    assert all(any(frozenset((x, m)) in finetunes for x in ("r", "light")) for m in ("a", "b")), finetunes
+    assert len(finetunes) == 4
 
 
 def test_formats_zoo_exports_are_quantized():

@@ -139,6 +139,9 @@ def test_random_typed_truths_score_as_the_brute_force(zoo, tmp_path):
                     e["parent"] in g and e["child"] in g for g in doc.get("duplicates", [])):
                 continue
             children.setdefault(e["parent"], []).append(e["child"])
+            if e["type"] == "merge":    # a merge's edges stay a merge (a child with two parents is one)
+                edges.append({"parent": e["parent"], "child": e["child"], "type": "merge"})
+                continue
             t = e["type"] if rng.random() < 0.6 else rng.choice(TYPES[:3])
             edges.append({"parent": e["parent"], "child": e["child"], "type": t} if rng.random() < 0.8 else [e["parent"], e["child"]])
         truth = {"edges": edges, "roots": []}

@@ -57,7 +57,7 @@ static void make_family(int shape, float *rows)
 
 int main(void)
 {
-    static float rows[N * LEN], scratch[N * LEN + LEN];
+    static float rows[N * LEN], scratch[N * (LEN + MTK_ROW_PAD) + LEN];
     const mtk_isa isas[] = {MTK_ISA_SSE2, MTK_ISA_AVX2, MTK_ISA_AVX512, MTK_ISA_NEON, MTK_ISA_PORTABLE};
     for (size_t s = 0; s < sizeof isas / sizeof isas[0]; s++) {
         const mtk_kernels *k = mtk_kernels_for(isas[s]);

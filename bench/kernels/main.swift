@@ -87,7 +87,7 @@ func pairVariants(n: Int, len: Int, rows: UnsafeMutablePointer<Float>) -> [Varia
     let ss = UnsafeMutablePointer<Double>.allocate(capacity: n * n)
     let mx = UnsafeMutablePointer<Double>.allocate(capacity: n * n)
     ss.initialize(repeating: 0, count: n * n); mx.initialize(repeating: 0, count: n * n)
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: n * len + len)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: n * (len + Int(MTK_ROW_PAD)) + len)
     let norms = UnsafeMutablePointer<Double>.allocate(capacity: n)
     var out = [
         Variant(name: "swift") { r in for _ in 0..<r { swiftPairBlock(rows, block: len, n: n, len: len, ss: ss, mx: nil) } },

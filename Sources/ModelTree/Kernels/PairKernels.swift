@@ -28,7 +28,7 @@ extension KernelSet {
     /// mean, overflow — is computed by the direct kernel, with the same bits as
     /// `addSquaredDistances`. Every row must be finite.
     ///
-    /// `scratch` holds rows · count + count floats, `norms` rows doubles.
+    /// `scratch` holds rows · (count + `MTK_ROW_PAD`) + count floats, `norms` rows doubles.
     /// - Returns: the number of pairs that took the direct kernel.
     @discardableResult
     func addSquaredDistancesGram(_ block: UnsafePointer<Float>, rows: Int, stride: Int, count: Int,

@@ -25,7 +25,7 @@ struct WorkingMemory {
         // The pair pass, per thread: staged reads, decoded blocks (and their centred copies and
         // mean for the Gram form), the segment's sums.
         let rows = gram ? 2 * n + 1 : n
-        var perThread = n * PairwiseStatistics.stagingBytes(models: n, block: pairsBlock) + rows * pairsBlock * 4 + (2 * n * n + n) * 8
+        var perThread = n * PairwiseStatistics.stagingBytes(models: n, block: pairsBlock) + rows * (pairsBlock + StreamingPass.rowPad) * 4 + (2 * n * n + n) * 8
         // The moments pass, per thread (it runs after the pair pass has released its own).
         perThread = Swift.max(perThread, StreamingPass.segmentSize * 8 + TensorMoments.block * 4)
         // Partial results in flight: a segment's moments and pair sums for the pair pass.

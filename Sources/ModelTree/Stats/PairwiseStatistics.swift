@@ -186,10 +186,11 @@ extension PairwiseStatistics {
                 finite[m] = moments[m].nonFinite == nonFinite ? 1 : 0
             }
             if gram && !finite.contains(0) {
-                kernels.addSquaredDistancesGram(worker.row(0), rows: n, stride: block, count: len,
+                // Scratch: rows n ... 2n, (n + 1) · stride floats ≥ n · (len + MTK_ROW_PAD) + len.
+                kernels.addSquaredDistancesGram(worker.row(0), rows: n, stride: worker.stride, count: len,
                                                 scratch: worker.row(n), norms: norms, sums: sums)
             } else {
-                kernels.addSquaredDistances(worker.row(0), rows: n, stride: block, count: len, finite: finite,
+                kernels.addSquaredDistances(worker.row(0), rows: n, stride: worker.stride, count: len, finite: finite,
                                             sums: sums, maxAbs: maxDifference ? maxima : nil)
             }
             start += len

@@ -1,3 +1,5 @@
+import ModelTreeKernels
+
 /// The one streaming driver every pass over the weights runs on (the pairwise statistics, the
 /// tensor moments, and later the signatures of an index): it cuts a tensor into segments, spreads
 /// them over a pool of threads with scratch of their own, and hands the per-segment results back
@@ -12,19 +14,25 @@
 /// Memory: per thread, the cursors' staging buffers and the decoded blocks (`Worker`); and the
 /// partial results of at most `maxBatch` segments per lane in flight.
 struct StreamingPass {
+    /// Floats of padding after each decoded row (`Worker.stride`).
+    static let rowPad = Int(MTK_ROW_PAD)
     /// Elements per segment: the unit of parallel work and of the deterministic reduction.
     static let segmentSize = 65_536
     /// Segments in flight at once: 1M elements of every model.
     static let maxBatch = 16
 
     /// One thread's scratch: `slots` cursors (each with a staging buffer of `stagingBytes`) and
-    /// `rows` decoded blocks of `block` floats, plus `doubles` of scratch.
+    /// `rows` decoded blocks of `block` floats, `stride` floats apart, plus `doubles` of scratch.
     ///
     /// `@unchecked Sendable`: a worker holds raw buffers, and is used by one thread at a time —
     /// `parallelForEach` gives worker index w to exactly one thread, and the pass reads the
     /// workers again only after every thread was joined.
     final class Worker: @unchecked Sendable {
         let block: Int
+        /// Floats from one row to the next: the block and `MTK_ROW_PAD` more, so that rows a
+        /// power of two long do not all fall into the same L1 sets while a kernel's register
+        /// tile reads several of them (bench/kernels/README.md).
+        let stride: Int
         /// The pass's kernels (the same for every worker).
         let kernels: KernelSet
         private let cursors: [TensorCursor]
@@ -34,25 +42,26 @@ struct StreamingPass {
 
         init(slots: Int, stagingBytes: Int, rows: Int, block: Int, doubles: Int, kernels: KernelSet) {
             self.block = block
+            stride = block + StreamingPass.rowPad
             self.kernels = kernels
             cursors = (0..<slots).map { _ in TensorCursor(capacity: stagingBytes, kernels: kernels) }
-            floats = .allocate(capacity: Swift.max(1, rows * block))
+            floats = .allocate(capacity: Swift.max(1, rows * stride))
             self.doubles = .allocate(capacity: Swift.max(1, doubles))
         }
 
         deinit { floats.deallocate(); doubles.deallocate() }
 
-        /// Decoded block `row` (`block` floats; rows are `block` floats apart).
-        func row(_ row: Int) -> UnsafeMutablePointer<Float> { floats + row * block }
+        /// Decoded block `row` (`block` floats; rows are `stride` floats apart).
+        func row(_ row: Int) -> UnsafeMutablePointer<Float> { floats + row * stride }
 
         /// Decodes `range` of `view` into block `row`, through the cursor of `slot`.
         func decode(_ view: TensorView, slot: Int, _ range: Range<Int>, into row: Int) throws {
-            try view.source.decode(range, into: floats + row * block, cursor: cursors[slot])
+            try view.source.decode(range, into: self.row(row), cursor: cursors[slot])
         }
 
         /// Decodes the grid steps of `range` of `view` (`TensorSource.decodeSteps`) into block `row`.
         func decodeSteps(_ view: TensorView, slot: Int, _ range: Range<Int>, into row: Int) throws {
-            try view.source.decodeSteps(range, into: floats + row * block, cursor: cursors[slot])
+            try view.source.decodeSteps(range, into: self.row(row), cursor: cursors[slot])
         }
 
         /// Starts a unit of work over `range`: the cursors read nothing outside it.

@@ -35,6 +35,11 @@ extern "C" {
 /** Terms a float vector lane accumulates before it is flushed into double. */
 #define MTK_RUN_TERMS 32
 
+/** Floats of padding after each row of a block (64 bytes): rows whose stride is a power of two
+ *  of 4 KiB or more map to the same L1 sets, and a register tile reads 8 of them at once. The
+ *  Gram form pads its centred rows so; callers pad theirs (`StreamingPass.Worker.stride`). */
+#define MTK_ROW_PAD 16
+
 /** Instruction sets, in the order of preference on their architecture. */
 typedef enum {
     MTK_ISA_PORTABLE = 0,   /* plain C: any CPU */
@@ -62,7 +67,8 @@ typedef void (*mtk_pair_block_fn)(const float *rows, size_t stride, size_t n, si
  *  kernel's within a factor 1/`kappa`: where the block's N_a + N_b ≤ (Σ (x_a − x_b)²) / kappa
  *  as the Gram form computes it (cancellation bounded); every other pair (near-duplicates,
  *  pairs far from the reference, overflow) is computed by the direct kernel on the same block.
- *  `scratch` holds n·len + len floats and `norms` n doubles (work space). Requires finite rows
+ *  `scratch` holds n·(len + MTK_ROW_PAD) + len floats and `norms` n doubles (work
+ *  space). Requires finite rows
  *  (the caller checks, as for moments). Returns the number of pairs that fell back to the
  *  direct kernel; their sums are bit for bit mtk_pair_block's. */
 typedef size_t (*mtk_gram_block_fn)(const float *rows, size_t stride, size_t n, size_t len,
