@@ -276,8 +276,9 @@ public struct ModelGraph: Sendable {
             guard treeIndex[e.parent] == treeIndex[e.child] else { throw bad("edge \(k) joins two trees") }
             // A latent node was never compared with anything: its edges stand on its children's distances.
             // A layer subset joins two architectures, compared layer by layer (`LayerSubsets`).
+            // An adapter is compared with its base by `AdapterAttachment`, outside the blocks.
             guard blockOf[e.parent].0 == blockOf[e.child].0 || models[e.parent].latent || models[e.child].latent
-                    || e.type == .layerSubset else {
+                    || e.type == .layerSubset || e.type == .adapter else {
                 throw bad("edge \(k) joins models never compared")
             }
             if let other = e.evidence?.runnerUp?.parent, other < 0 || other >= n || other == e.child || other == e.parent {
@@ -340,6 +341,34 @@ public struct ModelGraph: Sendable {
         graph.duplicates = duplicates
         graph.audit = audit
         graph.unclaimed = unclaimed
+        return graph
+    }
+
+    /// The same graph with the edges `leaves` added, and `notes` after its warnings: each edge's
+    /// child, the only member of its tree, becomes a leaf of its parent's tree.
+    /// - Throws: `.internal` when a child is not alone in its tree, or has two new edges.
+    func attaching(_ leaves: [Edge], warnings notes: [String]) throws -> ModelGraph {
+        var trees = self.trees
+        var moved = Set<Int>()
+        for e in leaves {
+            let from = tree(of: e.child)
+            guard trees[from].members == [e.child], moved.insert(e.child).inserted else {
+                throw ModelTreeError.internal("inconsistent graph: model \(e.child) is attached as a leaf but is not alone in its tree")
+            }
+            trees[tree(of: e.parent)].members.append(e.child)
+        }
+        trees = trees.filter { !($0.members.count == 1 && moved.contains($0.root)) }.map { t in
+            var t = t
+            t.members.sort()
+            return t
+        }
+        // Stable: a child's edges keep their order (its primary edge first).
+        let byChild = (edges + leaves).enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element)
+        var graph = try ModelGraph(models: models, edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] },
+                                   distanceBlocks: distanceBlocks, tensors: tensors, metric: metric, warnings: warnings + notes,
+                                   unsureThreshold: unsureThreshold)
+        graph.tensorMatches = tensorMatches
+        graph.duplicates = duplicates
         return graph
     }
 

@@ -51,10 +51,16 @@ protocol EvidenceSource {
     var ids: [String] { get }
     /// Groups of models of one architecture each (`TensorSelection.architectureGroups`).
     func architectureGroups() -> [[Int]]
+    /// Whether model `i` is an un-merged adapter (`Model.isAdapter`), a group of its own.
+    func isAdapter(_ i: Int) -> Bool
     /// The statistics of the models `members` (one architecture group), and the threads to use.
     /// - Parameter report: the fraction of the gathering done, and its stage; throws to stop.
     func evidence(of members: [Int], options: RecoveryOptions,
                   report: (Double, String) throws -> Void) throws -> (RelationEvidence, threads: Int)
+}
+
+extension EvidenceSource {
+    func isAdapter(_ i: Int) -> Bool { false }
 }
 
 struct Recovery {
@@ -81,10 +87,16 @@ struct Recovery {
             throw ModelTreeError.invalidArgument("model id '\(id)' appears twice")
         }
         try options.validate(modelCount: ids.count)
-        let groups = source.architectureGroups()
-        guard groups.count > 1 else { return try recoverGroup(Array(ids.indices), options: options, part: (0, 1, 1)) }
-        if let trees = options.trees, trees < groups.count {
-            throw ModelTreeError.invalidArgument("trees is \(trees), fewer than the \(groups.count) different architectures "
+        let groups = options.attachesAdapters ? separatingAdapters(source.architectureGroups()) : source.architectureGroups()
+        guard groups.count > 1 else {
+            return try attachingAdapters(try recoverGroup(Array(ids.indices), options: options, part: (0, 1, 1)))
+        }
+        // An adapter is a group of its own (`separatingAdapters`), and then a leaf of its base's
+        // tree: not an architecture, and not one of the trees asked for.
+        let architectures = options.attachesAdapters ? groups.filter { $0.count > 1 || !source.isAdapter($0[0]) } : groups
+        let adapters = groups.count - architectures.count
+        if let trees = options.trees, trees < architectures.count {
+            throw ModelTreeError.invalidArgument("trees is \(trees), fewer than the \(architectures.count) different architectures "
                 + "of the models, each of which makes trees of its own")
         }
         var parts: [(members: [Int], graph: ModelGraph)] = []
@@ -93,19 +105,39 @@ struct Recovery {
             var sub = options
             // One tree per architecture when that many were asked for; more cannot be shared out
             // between the architectures without a rule of our own, so each then finds its own.
-            sub.trees = options.trees == groups.count ? 1 : nil
+            sub.trees = options.trees == architectures.count || !architectures.contains(members) ? 1 : nil
             parts.append((members, try recoverGroup(members, options: sub, part: (done, members.count, ids.count))))
             done += members.count
         }
         let graph = try LayerSubsets.attached(to: ModelGraph.sideBySide(parts, count: ids.count), source: source, options: options)
-        var notes = ["the models have \(groups.count) different architectures (no tensors in common, or other numbers of layers, between: "
-            + groups.map { "[" + $0.map { ids[$0] }.joined(separator: ", ") + "]" }.joined(separator: " and ")
-            + "); each was recovered on its own"]
-        if let trees = options.trees, trees > groups.count {
-            notes.append("\(trees) trees were asked for, but the models have \(groups.count) different "
-                + "architectures, recovered separately: each was cut into trees from its own data (\(graph.trees.count) in all)")
+        var notes: [String] = []
+        if architectures.count > 1 {
+            notes.append("the models have \(architectures.count) different architectures (no tensors in common, or other numbers of layers, between: "
+                + architectures.map { "[" + $0.map { ids[$0] }.joined(separator: ", ") + "]" }.joined(separator: " and ")
+                + "); each was recovered on its own")
         }
-        return try graph.prepending(warnings: notes)
+        if let trees = options.trees, trees > architectures.count, architectures.count > 1 {
+            notes.append("\(trees) trees were asked for, but the models have \(architectures.count) different "
+                + "architectures, recovered separately: each was cut into trees from its own data (\(graph.trees.count - adapters) in all)")
+        }
+        return try attachingAdapters(try graph.prepending(warnings: notes))
+    }
+
+    /// The architecture groups of the full models; each adapter alone. An adapter's tensors are
+    /// updates, not weights: compared with a model's they would make it a far relative (an adapter
+    /// of every projection shares most tensor names with its base), and with another adapter's a
+    /// parent of it. `AdapterAttachment` hangs each from its base instead.
+    private func separatingAdapters(_ groups: [[Int]]) -> [[Int]] {
+        groups.flatMap { group in
+            let full = group.filter { !source.isAdapter($0) }
+            return (full.isEmpty ? [] : [full]) + group.filter { source.isAdapter($0) }.map { [$0] }
+        }.sorted { $0[0] < $1[0] }
+    }
+
+    /// Each adapter as a leaf of its base (`AdapterAttachment`): the exact pass only.
+    private func attachingAdapters(_ graph: ModelGraph) throws -> ModelGraph {
+        guard options.attachesAdapters, let weights = source as? WeightSource else { return graph }
+        return try AdapterAttachment.attach(graph, models: weights.models)
     }
 
     /// Recovers models that share an architecture: the source gathers the statistics,

@@ -71,6 +71,10 @@ public struct RecoveryOptions: Sendable {
     /// layer subsets (`LayerSubsets`, from the layers' weights). The hub index does neither: its
     /// tests compare its graph with a recovery that does not either.
     package var infersLatentParentsAndLayerSubsets = true
+    /// Whether `recover` hangs each un-merged adapter from its base (`AdapterAttachment`), an
+    /// architecture group of its own until then; which needs the weights. The hub index does
+    /// neither: its tests compare its graph with a recovery that does not either.
+    package var attachesAdapters = true
 
     public init() {}
 

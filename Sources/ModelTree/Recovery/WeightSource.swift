@@ -6,6 +6,8 @@ struct WeightSource: EvidenceSource {
 
     func architectureGroups() -> [[Int]] { TensorSelection.architectureGroups(models) }
 
+    func isAdapter(_ i: Int) -> Bool { models[i].isAdapter }
+
     /// One streaming pass over the selected tensors (moments, every pair's RMS, correlation and,
     /// for `max`, normalised maximum), the direction tensors' moments, and the weights themselves
     /// as rank evidence. Every pair is measured: one block.

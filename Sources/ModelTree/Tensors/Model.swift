@@ -44,6 +44,10 @@ public final class Model: Sendable {
         try Model(id: id, path: path, tensors: tensors, owners: owners, format: format, metadata: metadata)
     }
 
+    /// Whether the model is an un-merged PEFT adapter (read from its folder, format "peft"): its
+    /// tensors are updates to a base (and the copies it saves), not weights of a model of their own.
+    public var isAdapter: Bool { format == "peft" }
+
     public func tensor(named name: String) -> TensorView? {
         index[name].map { tensors[$0] }
     }

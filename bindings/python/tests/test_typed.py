@@ -6,7 +6,8 @@ import json
 import os
 
 import modeltree as mt
-from mt_support import ROOT
+import numpy as np
+from mt_support import ROOT, st
 
 
 def test_formats_zoo_edge_types_are_the_truths():
@@ -32,6 +33,37 @@ def test_typed_score_is_the_clis():
     assert score.type_recall("quantized") == (quantized, quantized)
     assert score.type_recall("merge") == (0, 0)
     assert score.typed_f1() == json.loads(g.render("json", score))["score"]["typed"]["f1"] == 1.0
+
+
+def test_an_unmerged_adapter_hangs_from_its_base_by_an_adapter_edge(tmp_path):
+    """A PEFT folder (adapter_config.json + lora_A/lora_B) whose update ΔW = B·A is built from
+    `base`'s weights (B = W·Aᵀ, so ΔW = W·AᵀA: W's directions amplified, as Hu et al. 2021 §7
+    measured) is the child of `base`, typed "adapter", and not of `other`, an unrelated model."""
+    rng = np.random.default_rng(5)
+    names = [f"layers.{k}.{p}.weight" for k in range(2) for p in ("q", "v")]
+    side, r = 24, 2
+    base = {n: rng.normal(0, 1, (side, side)) for n in names}
+    for mid, weights in (("base", base), ("other", {n: rng.normal(0, 1, (side, side)) for n in names})):
+        os.makedirs(tmp_path / mid)
+        st.write(str(tmp_path / mid / "model.safetensors"),
+                 {**{n: w.astype(np.float32) for n, w in weights.items()}, "norm.weight": np.ones(side, np.float32)})
+    factors = {}
+    for n in names:
+        a = rng.normal(0, 1, (r, side))
+        module = "base_model.model." + n[: -len(".weight")]
+        factors[module + ".lora_A.weight"] = a.astype(np.float32)
+        factors[module + ".lora_B.weight"] = (0.05 * base[n] @ a.T).astype(np.float32)
+    os.makedirs(tmp_path / "adapter")
+    st.write(str(tmp_path / "adapter" / "adapter_model.safetensors"), factors)
+    with open(tmp_path / "adapter" / "adapter_config.json", "w") as f:
+        json.dump({"peft_type": "LORA", "r": r, "lora_alpha": r, "target_modules": ["q", "v"]}, f)
+
+    g = mt.recover(str(tmp_path))
+    edge = g.edge("adapter")
+    assert (edge.parent, edge.child, edge.type) == ("base", "adapter", "adapter")
+    assert not edge.unsure
+    assert g.parent("adapter") == "base" and g.parent("other") is None
+    assert not any("different architectures" in w for w in g.warnings)
 
 
 def _merge_family(seed: int = 0):
