@@ -95,7 +95,7 @@ extern "C" {
 /** Major version of this header (incompatible changes; also the soname's number). */
 #define MODELTREE_VERSION_MAJOR 0
 /** Minor version of this header (compatible additions). */
-#define MODELTREE_VERSION_MINOR 3
+#define MODELTREE_VERSION_MINOR 4
 /** Patch version of this header (fixes only). */
 #define MODELTREE_VERSION_PATCH 0
 /** The version as one number: MAJOR * 10000 + MINOR * 100 + PATCH (1.2.3 would be 10203). */
