@@ -1061,6 +1061,8 @@ static void test_edges_one_by_one(void) {
     modeltree_graph_free(g);
     for (int t = 0; t < SYN_TENSORS; t++) free(mix[t]);
     syn_free(&z);
+}
+
 /* Four fine-tunes of a base that is not given (independent updates of one size: nearly
  * orthogonal, so they meet at the base at right angles): the graph holds a latent node after the
  * models, their parent; with the base given there is none. */
