@@ -8,6 +8,7 @@
 #   make fuzz   libFuzzer on the reader's parsers (FUZZ_TIME s per target, default 600); see FUZZING.md
 #   make bench  the benchmark (not part of the tests); see BENCHMARKS.md
 #   make picture  draws docs/zoo.svg (the README's picture) again with the CLI; a test checks it
+#   make calibrate  measures the confidence calibration again (tools/calibrate.py); a test checks it
 # Python runs in a virtual environment made in build/venv (PYTHON=/path/to/python to choose
 # another interpreter): the global one is never written to. See mk/python.mk.
 SWIFT  ?= swift
@@ -16,7 +17,7 @@ SWIFT  ?= swift
 # libmodeltree.so, whose release build then adds only the C shim.
 CLI     = $(MODELTREE_CLI)
 
-.PHONY: build run test test-swift test-python test-docs clean picture
+.PHONY: build run test test-swift test-python test-docs clean picture calibrate
 
 build: cli
 
@@ -29,6 +30,11 @@ test: build test-swift test-c test-c-sanitize test-c-tsan test-python test-bindi
 # The README's picture is the tool's own drawing; Tests/python/test_pictures.py fails when it is stale.
 picture: build
 	$(CLI) recover examples/zoo --truth examples/zoo/truth.json --format svg --quiet > docs/zoo.svg.tmp && mv docs/zoo.svg.tmp docs/zoo.svg
+
+# The confidence calibration and the unsure threshold, measured on the development zoos with the CLI
+# (tools/calibrate.py); Tests/python/test_calibration.py fails when the committed table is stale.
+calibrate: build python-deps
+	$(PYTHON) tools/calibrate.py --cli $(CLI)
 
 test-swift:
 	$(SWIFT) test

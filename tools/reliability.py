@@ -65,8 +65,27 @@ def judged_edges(doc: dict, truth: dict) -> list[dict]:
             continue
         right = (e["type"], end(e["parent"]), end(e["child"])) in rels
         out.append({"parent": e["parent"], "child": e["child"], "type": e["type"],
-                    "confidence": e["confidence"], "right": right})
+                    "family": family(e, latent_ids), "confidence": e["confidence"],
+                    "raw_confidence": e.get("raw_confidence", e["confidence"]), "right": right})
     return out
+
+
+def family(edge: dict, latent_ids: set) -> str:
+    """The engine's way of computing the edge's confidence (`Calibration.Family`): its type, but
+    an edge to or from a latent node (`LatentParents`, from angles) is a `latent` one."""
+    return "latent" if edge["parent"] in latent_ids or edge["child"] in latent_ids else edge["type"]
+
+
+def judged(cli: str, zoos: list[str]) -> list[dict]:
+    """The judged relations of every zoo (`judged_edges`), each with its zoo's name."""
+    edges = []
+    for zoo in zoos:
+        with open(os.path.join(zoo, "truth.json")) as f:
+            truth = json.load(f)
+        doc = json.loads(subprocess.run([cli, "recover", zoo, "--format", "json", "--quiet"],
+                                        check=True, capture_output=True, text=True).stdout)
+        edges += [dict(e, zoo=os.path.basename(zoo.rstrip("/"))) for e in judged_edges(doc, truth)]
+    return edges
 
 
 def table(edges: list[dict]) -> list[dict]:
@@ -85,14 +104,7 @@ def main() -> None:
     ap.add_argument("--cli", default=os.environ.get("MODELTREE_CLI", os.path.join(ROOT, "build", "c", "bin", "modeltree-cli")))
     ap.add_argument("--json", action="store_true", help="print the judged edges and the table as JSON")
     args = ap.parse_args()
-    edges = []
-    for zoo in args.zoos or zoos():
-        with open(os.path.join(zoo, "truth.json")) as f:
-            truth = json.load(f)
-        doc = json.loads(subprocess.run([args.cli, "recover", zoo, "--format", "json", "--quiet"],
-                                        check=True, capture_output=True, text=True).stdout)
-        for e in judged_edges(doc, truth):
-            edges.append(dict(e, zoo=os.path.basename(zoo.rstrip("/"))))
+    edges = judged(args.cli, args.zoos or zoos())
     rows = table(edges)
     if args.json:
         json.dump({"edges": edges, "table": rows}, sys.stdout, indent=1)

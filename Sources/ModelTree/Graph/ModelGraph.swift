@@ -75,10 +75,14 @@ public struct ModelGraph: Sendable {
         public var type: EdgeType
         /// In the graph's metric.
         public var distance: Double
-        /// In [0, 1]: how much worse the best graph without this edge is (`TreeSolver`).
+        /// In [0, 1]: the share of the development zoos' edges of its family and raw confidence
+        /// that were right (`Calibration`); NaN when it was not computed.
         public var confidence: Double
-        /// Not to be trusted: confidence below `unsureThreshold`, or in a tree whose direction
-        /// could not be told.
+        /// The confidence as the step that made the edge computed it, before `Calibration`: for a
+        /// fine-tune, how much worse the best graph without this edge is (`TreeSolver`).
+        public var rawConfidence: Double
+        /// Not to be trusted: confidence below `unsureThreshold`, in a tree whose direction
+        /// could not be told, or a choice between candidates the weights cannot tell apart.
         public var unsure: Bool
         /// What the recovery weighed in choosing the edge; nil for an edge made without it.
         public var evidence: EdgeEvidence?
@@ -92,7 +96,8 @@ public struct ModelGraph: Sendable {
         public init(parent: Int, child: Int, type: EdgeType, distance: Double, confidence: Double, unsure: Bool,
                     evidence: EdgeEvidence? = nil, coefficient: Double? = nil, layers: [LayerPair]? = nil) {
             self.parent = parent; self.child = child; self.type = type
-            self.distance = distance; self.confidence = confidence; self.unsure = unsure; self.evidence = evidence
+            self.distance = distance; self.confidence = confidence; self.rawConfidence = confidence
+            self.unsure = unsure; self.evidence = evidence
             self.coefficient = coefficient
             self.layers = layers
         }
@@ -207,7 +212,7 @@ public struct ModelGraph: Sendable {
     public let metric: Metric
     /// Notes for the user (skipped tensors, duplicates, unsure decisions).
     public let warnings: [String]
-    /// The confidence below which an edge was judged unsure.
+    /// The confidence below which an edge was judged unsure (`Calibration.unsureThreshold`).
     public let unsureThreshold: Double
     /// Tensors of exports that were compared under another name (`TensorMatching`): by name
     /// with a prefix dropped, or by content. Tensors not listed were compared under their own name.

@@ -35,7 +35,7 @@ extension ModelGraph {
     /// Schema (keys are stable; new keys may be added, none renamed):
     /// `models` [{id, path, kurtosis, latent}] (`latent` written only for a latent node, as true,
     /// with `evidence` {widest_angle_cosine, threshold, triangles}), `edges` [{parent, child, type,
-    /// distance, confidence, unsure}, and for a merge's edges `coefficient`, `residual` (RMS of the
+    /// distance, confidence, raw_confidence (before `Calibration`), unsure}, and for a merge's edges `coefficient`, `residual` (RMS of the
     /// fit's residual) and `residual_ratio` (over the child's distance to its nearest model), for a
     /// layer subset `layers` [[child layer, parent layer]]] (relations only: copies are not edges;
     /// a merge has one edge per parent, the largest coefficient first), `roots` [id], `trees` [[id]],
@@ -70,7 +70,7 @@ extension ModelGraph {
             "    {\"parent\": \(F.jsonString(self.models[e.parent].id)), \"child\": \(F.jsonString(self.models[e.child].id)), "
                 + "\"type\": \(F.jsonString(e.type.rawValue)), "
                 + "\"distance\": \(F.jsonNumber(e.distance)), \"confidence\": \(F.jsonNumber(e.confidence)), "
-                + "\"unsure\": \(e.unsure)"
+                + "\"raw_confidence\": \(F.jsonNumber(e.rawConfidence)), \"unsure\": \(e.unsure)"
                 + (e.coefficient.map { ", \"coefficient\": \(F.jsonNumber($0))" } ?? "")
                 + (e.evidence?.residual.map { ", \"residual\": \(F.jsonNumber($0))" } ?? "")
                 + (e.evidence?.residualRatio.map { ", \"residual_ratio\": \(F.jsonNumber($0))" } ?? "")

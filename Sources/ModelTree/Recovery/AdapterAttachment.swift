@@ -119,7 +119,7 @@ enum AdapterAttachment {
         let metric = graph.metric
         let distance = try evidence.distance(to: choice.base, metric: metric)
         let runnerUp = try choice.runnerUp.map { ModelGraph.EdgeEvidence.Alternative(parent: $0, distance: try evidence.distance(to: $0, metric: metric)) }
-        if choice.doubt == nil && choice.confidence < graph.unsureThreshold { choice.doubt = "a small margin" }
+        if choice.doubt == nil && Calibration.isUnsure(raw: choice.confidence, family: .adapter) { choice.doubt = "a small margin" }
         let edge = ModelGraph.Edge(parent: choice.base, child: i, type: .adapter, distance: distance, confidence: choice.confidence,
                                    unsure: choice.doubt != nil,
                                    evidence: ModelGraph.EdgeEvidence(runnerUp: runnerUp, kurtosisVotes: nil, normVotes: nil,
@@ -194,7 +194,7 @@ enum AdapterAttachment {
         // Among the models the votes cannot tell from the leader (near-copies: a cast, an int8 or
         // GGUF export not typed as such, a light touch-up), the finest-stored one: PEFT trains on
         // full weights.
-        let tie = withinFamilyMargin(confidence: unsureConfidence)
+        let tie = withinFamilyMargin(confidence: tieConfidence)
         let tied = order.filter { vote[order[0]][$0] < tie }
         if let finest = tied.min(by: { (m.storage(family[$0]), order.firstIndex(of: $0)!) < (m.storage(family[$1]), order.firstIndex(of: $1)!) }),
            finest != order[0] {
@@ -205,13 +205,19 @@ enum AdapterAttachment {
         let margin = vote[best][second]
         let confidence = withinFamilyConfidence(margin: margin)
         return Choice(base: family[best], runnerUp: family[second], confidence: confidence,
-                      doubt: confidence < unsureConfidence ? "an order-of-training margin of \(Formatting.significant(Swift.max(0, margin), 2))" : nil)
+                      doubt: Calibration.isUnsure(raw: confidence, family: .adapter) ? "an order-of-training margin of \(Formatting.significant(Swift.max(0, margin), 2))" : nil)
     }
 
     /// The scale of the order-of-training margin: confidence 1 − exp(−margin / scale). The largest
-    /// wrong margin measured (0.0068) gets 0.11, below the unsure threshold; right picks had
+    /// wrong margin measured (0.0068) gets 0.11, below `tieConfidence`; right picks had
     /// margins up to 0.10 (0.83).
     static let marginScale = 0.058
+
+    /// Candidates whose order-of-training margin over the leader gives less than this raw
+    /// confidence count as tied with it (the finest-stored one is then taken). The unsure
+    /// threshold of the first release: a rule of the choice, kept when the unsure threshold
+    /// became measured (`Calibration`).
+    static let tieConfidence = 0.2
 
     /// The margin that gives `confidence` (the inverse of `withinFamilyConfidence`).
     static func withinFamilyMargin(confidence: Double) -> Double {

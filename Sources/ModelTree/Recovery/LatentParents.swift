@@ -218,7 +218,7 @@ enum LatentParents {
             for (c, b) in zip(star, branch) {
                 let confidence = confidence(widest: s.widest[c] ?? widestOverall)
                 let edge = ModelGraph.Edge(parent: latent, child: c, type: .finetune, distance: rmsMetric ? b.squareRoot() : .nan,
-                                           confidence: confidence, unsure: !(confidence >= graph.unsureThreshold))
+                                           confidence: confidence, unsure: false)
                 if c == s.parent {
                     var up = edge
                     (up.parent, up.child) = (c, latent)

@@ -106,7 +106,7 @@ enum LayerSubsets {
             // As the tree's confidences: a runner-up at √2 times the distance gives ½.
             let confidence = runnerUp.map { r in r.distance > 0 ? 1 - (best.distance / r.distance) * (best.distance / r.distance) : 0 } ?? 1
             let edge = ModelGraph.Edge(parent: best.parent, child: c, type: .layerSubset, distance: best.distance,
-                                       confidence: confidence, unsure: !(confidence >= graph.unsureThreshold),
+                                       confidence: confidence, unsure: false,
                                        evidence: .init(runnerUp: runnerUp.map { .init(parent: $0.parent, distance: $0.distance) },
                                                        kurtosisVotes: nil, normVotes: nil, largestRank: nil),
                                        layers: best.layers)

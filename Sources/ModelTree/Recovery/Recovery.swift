@@ -38,10 +38,6 @@ public func recover(_ models: [Model], options: RecoveryOptions = RecoveryOption
 /// Correlation above which two models count as related (see `recover`).
 package let relatednessThreshold = 0.5
 
-/// Edges whose confidence is below this are reported as unsure: an alternative tree without the
-/// edge costs less than about 12 % more. The graph carries it (`ModelGraph.unsureThreshold`).
-let unsureConfidence = 0.2
-
 /// Where a recovery's statistics come from: the weights (`WeightSource`, the exact pass of
 /// `recover`) or signatures (`SignatureSource`, the hub index). `Recovery` splits the models
 /// into architectures, asks the source for each one's `RelationEvidence`, and hands it to
@@ -76,10 +72,16 @@ struct Recovery {
         self.options = options
     }
 
+    /// The graph, every edge's confidence calibrated and unsure decided there, once, after every
+    /// step that makes edges (`ModelGraph.calibrated`).
+    func run() throws -> ModelGraph {
+        try uncalibrated().calibrated()
+    }
+
     /// Models of different architectures are never compared: each group of models that share
     /// most of their tensors (see `TensorSelection.architectureGroups`) is recovered on its own,
     /// and the groups' trees are put side by side, at infinite distance from one another.
-    func run() throws -> ModelGraph {
+    private func uncalibrated() throws -> ModelGraph {
         let ids = source.ids
         guard !ids.isEmpty else { throw ModelTreeError.invalidArgument("no models to compare") }
         var seen = Set<String>()

@@ -105,7 +105,7 @@ enum RelationAnalysis {
                         largestRank: largestRanks.map { $0[b][solvedLocal[p], solvedLocal[k]] })
                     edges.append(ModelGraph.Edge(parent: solved[p], child: solved[k], type: .finetune,
                                                  distance: d(solved[p], solved[k]), confidence: confidence,
-                                                 unsure: !(confidence >= unsureConfidence) || directionUnsure,
+                                                 unsure: directionUnsure,
                                                  evidence: edgeEvidence))
                 }
                 edges += typedEdges(copies: tree.compactMap { copyOf[$0] }, merges: merges, distance: d)
@@ -124,7 +124,7 @@ enum RelationAnalysis {
         let byChild = edges.enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element)
         var graph = try ModelGraph(models: nodes, edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] },
                                    distanceBlocks: zip(evidence.blocks, distances).map { .init(members: $0.members, matrix: $1) },
-                                   tensors: evidence.tensors, metric: metric, warnings: warnings, unsureThreshold: unsureConfidence)
+                                   tensors: evidence.tensors, metric: metric, warnings: warnings, unsureThreshold: Calibration.unsureThreshold)
         graph.duplicates = duplicates
         return graph
     }
@@ -147,7 +147,7 @@ enum RelationAnalysis {
         for copy in copies {
             let c = confidence(1 - copy.share, against: 1 - copy.runnerUpShare)
             edges.append(ModelGraph.Edge(parent: copy.source, child: copy.child, type: .quantized, distance: d(copy.source, copy.child),
-                                         confidence: c, unsure: !(c >= unsureConfidence),
+                                         confidence: c, unsure: false,
                                          evidence: .init(runnerUp: copy.runnerUp.map { .init(parent: $0, distance: d($0, copy.child)) },
                                                          kurtosisVotes: nil, normVotes: nil, largestRank: nil, gridShare: copy.share)))
         }
@@ -155,7 +155,7 @@ enum RelationAnalysis {
             for (k, p) in m.parents.enumerated() {
                 let c = confidence(m.residual, against: m.without[k])
                 edges.append(ModelGraph.Edge(parent: p, child: m.child, type: .merge, distance: d(p, m.child), confidence: c,
-                                             unsure: !(c >= unsureConfidence),
+                                             unsure: false,
                                              evidence: .init(runnerUp: nil, kurtosisVotes: nil, normVotes: nil, largestRank: nil,
                                                              residual: m.residual, residualRatio: m.ratio),
                                              coefficient: m.coefficients[k]))
