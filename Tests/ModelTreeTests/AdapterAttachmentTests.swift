@@ -86,7 +86,11 @@ import Testing
             let e = try edge(g, into: adapter)
             #expect(e.type == .adapter)
             #expect(g.ids[e.parent] == parent)
-            #expect(!e.unsure && e.confidence >= g.unsureThreshold)
+            // A clear pick by the attachment's own margins; the confidence reported is the adapter
+            // family's calibrated one (`Calibration`), whatever the development zoos made of it.
+            #expect(e.rawConfidence >= AdapterAttachment.tieConfidence)
+            #expect(e.confidence == Calibration.calibrated(e.rawConfidence, family: .adapter))
+            #expect(e.unsure == (e.confidence < g.unsureThreshold))
             // A leaf of its base's tree, and the graph stays one value (trees partition the models).
             let child = g.ids.firstIndex(of: adapter)!
             #expect(g.tree(of: child) == g.tree(of: e.parent))

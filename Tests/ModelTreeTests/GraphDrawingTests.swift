@@ -26,7 +26,7 @@ final class GraphDrawingTests: XCTestCase {
             XCTAssertEqual(d.edges.map(\.child), g.edges.map(\.child))
             XCTAssertEqual(d.edges.map(\.unsure), g.edges.map(\.unsure))
             XCTAssertEqual(d.warnings, g.warnings)
-            XCTAssertTrue(d.unsureLegend.contains("0.20"), d.unsureLegend)
+            XCTAssertTrue(d.unsureLegend.contains(Formatting.fixed(g.unsureThreshold, 2)), d.unsureLegend)
             XCTAssertEqual(d.score.first?.value, "\(score.correct)/\(score.total) (100.0%)")
             XCTAssertEqual(d.score.count, 2 + score.trees.count)   // an untyped truth: no typed facts
             for (edge, e) in zip(d.edges, g.edges) {

@@ -61,7 +61,9 @@ def test_an_unmerged_adapter_hangs_from_its_base_by_an_adapter_edge(tmp_path):
     g = mt.recover(str(tmp_path))
     edge = g.edge("adapter")
     assert (edge.parent, edge.child, edge.type) == ("base", "adapter", "adapter")
-    assert not edge.unsure
+    # Unsure or not as the adapter family's calibrated confidence says (the development zoos
+    # measure how often adapter edges are right; tools/calibrate.py).
+    assert edge.unsure == (edge.confidence < g.unsure_threshold)
     assert g.parent("adapter") == "base" and g.parent("other") is None
     assert not any("different architectures" in w for w in g.warnings)
 
