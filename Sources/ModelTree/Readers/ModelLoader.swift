@@ -96,6 +96,13 @@ public enum ModelLoader {
         return (locations, notes)
     }
 
+    /// What one path given with an optional id holds: the one model `id` names (`single`, no
+    /// notes), or the models of a file or folder as `survey` finds them, with its notes.
+    public static func survey(_ path: String, id: String?) throws -> (locations: [ModelLocation], notes: [String]) {
+        if let id { return ([try single(path, id: id)], []) }
+        return try survey([path])
+    }
+
     /// The one model at `path`, known as `id`: a `.safetensors` file, a shard index, or a folder
     /// holding weights — a folder of models is refused, since an id names one model. (A model
     /// folder that also holds models in sub-folders is taken as the one model asked for.)
