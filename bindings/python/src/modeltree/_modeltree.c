@@ -1414,7 +1414,11 @@ static PyObject *Index_add_path(IndexObject *self, PyObject *args) {
     if (!index_usable(self)) { Py_DECREF(path); return NULL; }
     modeltree_status_t status;
     char *notes = NULL;
-    INDEX_CALL(self, status, modeltree_index_add_path_noted(self->handle, model_id, PyBytes_AS_STRING(path), &notes));
+    /* One model by id has nothing to note; a folder's unread entries come back as notes. */
+    if (model_id)
+        INDEX_CALL(self, status, modeltree_index_add_path(self->handle, model_id, PyBytes_AS_STRING(path)));
+    else
+        INDEX_CALL(self, status, modeltree_index_add_path_noted(self->handle, NULL, PyBytes_AS_STRING(path), &notes));
     Py_DECREF(path);
     if (status != MODELTREE_OK) return raise_status(status);
     if (!notes) Py_RETURN_NONE;
