@@ -242,8 +242,10 @@ def stale(cal: dict, committed: str) -> str | None:
 
 
 def print_tables(edges: list[dict], cal: dict, title: str) -> None:
-    """The reliability table of `edges` before and after the map, and each family's fit."""
-    after = [dict(e, confidence=apply(cal["knots"][e["family"]], e["raw_confidence"])) for e in edges]
+    """The reliability table of `edges` before and after the map, as the engine applies it (the
+    rendered table's rounded knots and threshold)."""
+    cal = parse(render(cal))
+    after = [dict(e, confidence=apply(cal["knots"][e["family"]][0], e["raw_confidence"])) for e in edges]
     before = [dict(e, confidence=e["raw_confidence"]) for e in edges]
     print(f"## {title}\n")
     print("| confidence ≥ | raw: edges, share right | calibrated: edges, share right |")
