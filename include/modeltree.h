@@ -634,7 +634,9 @@ MODELTREE_API size_t modeltree_graph_edge_layers(const modeltree_graph_t *g, siz
 MODELTREE_API double modeltree_graph_edge_distance(const modeltree_graph_t *g, size_t i);
 
 /**
- * The confidence, in [0, 1], of the edge from model i's parent to model i.
+ * The confidence, in [0, 1], of the edge from model i's parent to model i: calibrated, the share
+ * of the edges of its relation family and raw confidence that were right on the example zoos
+ * the library was measured on (tools/calibrate.py; the JSON keeps the raw value).
  * @param g the graph, borrowed for the call.
  * @param i a model index.
  * @return the confidence; NaN for a root, a NULL graph or an index out of range.
@@ -729,8 +731,9 @@ MODELTREE_API double modeltree_graph_edge_coefficient(const modeltree_graph_t *g
 MODELTREE_API double modeltree_graph_edge_residual_ratio(const modeltree_graph_t *g, size_t e);
 
 /**
- * The confidence below which the recovery judged an edge unsure (an edge is also unsure in a tree
- * whose direction could not be told).
+ * The confidence below which the recovery judged an edge unsure, measured with the calibration
+ * (an edge is also unsure in a tree whose direction could not be told, or when the weights cannot
+ * tell its parent from another candidate).
  * @param g the graph, borrowed for the call.
  * @return the threshold in [0, 1]; NaN if g is NULL.
  * @since 0.2
