@@ -35,8 +35,9 @@ extension ModelGraph {
     /// Schema (keys are stable; new keys may be added, none renamed):
     /// `models` [{id, path, kurtosis, latent}] (`latent` written only for a latent node, as true,
     /// with `evidence` {widest_angle_cosine, threshold, triangles}), `edges` [{parent, child, type,
-    /// distance, confidence, raw_confidence (before `Calibration`), unsure}, and for a merge's edges `coefficient`, `residual` (RMS of the
-    /// fit's residual) and `residual_ratio` (over the child's distance to its nearest model), for a
+    /// distance, confidence, raw_confidence (before `Calibration`), unsure}, and for a merge's
+    /// edges `coefficient`, `residual` (RMS of the fit's residual) and `residual_ratio` (over the
+    /// child's distance to its nearest model), for a
     /// layer subset `layers` [[child layer, parent layer]]] (relations only: copies are not edges;
     /// a merge has one edge per parent, the largest coefficient first), `roots` [id], `trees` [[id]],
     /// `duplicates` [[id]] (groups of value-identical models, the stand-in in the trees first),
