@@ -70,7 +70,10 @@ private final class TemporaryIndex {
         for (e, f) in zip(exact.edges, g.edges) {
             #expect(f.type == e.type)
             #expect(Swift.abs(f.distance - e.distance) <= 1e-6 * e.distance)
-            #expect(Swift.abs(f.confidence - e.confidence) <= 1e-6)
+            // Raw: the calibration's steep ramps (a finetune's 0.18 to 0.79 over 0.04 of raw
+            // confidence) magnify the last bits the index's sums differ in.
+            #expect(Swift.abs(f.rawConfidence - e.rawConfidence) <= 1e-6)
+            #expect(Swift.abs(f.confidence - e.confidence) <= 1e-4)
         }
         // Every indexed model's parent, asked alone, is the graph's — where an architecture's
         // models share one set of tensors. typed_zoo2 holds a layer-subset model (fx-half, 2 of
