@@ -164,7 +164,8 @@ struct Recovery {
         // Pairs the weights order outright (`UntouchedRows`: rows only weight decay moved): the
         // exact pass only; `RelationAnalysis` asks for the pairs of each tree it solves.
         let rows = (source as? WeightSource).flatMap { weights in
-            evidence.blocks.count == 1 ? UntouchedRows.Tester(models: members.map { weights.models[$0] }, tensors: evidence.direction.tensors) : nil
+            options.ordersByUntouchedRows && evidence.blocks.count == 1
+                ? UntouchedRows.Tester(models: members.map { weights.models[$0] }, tensors: evidence.direction.tensors) : nil
         }
         let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
                                                retentions: retentions, rows: rows) { f, stage in
