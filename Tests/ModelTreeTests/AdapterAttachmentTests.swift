@@ -88,7 +88,7 @@ import Testing
             #expect(g.ids[e.parent] == parent)
             // A clear pick by the attachment's own margins; the confidence reported is the adapter
             // family's calibrated one (`Calibration`), whatever the development zoos made of it.
-            #expect(e.rawConfidence >= AdapterAttachment.tieConfidence)
+            #expect(e.rawConfidence >= tieConfidence)
             #expect(e.confidence == Calibration.calibrated(e.rawConfidence, family: .adapter))
             #expect(e.unsure == (e.confidence < g.unsureThreshold))
             // A leaf of its base's tree, and the graph stays one value (trees partition the models).

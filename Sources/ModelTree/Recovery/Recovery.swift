@@ -38,6 +38,13 @@ public func recover(_ models: [Model], options: RecoveryOptions = RecoveryOption
 /// Correlation above which two models count as related (see `recover`).
 package let relatednessThreshold = 0.5
 
+/// The raw confidence below which the steps that choose between candidates count two as tied:
+/// the tree's ancestor rule (`TreeSolver.preferringAncestors`), an adapter's bases
+/// (`AdapterAttachment`) and a layer subset's sources (`LayerSubsets`). The unsure threshold of
+/// the first release, kept as a rule of those choices, which were made with it, when the unsure
+/// threshold became measured (`Calibration.unsureThreshold`, in calibrated units).
+let tieConfidence = 0.2
+
 /// Where a recovery's statistics come from: the weights (`WeightSource`, the exact pass of
 /// `recover`) or signatures (`SignatureSource`, the hub index). `Recovery` splits the models
 /// into architectures, asks the source for each one's `RelationEvidence`, and hands it to
@@ -163,8 +170,14 @@ struct Recovery {
             retentions = try TrimmedMerges.find(models: models, tensors: evidence.tensors, rms: evidence.blocks[0].rms,
                                                 copies: Set(copies.map(\.child)), threads: threads, kernels: options.kernels)
         }
+        // Pairs the weights order outright (`UntouchedRows`: rows only weight decay moved): the
+        // exact pass only; `RelationAnalysis` asks for the pairs of each tree it solves.
+        let rows = (source as? WeightSource).flatMap { weights in
+            options.ordersByUntouchedRows && evidence.blocks.count == 1
+                ? UntouchedRows.Tester(models: members.map { weights.models[$0] }, tensors: evidence.direction.tensors) : nil
+        }
         let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
-                                               retentions: retentions) { f, stage in
+                                               retentions: retentions, rows: rows) { f, stage in
             try report(part, 0.72 + 0.28 * f, stage)
         }
         // Missing parents, from the angles of the exact distances (an index's estimates are not asked).
