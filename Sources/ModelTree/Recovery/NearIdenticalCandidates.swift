@@ -3,7 +3,8 @@
 /// export): the one that is an ancestor of the others in the recovered tree. The model an adapter
 /// or a subset was made from is more often the published base than its tiny fine-tune or its
 /// export, and once the tree is directed right (`UntouchedRows`) the base is their ancestor. The
-/// choice stays unsure and the runner-up is still named: it is a prior, not evidence.
+/// choice keeps its low raw confidence (its family's calibration says how often such edges are
+/// right) and the runner-up is still named: it is a prior, not evidence.
 enum NearIdenticalCandidates {
     /// The one of `candidates` (model indices) that is an ancestor of every other one along the
     /// graph's primary edges; nil when none is (or fewer than two are given).
