@@ -10,11 +10,11 @@ extension Calibration {
     /// Per family, the knots (raw confidence, calibrated confidence) of its non-decreasing
     /// piecewise-linear map, and how many development edges (right) it was fitted on.
     static let table: [Family: (knots: [(raw: Double, calibrated: Double)], edges: Int, right: Int)] = [
-        .finetune: (knots: [(0.000613, 0), (0.001521, 0.1824), (0.081791, 0.1824), (0.12262, 0.792193), (0.538824, 0.792193)], edges: 31, right: 26),
+        .finetune: (knots: [(0.000223, 0.867622), (0.788348, 0.867622)], edges: 31, right: 30),
         .latent: (knots: [(0.999999, 0.525804)], edges: 3, right: 3),
-        .adapter: (knots: [(0.003923, 0), (0.004428, 0.120866), (0.01022, 0.120866)], edges: 3, right: 1),
+        .adapter: (knots: [(0, 0.120866), (0.003924, 0.120866), (0.004428, 0.269866)], edges: 3, right: 2),
         .quantized: (knots: [(0.999505, 0.816019), (1, 0.816019)], edges: 12, right: 12),
         .merge: (knots: [(0.04639, 0.827733), (0.999705, 0.827733)], edges: 13, right: 13),
-        .layerSubset: (knots: [(0.002395, 0)], edges: 1, right: 0),
+        .layerSubset: (knots: [(0, 0.269866)], edges: 1, right: 1),
     ]
 }
