@@ -45,11 +45,11 @@ enum Merges {
     /// The residual ratio below which a combination counts as a merge.
     ///
     /// Measured (issue 12), as the best fit with positive coefficients of 2 or 3 of a model's 12
-    /// nearest others (and of up to 5, `maximumParents`, for the figures there): exact combinations stored in BF16 fit to 0.017 (task arithmetic), 0.051
-    /// (linear) and 0.13 (SLERP, its curvature) of their nearest model's distance on zoo 1, and to
-    /// 0.03–0.08 on synthetic families of Laplace weights and updates (the residual is BF16
-    /// rounding; `Tests/ModelTreeTests/TypedStructureTests.swift` builds such). Every model that is
-    /// not such a merge fits at 0.48 or more: on zoo 1 its root and fine-tunes at 0.79–1.0, its
+    /// nearest others (of up to 5: `maximumParents`): exact combinations stored in BF16 fit to
+    /// 0.017 (task arithmetic), 0.051 (linear) and 0.13 (SLERP, its curvature) of their nearest
+    /// model's distance on zoo 1, and to 0.03–0.08 on synthetic families of Laplace weights and
+    /// updates (the residual is BF16 rounding; `Tests/ModelTreeTests/TypedStructureTests.swift`
+    /// builds such). Every model that is not such a merge fits at 0.48 or more: on zoo 1 its root and fine-tunes at 0.79–1.0, its
     /// TIES merge at 0.60 and DARE merge at 0.94 (their trimming and dropout noise is as large as
     /// an update); on the synthetic families 0.48 and more. The threshold is the geometric middle
     /// of the gap between 0.13 and 0.48, 0.25: a factor 1.9 from either side.
@@ -105,10 +105,11 @@ enum Merges {
     ///
     /// A child found so that keeps a base's values (`bases`, from `TrimmedMerges`, the most
     /// retained first) lists that base too, at coefficient 0 (`withRetainedBase`).
-    /// Then the trimmed merges (TIES, DARE): a child that keeps a base's values is a merge of that base and the others of the best fit that contains it
-    /// (up to `maximumParents`), when that fit explains it better than its nearest model does
-    /// (ratio below 1: a fine-tune of the base is explained by the base alone); taken best
-    /// explained first, as above.
+    ///
+    /// Then the trimmed merges (TIES, DARE): a child that keeps a base's values is a merge of
+    /// that base and the others of the best fit that contains it (up to `maximumParents`), when
+    /// that fit explains it better than its nearest model does (ratio below 1: a fine-tune of
+    /// the base is explained by the base alone); taken best explained first, as above.
     static func find(meanSquare d2: SquareMatrix<Double>, children: [Int], parents: [Int],
                      bases: [Int: [Int]] = [:]) -> [Merge] {
         var remaining = children
