@@ -10,10 +10,10 @@ extension Calibration {
     /// Per family, the knots (raw confidence, calibrated confidence) of its non-decreasing
     /// piecewise-linear map, and how many development edges (right) it was fitted on.
     static let table: [Family: (knots: [(raw: Double, calibrated: Double)], edges: Int, right: Int)] = [
-        .finetune: (knots: [(0.000223, 0.867622), (0.788348, 0.867622)], edges: 31, right: 30),
+        .finetune: (knots: [(0.002679, 0.917276), (0.996073, 0.917276)], edges: 30, right: 30),
         .latent: (knots: [(0.999999, 0.525804)], edges: 3, right: 3),
-        .adapter: (knots: [(0, 0.120866), (0.003924, 0.120866), (0.004428, 0.269866)], edges: 3, right: 2),
-        .quantized: (knots: [(0.999505, 0.816019), (1, 0.816019)], edges: 12, right: 12),
+        .adapter: (knots: [(0.042514, 0), (0.069447, 0.425031), (0.216723, 0.425031)], edges: 3, right: 2),
+        .quantized: (knots: [(0.999505, 0.827733), (1, 0.827733)], edges: 13, right: 13),
         .merge: (knots: [(0.04639, 0.827733), (0.999705, 0.827733)], edges: 13, right: 13),
         .layerSubset: (knots: [(0, 0.269866)], edges: 1, right: 1),
     ]
