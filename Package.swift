@@ -44,6 +44,10 @@ let package = Package(
         // The pass's vector kernels: C, each in SSE2, AVX2 + FMA and AVX-512 (NEON on
         // aarch64), the set chosen at run time by cpuid; internal (`mtk_*`, not exported).
         .target(name: "ModelTreeKernels"),
+        // A pthread_atfork handler that keeps a forked child of a host from livelocking in the
+        // Swift runtime's swift_once (Sources/ModelTreeRuntime/fork_guard.c); in libmodeltree.so.
+        .target(name: "ModelTreeRuntime",
+                cSettings: staticStdlib ? [.define("MODELTREE_STATIC_RUNTIME")] : []),
         .executableTarget(
             name: "ModelTreeCLI",
             dependencies: [
@@ -71,7 +75,7 @@ let package = Package(
         // The C ABI: `@c @implementation` entry points only (validate, convert, call, map errors).
         .target(
             name: "ModelTreeC",
-            dependencies: ["ModelTree", "ModelTreeIndex", "CModelTree"],
+            dependencies: ["ModelTree", "ModelTreeIndex", "CModelTree", "ModelTreeRuntime"],
             exclude: ["modeltree.exports"],
             swiftSettings: staticStdlib ? [.unsafeFlags(["-static-stdlib"])] : [],
             linkerSettings: [.unsafeFlags(cabiLinkerFlags, .when(platforms: [.linux]))]

@@ -1297,6 +1297,21 @@ MODELTREE_API modeltree_status_t modeltree_index_add_path(modeltree_index_t *ix,
                                                           const char *path);
 
 /**
+ * As modeltree_index_add_path, and says what a folder of models held that was not read: weights
+ * of other frameworks (.h5, .ckpt, …), a GGUF, safetensors or torch file that lost its extension,
+ * a sub-folder with a config.json but no weights, models one level deeper. Such entries are never
+ * added; without this call a C caller would not hear of them.
+ *
+ * @param notes receives one line per unread entry, naming its path and why, joined by '\n', in
+ *              malloc'ed memory (free with modeltree_string_free); NULL when nothing was left out,
+ *              on failure, and for a single model (model_id not NULL). May be NULL.
+ * @return as modeltree_index_add_path.
+ * @since 0.4
+ */
+MODELTREE_API modeltree_status_t modeltree_index_add_path_noted(modeltree_index_t *ix, const char *model_id,
+                                                                const char *path, char **notes);
+
+/**
  * Adds every model of a collection (paths, or tensors lent by the caller: a training pipeline's
  * weights in memory), reading each once. The collection is only read.
  * @return as modeltree_index_add_path.

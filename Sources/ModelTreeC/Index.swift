@@ -243,14 +243,33 @@ public func modeltree_bytes_free(_ p: UnsafeMutableRawPointer!) {
 public func modeltree_index_add_path(
     _ ix: OpaquePointer!, _ model_id: UnsafePointer<CChar>!, _ path: UnsafePointer<CChar>!
 ) -> modeltree_status_t {
-    _catching {
-        let function: StaticString = "modeltree_index_add_path"
-        let index = try _Index.from(ix, function)
-        let path = try _string(path, "path", function)
-        let id = try model_id.map { try _string($0, "model_id", function) }
-        let locations = try id.map { [try ModelLoader.single(path, id: $0)] } ?? ModelLoader.expand([path])
-        for location in locations { try index.add(model: try ModelLoader.load(location)) }
+    _catching { _ = try _addPath(ix, model_id, path, "modeltree_index_add_path") }
+}
+
+/// The C function `modeltree_index_add_path_noted`: `modeltree_index_add_path`, and the survey's
+/// notes on what the folder held but was not read, one per line.
+@c @implementation
+public func modeltree_index_add_path_noted(
+    _ ix: OpaquePointer!, _ model_id: UnsafePointer<CChar>!, _ path: UnsafePointer<CChar>!,
+    _ notes: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>!
+) -> modeltree_status_t {
+    notes?.pointee = nil
+    return _catching {
+        let unread = try _addPath(ix, model_id, path, "modeltree_index_add_path_noted")
+        if let notes, !unread.isEmpty { notes.pointee = try _mallocCString(unread.joined(separator: "\n")) }
     }
+}
+
+/// Adds the models at `path` (one model as `model_id`, or a folder of models as the survey
+/// finds them) and returns the survey's notes on entries it did not read.
+private func _addPath(_ ix: OpaquePointer!, _ model_id: UnsafePointer<CChar>!, _ path: UnsafePointer<CChar>!,
+                      _ function: StaticString) throws -> [String] {
+    let index = try _Index.from(ix, function)
+    let path = try _string(path, "path", function)
+    let id = try model_id.map { try _string($0, "model_id", function) }
+    let (locations, unread) = try ModelLoader.survey(path, id: id)
+    for location in locations { try index.add(model: try ModelLoader.load(location)) }
+    return unread
 }
 
 /// The C function `modeltree_index_add_collection`.

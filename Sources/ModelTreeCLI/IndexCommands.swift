@@ -78,7 +78,7 @@ struct IndexCommand: ParsableCommand {
                         report(try index.add(try IndexCommand.readSignature(path), id: id))
                         continue
                     }
-                    let (locations, unread) = try id.map { ([try ModelLoader.single(path, id: $0)], []) } ?? ModelLoader.survey([path])
+                    let (locations, unread) = try ModelLoader.survey(path, id: id)
                     for note in unread { FileHandle.standardError.write("warning: \(note)\n".data(using: .utf8)!) }
                     for location in locations { report(try index.add(model: try ModelLoader.load(location))) }
                 }

@@ -207,6 +207,8 @@ import Testing
         try dir.write("zoo/b.h5", [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A, 0])   // HDF5 magic
         try dir.write("zoo/c-renamed", Array("GGUF".utf8) + [3, 0, 0, 0, 0, 0, 0, 0])    // a GGUF without .gguf
         try dir.write("zoo/d-noext", weights(2))                                          // safetensors without extension
+        try dir.write("zoo/d-torch", [0x50, 0x4B, 0x03, 0x04, 0, 0, 0, 0, 0])             // torch.save's zip without .pt
+        try dir.write("zoo/d-zpickle", [0x80, 0x02, 0x7D, 0x71, 0, 0, 0, 0, 0])           // torch's legacy pickle: never read
         try dir.write("zoo/e-tf/config.json", text: "{}")
         try dir.write("zoo/e-tf/tf_model.h5", [0])
         try dir.write("zoo/f-nested/inner/model.safetensors", weights(3))
@@ -217,8 +219,9 @@ import Testing
         let (locations, notes) = try ModelLoader.survey([zoo])
         #expect(locations == [ModelLocation(id: "a", path: zoo + "/a")])
         // One note per unread model, in listing order, each naming its path and the reason.
-        #expect(notes.count == 5)
-        let expected = [("b.h5", "HDF5"), ("c-renamed", ".gguf"), ("d-noext", ".safetensors"), ("e-tf", "tf_model.h5"),
+        #expect(notes.count == 7)
+        let expected = [("b.h5", "HDF5"), ("c-renamed", ".gguf"), ("d-noext", ".safetensors"), ("d-torch", "lacks .pt"),
+                        ("d-zpickle", "legacy torch.save pickle"), ("e-tf", "tf_model.h5"),
                         ("f-nested", "one level deeper")]
         for (note, (name, why)) in zip(notes, expected) {
             #expect(note.hasPrefix(zoo + "/" + name + ":"), "\(note)")

@@ -1,7 +1,7 @@
 /*
- * harness.h — a tiny test runner for the C suite: each test runs in its own child process (a
- * crash or abort is a failure of that test, not of the suite), with a time limit, and the run ends
- * with the line "N passed, N failed".
+ * harness.h — a tiny test runner for the C suite: each test runs in a fresh process of its own (this
+ * program exec'd again: a crash or abort is a failure of that test, not of the suite), with a time
+ * limit, and the run ends with the line "N passed, N failed".
  */
 #ifndef HARNESS_H
 #define HARNESS_H

@@ -520,21 +520,85 @@ static void test_candidate_upload(void) {
     zoo_free(&z);
 }
 
+/* A copy of the example zoo in dir/zoo (its path into `path`) and the graph recover gives it;
+ * NULL (a failed check recorded) if either fails. */
+static modeltree_graph_t *copy_zoo(const char *dir, char *path, size_t size) {
+    char command[9000];
+    snprintf(command, sizeof command, "cp -r '%s' '%s/zoo'", g_zoo, dir);
+    snprintf(path, size, "%s/zoo", dir);
+    modeltree_collection_t *c = NULL;
+    modeltree_graph_t *g = NULL;
+    CHECK(system(command) == 0);
+    CHECK_STATUS(MODELTREE_OK, modeltree_collection_create(&c));
+    CHECK_STATUS(MODELTREE_OK, modeltree_collection_add_path(c, NULL, path));
+    CHECK_STATUS(MODELTREE_OK, modeltree_recover(&g, c, NULL));
+    modeltree_collection_free(c);
+    return g;
+}
+
+/* add_path_noted: what a folder holds but cannot be read is named, never silently skipped; the
+ * readable models are added all the same. */
+static void test_add_path_notes_unread(void) {
+    if (!g_zoo) harness_skip("--zoo not given");
+    char *dir = temp_dir();
+    REQUIRE(dir != NULL);
+    char path[4200], file[4300];
+    modeltree_graph_t *want = copy_zoo(dir, path, sizeof path);
+    REQUIRE(want != NULL);
+    /* Two entries the loader does not read: Keras weights, and a GGUF that lost its extension. */
+    snprintf(file, sizeof file, "%s/keras.h5", path);
+    FILE *f = fopen(file, "wb");
+    REQUIRE(f != NULL);
+    fputs("\x89HDF\r\n\x1a\n", f);
+    fclose(f);
+    snprintf(file, sizeof file, "%s/renamed", path);
+    REQUIRE((f = fopen(file, "wb")) != NULL);
+    fwrite("GGUF\3\0\0\0\0\0\0\0", 1, 12, f);
+    fclose(f);
+
+    char db[4200];
+    index_path(db, sizeof db, dir);
+    modeltree_index_t *ix = NULL;
+    REQUIRE_OK(modeltree_index_open(&ix, db, NULL));
+    char *notes = (char *)0x1;
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_index_add_path_noted(NULL, NULL, path, &notes));
+    CHECK(notes == NULL);
+    REQUIRE_OK(modeltree_index_add_path_noted(ix, NULL, path, &notes));
+    REQUIRE(notes != NULL);
+    /* One line per unread entry, each naming its path and what it looks like. */
+    snprintf(file, sizeof file, "%s/keras.h5: ", path);
+    CHECK(strstr(notes, file) != NULL && strstr(notes, "HDF5") != NULL);
+    snprintf(file, sizeof file, "%s/renamed: ", path);
+    CHECK(strstr(notes, file) != NULL && strstr(notes, ".gguf") != NULL);
+    CHECK(strchr(notes, '\n') != NULL && strchr(strchr(notes, '\n') + 1, '\n') == NULL);
+    modeltree_string_free(notes);
+    /* The readable models are all there: the graph is the collection's. */
+    modeltree_graph_t *g = NULL;
+    REQUIRE_OK(modeltree_index_graph(&g, ix, NULL));
+    check_graph_equals(g, want);
+    modeltree_graph_free(g);
+    /* One model by id: nothing to note; a NULL notes pointer is allowed. */
+    snprintf(file, sizeof file, "%s/%s", path, modeltree_graph_model_id(want, 0));
+    notes = (char *)0x1;
+    CHECK_STATUS(MODELTREE_INVALID_ARGUMENT, modeltree_index_add_path_noted(ix, modeltree_graph_model_id(want, 0), file, &notes));
+    CHECK(notes == NULL);   /* already indexed: an error, and no notes */
+    modeltree_index_close(ix);
+    remove(db);
+    REQUIRE_OK(modeltree_index_open(&ix, db, NULL));
+    REQUIRE_OK(modeltree_index_add_path_noted(ix, NULL, path, NULL));
+    modeltree_index_close(ix);
+    modeltree_graph_free(want);
+    remove_tree(dir);
+}
+
 /* The example zoo from its files: graph == recover; verify sees a changed and a vanished file. */
 static void test_zoo_files_and_verify(void) {
     if (!g_zoo) harness_skip("--zoo not given");
     char *dir = temp_dir();
     REQUIRE(dir != NULL);
     char command[9000], path[4200];
-    snprintf(command, sizeof command, "cp -r '%s' '%s/zoo'", g_zoo, dir);
-    REQUIRE(system(command) == 0);
-    snprintf(path, sizeof path, "%s/zoo", dir);
-    modeltree_collection_t *c = NULL;
-    modeltree_graph_t *want = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE_OK(modeltree_collection_add_path(c, NULL, path));
-    REQUIRE_OK(modeltree_recover(&want, c, NULL));
-    modeltree_collection_free(c);
+    modeltree_graph_t *want = copy_zoo(dir, path, sizeof path);
+    REQUIRE(want != NULL);
 
     char db[4200];
     index_path(db, sizeof db, dir);
@@ -758,6 +822,7 @@ static const test_case tests[] = {
     {"signature_corrupt_or_foreign", test_signature_corrupt_or_foreign},
     {"index_equals_recover", test_index_equals_recover},
     {"candidate_upload", test_candidate_upload},
+    {"add_path_notes_unread", test_add_path_notes_unread},
     {"zoo_files_and_verify", test_zoo_files_and_verify},
     {"kill_during_add", test_kill_during_add},
     {"processes_add_at_once", test_processes_add_at_once},

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -1275,6 +1277,37 @@ static void test_lent_memory_is_not_written(void) {
     for (int m = 0; m < MODELS; m++) free(lent[m]);
 }
 
+/* A host that used the library and then forks (Python's multiprocessing, a pre-forking hub
+ * server) gets a child that can use it with threads. The Swift runtime caches each thread's
+ * kernel TID for its swift_once locks, and fork() copies the forking thread's cache into the
+ * child: there a once taken by the child's main thread carries the parent's TID, and a second
+ * thread contending for it spins with it forever (the kernel's PI futex refuses an owner of
+ * another process). Sources/ModelTreeRuntime resets the cache in the child. Each child runs the
+ * rank sketches on 4 threads, whose first-time lazy initialisations contend. */
+static void test_forked_child_uses_threads(void) {
+    modeltree_options_t o;
+    modeltree_options_init(&o);               /* the library used on this (the forking) thread */
+    CHECK(modeltree_version_string() != NULL);
+    for (int round = 0; round < 12; round++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            alarm(60);
+            test_lent_memory_is_not_written();
+            _exit(harness_failures ? 1 : 0);
+        }
+        int status = 0;
+        REQUIRE(waitpid(pid, &status, 0) == pid);
+        if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            fprintf(stderr, "    round %d: the forked child %s\n", round,
+                    WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? "hung" : "failed");
+            CHECK(!"a forked child ran the library to the end");
+            return;
+        }
+    }
+}
+
 /* The same weights handed over as F64 give bit-identical results (F32 -> F64 is exact), and as
  * F16/BF16 a valid graph. */
 static void test_dtypes(void) {
@@ -1992,6 +2025,7 @@ static const test_case tests[] = {
     {"different_architectures", test_different_architectures},
     {"dtypes", test_dtypes},
     {"lent_memory_is_not_written", test_lent_memory_is_not_written},
+    {"forked_child_uses_threads", test_forked_child_uses_threads},
     {"memory_equals_files_synthetic", test_memory_equals_files_synthetic},
     {"progress_and_cancel", test_progress_and_cancel},
     {"two_threads", test_two_threads},

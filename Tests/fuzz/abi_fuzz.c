@@ -885,19 +885,29 @@ static void check_graph(const modeltree_graph_t *g, const requested *req, int ag
               modeltree_graph_edge_distances(g, bd, n) == n && modeltree_graph_edge_confidences(g, bc, n) == n &&
               modeltree_graph_edges_unsure(g, bu, n) == n && modeltree_graph_edge_types(g, types, n) == n,
           "a bulk accessor did not return the model count");
+    /* The per-model type is that of the child's primary edge: its first in the edge list (a
+     * root's is MODELTREE_EDGE_FINETUNE). */
+    modeltree_edge_type_t *primary = xmalloc((n + 1) * sizeof *primary);
+    bool *seen = xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++) { primary[i] = MODELTREE_EDGE_FINETUNE; seen[i] = false; }
+    for (size_t e = 0, count = modeltree_graph_edge_count(g); e < count; e++) {
+        int64_t c = modeltree_graph_edge_child(g, e);
+        CHECK(c >= 0 && (size_t)c < n, "edge %zu: child %lld", e, (long long)c);
+        if (c >= 0 && (size_t)c < n && !seen[c]) { seen[c] = true; primary[c] = modeltree_graph_edge_type(g, e); }
+    }
     double threshold = modeltree_graph_unsure_threshold(g);
     CHECK(threshold > 0 && threshold < 1, "unsure_threshold %g", threshold);
     for (size_t i = 0; i < n; i++) {
         double d = modeltree_graph_edge_distance(g, i), c = modeltree_graph_edge_confidence(g, i);
         CHECK(bp[i] == parent[i] && bt[i] == tree[i] && (bd[i] == d || (isnan(bd[i]) && isnan(d))) &&
                   (bc[i] == c || (isnan(bc[i]) && isnan(c))) && bu[i] == modeltree_graph_edge_unsure(g, i) &&
-                  types[i] == MODELTREE_EDGE_FINETUNE,
+                  types[i] == primary[i],
               "bulk accessors disagree with the per-model ones at model %zu", i);
         if (parent[i] >= 0)
             CHECK(bu[i] == (bc[i] < threshold || modeltree_graph_tree_direction_unsure(g, (size_t)tree[i])),
                   "edge into %zu: unsure %d, confidence %g, threshold %g", i, (int)bu[i], bc[i], threshold);
     }
-    free(bp); free(bt); free(bd); free(bc); free(bu); free(types);
+    free(bp); free(bt); free(bd); free(bc); free(bu); free(types); free(primary); free(seen);
 
     /* A graph scored against itself: every edge right, the same trees (ARI 1). */
     const char **from = xmalloc((n + 1) * sizeof *from), **to = xmalloc((n + 1) * sizeof *to);

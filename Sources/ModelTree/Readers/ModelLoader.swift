@@ -96,6 +96,13 @@ public enum ModelLoader {
         return (locations, notes)
     }
 
+    /// What one path given with an optional id holds: the one model `id` names (`single`, no
+    /// notes), or the models of a file or folder as `survey` finds them, with its notes.
+    public static func survey(_ path: String, id: String?) throws -> (locations: [ModelLocation], notes: [String]) {
+        if let id { return ([try single(path, id: id)], []) }
+        return try survey([path])
+    }
+
     /// The one model at `path`, known as `id`: a `.safetensors` file, a shard index, or a folder
     /// holding weights — a folder of models is refused, since an id names one model. (A model
     /// folder that also holds models in sub-folders is taken as the one model asked for.)
@@ -182,8 +189,12 @@ public enum ModelLoader {
 
     /// The error for a path that is neither a file of a format we read nor a folder.
     private static func notAModel(_ path: String) -> ModelTreeError {
-        .invalidArgument("\(path): not a model file (.safetensors, .gguf, .bin, .pt, .pth, .onnx) or a folder")
+        .invalidArgument("\(path): not a model file (\(fileExtensions.joined(separator: ", "))) or a folder")
     }
+
+    /// The file-name endings of the model files the loader reads (`file`); messages list them
+    /// from here so that a new format is named everywhere at once.
+    static let fileExtensions = [".safetensors", ".gguf", ".bin", ".pt", ".pth", ".onnx"]
 
     /// What a weights file given by path is, by its extension (anything else is read as
     /// safetensors, whose reader names what the file really is).
@@ -215,7 +226,7 @@ public enum ModelLoader {
 
     /// Whether a file name is one the loader reads as weights (or a shard index).
     static func isWeightsFile(_ name: String) -> Bool {
-        [".safetensors", ".safetensors.index.json", ".bin.index.json", ".gguf", ".bin", ".pt", ".pth", ".onnx"].contains { name.hasSuffix($0) }
+        (fileExtensions + [".safetensors.index.json", ".bin.index.json"]).contains { name.hasSuffix($0) }
     }
 
     /// The weights a folder holds, nil if none; see `load` for the precedence. A PEFT adapter

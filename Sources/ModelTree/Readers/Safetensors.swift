@@ -92,9 +92,12 @@ public final class SafetensorsFile: Sendable {
     /// probably is, as " (…)" for a message; "" when nothing is recognised.
     static func likelyFormat(_ prefix: UInt64) -> String {
         let bytes = (0..<8).map { UInt8(truncatingIfNeeded: prefix >> (8 * UInt64($0))) }
-        if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return " (it is a ZIP archive, as a PyTorch checkpoint written by torch.save is)" }
-        if bytes.starts(with: Array("GGUF".utf8)) { return " (it is a GGUF file)" }
-        if bytes[0] == 0x80 && (2...5).contains(bytes[1]) { return " (it is a Python pickle, as an older PyTorch checkpoint is)" }
+        switch FileMagic(bytes) {
+        case .zip?: return " (it is a ZIP archive, as a PyTorch checkpoint written by torch.save is)"
+        case .gguf?: return " (it is a GGUF file)"
+        case .pickle?: return " (it is a Python pickle, as an older PyTorch checkpoint is)"
+        case nil: break
+        }
         if bytes.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
             return " (it starts with text: \"\(String(decoding: bytes, as: UTF8.self))\")"
         }

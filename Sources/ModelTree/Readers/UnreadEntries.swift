@@ -23,10 +23,13 @@ enum UnreadEntries {
     static func fileNote(_ path: String) -> String? {
         let name = FileSystem.lastComponent(path)
         if let other = otherFormats.first(where: { name.hasSuffix($0.suffix) }) {
-            return "\(path): \(other.format) weights are not read (libmodeltree reads .safetensors, .gguf, .bin, .pt, .pth, .onnx and PEFT folders); this model is left out"
+            return "\(path): \(other.format) weights are not read (libmodeltree reads \(ModelLoader.fileExtensions.joined(separator: ", ")) and PEFT folders); this model is left out"
         }
         guard let format = sniff(path) else { return nil }
-        return "\(path): looks like a \(format.name) file but its name lacks \(format.suffix); it is left out (give it that extension to read it)"
+        guard let suffix = format.suffix else {
+            return "\(path): looks like a \(format.name) file, which is not read; this model is left out"
+        }
+        return "\(path): looks like a \(format.name) file but its name lacks \(suffix); it is left out (give it that extension to read it)"
     }
 
     /// The note for a sub-folder of a folder of models that holds no weights the loader reads,
@@ -54,21 +57,27 @@ enum UnreadEntries {
         return "\(folder): holds no weights libmodeltree reads (\(shown)); this model is left out"
     }
 
-    /// A format the loader reads, told by a file's first bytes: GGUF's magic, a safetensors
-    /// header (a little-endian length that fits the file, then `{`), a zip (torch's format).
-    static func sniff(_ path: String) -> (name: String, suffix: String)? {
+    /// A format the loader reads, told by a file's first bytes (`FileMagic`), or a safetensors
+    /// header: a length `SafetensorsFile.headerLength` accepts for the file's size, then `{`.
+    /// `suffix` is the extension that would make the loader read it, nil for a format it never reads.
+    static func sniff(_ path: String) -> (name: String, suffix: String?)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var head = [UInt8](repeating: 0, count: 9)
         let got = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 9, 0) }
         guard got == 9 else { return nil }
-        if head[0..<4].elementsEqual("GGUF".utf8) { return ("GGUF", ".gguf") }
-        if head[0..<4].elementsEqual([0x50, 0x4B, 0x03, 0x04]) { return ("zip (torch.save)", ".pt") }
+        switch FileMagic(head) {
+        case .gguf?: return ("GGUF", ".gguf")
+        case .zip?: return ("zip (torch.save)", ".pt")
+        case .pickle?: return ("legacy torch.save pickle (before torch 1.6)", nil)
+        case nil: break
+        }
         var info = stat()
         guard fstat(fd, &info) == 0 else { return nil }
         let length = head[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        if head[8] == UInt8(ascii: "{"), length >= 2, length <= UInt64(info.st_size) - 8 { return ("safetensors", ".safetensors") }
-        return nil
+        guard head[8] == UInt8(ascii: "{"), length >= 2,
+              (try? SafetensorsFile.headerLength(length, fileSize: Int(info.st_size))) != nil else { return nil }
+        return ("safetensors", ".safetensors")
     }
 }

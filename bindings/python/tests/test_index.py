@@ -38,6 +38,24 @@ def test_the_index_graph_is_recovers(tmp_path, which):
                 assert answer.confidence == pytest.approx(want.edge(m).confidence, abs=1e-6)
 
 
+def test_unread_entries_of_a_folder_are_warned_not_dropped(tmp_path):
+    # A folder of models beside Keras weights and a GGUF that lost its extension: the models are
+    # added, and each unread entry is one warning naming its path.
+    folder = tmp_path / "zoo"
+    shutil.copytree(example_zoo(0), folder)
+    (folder / "keras.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    (folder / "renamed").write_bytes(b"GGUF" + struct.pack("<I", 3) + bytes(8))
+    want = mt.recover(example_zoo(0))
+    with mt.Index(tmp_path / "hub.mtindex") as index:
+        with pytest.warns(UserWarning) as caught:
+            index.add(folder)
+        messages = sorted(str(w.message) for w in caught)
+        assert len(messages) == 2
+        assert messages[0].startswith(f"{folder}/keras.h5: ") and "HDF5" in messages[0]
+        assert messages[1].startswith(f"{folder}/renamed: ") and ".gguf" in messages[1]
+        assert sorted(index.graph().ids) == sorted(want.ids)
+
+
 def test_graph_distances_match_numpy_within_the_sketch_error(tmp_path):
     # 96 x 96 tensors are sketched (more than 2 x 2048 elements): distances are estimates.
     fam = Family(str(tmp_path / "fam"), seed=3, side=96)

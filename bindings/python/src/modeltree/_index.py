@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
@@ -214,18 +215,19 @@ class Index:
         """Adds models, reading each once: a path (a model, or a folder of models), a list of
         paths, a dict id → path / state dict / torch module, or a ``Signature`` (computed here or
         elsewhere; ``id`` renames it). Each model goes in by itself: on failure, the ones before
-        stay added."""
+        stay added. What a folder holds but is not read (weights of other frameworks, a file that
+        lost its extension, …) is never added: each such entry is a ``UserWarning``."""
         if isinstance(models, Signature):
             self._raw.add_signature(models._raw, id)
         elif isinstance(models, (bytes, bytearray, memoryview)):
             with Signature.from_bytes(models) as sig:
                 self._raw.add_signature(sig._raw, id)
         elif isinstance(models, (str, os.PathLike)):
-            self._raw.add_path(id, os.fspath(models))
+            _warn_unread(self._raw.add_path(id, os.fspath(models)))
         elif isinstance(models, Mapping):
             for model_id, value in models.items():
                 if isinstance(value, (str, os.PathLike)):
-                    self._raw.add_path(model_id, os.fspath(value))
+                    _warn_unread(self._raw.add_path(model_id, os.fspath(value)))
                 else:
                     with Collection() as collection:
                         collection.add_state_dict(model_id, value if isinstance(value, Mapping) else value.state_dict())
@@ -318,3 +320,9 @@ def _query_options(metric: str | None, direction: str | None, lam: float | None)
     return {"metric": None if metric is None else METRICS[metric],
             "direction": None if direction is None else DIRECTIONS[direction],
             "lam": None if lam is None else float(lam)}
+
+
+def _warn_unread(notes: str | None) -> None:
+    """One warning per entry of a folder that ``Index.add`` left unread (the library's notes)."""
+    for note in (notes or "").splitlines():
+        warnings.warn(note, UserWarning, stacklevel=3)

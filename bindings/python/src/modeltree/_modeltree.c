@@ -1413,10 +1413,18 @@ static PyObject *Index_add_path(IndexObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "zO&:add_path", &model_id, PyUnicode_FSConverter, &path)) return NULL;
     if (!index_usable(self)) { Py_DECREF(path); return NULL; }
     modeltree_status_t status;
-    INDEX_CALL(self, status, modeltree_index_add_path(self->handle, model_id, PyBytes_AS_STRING(path)));
+    char *notes = NULL;
+    /* One model by id has nothing to note; a folder's unread entries come back as notes. */
+    if (model_id)
+        INDEX_CALL(self, status, modeltree_index_add_path(self->handle, model_id, PyBytes_AS_STRING(path)));
+    else
+        INDEX_CALL(self, status, modeltree_index_add_path_noted(self->handle, NULL, PyBytes_AS_STRING(path), &notes));
     Py_DECREF(path);
     if (status != MODELTREE_OK) return raise_status(status);
-    Py_RETURN_NONE;
+    if (!notes) Py_RETURN_NONE;
+    PyObject *text = PyUnicode_DecodeUTF8(notes, (Py_ssize_t)strlen(notes), "replace");
+    modeltree_string_free(notes);
+    return text;
 }
 static PyObject *Index_add_collection(IndexObject *self, PyObject *arg) {
     if (!PyObject_TypeCheck(arg, &CollectionType)) {
@@ -1563,7 +1571,7 @@ static PyObject *Index_get_closed(IndexObject *self, void *Py_UNUSED(c)) { retur
 static PyMethodDef Index_methods[] = {
     {"close", (PyCFunction)Index_close, METH_NOARGS, "modeltree_index_close. Idempotent."},
     {"options", (PyCFunction)Index_options, METH_NOARGS, Index_options_doc},
-    {"add_path", (PyCFunction)Index_add_path, METH_VARARGS, "modeltree_index_add_path(model_id or None, path)"},
+    {"add_path", (PyCFunction)Index_add_path, METH_VARARGS, "modeltree_index_add_path_noted(model_id or None, path): the notes on unread entries, one per line, or None"},
     {"add_collection", (PyCFunction)Index_add_collection, METH_O, "modeltree_index_add_collection(collection)"},
     {"add_signature", (PyCFunction)Index_add_signature, METH_VARARGS, "modeltree_index_add_signature(signature, model_id or None)"},
     {"remove", (PyCFunction)Index_remove, METH_VARARGS, "modeltree_index_remove(model_id)"},
