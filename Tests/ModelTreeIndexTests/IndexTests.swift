@@ -50,12 +50,13 @@ private final class TemporaryIndex {
     func theIndexGraphIsRecoversGraph(name: String) throws {
         let models = try zoo(name)
         // The index keeps no weights, so it does not type quantized copies from their storage
-        // grids, infer latent parents or layer subsets, nor attach adapters to their bases
-        // (`recover` only): compare like with like.
+        // grids, infer latent parents or layer subsets, attach adapters to their bases, nor order
+        // pairs by their untouched rows (`recover` only): compare like with like.
         var untyped = RecoveryOptions()
         untyped.typesQuantizedCopies = false
         untyped.infersLatentParentsAndLayerSubsets = false
         untyped.attachesAdapters = false
+        untyped.ordersByUntouchedRows = false
         let exact = try recover(models, options: untyped)
         let file = TemporaryIndex()
         let index = try HubIndex(path: file.path)

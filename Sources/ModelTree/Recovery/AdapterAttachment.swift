@@ -141,7 +141,7 @@ enum AdapterAttachment {
         for c in candidates { byTree[graph.tree(of: c), default: []].append(c) }
         var families = try byTree.values.map { members in (members: members, score: try members.map { try m.familyScore($0) }.max()!) }
         families.sort { $0.score > $1.score || ($0.score == $1.score && $0.members[0] < $1.members[0]) }
-        var within = try withinFamily(families[0].members, m)
+        var within = try withinFamily(families[0].members, m, graph: graph)
         let other = try families.dropFirst().first.map { f in try f.members.max { try m.familyScore($0) < m.familyScore($1) }! }
         guard !m.updates.isEmpty else {
             // Saved copies alone: the nearest family, never a confident pick.
@@ -172,7 +172,7 @@ enum AdapterAttachment {
     }
 
     /// The base within one family: the highest sum of pairwise order-of-training votes.
-    static func withinFamily(_ family: [Int], _ m: Measurement) throws -> Choice {
+    static func withinFamily(_ family: [Int], _ m: Measurement, graph: ModelGraph) throws -> Choice {
         guard family.count > 1 else { return Choice(base: family[0], runnerUp: nil, confidence: 1, doubt: nil) }
         guard !m.updates.isEmpty else {
             // Saved copies alone: the nearest, never a confident pick (see the type's comment).
@@ -193,11 +193,14 @@ enum AdapterAttachment {
         var order = family.indices.sorted { (-scores[$0], $0) < (-scores[$1], $1) }
         // Among the models the votes cannot tell from the leader (near-copies: a cast, an int8 or
         // GGUF export not typed as such, a light touch-up), the finest-stored one: PEFT trains on
-        // full weights.
+        // full weights; of those stored as finely, the ancestor of the others in the tree
+        // (`NearIdenticalCandidates`), else the leader's order.
         let tie = withinFamilyMargin(confidence: unsureConfidence)
         let tied = order.filter { vote[order[0]][$0] < tie }
-        if let finest = tied.min(by: { (m.storage(family[$0]), order.firstIndex(of: $0)!) < (m.storage(family[$1]), order.firstIndex(of: $1)!) }),
-           finest != order[0] {
+        let finestStorage = tied.map { m.storage(family[$0]) }.min()
+        let finestTied = tied.filter { m.storage(family[$0]) == finestStorage }
+        let ancestor = NearIdenticalCandidates.ancestor(among: finestTied.map { family[$0] }, in: graph).flatMap { family.firstIndex(of: $0) }
+        if let finest = ancestor ?? finestTied.first, finest != order[0] {
             order.removeAll { $0 == finest }
             order.insert(finest, at: 0)
         }

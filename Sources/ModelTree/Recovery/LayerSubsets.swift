@@ -99,12 +99,21 @@ enum LayerSubsets {
                 return s.prefix == child.prefix && s.tensors == child.tensors && s.layers.count > child.layers.count
             }
             guard !candidates.isEmpty else { continue }
-            let found = try candidates.compactMap { try match(child: c, child, parent: $0, stacks[$0]!, models) }
+            var found = try candidates.compactMap { try match(child: c, child, parent: $0, stacks[$0]!, models) }
                 .sorted { ($0.distance, $0.parent) < ($1.distance, $1.parent) }
-            guard let best = found.first else { continue }
+            guard let nearest = found.first else { continue }
+            // Sources the distances cannot tell from the nearest (a confidence below the unsure
+            // threshold against it): the ancestor of the others in the tree, if one is
+            // (`NearIdenticalCandidates`), with the nearest as its runner-up.
+            let tied = found.filter { nearest.distance >= $0.distance * (1 - graph.unsureThreshold).squareRoot() }
+            if let a = NearIdenticalCandidates.ancestor(among: tied.map(\.parent), in: graph), a != nearest.parent,
+               let k = found.firstIndex(where: { $0.parent == a }) {
+                found.insert(found.remove(at: k), at: 0)
+            }
+            let best = found[0]
             let runnerUp = found.dropFirst().first
             // As the tree's confidences: a runner-up at √2 times the distance gives ½.
-            let confidence = runnerUp.map { r in r.distance > 0 ? 1 - (best.distance / r.distance) * (best.distance / r.distance) : 0 } ?? 1
+            let confidence = runnerUp.map { r in r.distance > 0 ? Swift.max(0, 1 - (best.distance / r.distance) * (best.distance / r.distance)) : 0 } ?? 1
             let edge = ModelGraph.Edge(parent: best.parent, child: c, type: .layerSubset, distance: best.distance,
                                        confidence: confidence, unsure: !(confidence >= graph.unsureThreshold),
                                        evidence: .init(runnerUp: runnerUp.map { .init(parent: $0.parent, distance: $0.distance) },

@@ -161,8 +161,14 @@ struct Recovery {
             retentions = try TrimmedMerges.find(models: models, tensors: evidence.tensors, rms: evidence.blocks[0].rms,
                                                 copies: Set(copies.map(\.child)), threads: threads, kernels: options.kernels)
         }
+        // Pairs the weights order outright (`UntouchedRows`: rows only weight decay moved): the
+        // exact pass only; `RelationAnalysis` asks for the pairs of each tree it solves.
+        let rows = (source as? WeightSource).flatMap { weights in
+            options.ordersByUntouchedRows && evidence.blocks.count == 1
+                ? UntouchedRows.Tester(models: members.map { weights.models[$0] }, tensors: evidence.direction.tensors) : nil
+        }
         let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
-                                               retentions: retentions) { f, stage in
+                                               retentions: retentions, rows: rows) { f, stage in
             try report(part, 0.72 + 0.28 * f, stage)
         }
         // Missing parents, from the angles of the exact distances (an index's estimates are not asked).

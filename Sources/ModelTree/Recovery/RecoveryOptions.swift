@@ -75,6 +75,10 @@ public struct RecoveryOptions: Sendable {
     /// architecture group of its own until then; which needs the weights. The hub index does
     /// neither: its tests compare its graph with a recovery that does not either.
     package var attachesAdapters = true
+    /// Whether `recover` orders pairs whose rows one model holds as the other's scaled by weight
+    /// decay (`UntouchedRows`), which needs the weights. The hub index keeps no rows: its tests
+    /// compare its graph with a recovery that does not either.
+    package var ordersByUntouchedRows = true
 
     public init() {}
 

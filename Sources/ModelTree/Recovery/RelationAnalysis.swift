@@ -12,14 +12,15 @@ enum RelationAnalysis {
     /// 3. Each tree: duplicates stand in for their group; `copies` (found from the weights,
     ///    `QuantizedCopies`) hang from their sources; merges (`Merges`, from the mean squares;
     ///    TIES/DARE from `retentions`) from their parents; the rest get a direction, a minimum
-    ///    spanning arborescence and confidences (`TreeSolver`).
+    ///    spanning arborescence and confidences (`TreeSolver`); with `rows` (the exact pass),
+    ///    pairs whose untouched rows order them (`UntouchedRows`) fix those pairs' direction.
     ///
     /// - Parameter progress: the fraction of this stage done, and its name; throws to stop.
     /// - Throws: `.invalidArgument` for `options.trees` over several blocks or the `max` metric
     ///   without its statistic; what `progress` or the rank evidence throw.
     static func graph(_ evidence: RelationEvidence, options: RecoveryOptions, threads: Int,
                       warnings inherited: [String] = [], copies: [QuantizedCopies.Copy] = [],
-                      retentions: [TrimmedMerges.Retention] = [],
+                      retentions: [TrimmedMerges.Retention] = [], rows: UntouchedRows.Tester? = nil,
                       progress: (Double, String) throws -> Void) throws -> ModelGraph {
         let n = evidence.count
         var warnings = inherited
@@ -71,7 +72,7 @@ enum RelationAnalysis {
                     let sub = meanSquare.submatrix(sources.map { localOf[$0]! })
                     let sourceIndex = Dictionary(uniqueKeysWithValues: sources.enumerated().map { ($1, $0) })
                     var bases: [Int: [Int]] = [:]
-                    for r in retentions {
+                    for r in retentions.sorted(by: { $0.share > $1.share }) {      // most retained first (`Merges.find`)
                         if let c = sourceIndex[r.child], let b = sourceIndex[r.base] { bases[c, default: []].append(b) }
                     }
                     merges = Merges.find(meanSquare: sub, children: Array(sources.indices), parents: Array(sources.indices),
@@ -88,10 +89,30 @@ enum RelationAnalysis {
                 let solved = sources.filter { !merged.contains($0) }
                 let solvedLocal = solved.map { localOf[$0]! }
                 func d(_ p: Int, _ c: Int) -> Double { distance[localOf[p]!, localOf[c]!] }
-                let solver = TreeSolver(distance: distance.submatrix(solvedLocal), kurtosis: solved.map { evidence.direction.kurtosis[$0] },
+                let solvedIndex = Dictionary(uniqueKeysWithValues: solved.enumerated().map { ($1, $0) })
+                var solver = TreeSolver(distance: distance.submatrix(solvedLocal), kurtosis: solved.map { evidence.direction.kurtosis[$0] },
                                         sumSquares: solved.map { evidence.direction.sumSquares[$0] }, lambda: options.lambda)
                 let wanted = options.confidenceFor.map { ids in Set(solved.indices.filter { ids.contains(evidence.models[solved[$0]].id) }) }
-                let solution = try solver.solve(direction: options.direction, confidenceFor: wanted)
+                // Pairs the untouched rows order (`UntouchedRows`): each model with its nearest
+                // first, then the edges and runners-up of each tree solved with what is known,
+                // until no pair tested adds an order.
+                var ordered: [UntouchedRows.Order] = []
+                func learn(_ pairs: [(Int, Int)]) throws -> Bool {
+                    guard let rows else { return false }
+                    let fresh = try rows.orders(pairs)
+                    ordered += fresh
+                    solver.known = Set(ordered.map { [solvedIndex[$0.ancestor]!, solvedIndex[$0.descendant]!] })
+                    return !fresh.isEmpty
+                }
+                _ = try learn(UntouchedRows.Tester.nearestPairs(solved, distance: distance.submatrix(solvedLocal)))
+                var solution = try solver.solve(direction: options.direction, confidenceFor: wanted)
+                for _ in 0..<UntouchedRows.rounds {
+                    let asked = solution.parent.indices.flatMap { k in
+                        [solution.parent[k], solution.runnerUp[k]].filter { $0 >= 0 }.map { (solved[$0], solved[k]) }
+                    }
+                    guard try learn(asked) else { break }
+                    solution = try solver.solve(direction: options.direction, confidenceFor: wanted)
+                }
                 let directionUnsure = solution.directionUnsure && solved.count > 1
                 var root = solved[0]
                 for (k, p) in solution.parent.enumerated() {
@@ -107,12 +128,21 @@ enum RelationAnalysis {
                                                  distance: d(solved[p], solved[k]), confidence: confidence,
                                                  unsure: !(confidence >= unsureConfidence) || directionUnsure,
                                                  evidence: edgeEvidence))
+                    if let order = ordered.first(where: { $0.ancestor == solved[p] && $0.descendant == solved[k] }) {
+                        warnings.append(order.note(evidence.models.map(\.id)))
+                    }
                 }
                 edges += typedEdges(copies: tree.compactMap { copyOf[$0] }, merges: merges, distance: d)
                 for m in tree where standIn[m] != m {
                     edges.append(ModelGraph.Edge(parent: standIn[m], child: m, type: .finetune, distance: 0, confidence: 0, unsure: true))
                 }
                 trees.append(ModelGraph.Tree(members: tree, root: root, direction: solution.direction, directionUnsure: directionUnsure))
+                if !ordered.isEmpty && options.direction == .auto {
+                    let (mode, share) = solver.modeOfKnownPairs()
+                    let read = mode.map { "\($0 == .finetune ? "fine-tuning" : "further training") read from them" } ?? "which does not choose the direction"
+                    warnings.append("tree of '\(evidence.models[tree[0]].id)': of the \(ordered.count) pairs whose order the untouched rows decide, "
+                        + "the kurtosis of \(Formatting.fixed(100 * share, 0)) % of tensors falls from ancestor to descendant; \(read)")
+                }
                 if directionUnsure {
                     warnings.append("tree of '\(evidence.models[tree[0]].id)': the weights cannot tell fine-tuning from further training (a chain reads the same both ways); assumed fine-tuning")
                 }

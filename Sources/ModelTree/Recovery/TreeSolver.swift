@@ -9,6 +9,12 @@
 /// kurtosis is in the wrong order for the tree's direction mode, and the fraction whose norm is
 /// (a child's is the larger, in either mode); ties count half. When every tensor agrees on both
 /// this is the paper's K; a near-tie costs half a penalty instead of a whole one.
+///
+/// Where the weights order a pair outright (`UntouchedRows`: rows of the descendant are the
+/// ancestor's scaled by weight decay), that order overrides both votes, in either mode: K is 0
+/// for ancestor → descendant and 1 for the reverse. Those pairs also choose the mode under
+/// `auto`: the one whose kurtosis order agrees more with them (a kurtosis vote cannot order a
+/// light fine-tune; it can still say which way kurtosis moves in a family whose pairs are known).
 struct TreeSolver {
     /// Distances between the tree's members.
     var distance: SquareMatrix<Double>
@@ -17,6 +23,8 @@ struct TreeSolver {
     /// Squared norm per member and direction tensor; NaN where undefined.
     var sumSquares: [[Double]]
     var lambda: Double
+    /// Pairs [ancestor, descendant] (local indices) whose order the weights decide.
+    var known: Set<[Int]> = []
 
     var size: Int { kurtosis.count }
 
@@ -46,7 +54,8 @@ struct TreeSolver {
         }
         var best: (mode: DirectionMode, cost: SquareMatrix<Double>, parent: [Int], total: Double)?
         var unsure = false
-        let modes: [DirectionMode] = requested == .auto ? [.finetune, .generalization] : [requested]
+        let told = requested == .auto ? modeOfKnownPairs().mode : nil
+        let modes: [DirectionMode] = requested != .auto ? [requested] : told.map { [$0] } ?? [.finetune, .generalization]
         for mode in modes {
             let m = objective(mode)
             guard let parent = Arborescence.minimum(cost: m) else {
@@ -65,8 +74,44 @@ struct TreeSolver {
         }
         let chosen = best!
         let (confidence, runnerUp) = confidences(chosen.parent, chosen.cost, chosen.total, only: confidenceFor)
-        return Solution(parent: chosen.parent, confidence: confidence, runnerUp: runnerUp, direction: chosen.mode, directionUnsure: unsure)
+        return preferringAncestors(Solution(parent: chosen.parent, confidence: confidence, runnerUp: runnerUp, direction: chosen.mode,
+                                            directionUnsure: unsure))
     }
+
+    /// An unsure edge p → j whose runner-up is p's own parent q, where the weights order q before
+    /// p (`known`) and not j before q, hangs from q instead, still unsure, p its runner-up: the
+    /// tree cannot tell the two parents apart, and of a model and its light fine-tune the model
+    /// is more often the parent of the rest (`NearIdenticalCandidates`; zoo 1's full fine-tunes
+    /// sat under lm-a's 40-step fine-tune by 1e-5 of distance).
+    func preferringAncestors(_ solution: Solution) -> Solution {
+        var result = solution
+        for j in solution.parent.indices {
+            let p = solution.parent[j], q = solution.runnerUp[j]
+            guard p >= 0, q >= 0, !(solution.confidence[j] >= unsureConfidence), solution.parent[p] == q,
+                  known.contains([q, p]), !known.contains([j, q]) else { continue }
+            result.parent[j] = q
+            result.runnerUp[j] = p
+        }
+        return result
+    }
+
+    /// The mode whose kurtosis order agrees more with the `known` pairs: the share of their
+    /// kurtosis votes (mean over the pairs of the fraction of tensors) that agree under fine-tuning,
+    /// and the mode — nil when no pair has votes, or the share is within `modeMargin` of ½.
+    func modeOfKnownPairs() -> (mode: DirectionMode?, finetuneShare: Double) {
+        var sum = 0.0, count = 0
+        for pair in known.sorted(by: { ($0[0], $0[1]) < ($1[0], $1[1]) }) {
+            guard let v = votes(parent: pair[0], child: pair[1], .finetune).kurtosis else { continue }
+            sum += v.agreeing / Double(v.total)
+            count += 1
+        }
+        guard count > 0 else { return (nil, .nan) }
+        let share = sum / Double(count)
+        return (Swift.abs(share - 0.5) <= Self.modeMargin ? nil : (share > 0.5 ? .finetune : .generalization), share)
+    }
+
+    /// Known pairs whose kurtosis votes split this close to even do not choose the mode.
+    static let modeMargin = 0.05
 
     /// M = D + λ · mean(D) · K for one orientation.
     ///
@@ -91,9 +136,12 @@ struct TreeSolver {
         return m
     }
 
-    /// K[i][j]: how much the evidence disagrees with i → j under `mode`, in [0, 1]: the mean of
-    /// the fractions of tensors voting against it (`votes`).
+    /// K[i][j]: how much the evidence disagrees with i → j under `mode`, in [0, 1]: 0 or 1 where
+    /// the weights order the pair (`known`), else the mean of the fractions of tensors voting
+    /// against it (`votes`).
     func disagreement(parent i: Int, child j: Int, _ mode: DirectionMode) -> Double {
+        if known.contains([i, j]) { return 0 }
+        if known.contains([j, i]) { return 1 }
         let (kurt, norm) = votes(parent: i, child: j, mode)
         // Votes are multiples of 1/2, so total − agreeing is exactly the count against.
         func against(_ v: ModelGraph.EdgeEvidence.Votes?) -> Double? { v.map { (Double($0.total) - $0.agreeing) / Double($0.total) } }

@@ -1,0 +1,182 @@
+/// Rows one model holds as a scalar multiple of another's: which way training went, from the rows
+/// a fine-tune never touched.
+///
+/// A row of a lookup table (a token embedding) whose token never occurs in a fine-tune's data
+/// gets zero gradient, so AdamW moves it only by its decoupled weight decay: every such row of the
+/// child is the parent's times one c = Π(1 − lr_t · wd) < 1, to float rounding. Measured on zoo 1
+/// (`tools/untouched_rows.py`): lm-a → lm-a-light (40 steps at lr 2e-5) 207 of 384 embedding rows
+/// scaled by c = 0.999958 within 4e-7 of their norm, the next row 8e-4 away; the full fine-tunes,
+/// stored in BF16, 184–192 rows by 0.99249, within their grid's rounding (2e-3) against 1.2e-2
+/// for the next. Weight decay cannot make c > 1, so c orders the pair: a kurtosis or norm vote
+/// cannot order an update that small (issue 12). The order is an ancestry, not an edge: a
+/// grandchild's rows are its grandparent's times c₁c₂, and two siblings' common untouched rows
+/// differ by c₂/c₁, which orders them by their decay (never against a true edge). With weight
+/// decay 0 the rows are bit-equal (a merged LoRA's embedding): related, but no direction.
+///
+/// Which tensors: the 2-D tensors with the most rows, when they have more rows than columns (a
+/// vocabulary's rows, the embedding and an untied head: a dense matrix's rows all get
+/// gradient); a synthetic family of square matrices reads nothing. Cost per pair: at most
+/// `sampledRows` rows of each such tensor of both models, decoded once (1024 × 4096 × 2 tensors
+/// for a Llama-3 8B, against the pass's 8e9 elements per model).
+enum UntouchedRows {
+    /// A row is scaled when its residual ‖b − αa‖ is within this many of the coarser side's unit
+    /// roundoff of ‖b‖, plus `trainingRounding`: rounding a scaled row to a storage grid moves
+    /// each element by at most one unit roundoff of its value (measured at most 0.55 on zoo 1's
+    /// BF16 children).
+    static let rowTolerance = 1.0
+    /// AdamW rounds p·(1 − lr·wd) in F32 at every step, up to an ulp each time: measured 4e-7 of
+    /// the row's norm after 40 steps; 2^-16 leaves room for hundreds of steps and stays 50 times
+    /// below the smallest update measured on a touched row (8e-4, the light fine-tune's).
+    static let trainingRounding = 0x1p-16
+    /// A row's α is the common c when within this many standard errors of the median — a row's α
+    /// is off by about its residual over √columns — and c is told from 1 (decisive) when the
+    /// median is farther from 1 than that.
+    static let factorTolerance = 4.0
+    /// Fewer scaled rows than this say nothing (a row of a dense matrix that happened to move
+    /// along itself).
+    static let minimumRows = 8
+    /// Rows read per tensor and model, evenly spaced when there are more.
+    static let sampledRows = 1024
+
+    /// What the rows of one pair say: b's rows as a's times `factor`.
+    struct Scaling: Equatable, Sendable {
+        var tensor: String
+        /// Rows read.
+        var rows: Int
+        /// Rows that are a's times `factor` (to rounding).
+        var scaled: Int
+        /// The median α of the scaled rows: b ≈ factor · a.
+        var factor: Double
+        /// Whether `factor` is told from 1: below 1, a is an ancestor of b; above, b of a.
+        var decisive: Bool
+    }
+
+    /// The tensors the test reads (see the type's comment), among `names`, of `model`.
+    static func lookupTables(_ model: Model, among names: [String]) -> [String] {
+        let tables = names.compactMap { name -> (String, Int)? in
+            guard let t = model.tensor(named: name), t.isWeight, t.shape.count == 2, t.undecodableReason == nil,
+                  t.shape[0] > t.shape[1], t.shape[1] >= 2 else { return nil }
+            return (name, t.shape[0])
+        }
+        let most = tables.map(\.1).max() ?? 0
+        return tables.filter { $0.1 == most }.map(\.0).sorted()
+    }
+
+    /// The rows read of a tensor of `rows` rows: all, or `sampledRows` evenly spaced.
+    static func sample(rows: Int) -> [Int] {
+        rows <= sampledRows ? Array(0..<rows) : (0..<sampledRows).map { $0 * rows / sampledRows }
+    }
+
+    /// The scaling of `b`'s rows from `a`'s (two tensors of one 2-D shape); nil when fewer than
+    /// `minimumRows` rows are scaled by one common factor.
+    static func measure(_ a: TensorView, _ b: TensorView) throws -> Scaling? {
+        guard a.shape == b.shape, a.shape.count == 2 else { return nil }
+        let rows = a.shape[0], columns = a.shape[1]
+        guard rows > 0, columns > 0 else { return nil }
+        let tolerance = rowTolerance * Swift.max(a.unitRoundoff, b.unitRoundoff) + trainingRounding
+        let spread = factorTolerance * tolerance / Double(columns).squareRoot()
+        var x = [Float](repeating: 0, count: columns), y = [Float](repeating: 0, count: columns)
+        var factors: [Double] = []
+        let picked = sample(rows: rows)
+        for r in picked {
+            let range = (r * columns)..<((r + 1) * columns)
+            try x.withUnsafeMutableBufferPointer { try a.decode(range, into: $0.baseAddress!) }
+            try y.withUnsafeMutableBufferPointer { try b.decode(range, into: $0.baseAddress!) }
+            var aa = 0.0, ab = 0.0, bb = 0.0
+            for k in 0..<columns {
+                let u = Double(x[k]), v = Double(y[k])
+                aa += u * u; ab += u * v; bb += v * v
+            }
+            guard aa > 0, bb > 0, aa.isFinite, bb.isFinite else { continue }
+            let alpha = ab / aa
+            var residual = 0.0
+            for k in 0..<columns { let e = Double(y[k]) - alpha * Double(x[k]); residual += e * e }
+            if residual <= tolerance * tolerance * bb { factors.append(alpha) }
+        }
+        guard factors.count >= minimumRows else { return nil }
+        factors.sort()
+        let median = factors.count % 2 == 1 ? factors[factors.count / 2]
+            : (factors[factors.count / 2 - 1] + factors[factors.count / 2]) / 2
+        let scaled = factors.filter { Swift.abs($0 - median) <= spread }.count
+        guard scaled >= minimumRows else { return nil }
+        return Scaling(tensor: a.name, rows: picked.count, scaled: scaled, factor: median,
+                       decisive: Swift.abs(median - 1) > spread)
+    }
+
+    /// One pair's verdict: `ancestor`'s rows, scaled by `scaling.factor` < 1, are `descendant`'s
+    /// (the factor is the descendant's over the ancestor's, whichever way the pair was read).
+    struct Order: Equatable, Sendable {
+        var ancestor: Int
+        var descendant: Int
+        var scaling: Scaling
+    }
+
+    /// Models nearest each model whose pair is tested first: its parent is nearly always among
+    /// them (a fine-tune is nearer its parent than its siblings and grandparent are); the tree's
+    /// edges and runners-up are tested next (`RelationAnalysis`).
+    static let neighbours = 3
+    /// Solves after the first that test the new tree's edges and runners-up, at most: each adds
+    /// only pairs not tested before, and a tree whose pairs add nothing ends it.
+    static let rounds = 3
+
+    /// The test over one architecture group's models, each pair read at most once.
+    final class Tester {
+        let models: [Model]
+        /// The lookup tables read (`lookupTables`), never empty.
+        let tables: [String]
+        private var tested: Set<[Int]> = []
+
+        /// Nil when the models have no lookup table: nothing is read.
+        init?(models: [Model], tensors names: [String]) {
+            guard let first = models.first else { return nil }
+            let tables = UntouchedRows.lookupTables(first, among: names)
+            guard !tables.isEmpty else { return nil }
+            self.models = models
+            self.tables = tables
+        }
+
+        /// The decisive verdicts of the pairs (model indices, either order) not tested before. A
+        /// pair whose tables disagree (one decisive one way, one the other) says nothing.
+        func orders(_ pairs: [(Int, Int)]) throws -> [Order] {
+            var result: [Order] = []
+            for (x, y) in pairs where x != y && tested.insert([Swift.min(x, y), Swift.max(x, y)]).inserted {
+                let (a, b) = (Swift.min(x, y), Swift.max(x, y))
+                var verdicts: [Scaling] = []
+                for name in tables {
+                    guard let ta = models[a].tensor(named: name), let tb = models[b].tensor(named: name),
+                          let s = try measure(ta, tb) else { continue }
+                    verdicts.append(s)
+                }
+                let decisive = verdicts.filter(\.decisive)
+                guard let best = decisive.max(by: { ($0.scaled, $1.tensor) < ($1.scaled, $0.tensor) }),
+                      decisive.allSatisfy({ ($0.factor < 1) == (best.factor < 1) }) else { continue }
+                if best.factor < 1 {
+                    result.append(Order(ancestor: a, descendant: b, scaling: best))
+                } else {
+                    var reversed = best
+                    reversed.factor = 1 / best.factor
+                    result.append(Order(ancestor: b, descendant: a, scaling: reversed))
+                }
+            }
+            return result
+        }
+
+        /// Each of `members` with its `neighbours` nearest other members by `distance` (indexed
+        /// like `members`).
+        static func nearestPairs(_ members: [Int], distance: SquareMatrix<Double>) -> [(Int, Int)] {
+            members.indices.flatMap { c in
+                members.indices.filter { $0 != c }.sorted { (distance[$0, c], $0) < (distance[$1, c], $1) }
+                    .prefix(neighbours).map { (members[c], members[$0]) }
+            }
+        }
+    }
+}
+
+extension UntouchedRows.Order {
+    /// Why the edge's direction is known, for the graph's warnings (`ids`: the models' ids).
+    func note(_ ids: [String]) -> String {
+        "edge '\(ids[ancestor])' → '\(ids[descendant])': \(scaling.scaled) of \(scaling.rows) rows of '\(scaling.tensor)' are the parent's "
+            + "scaled by \(Formatting.significant(scaling.factor, 6)) (weight decay on rows the training never updated): "
+            + "the direction is the weights'"
+    }
+}
