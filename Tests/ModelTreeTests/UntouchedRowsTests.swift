@@ -7,7 +7,7 @@ import Testing
 /// AdamW builds them — each step rounds p · (1 − lr_t · wd) to F32 — so the factor and the rows are
 /// known by construction, not from the code under test.
 @Suite struct UntouchedRowsTests {
-    static let rows = 96, columns = 32
+    static let rows = 160, columns = 32
     /// Rows 0..<untouched never get a gradient.
     static let untouched = 40
 
