@@ -46,7 +46,8 @@ let package = Package(
         .target(name: "ModelTreeKernels"),
         // A pthread_atfork handler that keeps a forked child of a host from livelocking in the
         // Swift runtime's swift_once (Sources/ModelTreeRuntime/fork_guard.c); in libmodeltree.so.
-        .target(name: "ModelTreeRuntime"),
+        .target(name: "ModelTreeRuntime",
+                cSettings: staticStdlib ? [.define("MODELTREE_STATIC_RUNTIME")] : []),
         .executableTarget(
             name: "ModelTreeCLI",
             dependencies: [

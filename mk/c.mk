@@ -160,7 +160,7 @@ test-c: check-header $(MT_STAGE)/lib/pkgconfig/modeltree.pc $(MT_OUT)/zoo.json
 # control without it shows the hazard is still there (exit 3, a hang) or says it is gone.
 test-runtime:
 	mkdir -p $(MT_OUT)/runtime
-	$(CLANG) -O2 -c $(MT_ROOT)/Sources/ModelTreeRuntime/fork_guard.c -I$(MT_ROOT)/Sources/ModelTreeRuntime/include \
+	$(CLANG) -O2 -DMODELTREE_STATIC_RUNTIME -c $(MT_ROOT)/Sources/ModelTreeRuntime/fork_guard.c -I$(MT_ROOT)/Sources/ModelTreeRuntime/include \
 	    -o $(MT_OUT)/runtime/fork_guard.o
 	$(MT_TOOLCHAIN)/usr/bin/swiftc -O -static-stdlib $(MT_ROOT)/Tests/runtime/fork_once.swift $(MT_OUT)/runtime/fork_guard.o \
 	    -o $(MT_OUT)/runtime/fork_once

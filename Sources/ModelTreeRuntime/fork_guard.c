@@ -14,25 +14,22 @@
  *
  * The fix: clear the cached TID in the child (pthread_atfork), so the child's main thread asks
  * the kernel again. The variable is the runtime's own; it is reachable when the runtime is linked
- * into libmodeltree.so (MODELTREE_STATIC_STDLIB, every distributed build). With the toolchain's
- * shared runtime it is not exported: the weak reference is then NULL and nothing is done.
+ * into libmodeltree.so (MODELTREE_STATIC_STDLIB, every distributed build), which Package.swift
+ * tells this file by MODELTREE_STATIC_RUNTIME. With the toolchain's shared runtime it is not
+ * exported and nothing is done. (A weak reference cannot stand in for the switch: the address of
+ * an undefined weak thread-local is not NULL in a shared library, and writing it crashes.)
  */
 #include "fork_guard.h"
 
 #include <pthread.h>
 
+#ifdef MODELTREE_STATIC_RUNTIME
 /* swift::threading_impl::linux::ulock_get_tid()::tid, by its mangled name. */
-extern __thread int _ZZN5swift14threading_impl5linux13ulock_get_tidEvE3tid __attribute__((weak));
+extern __thread int _ZZN5swift14threading_impl5linux13ulock_get_tidEvE3tid;
 
-static void forget_parent_tid(void) {
-    if (&_ZZN5swift14threading_impl5linux13ulock_get_tidEvE3tid)
-        _ZZN5swift14threading_impl5linux13ulock_get_tidEvE3tid = 0;
-}
-
-int mtr_fork_guard_active(void) {
-    return &_ZZN5swift14threading_impl5linux13ulock_get_tidEvE3tid != 0;
-}
+static void forget_parent_tid(void) { _ZZN5swift14threading_impl5linux13ulock_get_tidEvE3tid = 0; }
 
 __attribute__((constructor)) static void install_fork_guard(void) {
     (void)pthread_atfork(NULL, NULL, forget_parent_tid);
 }
+#endif

@@ -520,22 +520,31 @@ static void test_candidate_upload(void) {
     zoo_free(&z);
 }
 
+/* A copy of the example zoo in dir/zoo (its path into `path`) and the graph recover gives it;
+ * NULL (a failed check recorded) if either fails. */
+static modeltree_graph_t *copy_zoo(const char *dir, char *path, size_t size) {
+    char command[9000];
+    snprintf(command, sizeof command, "cp -r '%s' '%s/zoo'", g_zoo, dir);
+    snprintf(path, size, "%s/zoo", dir);
+    modeltree_collection_t *c = NULL;
+    modeltree_graph_t *g = NULL;
+    CHECK(system(command) == 0);
+    CHECK_STATUS(MODELTREE_OK, modeltree_collection_create(&c));
+    CHECK_STATUS(MODELTREE_OK, modeltree_collection_add_path(c, NULL, path));
+    CHECK_STATUS(MODELTREE_OK, modeltree_recover(&g, c, NULL));
+    modeltree_collection_free(c);
+    return g;
+}
+
 /* add_path_noted: what a folder holds but cannot be read is named, never silently skipped; the
  * readable models are added all the same. */
 static void test_add_path_notes_unread(void) {
     if (!g_zoo) harness_skip("--zoo not given");
     char *dir = temp_dir();
     REQUIRE(dir != NULL);
-    char command[9000], path[4200], file[4300];
-    snprintf(command, sizeof command, "cp -r '%s' '%s/zoo'", g_zoo, dir);
-    REQUIRE(system(command) == 0);
-    snprintf(path, sizeof path, "%s/zoo", dir);
-    modeltree_collection_t *c = NULL;
-    modeltree_graph_t *want = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE_OK(modeltree_collection_add_path(c, NULL, path));
-    REQUIRE_OK(modeltree_recover(&want, c, NULL));
-    modeltree_collection_free(c);
+    char path[4200], file[4300];
+    modeltree_graph_t *want = copy_zoo(dir, path, sizeof path);
+    REQUIRE(want != NULL);
     /* Two entries the loader does not read: Keras weights, and a GGUF that lost its extension. */
     snprintf(file, sizeof file, "%s/keras.h5", path);
     FILE *f = fopen(file, "wb");
@@ -588,15 +597,8 @@ static void test_zoo_files_and_verify(void) {
     char *dir = temp_dir();
     REQUIRE(dir != NULL);
     char command[9000], path[4200];
-    snprintf(command, sizeof command, "cp -r '%s' '%s/zoo'", g_zoo, dir);
-    REQUIRE(system(command) == 0);
-    snprintf(path, sizeof path, "%s/zoo", dir);
-    modeltree_collection_t *c = NULL;
-    modeltree_graph_t *want = NULL;
-    REQUIRE_OK(modeltree_collection_create(&c));
-    REQUIRE_OK(modeltree_collection_add_path(c, NULL, path));
-    REQUIRE_OK(modeltree_recover(&want, c, NULL));
-    modeltree_collection_free(c);
+    modeltree_graph_t *want = copy_zoo(dir, path, sizeof path);
+    REQUIRE(want != NULL);
 
     char db[4200];
     index_path(db, sizeof db, dir);

@@ -72,7 +72,7 @@ enum RelationAnalysis {
                     let sub = meanSquare.submatrix(sources.map { localOf[$0]! })
                     let sourceIndex = Dictionary(uniqueKeysWithValues: sources.enumerated().map { ($1, $0) })
                     var bases: [Int: [Int]] = [:]
-                    for r in retentions {
+                    for r in retentions.sorted(by: { $0.share > $1.share }) {      // most retained first (`Merges.find`)
                         if let c = sourceIndex[r.child], let b = sourceIndex[r.base] { bases[c, default: []].append(b) }
                     }
                     merges = Merges.find(meanSquare: sub, children: Array(sources.indices), parents: Array(sources.indices),
