@@ -31,10 +31,10 @@ static int x86_supports(mtk_isa isa)
     if ((xcr0 & 0x6) != 0x6) return 0;                   /* XMM and YMM state */
     if (__get_cpuid_max(0, 0) < 7) return 0;
     __cpuid_count(7, 0, a, b, c, d);
-    const int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1;
+    const int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
     if (isa == MTK_ISA_AVX2) return avx2;
-    if (isa == MTK_ISA_AVX512)
-        return avx2 && avx512f && avx512bw && (xcr0 & 0xE0) == 0xE0;   /* opmask, ZMM0-15, ZMM16-31 */
+    if (isa == MTK_ISA_AVX512)   /* VL: 256-bit operations in EVEX form, on all 32 registers */
+        return avx2 && avx512f && avx512bw && avx512vl && (xcr0 & 0xE0) == 0xE0;   /* opmask, ZMM0-15, ZMM16-31 */
     return 0;
 }
 #endif

@@ -8,6 +8,7 @@
  * cpuid said yes. Everything defined here is static: no copy compiled for one set can be picked by
  * the linker for another (the classic hazard of compiling shared inline code with -mavx2).
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -42,6 +42,10 @@ MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return _mm256_fmadd_pd(a, b, c); }
 MTK_INLINE vd vd_add_widened(vd t, vf a) {
     return _mm256_add_pd(_mm256_add_pd(t, _mm256_cvtps_pd(_mm256_castps256_ps128(a))), _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)));
 }
+/* t + (the low half of a's lanes + the high half, in float) widened (TILE_FLUSH in pair.inc). */
+MTK_INLINE vd vd_add_folded(vd t, vf a) {
+    return _mm256_add_pd(t, _mm256_cvtps_pd(_mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1))));
+}
 MTK_INLINE double vd_sum(vd a) {
     __m128d t = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
     return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));

@@ -33,6 +33,14 @@ MTK_INLINE vd vd_add_widened(vd t, vf a) {
     __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
     return _mm512_add_pd(_mm512_add_pd(t, lo), hi);
 }
+/* t + (the low half of a's lanes + the high half, in float) widened: one conversion instead of two
+ * (the pair tiles' flush; see TILE_FLUSH in pair.inc). */
+MTK_INLINE vd vd_add_folded(vd t, vf a) {
+    /* 512-bit operations only: a 256-bit add is VEX-encoded without AVX-512 VL, which reaches
+     * only registers 0-15, and the tiles then spilled accumulators. */
+    const vf folded = _mm512_add_ps(a, _mm512_shuffle_f32x4(a, a, 0x4E));   /* lanes 0-7 + 8-15 */
+    return _mm512_add_pd(t, _mm512_cvtps_pd(_mm512_castps512_ps256(folded)));
+}
 MTK_INLINE double vd_sum(vd a) {
     __m256d t = _mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd(a, 1));
     __m128d u = _mm_add_pd(_mm256_castpd256_pd128(t), _mm256_extractf128_pd(t, 1));

@@ -32,6 +32,8 @@ MTK_INLINE vd vd_load(const double *p) { return vld1q_f64(p); }
 MTK_INLINE void vd_store(double *p, vd x) { vst1q_f64(p, x); }
 MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return vfmaq_f64(c, a, b); }
 MTK_INLINE vd vd_add_widened(vd t, vf a) { return vaddq_f64(vaddq_f64(t, vcvt_f64_f32(vget_low_f32(a))), vcvt_high_f64_f32(a)); }
+/* t + (lanes 0-1 of a + lanes 2-3, in float) widened (TILE_FLUSH in pair.inc). */
+MTK_INLINE vd vd_add_folded(vd t, vf a) { return vaddq_f64(t, vcvt_f64_f32(vadd_f32(vget_low_f32(a), vget_high_f32(a)))); }
 MTK_INLINE double vd_sum(vd a) { return vgetq_lane_f64(a, 0) + vgetq_lane_f64(a, 1); }
 
 /* Stored elements, VW of them from any address (decode.inc): byte loads, so no alignment. */

@@ -29,6 +29,7 @@ MTK_INLINE vd vd_load(const double *p) { return *p; }
 MTK_INLINE void vd_store(double *p, vd x) { *p = x; }
 MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return a * b + c; }
 MTK_INLINE vd vd_add_widened(vd t, vf a) { return t + (double)a; }
+MTK_INLINE vd vd_add_folded(vd t, vf a) { return t + (double)a; }   /* one lane: nothing to fold */
 MTK_INLINE double vd_sum(vd a) { return a; }
 
 /* Stored elements, one at a time (decode.inc). */

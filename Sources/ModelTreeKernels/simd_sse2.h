@@ -44,6 +44,8 @@ MTK_INLINE void vd_store(double *p, vd x) { _mm_storeu_pd(p, x); }
 MTK_INLINE vd vd_madd(vd a, vd b, vd c) { return _mm_add_pd(_mm_mul_pd(a, b), c); }
 /* t + the lanes of a widened exactly: (t + lanes 0-1) + lanes 2-3. */
 MTK_INLINE vd vd_add_widened(vd t, vf a) { return _mm_add_pd(_mm_add_pd(t, _mm_cvtps_pd(a)), _mm_cvtps_pd(_mm_movehl_ps(a, a))); }
+/* t + (lanes 0-1 of a + lanes 2-3, in float) widened (TILE_FLUSH in pair.inc). */
+MTK_INLINE vd vd_add_folded(vd t, vf a) { return _mm_add_pd(t, _mm_cvtps_pd(_mm_add_ps(a, _mm_movehl_ps(a, a)))); }
 MTK_INLINE double vd_sum(vd a) { return _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a))); }
 
 /* Stored elements, VW of them from any address (decode.inc). */

@@ -92,7 +92,7 @@ final class FastPathTests: XCTestCase {
         }
     }
 
-    /// From `PairwiseStatistics.gramMinimumModels` models the sums come from the Gram form
+    /// From `PairwiseStatistics.gramMinimumModels(kernels)` models the sums come from the Gram form
     /// (where the set fuses multiply and add; the threshold lowered here to keep the Double loops
     /// small): on a family with a chain of deltas a millionth of the weights, an exact duplicate
     /// and a BF16-rounded copy (the pairs the form must hand to the direct kernel), RMS and

@@ -124,13 +124,13 @@ enum RelationAnalysis {
                         runnerUp: other < 0 ? nil : .init(parent: solved[other], distance: d(solved[other], solved[k])),
                         kurtosisVotes: votes.kurtosis, normVotes: votes.norm,
                         largestRank: largestRanks.map { $0[b][solvedLocal[p], solvedLocal[k]] })
+                    // An edge the untouched rows order keeps its direction whatever the tree's mode.
+                    let order = ordered.first { $0.ancestor == solved[p] && $0.descendant == solved[k] }
                     edges.append(ModelGraph.Edge(parent: solved[p], child: solved[k], type: .finetune,
                                                  distance: d(solved[p], solved[k]), confidence: confidence,
-                                                 unsure: directionUnsure,
+                                                 unsure: directionUnsure && order == nil,
                                                  evidence: edgeEvidence))
-                    if let order = ordered.first(where: { $0.ancestor == solved[p] && $0.descendant == solved[k] }) {
-                        warnings.append(order.note(evidence.models.map(\.id)))
-                    }
+                    if let order { warnings.append(order.note(evidence.models.map(\.id))) }
                 }
                 edges += typedEdges(copies: tree.compactMap { copyOf[$0] }, merges: merges, distance: d)
                 for m in tree where standIn[m] != m {

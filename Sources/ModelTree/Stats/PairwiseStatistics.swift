@@ -1,3 +1,5 @@
+import ModelTreeKernels
+
 /// Everything the recovery needs from the weights, gathered in one streaming pass over the
 /// selected tensors: per-model moments and, for every pair of models, how far apart they are.
 ///
@@ -59,7 +61,7 @@ extension PairwiseStatistics {
     /// pair: Σ (a − b)² and max |a − b|), added in segment order, so results do not depend on the
     /// thread count. Within a segment, blocks of all n models are decoded into cache and compared
     /// pair by pair from there (`KernelSet.addSquaredDistances`, or its Gram form from
-    /// `gramMinimumModels` models: `usesGram`): the weights are read once.
+    /// `gramMinimumModels(kernels)` models: `usesGram`): the weights are read once.
     ///
     /// Cost: O(n² · elements) arithmetic, O(n · elements) bytes read.
     /// - Parameters:
@@ -67,13 +69,14 @@ extension PairwiseStatistics {
     ///     loop does less work and `maxNormalized` is NaN off the diagonal.
     ///   - threads: worker threads.
     ///   - kernels: the vector kernels (tests force each set the CPU runs).
-    ///   - gramFrom: the fewest models summed by the Gram form (`usesGram`; tests lower it).
+    ///   - gramFrom: the fewest models summed by the Gram form (nil: `gramMinimumModels(kernels)`;
+    ///     tests lower it).
     ///   - progress: called on the caller's thread after each tensor with the fraction done;
     ///     throws to stop.
     /// - Throws: what `progress` throws; `.io` when a file cannot be read or has changed.
     static func gather(models: [Model], tensorNames: [String], maxDifference: Bool = true,
                        threads: Int = defaultThreadCount, kernels: KernelSet = .active,
-                       gramFrom: Int = gramMinimumModels,
+                       gramFrom: Int? = nil,
                        progress: (Double) throws -> Void) throws -> PairwiseStatistics {
         let n = models.count
         var result = PairwiseStatistics(modelCount: n)
@@ -146,16 +149,22 @@ extension PairwiseStatistics {
 
     /// Whether the pass sums pairs by the Gram form (`KernelSet.addSquaredDistancesGram`): a
     /// fixed rule, never a timing. Only for the sums alone (the maximum needs the differences),
-    /// on sets with a fused multiply-add, from `gramMinimumModels` models (`from`, for tests):
-    /// the centring costs O(n) per element against the O(n²) pair work. Where adds and FMAs
-    /// run on the same two ports (Intel cores) the form halves the pair arithmetic; where they
-    /// have ports of their own (AMD Zen 4, measured in bench/kernels) the direct kernel is as
-    /// fast, and the form overtakes it with AVX-512 only from about 96 models.
-    static func usesGram(models n: Int, maxDifference: Bool, kernels: KernelSet, from: Int = gramMinimumModels) -> Bool {
-        !maxDifference && kernels.fusesMultiplyAdd && n >= from
+    /// on sets with a fused multiply-add, from `gramMinimumModels(kernels)` models (`from`, for
+    /// tests): the centring costs O(n) per element against the O(n²) pair work.
+    static func usesGram(models n: Int, maxDifference: Bool, kernels: KernelSet, from: Int? = nil) -> Bool {
+        !maxDifference && kernels.fusesMultiplyAdd && n >= (from ?? gramMinimumModels(kernels))
     }
 
-    static let gramMinimumModels = 96
+    /// The fewest models the Gram form sums (measured on one block of the driver's size, rows
+    /// 10 % apart, bench/kernels/README.md). With AVX2 it is 1.1x the direct kernel from 96 models
+    /// (36 against 41 G pair-elements/s at 128), and where adds and FMAs share ports (Intel
+    /// cores) it halves the pair arithmetic. With AVX-512 on Zen 4 the direct kernel's
+    /// subtraction has pipes of its own: the two run at 44.7 and 44.0 G/s at 128 models, and the
+    /// whole n128 x 25M run took 1-2 % less CPU without the form (its centred copy of the block
+    /// doubles what the pass keeps in L2); it gains 2 % from 192 models and 6 % from 384.
+    static func gramMinimumModels(_ kernels: KernelSet) -> Int {
+        kernels.table.pointee.isa == MTK_ISA_AVX512 ? 384 : 96
+    }
 
     /// What one segment contributes: per-model moments and per-pair sums (a < b).
     struct SegmentPartial: Sendable {

@@ -13,9 +13,12 @@
 /// differ by c₂/c₁, which orders them by their decay (never against a true edge). With weight
 /// decay 0 the rows are bit-equal (a merged LoRA's embedding): related, but no direction.
 ///
-/// Which tensors: the 2-D tensors with the most rows, when they have more rows than columns (a
-/// vocabulary's rows, the embedding and an untied head: a dense matrix's rows all get
-/// gradient); a synthetic family of square matrices reads nothing. Cost per pair: at most
+/// Which tensors: the 2-D tensors with the most rows, when those are more than `tallness` times
+/// the columns — a vocabulary's rows (the embedding and an untied head; 30k–256k rows of 0.7–8k
+/// columns in BERT, GPT-2, Llama 3, zoo 1's 384 of 64), not a dense matrix, whose rows all get
+/// gradient (an MLP's up-projection is 2.7–4 times as tall as wide in Llama, GPT-2 and ViT, and is
+/// not the tallest where there is a vocabulary). The ViT zoos and a synthetic family of square
+/// matrices read nothing. Cost per pair: at most
 /// `sampledRows` rows of each such tensor of both models, decoded once (1024 × 4096 × 2 tensors
 /// for a Llama-3 8B, against the pass's 8e9 elements per model).
 enum UntouchedRows {
@@ -35,6 +38,8 @@ enum UntouchedRows {
     /// Fewer scaled rows than this say nothing (a row of a dense matrix that happened to move
     /// along itself).
     static let minimumRows = 8
+    /// A lookup table has more than this many rows per column (see the type's comment).
+    static let tallness = 4
     /// Rows read per tensor and model, evenly spaced when there are more.
     static let sampledRows = 1024
 
@@ -55,7 +60,7 @@ enum UntouchedRows {
     static func lookupTables(_ model: Model, among names: [String]) -> [String] {
         let tables = names.compactMap { name -> (String, Int)? in
             guard let t = model.tensor(named: name), t.isWeight, t.shape.count == 2, t.undecodableReason == nil,
-                  t.shape[0] > t.shape[1], t.shape[1] >= 2 else { return nil }
+                  t.shape[0] > tallness * t.shape[1], t.shape[1] >= 2 else { return nil }
             return (name, t.shape[0])
         }
         let most = tables.map(\.1).max() ?? 0

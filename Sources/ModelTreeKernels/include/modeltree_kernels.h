@@ -16,8 +16,8 @@
  *
  * Accuracy contract of the sums (the pass's, unchanged by the C kernels): terms are computed in float and
  * accumulated in float over runs of at most MTK_RUN_TERMS terms per vector lane, then flushed
- * into double, so a sum is exact to float rounding of each term plus ~MTK_RUN_TERMS·u of the
- * run, never the cancellation of a long float sum (the Gram form bounds its cancellation: see
+ * into double (the pair kernels first add the two halves of a run's lanes in float), so a sum
+ * is exact to float rounding of each term plus ~(MTK_RUN_TERMS + 1)·u of the run, never the cancellation of a long float sum (the Gram form bounds its cancellation: see
  * mtk_gram_block_fn). A float square or sum that overflows is redone in double (see
  * mtk_pair_block_fn). Thread safety: every kernel is reentrant; the selection is made once,
  * thread-safely. No kernel allocates memory except the products (gemm_f32, gemm_f64: one
@@ -45,7 +45,7 @@ typedef enum {
     MTK_ISA_PORTABLE = 0,   /* plain C: any CPU */
     MTK_ISA_SSE2 = 1,       /* x86-64 baseline: 4 lanes, no FMA */
     MTK_ISA_AVX2 = 2,       /* AVX2 + FMA: 8 lanes */
-    MTK_ISA_AVX512 = 3,     /* AVX-512 F + BW: 16 lanes, masked tails */
+    MTK_ISA_AVX512 = 3,     /* AVX-512 F + BW + VL: 16 lanes, masked tails */
     MTK_ISA_NEON = 4,       /* aarch64 Advanced SIMD: 4 lanes, FMA */
 } mtk_isa;
 
