@@ -74,12 +74,6 @@ extension ModelGraph {
             e.unsure = e.unsure || Calibration.isUnsure(raw: e.rawConfidence, family: family)
             return e
         }
-        var graph = try ModelGraph(models: models, edges: edges, trees: trees, distanceBlocks: distanceBlocks, tensors: tensors,
-                                   metric: metric, warnings: warnings, unsureThreshold: Calibration.unsureThreshold)
-        graph.tensorMatches = tensorMatches
-        graph.duplicates = duplicates
-        graph.audit = audit
-        graph.unclaimed = unclaimed
-        return graph
+        return try replacing(edges: edges, unsureThreshold: Calibration.unsureThreshold)
     }
 }

@@ -340,8 +340,16 @@ public struct ModelGraph: Sendable {
     /// The same graph with `notes` put before its warnings (callers add what they know about
     /// the models' reading, such as `ModelLoader.survey`'s notes on entries left unread).
     public func prepending(warnings notes: [String]) throws -> ModelGraph {
-        var graph = try ModelGraph(models: models, edges: edges, trees: trees, distanceBlocks: distanceBlocks, tensors: tensors,
-                                   metric: metric, warnings: notes + warnings, unsureThreshold: unsureThreshold)
+        try replacing(warnings: notes + warnings)
+    }
+
+    /// The same graph with other edges, trees, warnings or unsure threshold, checked again by
+    /// `init`; what the steps after it added (tensor matches, duplicate groups, the audit) kept.
+    func replacing(edges: [Edge]? = nil, trees: [Tree]? = nil, warnings: [String]? = nil,
+                   unsureThreshold: Double? = nil) throws -> ModelGraph {
+        var graph = try ModelGraph(models: models, edges: edges ?? self.edges, trees: trees ?? self.trees,
+                                   distanceBlocks: distanceBlocks, tensors: tensors, metric: metric,
+                                   warnings: warnings ?? self.warnings, unsureThreshold: unsureThreshold ?? self.unsureThreshold)
         graph.tensorMatches = tensorMatches
         graph.duplicates = duplicates
         graph.audit = audit
@@ -369,12 +377,7 @@ public struct ModelGraph: Sendable {
         }
         // Stable: a child's edges keep their order (its primary edge first).
         let byChild = (edges + leaves).enumerated().sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element)
-        var graph = try ModelGraph(models: models, edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] },
-                                   distanceBlocks: distanceBlocks, tensors: tensors, metric: metric, warnings: warnings + notes,
-                                   unsureThreshold: unsureThreshold)
-        graph.tensorMatches = tensorMatches
-        graph.duplicates = duplicates
-        return graph
+        return try replacing(edges: byChild, trees: trees.sorted { $0.members[0] < $1.members[0] }, warnings: warnings + notes)
     }
 
     /// Graphs of disjoint groups of models, put together in the caller's model order; pairs in

@@ -194,11 +194,6 @@ enum LayerSubsets {
         }.sorted { $0.members[0] < $1.members[0] }
         let edges = (graph.edges + added.map(\.edge)).enumerated()
             .sorted { ($0.element.child, $0.offset) < ($1.element.child, $1.offset) }.map(\.element)
-        var result = try ModelGraph(models: graph.models, edges: edges, trees: merged, distanceBlocks: graph.distanceBlocks,
-                                    tensors: graph.tensors, metric: graph.metric, warnings: graph.warnings + added.map(\.note),
-                                    unsureThreshold: graph.unsureThreshold)
-        result.duplicates = graph.duplicates
-        result.tensorMatches = graph.tensorMatches
-        return result
+        return try graph.replacing(edges: edges, trees: merged, warnings: graph.warnings + added.map(\.note))
     }
 }
