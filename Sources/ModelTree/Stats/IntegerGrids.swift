@@ -54,8 +54,10 @@ enum IntegerGrids {
     }
 
     /// Counts the elements of `values` (`n` of them, whole groups of `group`) on each group's grid
-    /// `k · s`, s = `scale` or the group's largest magnitude / 127, |k| ≤ 127.
-    static func count(_ values: UnsafeBufferPointer<Float>, group: Int, scale: Float? = nil) -> Count {
+    /// `k · s`, s = `scale` or the group's largest magnitude / 127, |k| ≤ 127; `steps` is handed
+    /// each group's s in order.
+    static func count(_ values: UnsafeBufferPointer<Float>, group: Int, scale: Float? = nil,
+                      steps: ((Float) -> Void)? = nil) -> Count {
         var result = Count()
         var start = 0
         while start < values.count {
@@ -63,6 +65,7 @@ enum IntegerGrids {
             var largest: Float = 0
             if scale == nil { for k in start..<end { largest = Swift.max(largest, abs(values[k])) } }
             let step = scale ?? largest / 127
+            steps?(step)
             if step > 0 && step.isFinite {
                 let edge = scale == nil ? largest : 127 * step
                 for k in start..<end {
@@ -130,13 +133,7 @@ enum IntegerGrids {
         var buffer = [Float](repeating: 0, count: Swift.min(n, step))
         try read(tensor, chunk: step, into: &buffer) { values in
             for (k, group) in candidates.enumerated() {
-                counts[k].add(count(values, group: group))
-                var start = 0
-                while start < values.count {
-                    let end = Swift.min(values.count, start + group)
-                    scales[k].append(values[start..<end].reduce(0) { Swift.max($0, abs($1)) } / 127)
-                    start = end
-                }
+                counts[k].add(count(values, group: group) { scales[k].append($0) })
             }
             for v in values {
                 largest = Swift.max(largest, abs(v))
