@@ -212,6 +212,7 @@ import Testing
         try dir.write("zoo/e-tf/config.json", text: "{}")
         try dir.write("zoo/e-tf/tf_model.h5", [0])
         try dir.write("zoo/f-nested/inner/model.safetensors", weights(3))
+        try dir.write("zoo/g-deeper/org/name/model.safetensors", weights(4))               // a hub's org/name layout, inside
         try dir.write("zoo/README.md", text: "# models\n")
         try dir.write("zoo/tokenizer.json", text: "{\"version\": \"1.0\"}")
         try dir.mkdir("zoo/logs")
@@ -219,10 +220,10 @@ import Testing
         let (locations, notes) = try ModelLoader.survey([zoo])
         #expect(locations == [ModelLocation(id: "a", path: zoo + "/a")])
         // One note per unread model, in listing order, each naming its path and the reason.
-        #expect(notes.count == 7)
+        #expect(notes.count == 8)
         let expected = [("b.h5", "HDF5"), ("c-renamed", ".gguf"), ("d-noext", ".safetensors"), ("d-torch", "lacks .pt"),
                         ("d-zpickle", "legacy torch.save pickle"), ("e-tf", "tf_model.h5"),
-                        ("f-nested", "one level deeper")]
+                        ("f-nested", "one level deeper"), ("g-deeper", "2 levels deeper")]
         for (note, (name, why)) in zip(notes, expected) {
             #expect(note.hasPrefix(zoo + "/" + name + ":"), "\(note)")
             #expect(note.contains(why), "\(note)")

@@ -37,8 +37,9 @@ public enum ModelLoader {
     /// models that looks like a model but is not read: weights in a format libmodeltree does not
     /// read (`.h5`, `.ckpt`, `.tflite`, …), a GGUF, safetensors or torch file that lost its
     /// extension, a sub-folder with a `config.json` or such weights but nothing readable, a
-    /// sub-folder whose models sit one level deeper. A collection must never lose a model without
-    /// a word; the notes are the words (the CLI and `modeltree_recover` show them as warnings).
+    /// sub-folder whose models sit deeper (down to `UnreadEntries.nestingLevels` more levels). A
+    /// collection must never lose a model without a word; the notes are the words (the CLI and
+    /// `modeltree_recover` show them as warnings).
     public static func survey(_ paths: [String]) throws -> (locations: [ModelLocation], notes: [String]) {
         var locations: [ModelLocation] = []
         var notes: [String] = []

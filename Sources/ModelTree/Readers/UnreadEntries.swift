@@ -5,7 +5,7 @@ import Glibc
 /// its models; only what looks like weights is worth a word, so an entry is noted when its name
 /// ends in a weights extension libmodeltree does not read, when its first bytes are those of a
 /// format it does read under another name (a renamed GGUF), or, for a sub-folder, when it holds
-/// such files or a `config.json` but no weights the loader reads, or models one level deeper.
+/// such files or a `config.json` but no weights the loader reads, or models deeper down.
 enum UnreadEntries {
     /// Weights formats of other frameworks, by file-name ending, and what to call them.
     static let otherFormats: [(suffix: String, format: String)] = [
@@ -37,24 +37,45 @@ enum UnreadEntries {
     static func folderNote(_ folder: String) -> String? {
         guard let names = try? FileSystem.list(folder) else { return nil }
         var unread: [String] = []
-        var nested = false
+        var nested: Int?
         for name in names {
             let child = FileSystem.join(folder, name)
             switch try? FileSystem.kind(of: child) {
             case .file?:
                 if name == "config.json" || fileNote(child) != nil { unread.append(name) }
             case .directory?:
-                if (try? ModelLoader.weights(in: child)) != nil { nested = true }
+                if let depth = modelDepth(child, levels: nestingLevels) { nested = Swift.min(nested ?? depth, depth) }
             default:
                 continue
             }
         }
-        if nested {
-            return "\(folder): holds models one level deeper, which are not read from here; pass \(folder) itself to read them"
+        if let nested {
+            if nested == 0 {
+                return "\(folder): holds models one level deeper, which are not read from here; pass \(folder) itself to read them"
+            }
+            return "\(folder): holds models \(nested + 1) levels deeper, which are not read from here; pass the folder that holds them to read them"
         }
         guard !unread.isEmpty else { return nil }
         let shown = unread.prefix(4).joined(separator: ", ") + (unread.count > 4 ? ", …" : "")
         return "\(folder): holds no weights libmodeltree reads (\(shown)); this model is left out"
+    }
+
+    /// How many folder levels below a sub-folder are searched for models it holds deeper down:
+    /// enough for a hub's `org/name/` layout and a checkpoint's `checkpoint-500/` beside it,
+    /// bounded so that a folder of data is not walked whole.
+    static let nestingLevels = 3
+
+    /// How far below `folder` its nearest model's weights are (0: `folder` is a model), searching
+    /// down to `levels` more levels (`FileSystem.list` skips hidden entries, as the loader does);
+    /// nil when none is found.
+    static func modelDepth(_ folder: String, levels: Int) -> Int? {
+        if (try? ModelLoader.weights(in: folder)) != nil { return 0 }
+        guard levels > 0, let names = try? FileSystem.list(folder) else { return nil }
+        return names.compactMap { name -> Int? in
+            let child = FileSystem.join(folder, name)
+            guard (try? FileSystem.kind(of: child)) == .directory else { return nil }
+            return modelDepth(child, levels: levels - 1).map { $0 + 1 }
+        }.min()
     }
 
     /// A format the loader reads, told by a file's first bytes (`FileMagic`), or a safetensors
