@@ -61,6 +61,72 @@ def load(path: str, names: list[str]) -> dict[str, np.ndarray] | None:
     return out if all(n in out for n in names) else None
 
 
+ROW_TOLERANCE, TRAINING_ROUNDING, FACTOR_TOLERANCE, MIN_ROWS, TALLNESS, SAMPLED_ROWS = 1.0, 2.0 ** -16, 4.0, 8, 4, 1024
+TOUCHED_MARGIN = 4.0
+
+
+def lookup_tables(path: str) -> dict[str, tuple[np.ndarray, float]]:
+    """The tallest 2-D tensors with more than TALLNESS rows per column (a vocabulary's), as
+    float64 with the unit roundoff of their storage (BF16 is read widened: all low 16 bits zero)."""
+    bin_path = os.path.join(path, "pytorch_model.bin")
+    try:
+        if os.path.isdir(path) and os.path.exists(bin_path):
+            import torch
+            tensors = {n: t.float().numpy() if t.dtype != torch.float16 else t.numpy()
+                       for n, t in torch.load(bin_path, map_location="cpu", weights_only=True).items()}
+        else:
+            tensors = st.load_model(path)
+    except (OSError, ValueError, ImportError):
+        return {}
+    tall = {n: t for n, t in tensors.items() if t.ndim == 2 and t.shape[0] > TALLNESS * t.shape[1] and t.shape[1] >= 2
+            and t.dtype.kind == "f"}
+    if not tall:
+        return {}
+    most = max(t.shape[0] for t in tall.values())
+    out = {}
+    for n, t in tall.items():
+        if t.shape[0] != most:
+            continue
+        if t.dtype == np.float16:
+            unit = 2.0 ** -11
+        elif t.dtype == np.float32:
+            unit = 2.0 ** -8 if not (t.view(np.uint32) & 0xFFFF).any() else 2.0 ** -24
+        else:
+            unit = 2.0 ** -53
+        out[n] = (t.astype(np.float64), unit)
+    return out
+
+
+def off_path(x: dict, u: dict, v: dict) -> int:
+    """Rows u and v hold as multiples of each other by their common factor (untouched between
+    them) that x holds otherwise (touched): x is off the path from u to v. Max over the tables."""
+    best = 0
+    for name in x:
+        if name not in u or name not in v or not (x[name][0].shape == u[name][0].shape == v[name][0].shape):
+            continue
+        (a, ua), (b, ub), (c, uc) = u[name], v[name], x[name]
+        rows = a.shape[0]
+        pick = np.arange(rows) if rows <= SAMPLED_ROWS else np.arange(SAMPLED_ROWS) * rows // SAMPLED_ROWS
+        a, b, c = a[pick], b[pick], c[pick]
+        tol = ROW_TOLERANCE * max(ua, ub, uc) + TRAINING_ROUNDING
+
+        def fit(p, q):
+            pp, pq, qq = (p * p).sum(1), (p * q).sum(1), (q * q).sum(1)
+            ok = (pp > 0) & (qq > 0)
+            alpha = np.where(ok, pq / np.where(ok, pp, 1), np.nan)
+            res = np.linalg.norm(q - alpha[:, None] * p, axis=1) / np.sqrt(np.where(ok, qq, 1))
+            return ok, alpha, res
+        ok_uv, alpha, res_uv = fit(a, b)
+        ok_ux, _, res_ux = fit(a, c)
+        scaled = ok_uv & (res_uv <= tol) & ok_ux
+        if scaled.sum() < MIN_ROWS:
+            continue
+        common = np.median(alpha[scaled])
+        spread = FACTOR_TOLERANCE * tol / np.sqrt(a.shape[1])
+        best = max(best, int((scaled & (res_ux > TOUCHED_MARGIN * tol) & (np.abs(alpha - common) <= spread)).sum()))
+    return best
+
+
 def per_tensor_rms(w: dict, a: str, b: str, names: list[str]) -> np.ndarray:
     return np.array([np.sqrt(np.mean((w[a][n] - w[b][n]) ** 2)) for n in names])
 
@@ -124,18 +190,22 @@ def zoo_rows(zoo: str, cli: str, rng: np.random.Generator) -> tuple[list, list]:
     for p, c in edges:
         neighbours.setdefault(p, set()).add(c)
         neighbours.setdefault(c, set()).add(p)
+    tables = {m: lookup_tables(paths[m]) for m in w}
     parents, latents = [], []
     for x, ns in sorted(neighbours.items()):
         for u, v in itertools.combinations(sorted(ns), 2):
             names = [n for n in doc["tensors"] if all(n in w[m] for m in (x, u, v))]
             tri = Triangles(w, names, rng)
-            parents.append((os.path.basename(zoo), x, u, v, *tri.widest(x, u, v, at_first=True)))
+            parents.append((os.path.basename(zoo), x, u, v, *tri.widest(x, u, v, at_first=True),
+                            f"off-path rows at {x}: {off_path(tables[x], tables[u], tables[v])}"))
     for node in truth.get("latent", []):
         kids = [k for k in node["children"] if k in w]
         for x, u, v in itertools.combinations(sorted(kids), 3):
             names = [n for n in doc["tensors"] if all(n in w[m] for m in (x, u, v))]
             tri = Triangles(w, names, rng)
-            latents.append((os.path.basename(zoo), x, u, v, *tri.widest(x, u, v, at_first=False)))
+            rows = [off_path(tables[a], tables[b], tables[c]) for a, b, c in ((x, u, v), (u, x, v), (v, x, u))]
+            latents.append((os.path.basename(zoo), x, u, v, *tri.widest(x, u, v, at_first=False),
+                            f"off-path rows at each: {rows}"))
     if left_out:
         print(f"# {zoo}: left out (not safetensors, or torch missing): {', '.join(sorted(left_out))}")
     return parents, latents
@@ -158,6 +228,56 @@ def synthetic_rows(rng: np.random.Generator, spread: float, draws: int) -> tuple
     return parents, latents
 
 
+def families(root: str, cli: str) -> None:
+    """Recovers each family tools/make_latent_families.py wrote and says whether the latent node
+    was found with exactly its children (base withheld), or nothing latent made (base given); per
+    family the triangles' cosines and off-path rows, and a summary by the small sibling's ratio."""
+    with open(os.path.join(root, "families.json")) as f:
+        fams = json.load(f)
+    summary: dict = {}
+    for fam in fams:
+        d = os.path.join(root, fam["family"])
+        doc = json.loads(subprocess.run([cli, "recover", d, "--format", "json", "--quiet"], capture_output=True,
+                                        text=True, check=True).stdout)
+        with open(os.path.join(d, "truth.json")) as f:
+            truth = json.load(f)
+        latent = {m["id"] for m in doc["models"] if m.get("latent")}
+        kids = {l: sorted(e["child"] for e in doc["edges"] if e["parent"] == l) for l in latent}
+        parent = {e["child"]: e["parent"] for e in doc["edges"]}
+        if fam["given"]:
+            ok = not latent and all(parent.get(c) == p for p, c in truth["edges"])
+        else:
+            want = sorted(truth["latent"][0]["children"])
+            ok = any(k == want for k in kids.values()) and len(latent) == 1
+        paths = {m["id"]: m["path"] for m in doc["models"] if m.get("path")}
+        tables = {m: lookup_tables(p) for m, p in paths.items()}
+        members = sorted(c for _, c in truth["edges"]) if fam["given"] else sorted(truth["latent"][0]["children"])
+        # Off-path rows: at the base between each pair of its children (it is on their path: any is false),
+        # at each sibling between each pair of the others (it is off their path).
+        at = [truth["roots"][0]] if fam["given"] else members
+        rows = [off_path(tables[x], tables[u], tables[v]) for x in at
+                for u, v in itertools.combinations([m for m in members if m != x], 2)]
+        got = "; ".join(f"{l}: {', '.join(k)}" for l, k in kids.items()) or "no latent node"
+        tree = ", ".join(f"{p}->{c}" for c, p in sorted(parent.items()) if p not in latent)
+        size = next(b for b in (1.0, 1.5, 2.0, 3.0, float("inf")) if fam["measured"] <= b * 1.25) if fam["measured"] <= 3.75 else 4.0
+        key = ("given" if fam["given"] else "withheld", size)
+        summary.setdefault(key, []).append(ok)
+        if not fam["given"]:
+            small = fam.get("small")
+            small_rows = [off_path(tables[small], tables[u], tables[v])
+                          for u, v in itertools.combinations([m for m in members if m != small], 2)] if small else rows
+            summary.setdefault(("small sibling off-path rows", size), []).extend(small_rows)
+        else:
+            summary.setdefault(("base off-path rows (false)", size), []).extend(rows)
+        print(f"{fam['family']:36s} small x{fam['measured']:.2f} ({fam['how']:5s}) {'OK ' if ok else 'BAD'}  {got}  {tree}  "
+              f"off-path rows {rows}")
+    for (kind, r), vals in sorted(summary.items()):
+        if "rows" in kind:
+            print(f"{kind} at about {r:g}x: min {min(vals)} max {max(vals)} over {len(vals)} triangles")
+        else:
+            print(f"base {kind:8s} small sibling's squared update about 1/{r:g} of the others': {sum(vals)}/{len(vals)} right")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("zoos", nargs="*")
@@ -165,7 +285,11 @@ def main() -> None:
     ap.add_argument("--spread", type=float, default=1.5, help="largest ratio of update sizes in the synthetic part")
     ap.add_argument("--draws", type=int, default=40)
     ap.add_argument("--threshold", type=float, default=None, help="a threshold to count errors at (default: the library's)")
+    ap.add_argument("--families", help="a folder written by tools/make_latent_families.py: recover and score each family")
     args = ap.parse_args()
+    if args.families:
+        families(args.families, args.cli)
+        return
     rng = np.random.default_rng(0)
     parents, latents = synthetic_rows(rng, args.spread, args.draws)
     for z in args.zoos:
@@ -174,10 +298,10 @@ def main() -> None:
         latents += l
     print("true parents: cosine of the angle at the parent (± bootstrap over tensors)")
     for row in parents:
-        print(f"  {row[0]:12s} {row[1]:28s} {row[2]:28s} {row[3]:28s} {row[4]:+.3f} ± {row[5]:.3f}")
+        print(f"  {row[0]:12s} {row[1]:28s} {row[2]:28s} {row[3]:28s} {row[4]:+.3f} ± {row[5]:.3f}  {row[6] if len(row) > 6 else ''}")
     print("siblings of a latent parent: cosine of their triangle's widest angle")
     for row in latents:
-        print(f"  {row[0]:12s} {row[1]:28s} {row[2]:28s} {row[3]:28s} {row[4]:+.3f} ± {row[5]:.3f}")
+        print(f"  {row[0]:12s} {row[1]:28s} {row[2]:28s} {row[3]:28s} {row[4]:+.3f} ± {row[5]:.3f}  {row[6] if len(row) > 6 else ''}")
     real = [r[4] for r in parents if r[0] != "synthetic"]
     for label, rows in (("true parents, zoos", [r for r in parents if r[0] != "synthetic"]),
                         ("true parents, synthetic", [r for r in parents if r[0] == "synthetic"]),

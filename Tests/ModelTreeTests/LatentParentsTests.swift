@@ -168,6 +168,86 @@ final class LatentParentsTests: XCTestCase {
         XCTAssertEqual(g.trees.count, 1)
     }
 
+    /// A sibling family with token embeddings, built the way AdamW fine-tunes them: each sibling's
+    /// data uses some tokens — common ones (rows 0..<60) and a band of its own (20 rows from 60 +
+    /// 20·i) — whose rows move by its update; every other row only decays, scaled by its own c.
+    /// Rows 140..<160 no sibling uses. The dense tensors move by `sizes[i]` as before.
+    static let vocabulary = 160, width = 16
+
+    func embedding(_ s: inout Sampler) -> [Double] {
+        (0..<(Self.vocabulary * Self.width)).map { _ in s.laplace(0.05) }
+    }
+
+    func tuneEmbedding(_ e: [Double], _ s: inout Sampler, std: Double, own: Int, decay: Double) -> [Double] {
+        e.indices.map { k in
+            let row = k / Self.width
+            return row < 60 || (60 + 20 * own..<80 + 20 * own).contains(row) ? e[k] + s.gaussian() * std : e[k] * decay
+        }
+    }
+
+    func recoveredWithRows(_ family: [(String, [[Double]], [Double])], dtype: (String) -> DType = { _ in .f32 }) throws -> ModelGraph {
+        try recover(try family.map { id, w, e in
+            try makeModel(id, zip(Self.names, w).map { ($0, [Self.side, Self.side], $1) } + [("embed.weight", [Self.vocabulary, Self.width], e)],
+                          dtype: dtype(id))
+        })
+    }
+
+    /// Three fine-tunes of a withheld base and a fourth whose squared update is a third of theirs
+    /// (stored BF16 but the small one): the angles alone take the small sibling for their parent
+    /// (without embeddings it is); its own band of embedding rows, which the others left
+    /// untouched, shows it off their paths, and the four hang from one latent node. With the base
+    /// given, the base is their parent and nothing is latent: the base holds every row the
+    /// siblings left untouched scaled, so it is never shown off a path.
+    func testASmallSiblingIsNotTakenForTheParent() throws {
+        var s = Sampler(seed: 21)
+        let b = base(&s), e = embedding(&s)
+        let sizes = [0.02, 0.021, 0.019, 0.02 / 3.0.squareRoot()]
+        let kids = sizes.enumerated().map { i, std in
+            // The small sibling trained least: its rows decayed least.
+            (tune(b, &s, std: std), tuneEmbedding(e, &s, std: std, own: i, decay: [0.997, 0.996, 0.998, 0.999][i]))
+        }
+        let family = kids.enumerated().map { ("k\($0.offset)", $0.element.0, $0.element.1) }
+        let bf16: (String) -> DType = { $0 == "k3" || $0 == "base" ? .f32 : .bf16 }
+
+        // The dense tensors alone: k3 is the parent (the failure the rows fix).
+        let dense = try recovered(family.map { ($0.0, $0.1) }, dtype: bf16)
+        XCTAssertFalse(dense.models.contains { $0.latent }, dense.text())
+        XCTAssertEqual(parents(dense), ["k0": "k3", "k1": "k3", "k2": "k3"])
+
+        let g = try recoveredWithRows(family, dtype: bf16)
+        XCTAssertEqual(parents(g), ["k0": "latent", "k1": "latent", "k2": "latent", "k3": "latent"], g.text())
+        XCTAssertTrue(g.warnings.contains { $0.contains("embedding rows the other two left untouched") }, "\(g.warnings)")
+
+        let given = try recoveredWithRows([("base", b, e)] + family, dtype: bf16)
+        XCTAssertFalse(given.models.contains { $0.latent }, given.text())
+        XCTAssertEqual(parents(given), ["k0": "base", "k1": "base", "k2": "base", "k3": "base"])
+    }
+
+    /// `UntouchedRows.offPath` counts exactly the rows the construction says: x's own band when u
+    /// and v are two other siblings (rows they both left untouched, x trained); none at the base
+    /// (on every path between its children), none when u and v share fewer than 8 scaled rows.
+    func testOffPathRowsAreTheSiblingsOwnBand() throws {
+        var s = Sampler(seed: 23)
+        let e = embedding(&s)
+        let kids = (0..<4).map { tuneEmbedding(e, &s, std: 0.02, own: $0, decay: 1 - 0.001 * Double($0 + 1)) }
+        var models: [Model] = []      // a view reads its model's buffers: keep them alive
+        func view(_ id: String, _ values: [Double], _ dtype: DType) throws -> TensorView {
+            models.append(try makeModel(id, [("embed.weight", [Self.vocabulary, Self.width], values)], dtype: dtype))
+            return models.last!.tensor(named: "embed.weight")!
+        }
+        let k = try kids.enumerated().map { try view("k\($0.offset)", $0.element, $0.offset == 0 ? .f32 : .bf16) }
+        let base = try view("base", e, .f32)
+        // Rows k1 and k2 both left untouched: the bands of k0 and k3 and rows 140..<160; k0 trained its own 20.
+        XCTAssertEqual(try UntouchedRows.offPath(k[0], between: k[1], k[2]), 20)
+        XCTAssertEqual(try UntouchedRows.offPath(k[3], between: k[1], k[2]), 20)
+        XCTAssertEqual(try UntouchedRows.offPath(base, between: k[1], k[2]), 0)
+        XCTAssertEqual(try UntouchedRows.offPath(k[1], between: base, k[2]), 20)
+        // A table whose rows were all trained: nothing scaled between u and v, nothing counted.
+        let all = try view("all", e.map { $0 + s.gaussian() * 0.02 }, .f32)
+        XCTAssertEqual(try UntouchedRows.offPath(k[0], between: all, k[1]), 0)
+        withExtendedLifetime(models) {}
+    }
+
     /// The star fit on squared distances recovers the branches of an exactly additive star.
     func testStarBranchesOfAnExactStar() {
         let b = [1.0, 4.0, 2.25, 0.25]

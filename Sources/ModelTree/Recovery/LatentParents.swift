@@ -20,6 +20,23 @@ import Glibc
 /// children — or two and a parent: a parent with a single child can never be told from a latent
 /// node (two points make no angle), so no latent node is made for a pair.
 ///
+/// A sibling whose update is much smaller than the others' is where the angles fail: siblings
+/// of squared updates a, b, c meet at x at cos = b / √((a + b)(b + c)), 0.25 for b a third of
+/// a = c, and a true parent whose children's updates correlate by ρ makes cos ρ (0.245 measured on
+/// examples/zoo2): the two triangles are the same up to scale (star branches ¼, ¾, ¾), so no
+/// function of the three distances tells a small sibling from a parent. The weights' rows do
+/// (`UntouchedRows.offPath`): every model on the path between u and v holds the embedding rows
+/// neither u's nor v's training touched as a multiple of theirs, so rows that u and v hold scaled
+/// and x holds trained put x off that path — not their parent. When the widest corner of a
+/// triangle is not acute but the next one is, and at least `minimumOffPathRows` rows put the
+/// widest corner's model off the path between the other two, the next corner decides. Measured
+/// (`tools/make_latent_families.py`, `tools/measure_latent.py --families`; real fine-tunes of two
+/// withheld bases, vocabularies of 384 and 320): such rows number 2–10 at a small sibling (the
+/// tiny vocabularies' texts share most tokens; a real LM's 32k–256k rows leave far more) and
+/// none at a true parent over 86 triangles (every given base there, and the example zoos' and
+/// typed zoo 1's parents), as the argument says. Only the triangles the angles leave open read
+/// rows: the rows sampled of the three models' lookup tables, once per triangle.
+///
 /// The latent node becomes the root of its family, the parent of its children; the models the
 /// tree had above them hang below them instead (the edges on the way to the old root reversed).
 /// The geometry cannot tell whether a model joined to the latent node is its parent or its child
@@ -41,9 +58,16 @@ enum LatentParents {
     /// true-parent cosine and the smallest measured latent one, (0.245 + 0.486) / 2: no true
     /// parent's triangle of the 73 (33 real, 40 synthetic) counts as acute, and a latent node is
     /// found when its smallest child's squared update is at least about half the others' (38 of
-    /// 40 synthetic triangles at 1.5×, 23 of 40 at 2×: a much smaller sibling is taken for the
-    /// parent, which it nearly is).
+    /// 40 synthetic triangles at 1.5×, 23 of 40 at 2×, 13 of 40 at 3×: from angles alone a much
+    /// smaller sibling is taken for the parent, which it nearly is; the untouched rows take over
+    /// there, see the type).
     static let acuteCosine = 0.37
+
+    /// Rows (`UntouchedRows.offPath`) that show a triangle's widest corner off the path between
+    /// the other two, at least: then the next corner decides (see the type). Measured: 2–10 at
+    /// small siblings, 0 at true parents; no rounding can make a row on the path look trained
+    /// (`UntouchedRows.touchedMargin`), so one row more than a single coincidence suffices.
+    static let minimumOffPathRows = 2
 
     /// The true-parent angle's cosine as measured above (mean, standard deviation): the
     /// confidence of a latent edge is the probability that a true parent's angle is narrower than
@@ -52,10 +76,10 @@ enum LatentParents {
 
     /// `graph` (one architecture group, no latent nodes yet) with its latent parents inferred
     /// from `rms`, the models' RMS distances (`RelationEvidence.PairBlock.rms`, local indices).
-    static func inferred(_ graph: ModelGraph, rms: SquareMatrix<Double>) throws -> ModelGraph {
+    static func inferred(_ graph: ModelGraph, rms: SquareMatrix<Double>, rows: UntouchedRows.Tester? = nil) throws -> ModelGraph {
         let n = graph.count
         guard rms.count == n, n >= 3 else { return graph }
-        let found = latentSets(graph, rms: rms)
+        let found = try latentSets(graph, rms: rms, rows: rows)
         guard !found.isEmpty else { return graph }
         return try withLatentNodes(graph, found, rms: rms)
     }
@@ -66,6 +90,8 @@ enum LatentParents {
         var children: [Int]
         var widest: [Int: Double]
         var triangles: Int
+        /// Triangles whose widest corner the untouched rows showed off its path (`offPathRows`).
+        var offPath = 0
         /// A model the node's triangles hold that is another latent node's child: the model
         /// between two missing parents, this node's parent.
         var parent: Int? = nil
@@ -89,7 +115,7 @@ enum LatentParents {
     }
 
     /// The acute triangles of tree neighbours, merged into latent nodes (see the type).
-    static func latentSets(_ graph: ModelGraph, rms: SquareMatrix<Double>) -> [Found] {
+    static func latentSets(_ graph: ModelGraph, rms: SquareMatrix<Double>, rows: UntouchedRows.Tester? = nil) throws -> [Found] {
         let n = graph.count
         let core = core(graph)
         var neighbours = [[Int]](repeating: [], count: n)
@@ -97,15 +123,24 @@ enum LatentParents {
             neighbours[e.parent].append(e.child)
             neighbours[e.child].append(e.parent)
         }
-        var triangles: [(models: Set<Int>, widest: Double)] = []
+        var triangles: [(models: Set<Int>, widest: Double, offPath: Bool)] = []
         for x in 0..<n where core[x] {
             let around = neighbours[x].sorted()
             for (i, u) in around.enumerated() {
                 for v in around[(i + 1)...] {
                     guard let cx = cosine(at: x, u, v, rms), let cu = cosine(at: u, x, v, rms),
                           let cv = cosine(at: v, x, u, rms) else { continue }
-                    let widest = Swift.min(cx, cu, cv)
-                    if widest > acuteCosine { triangles.append(([x, u, v], widest)) }
+                    // The corners by angle, widest first: the one the geometry takes for the meeting point.
+                    let corners = [(x, cx), (u, cu), (v, cv)].sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+                    var widest = corners[0].1, offPath = false
+                    if widest <= acuteCosine, corners[1].1 > acuteCosine, let rows,
+                       try rows.offPathRows(corners[0].0, between: corners[1].0, corners[2].0) >= minimumOffPathRows {
+                        // A sibling with a smaller update than the others: off their path, so the
+                        // meeting point is none of the three when the next corner is acute too.
+                        widest = corners[1].1
+                        offPath = true
+                    }
+                    if widest > acuteCosine { triangles.append(([x, u, v], widest, offPath)) }
                 }
             }
         }
@@ -114,12 +149,13 @@ enum LatentParents {
         var members: [Set<Int>] = []
         for t in triangles {
             let joined = members.indices.filter { members[$0].intersection(t.models).count >= 2 }
-            var merged = Found(children: [], widest: [:], triangles: 1)
+            var merged = Found(children: [], widest: [:], triangles: 1, offPath: t.offPath ? 1 : 0)
             var models = t.models
             for m in t.models { merged.widest[m] = t.widest }
             for k in joined {
                 models.formUnion(members[k])
                 merged.triangles += sets[k].triangles
+                merged.offPath += sets[k].offPath
                 merged.widest.merge(sets[k].widest) { Swift.min($0, $1) }
             }
             for k in joined.reversed() { members.remove(at: k); sets.remove(at: k) }
@@ -135,6 +171,7 @@ enum LatentParents {
                 for b in sets.indices where b > a && Set(sets[a].children).intersection(sets[b].children).count >= 2 {
                     sets[a].children = Array(Set(sets[a].children).union(sets[b].children)).sorted()
                     sets[a].triangles += sets[b].triangles
+                    sets[a].offPath += sets[b].offPath
                     sets[a].widest.merge(sets[b].widest) { Swift.min($0, $1) }
                     sets.remove(at: b)
                     changed = true
@@ -235,7 +272,9 @@ enum LatentParents {
                 + "(a latent node\(s.parent.map { ", itself a child of '\(ids[$0])'" } ?? ", taken for their family's base")): "
                 + "their weights meet at a point none of them is "
                 + "(\(s.triangles) acute triangle\(s.triangles == 1 ? "" : "s"), the widest angle's cosine \(Formatting.fixed(widestOverall, 2)) "
-                + "against \(Formatting.fixed(acuteCosine, 2)) for a parent's right angle)")
+                + "against \(Formatting.fixed(acuteCosine, 2)) for a parent's right angle"
+                + (s.offPath == 0 ? ")" : "; in \(s.offPath) of them the widest corner's model holds embedding rows the other two left untouched "
+                   + "trained, so it is not their parent)"))
         }
         // Orient each family from its root over the primary links (a child's first link); the
         // other links (a merge's further parents) keep their direction.

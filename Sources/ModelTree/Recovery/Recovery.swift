@@ -182,7 +182,7 @@ struct Recovery {
         }
         // Missing parents, from the angles of the exact distances (an index's estimates are not asked).
         return options.infersLatentParentsAndLayerSubsets && source is WeightSource && evidence.blocks.count == 1
-            ? try LatentParents.inferred(graph, rms: evidence.blocks[0].rms) : graph
+            ? try LatentParents.inferred(graph, rms: evidence.blocks[0].rms, rows: rows) : graph
     }
 
     private func report(_ part: (done: Int, count: Int, total: Int), _ fraction: Double, _ stage: String) throws {

@@ -78,34 +78,90 @@ enum UntouchedRows {
         guard a.shape == b.shape, a.shape.count == 2 else { return nil }
         let rows = a.shape[0], columns = a.shape[1]
         guard rows > 0, columns > 0 else { return nil }
-        let tolerance = rowTolerance * Swift.max(a.unitRoundoff, b.unitRoundoff) + trainingRounding
-        let spread = factorTolerance * tolerance / Double(columns).squareRoot()
+        let tolerance = tolerance(a, b)
+        let spread = spread(tolerance, columns: columns)
         var x = [Float](repeating: 0, count: columns), y = [Float](repeating: 0, count: columns)
         var factors: [Double] = []
         let picked = sample(rows: rows)
         for r in picked {
-            let range = (r * columns)..<((r + 1) * columns)
-            try x.withUnsafeMutableBufferPointer { try a.decode(range, into: $0.baseAddress!) }
-            try y.withUnsafeMutableBufferPointer { try b.decode(range, into: $0.baseAddress!) }
-            var aa = 0.0, ab = 0.0, bb = 0.0
-            for k in 0..<columns {
-                let u = Double(x[k]), v = Double(y[k])
-                aa += u * u; ab += u * v; bb += v * v
-            }
-            guard aa > 0, bb > 0, aa.isFinite, bb.isFinite else { continue }
-            let alpha = ab / aa
-            var residual = 0.0
-            for k in 0..<columns { let e = Double(y[k]) - alpha * Double(x[k]); residual += e * e }
-            if residual <= tolerance * tolerance * bb { factors.append(alpha) }
+            try read(a, row: r, into: &x)
+            try read(b, row: r, into: &y)
+            if let f = fit(x, y), f.residual <= tolerance { factors.append(f.alpha) }
         }
         guard factors.count >= minimumRows else { return nil }
-        factors.sort()
-        let median = factors.count % 2 == 1 ? factors[factors.count / 2]
-            : (factors[factors.count / 2 - 1] + factors[factors.count / 2]) / 2
+        let median = median(factors)
         let scaled = factors.filter { Swift.abs($0 - median) <= spread }.count
         guard scaled >= minimumRows else { return nil }
         return Scaling(tensor: a.name, rows: picked.count, scaled: scaled, factor: median,
                        decisive: Swift.abs(median - 1) > spread)
+    }
+
+    /// The largest residual (a share of the row's norm) of a scaled row between `views`: the
+    /// coarsest storage's rounding plus the training's (see `rowTolerance`).
+    static func tolerance(_ views: TensorView...) -> Double {
+        rowTolerance * views.map(\.unitRoundoff).max()! + trainingRounding
+    }
+
+    /// How far a scaled row's α may lie from the common factor (see `factorTolerance`).
+    static func spread(_ tolerance: Double, columns: Int) -> Double {
+        factorTolerance * tolerance / Double(columns).squareRoot()
+    }
+
+    /// Row `r` of a 2-D tensor, decoded into `row` (its width).
+    static func read(_ t: TensorView, row r: Int, into row: inout [Float]) throws {
+        let columns = row.count
+        try row.withUnsafeMutableBufferPointer { try t.decode((r * columns)..<((r + 1) * columns), into: $0.baseAddress!) }
+    }
+
+    /// Row `y` as α times row `x` (least squares, in Double): α, and the residual ‖y − αx‖ as a
+    /// share of ‖y‖; nil when a row is zero or not finite.
+    static func fit(_ x: [Float], _ y: [Float]) -> (alpha: Double, residual: Double)? {
+        var aa = 0.0, ab = 0.0, bb = 0.0
+        for k in x.indices {
+            let u = Double(x[k]), v = Double(y[k])
+            aa += u * u; ab += u * v; bb += v * v
+        }
+        guard aa > 0, bb > 0, aa.isFinite, bb.isFinite else { return nil }
+        let alpha = ab / aa
+        var residual = 0.0
+        for k in x.indices { let e = Double(y[k]) - alpha * Double(x[k]); residual += e * e }
+        return (alpha, (residual / bb).squareRoot())
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+    }
+
+    /// A row `x` holds touched, by this many times the tolerance, when two others hold it scaled:
+    /// a training's update of a row is 30–190 times the tolerance on zoo 1 (the light fine-tune's
+    /// 8e-4 of the norm included), rounding stays within 1.
+    static let touchedMargin = 4.0
+
+    /// Rows of `u` and `v` that are scalar multiples of each other by their common factor — no
+    /// training between them touched those rows — and that `x` holds otherwise (its training
+    /// touched them): then `x` is not on the path from `u` to `v` — not their common ancestor,
+    /// nor between them — for every model on that path holds those rows scaled too. Counted over
+    /// the `sample` rows; 0 when the shapes differ or `u` and `v` share fewer than `minimumRows`
+    /// scaled rows. Independent of how far the three are apart (`LatentParents` uses it where the
+    /// angles cannot tell a small sibling from a parent).
+    static func offPath(_ x: TensorView, between u: TensorView, _ v: TensorView) throws -> Int {
+        guard u.shape == v.shape, x.shape == u.shape, u.shape.count == 2, u.shape[0] > 0, u.shape[1] > 0 else { return 0 }
+        let columns = u.shape[1]
+        let tolerance = tolerance(x, u, v)
+        var a = [Float](repeating: 0, count: columns), b = a, c = a
+        var scaled: [(alpha: Double, touched: Bool)] = []
+        for r in sample(rows: u.shape[0]) {
+            try read(u, row: r, into: &a)
+            try read(v, row: r, into: &b)
+            guard let uv = fit(a, b), uv.residual <= tolerance else { continue }
+            try read(x, row: r, into: &c)
+            guard let ux = fit(a, c) else { continue }
+            scaled.append((uv.alpha, ux.residual > touchedMargin * tolerance))
+        }
+        guard scaled.count >= minimumRows else { return 0 }
+        let common = median(scaled.map(\.alpha)), spread = spread(tolerance, columns: columns)
+        return scaled.filter { $0.touched && Swift.abs($0.alpha - common) <= spread }.count
     }
 
     /// One pair's verdict: `ancestor`'s rows, scaled by `scaling.factor` < 1, are `descendant`'s
@@ -164,6 +220,16 @@ enum UntouchedRows {
                 }
             }
             return result
+        }
+
+        /// `offPath` over the lookup tables (the most rows any says): rows showing model `x` is
+        /// not on the path between models `u` and `v`.
+        func offPathRows(_ x: Int, between u: Int, _ v: Int) throws -> Int {
+            try tables.map { name in
+                guard let tx = models[x].tensor(named: name), let tu = models[u].tensor(named: name),
+                      let tv = models[v].tensor(named: name) else { return 0 }
+                return try UntouchedRows.offPath(tx, between: tu, tv)
+            }.max() ?? 0
         }
 
         /// Each of `members` with its `neighbours` nearest other members by `distance` (indexed
