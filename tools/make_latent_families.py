@@ -75,11 +75,16 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--quick", action="store_true", help="1/20 of the steps (a smoke test)")
     ap.add_argument("--bases", default="qb,rb")
+    ap.add_argument("--families-only", action="store_true", help="rewrite the family folders from OUT/models.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     scale = (lambda s: max(5, s // 20)) if args.quick else (lambda s: s)
-    families = []
+    if args.families_only:
+        with open(os.path.join(args.out, "models.json")) as f:
+            write_families(args.out, json.load(f))
+        return
+    made = []
     for b in [b for b in BASES if b["id"] in args.bases.split(",")]:
         texts_all = [b["corpus"]] + [c for c, _, _ in b["big"] + b["small"]]
         tok = lm.train_tokenizer(sum((texts.corpus(c) for c in texts_all), []), b["arch"]["vocab"])
@@ -113,28 +118,43 @@ def main() -> None:
                              train(base, corpus, seed + int(10 * r), steps, lr, round(FT["warmup"] * steps / FT["steps"])), store)
                     smalls.append((mid, s, r, how))
 
-        def family(name, members, given):
-            d = os.path.join(args.out, name)
+        made.append(dict(base=b["id"], bigs=[m for m, _ in bigs],
+                         equal=round(big_sq / min(sq_update(base, s) for _, s in bigs), 3),
+                         smalls=[dict(id=mid, ratio=r, how=how, measured=round(big_sq / sq_update(base, s), 3))
+                                 for mid, s, r, how in smalls]))
+    with open(os.path.join(args.out, "models.json"), "w") as f:
+        json.dump(made, f, indent=1)
+    write_families(args.out, made)
+
+
+def write_families(out: str, made: list) -> None:
+    """The family folders (symlinks and truth.json) and OUT/families.json, from OUT/models.json."""
+    families = []
+    for b in made:
+        def family(name, members, given, **about):
+            d = os.path.join(out, name)
             os.makedirs(d, exist_ok=True)
-            for m in members + ([b["id"]] if given else []):
-                os.symlink(os.path.join("..", "models", m), os.path.join(d, m))
-            truth = ({"edges": [[b["id"], m] for m in members], "roots": [b["id"]]} if given
+            for m in members + ([b["base"]] if given else []):
+                if not os.path.lexists(os.path.join(d, m)):
+                    os.symlink(os.path.join("..", "models", m), os.path.join(d, m))
+            truth = ({"edges": [[b["base"], m] for m in members], "roots": [b["base"]]} if given
                      else {"edges": [], "roots": [], "latent": [{"children": members}]})
             with open(os.path.join(d, "truth.json"), "w") as f:
                 json.dump(truth, f, indent=1)
+            families.append(dict(family=name, given=given, **about))
 
-        ids = [m for m, _ in bigs]
         for given in (False, True):
-            family(f"{b['id']}-equal" + ("-given" if given else ""), ids, given)
-            families.append(dict(family=f"{b['id']}-equal" + ("-given" if given else ""), ratio=1.0, how="-",
-                                 measured=round(big_sq / min(sq_update(base, s) for _, s in bigs), 3), given=given))
-        for mid, s, r, how in smalls:
-            for given in (False, True):
-                name = mid.replace("-small-", "-") + ("-given" if given else "")
-                family(name, ids[:3] + [mid], given)
-                families.append(dict(family=name, ratio=r, how=how, small=mid, given=given,
-                                     measured=round(big_sq / sq_update(base, s), 3)))
-    with open(os.path.join(args.out, "families.json"), "w") as f:
+            family(f"{b['base']}-equal" + ("-given" if given else ""), b["bigs"], given, ratio=1.0, how="-",
+                   measured=b["equal"])
+        # Four siblings (three big, one small), and three (two big, one small): the small one's
+        # triangles are all the latent node has.
+        for sm in b["smalls"]:
+            for members, tail in ((b["bigs"][:3] + [sm["id"]], ""), (b["bigs"][:2] + [sm["id"]], "-trio")):
+                for given in (False, True):
+                    family(sm["id"].replace("-small-", "-") + tail + ("-given" if given else ""), members, given,
+                           ratio=sm["ratio"], how=sm["how"], small=sm["id"], measured=sm["measured"])
+
+    with open(os.path.join(out, "families.json"), "w") as f:
         json.dump(families, f, indent=1)
 
 
