@@ -11,11 +11,13 @@ lr 5e-4, the typed zoos' recipe) on four texts, and "small" siblings on two more
 squared update is meant to be 1/1.5, 1/2 or 1/3 of a big one's, made either with fewer steps or a
 lower learning rate (the measured ratio is written to OUT/families.json, it is what is reported).
 
-OUT/models/<id>/ holds every model (save_pretrained, BF16 or F32 as listed); OUT/<family>/ holds
-symlinks to a family's models and a truth.json: `<base>-r<ratio>-<how>-<text>` is three big
-siblings and one small one with the base withheld (truth: one latent node over the four),
-`...-given` the same with the base (truth: the base is their parent), `<base>-equal` the four big
-siblings. Needs torch, transformers, tokenizers, safetensors (`/work/venv/h-data`) and
+OUT/models/<id>/ holds every model (save_pretrained, BF16 or F32 as listed) and OUT/models.json
+what was made; OUT/<family>/ holds symlinks to a family's models and a truth.json:
+`<base>-<text>-r<ratio>-<how>` is three big siblings and one small one with the base withheld
+(truth: one latent node over the four), `...-trio` two big and the small one, `...-given` the same
+with the base (truth: the base is their parent), `<base>-equal` the four big siblings.
+`--families-only` rewrites the family folders from OUT/models.json. Score them with
+`tools/measure_latent.py --families OUT`. Needs torch, transformers, tokenizers, safetensors (`/work/venv/h-data`) and
 `apt-get install fortunes`. Deterministic on one machine (one thread, fixed seeds).
 """
 from __future__ import annotations

@@ -3,6 +3,7 @@
 at true parents (the base given) and among siblings of a missing base.
 
     python tools/measure_latent.py [ZOO ...]          # e.g. examples/zoo examples/zoo2 examples/typed_zoo
+    python tools/measure_latent.py --families OUT     # OUT from tools/make_latent_families.py
 
 For every truth file's parent with two or more fine-tune neighbours (children, or children and
 its own parent) it prints the cosine of the angle at the parent between each pair — the widest
@@ -12,6 +13,12 @@ the mean over the compared tensors (the CLI's JSON names them) of RMS(W_a − W_
 bootstrap over those tensors (200 resamples): how much the figure depends on which tensors were
 compared. A synthetic part does the same on a random base with independent dense updates whose
 sizes differ by up to `--spread` (ratio of RMS), with the base given and withheld.
+
+With `--families OUT` (a folder tools/make_latent_families.py wrote) it recovers each family
+instead and scores it: the latent node found with exactly its children (base withheld), nothing
+latent and every edge right (base given); with the off-path rows (UntouchedRows.offPath, here
+in numpy) at the small sibling and at the given base, by the small sibling's squared update.
+The zoo part prints the off-path rows at each true parent and latent sibling too.
 
 Needs numpy; safetensors folders and files are read with tools/st.py, pytorch_model.bin with
 torch when installed (else such models are left out, and said so); GGUF/ONNX/PEFT models are
