@@ -31,9 +31,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 
-import torch  # noqa: E402
+try:
+    import torch  # noqa: E402
 
-from typed import lm, texts  # noqa: E402
+    from typed import lm, texts  # noqa: E402
+except ImportError as missing:
+    sys.exit(f"make_latent_families.py needs {missing.name}: pip install -r examples/typed/requirements.txt")
 
 FT = dict(steps=300, lr=5e-4, warmup=30, wd=0.1)
 SHAPE = dict(batch=32, seq=64)
@@ -83,6 +86,8 @@ def main() -> None:
     torch.use_deterministic_algorithms(True)
     scale = (lambda s: max(5, s // 20)) if args.quick else (lambda s: s)
     if args.families_only:
+        if not os.path.exists(os.path.join(args.out, "models.json")):
+            sys.exit(f"{args.out}: no models.json (make the models first: tools/make_latent_families.py {args.out})")
         with open(os.path.join(args.out, "models.json")) as f:
             write_families(args.out, json.load(f))
         return

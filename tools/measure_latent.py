@@ -239,6 +239,8 @@ def families(root: str, cli: str) -> None:
     """Recovers each family tools/make_latent_families.py wrote and says whether the latent node
     was found with exactly its children (base withheld), or nothing latent made (base given); per
     family the triangles' cosines and off-path rows, and a summary by the small sibling's ratio."""
+    if not os.path.exists(os.path.join(root, "families.json")):
+        sys.exit(f"{root}: no families.json (make one with tools/make_latent_families.py {root})")
     with open(os.path.join(root, "families.json")) as f:
         fams = json.load(f)
     summary: dict = {}
