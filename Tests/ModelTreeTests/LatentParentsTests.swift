@@ -178,10 +178,10 @@ final class LatentParentsTests: XCTestCase {
         (0..<(Self.vocabulary * Self.width)).map { _ in s.laplace(0.05) }
     }
 
-    func tuneEmbedding(_ e: [Double], _ s: inout Sampler, std: Double, own: Int, decay: Double) -> [Double] {
+    func tuneEmbedding(_ e: [Double], _ s: inout Sampler, std: Double, own: Int, decay: Double, band: Int = 20) -> [Double] {
         e.indices.map { k in
             let row = k / Self.width
-            return row < 60 || (60 + 20 * own..<80 + 20 * own).contains(row) ? e[k] + s.gaussian() * std : e[k] * decay
+            return row < 60 || (60 + 20 * own..<60 + 20 * own + band).contains(row) ? e[k] + s.gaussian() * std : e[k] * decay
         }
     }
 
@@ -221,6 +221,24 @@ final class LatentParentsTests: XCTestCase {
         let given = try recoveredWithRows([("base", b, e)] + family, dtype: bf16)
         XCTAssertFalse(given.models.contains { $0.latent }, given.text())
         XCTAssertEqual(parents(given), ["k0": "base", "k1": "base", "k2": "base", "k3": "base"])
+    }
+
+    /// Three siblings, the small one (a third of the others' squared update) with a single token
+    /// of its own: its one row puts it off the others' path, and the three hang from a latent node;
+    /// with the base given, nothing is latent.
+    func testOneRowOfItsOwnIsEnoughForASmallSibling() throws {
+        var s = Sampler(seed: 29)
+        let b = base(&s), e = embedding(&s)
+        let family = [(0.02, 20, 0.997), (0.021, 20, 0.996), (0.02 / 3.0.squareRoot(), 1, 0.999)].enumerated().map { i, k in
+            ("k\(i)", tune(b, &s, std: k.0), tuneEmbedding(e, &s, std: k.0, own: i, decay: k.2, band: k.1))
+        }
+        let dense = try recovered(family.map { ($0.0, $0.1) })
+        XCTAssertEqual(parents(dense), ["k0": "k2", "k1": "k2"])
+        let g = try recoveredWithRows(family)
+        XCTAssertEqual(parents(g), ["k0": "latent", "k1": "latent", "k2": "latent"], g.text())
+        let given = try recoveredWithRows([("base", b, e)] + family)
+        XCTAssertFalse(given.models.contains { $0.latent }, given.text())
+        XCTAssertEqual(parents(given), ["k0": "base", "k1": "base", "k2": "base"])
     }
 
     /// `UntouchedRows.offPath` counts exactly the rows the construction says: x's own band when u
