@@ -37,8 +37,9 @@ import Glibc
 /// typed zoo 1's parents), as the argument says. The latent node is found with all its children
 /// in 50 of those 50 families of three or four siblings, the smallest's squared update 1 to 4.4
 /// times smaller than the others' (26 of 50 from the angles alone: 1 of 8 at 2×, 1 of 8 at 3×),
-/// and nothing is latent in the 50 with the base given. Only the triangles the angles leave open read
-/// rows: the rows sampled of the three models' lookup tables, once per triangle.
+/// and nothing is latent in the 50 with the base given. Only the triangles the angles leave open
+/// read rows: the sampled rows of their models' lookup tables, each model's decoded once while
+/// they fit in `UntouchedRows.Tester.keptBytes`.
 ///
 /// The latent node becomes the root of its family, the parent of its children; the models the
 /// tree had above them hang below them instead (the edges on the way to the old root reversed).

@@ -86,7 +86,7 @@ enum UntouchedRows {
         for r in picked {
             try read(a, row: r, into: &x)
             try read(b, row: r, into: &y)
-            if let f = fit(x, y), f.residual <= tolerance { factors.append(f.alpha) }
+            if let f = fit(x[...], y[...]), f.residual <= tolerance { factors.append(f.alpha) }
         }
         guard factors.count >= minimumRows else { return nil }
         let median = median(factors)
@@ -115,16 +115,16 @@ enum UntouchedRows {
 
     /// Row `y` as α times row `x` (least squares, in Double): α, and the residual ‖y − αx‖ as a
     /// share of ‖y‖; nil when a row is zero or not finite.
-    static func fit(_ x: [Float], _ y: [Float]) -> (alpha: Double, residual: Double)? {
+    static func fit(_ x: ArraySlice<Float>, _ y: ArraySlice<Float>) -> (alpha: Double, residual: Double)? {
         var aa = 0.0, ab = 0.0, bb = 0.0
-        for k in x.indices {
-            let u = Double(x[k]), v = Double(y[k])
+        for (p, q) in zip(x, y) {
+            let u = Double(p), v = Double(q)
             aa += u * u; ab += u * v; bb += v * v
         }
         guard aa > 0, bb > 0, aa.isFinite, bb.isFinite else { return nil }
         let alpha = ab / aa
         var residual = 0.0
-        for k in x.indices { let e = Double(y[k]) - alpha * Double(x[k]); residual += e * e }
+        for (p, q) in zip(x, y) { let e = Double(q) - alpha * Double(p); residual += e * e }
         return (alpha, (residual / bb).squareRoot())
     }
 
@@ -147,21 +147,34 @@ enum UntouchedRows {
     /// angles cannot tell a small sibling from a parent).
     static func offPath(_ x: TensorView, between u: TensorView, _ v: TensorView) throws -> Int {
         guard u.shape == v.shape, x.shape == u.shape, u.shape.count == 2, u.shape[0] > 0, u.shape[1] > 0 else { return 0 }
-        let columns = u.shape[1]
-        let tolerance = tolerance(x, u, v)
-        var a = [Float](repeating: 0, count: columns), b = a, c = a
+        return offPath(try sampledRows(x), between: try sampledRows(u), try sampledRows(v), columns: u.shape[1],
+                       tolerance: tolerance(x, u, v))
+    }
+
+    /// `offPath` over the `sample` rows of three tensors of one shape (`sampledRows`).
+    static func offPath(_ x: [Float], between u: [Float], _ v: [Float], columns: Int, tolerance: Double) -> Int {
         var scaled: [(alpha: Double, touched: Bool)] = []
-        for r in sample(rows: u.shape[0]) {
-            try read(u, row: r, into: &a)
-            try read(v, row: r, into: &b)
-            guard let uv = fit(a, b), uv.residual <= tolerance else { continue }
-            try read(x, row: r, into: &c)
-            guard let ux = fit(a, c) else { continue }
+        for start in stride(from: 0, to: u.count, by: columns) {
+            let row = start..<(start + columns)
+            guard let uv = fit(u[row], v[row]), uv.residual <= tolerance, let ux = fit(u[row], x[row]) else { continue }
             scaled.append((uv.alpha, ux.residual > touchedMargin * tolerance))
         }
         guard scaled.count >= minimumRows else { return 0 }
         let common = median(scaled.map(\.alpha)), spread = spread(tolerance, columns: columns)
         return scaled.filter { $0.touched && Swift.abs($0.alpha - common) <= spread }.count
+    }
+
+    /// The `sample` rows of a 2-D tensor, decoded one after another.
+    static func sampledRows(_ t: TensorView) throws -> [Float] {
+        let columns = t.shape[1]
+        let picked = sample(rows: t.shape[0])
+        var rows = [Float](repeating: 0, count: picked.count * columns)
+        try rows.withUnsafeMutableBufferPointer { out in
+            for (k, r) in picked.enumerated() {
+                try t.decode((r * columns)..<((r + 1) * columns), into: out.baseAddress! + k * columns)
+            }
+        }
+        return rows
     }
 
     /// One pair's verdict: `ancestor`'s rows, scaled by `scaling.factor` < 1, are `descendant`'s
@@ -227,9 +240,29 @@ enum UntouchedRows {
         func offPathRows(_ x: Int, between u: Int, _ v: Int) throws -> Int {
             try tables.map { name in
                 guard let tx = models[x].tensor(named: name), let tu = models[u].tensor(named: name),
-                      let tv = models[v].tensor(named: name) else { return 0 }
-                return try UntouchedRows.offPath(tx, between: tu, tv)
+                      let tv = models[v].tensor(named: name), tu.shape == tv.shape, tx.shape == tu.shape,
+                      tu.shape.count == 2, tu.shape[0] > 0, tu.shape[1] > 0 else { return 0 }
+                return UntouchedRows.offPath(try rows(x, name), between: try rows(u, name), try rows(v, name),
+                                             columns: tu.shape[1], tolerance: UntouchedRows.tolerance(tx, tu, tv))
             }.max() ?? 0
+        }
+
+        /// Decoded rows kept, at most (bytes): a model's rows are read once while they fit (a
+        /// model of many children is in a triangle with each pair of them), else again each time.
+        static let keptBytes = 1 << 28
+        private var kept: [String: [Float]] = [:]
+        private var keptCount = 0
+
+        /// `sampledRows` of model `m`'s table `name` (a tensor `tables` names, which it holds).
+        private func rows(_ m: Int, _ name: String) throws -> [Float] {
+            let key = "\(m) \(name)"
+            if let r = kept[key] { return r }
+            let r = try UntouchedRows.sampledRows(models[m].tensor(named: name)!)
+            if 4 * (keptCount + r.count) <= Self.keptBytes {
+                kept[key] = r
+                keptCount += r.count
+            }
+            return r
         }
 
         /// Each of `members` with its `neighbours` nearest other members by `distance` (indexed
