@@ -11,8 +11,9 @@ Every format is read by its ecosystem's own library, not by libmodeltree's reade
   * ONNX (onnx): initializers, DequantizeLinear ones dequantised ((q - zero_point) * scale along
     the node's axis). torch.onnx's exporter names the linear layers' weights anonymously
     ("val_133") and stores them transposed, as MatMul's right operand; they are named by the
-    order a Llama decoder layer runs them (q, k, v, o, gate, up, down; then lm_head), which the
-    count of linear nodes (7 per layer + 1) and their shapes must confirm, else the file is refused.
+    order a Llama decoder layer runs them (q, k, v, o, gate, up, down; then lm_head unless tied),
+    which the count of linear nodes (7 per layer, + 1) and their shapes must confirm, else the
+    file is refused.
   * .bin (torch.load(weights_only=True)).
   * safetensors: the model's folder is linked, not copied.
   * An un-merged PEFT adapter is not a model of its own: a user of a safetensors-only method
@@ -139,12 +140,13 @@ def read_onnx(path: str) -> dict[str, np.ndarray]:
         base = name[: -len("_DequantizeLinear_Output")] if name.endswith("_DequantizeLinear_Output") else name
         if base.startswith(prefix) and base.endswith(".weight"):
             out[base[len(prefix):]] = a
-    if len(linears) % 7 != 1:
-        raise ValueError(f"{path}: {len(linears)} linear layers, not 7 per Llama layer and lm_head")
+    if len(linears) % 7 not in (0, 1) or not linears:
+        raise ValueError(f"{path}: {len(linears)} linear layers, not 7 per Llama layer (and lm_head unless tied)")
     layers = len(linears) // 7
-    for k, w in enumerate(linears[:-1]):
+    for k, w in enumerate(linears[: 7 * layers]):
         out[f"model.layers.{k // 7}.{_LLAMA_LINEARS[k % 7]}.weight"] = w
-    out["lm_head.weight"] = linears[-1]
+    if len(linears) % 7 == 1:
+        out["lm_head.weight"] = linears[-1]
     hidden = out["model.embed_tokens.weight"].shape[1] if "model.embed_tokens.weight" in out else None
     for k in range(layers):                         # the shapes a Llama layer's linears must have
         q, o = out[f"model.layers.{k}.self_attn.q_proj.weight"], out[f"model.layers.{k}.self_attn.o_proj.weight"]
