@@ -108,6 +108,17 @@ def relations(truth: dict, doc: dict) -> dict:
             "types": types, "self_loops": len(self_loops)}
 
 
+def _primary(doc: dict) -> dict:
+    """Each child's primary parent: its first edge's."""
+    primary = {}
+    for e in doc["edges"]:
+        primary.setdefault(e["child"], e["parent"])
+    return primary
+
+
+def _true_pairs(truth: dict) -> list:
+    return [(e[0], e[1]) if isinstance(e, list) else (e["parent"], e["child"]) for e in truth["edges"]]
+
 
 def _families(pairs, ids):
     """Component label of every id, the components of `pairs` (union-find)."""
@@ -138,10 +149,7 @@ def adjusted_rand_index(a: list, b: list) -> float:
 
 def untyped(truth: dict, doc: dict) -> tuple[int, int]:
     """(right, total) true edges whose child's primary parent (its first edge) is the true parent."""
-    primary = {}
-    for e in doc["edges"]:
-        primary.setdefault(e["child"], e["parent"])
-    pairs = [(e[0], e[1]) if isinstance(e, list) else (e["parent"], e["child"]) for e in truth["edges"]]
+    primary, pairs = _primary(doc), _true_pairs(truth)
     return sum(primary.get(c) == p for p, c in pairs), len(pairs)
 
 
@@ -153,12 +161,9 @@ def ari(truth: dict, doc: dict) -> float:
     latent = {m["id"] for m in doc["models"] if m.get("latent")}
     ids = [m["id"] for m in doc["models"]]
     models = [m for m in ids if m not in latent]
-    primary = {}
-    for e in doc["edges"]:
-        primary.setdefault(e["child"], e["parent"])
-    got_pairs = list((p, c) for c, p in primary.items())
+    got_pairs = [(p, c) for c, p in _primary(doc).items()]
     got_pairs += [(g[0], m) for g in doc.get("duplicates", []) for m in g[1:]]
-    true_pairs = [(e[0], e[1]) if isinstance(e, list) else (e["parent"], e["child"]) for e in truth["edges"]]
+    true_pairs = _true_pairs(truth)
     true_pairs += [(g[0], m) for g in truth.get("duplicates", []) for m in g[1:]]
     for node in truth.get("latent", []):
         true_pairs += [(node["children"][0], c) for c in node["children"][1:]]
