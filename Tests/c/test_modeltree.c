@@ -1769,11 +1769,19 @@ static modeltree_graph_t *zoo_from_files(void) {
     return g;
 }
 
-static void test_zoo_json_equals_cli(void) {
+/* The zoo recovered through the ABI, and in *cli_json the CLI's JSON of it (--zoo-json); skips
+ * the test without them; NULL (and the JSON freed) when either cannot be had. */
+static modeltree_graph_t *zoo_and_cli_json(char **cli_json) {
     if (!g_zoo || !g_zoo_json) harness_skip("needs --zoo and --zoo-json");
-    char *expected = read_text(g_zoo_json);
-    REQUIRE(expected != NULL && expected[0] == '{');
-    modeltree_graph_t *g = zoo_from_files();
+    *cli_json = read_text(g_zoo_json);
+    modeltree_graph_t *g = *cli_json != NULL && (*cli_json)[0] == '{' ? zoo_from_files() : NULL;
+    if (g == NULL) { free(*cli_json); *cli_json = NULL; }
+    return g;
+}
+
+static void test_zoo_json_equals_cli(void) {
+    char *expected = NULL;
+    modeltree_graph_t *g = zoo_and_cli_json(&expected);
     REQUIRE(g != NULL);
     check_graph_invariants(g);
     char *json = NULL;
@@ -1804,10 +1812,8 @@ static double json_line_number(const char *from, const char *key) {
  * writes the shortest digits that read back exactly); and on the zoo calibration moves some
  * edge's value, so the raw accessor cannot be the calibrated one in disguise. */
 static void test_zoo_raw_confidence_equals_cli(void) {
-    if (!g_zoo || !g_zoo_json) harness_skip("needs --zoo and --zoo-json");
-    char *json = read_text(g_zoo_json);
-    REQUIRE(json != NULL && json[0] == '{');
-    modeltree_graph_t *g = zoo_from_files();
+    char *json = NULL;
+    modeltree_graph_t *g = zoo_and_cli_json(&json);
     REQUIRE(g != NULL);
     const size_t count = modeltree_graph_edge_count(g);
     size_t listed = 0, moved = 0;
