@@ -59,6 +59,12 @@ struct StreamingPass {
             try view.source.decode(range, into: self.row(row), cursor: cursors[slot])
         }
 
+        /// Asks the caches for the stored bytes of `range` of `view` that the cursor of `slot`
+        /// holds (`TensorSource.prefetch`): no read, no change to any result.
+        func prefetch(_ view: TensorView, slot: Int, _ range: Range<Int>) {
+            view.source.prefetch(range, cursor: cursors[slot])
+        }
+
         /// Decodes the grid steps of `range` of `view` (`TensorSource.decodeSteps`) into block `row`.
         func decodeSteps(_ view: TensorView, slot: Int, _ range: Range<Int>, into row: Int) throws {
             try view.source.decodeSteps(range, into: self.row(row), cursor: cursors[slot])

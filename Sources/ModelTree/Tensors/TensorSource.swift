@@ -1,3 +1,5 @@
+import ModelTreeKernels
+
 /// How the elements of one tensor are produced: the single interface through which every pass
 /// reads weights (`StreamingPass`, `TensorView.decode`, the rank sketches). A reader wraps what
 /// it found in a source; nothing downstream sees files, dtypes or encodings.
@@ -49,10 +51,18 @@ protocol TensorSource: Sendable {
     /// The files the values are read from (none for caller memory; a computed view, its
     /// operands'): an index records them to tell later whether a model's files changed.
     var files: [CheckpointFile] { get }
+
+    /// Asks the caches for the stored bytes of `range` that `cursor` already holds (staged by an
+    /// earlier `decode` in its window, or lent memory), so that a `decode` of it soon after does
+    /// not wait for memory. Reads nothing, changes no result; a source may ignore it (the
+    /// default).
+    func prefetch(_ range: Range<Int>, cursor: TensorCursor)
 }
 
 extension TensorSource {
     var files: [CheckpointFile] { [] }
+
+    func prefetch(_ range: Range<Int>, cursor: TensorCursor) {}
 
     /// A float storage's steps: the values decoded, then each replaced by the type's spacing
     /// there (`unitRoundoff`; F16's smaller exponent range through `minimumExponent`).
@@ -143,6 +153,14 @@ final class TensorCursor {
         return UnsafeRawPointer(staging + (needed.lowerBound - stagedBytes.lowerBound))
     }
 
+    /// Asks the caches for the part of bytes `wanted` (offsets in `file`) that is staged (see
+    /// `mtk_prefetch`): the bytes a pass decodes next, fetched while it computes on these.
+    func prefetchStaged(_ file: CheckpointFile, bytes wanted: Range<Int>) {
+        guard stagedFile == ObjectIdentifier(file) else { return }
+        let part = wanted.clamped(to: stagedBytes)
+        if !part.isEmpty { mtk_prefetch(staging + (part.lowerBound - stagedBytes.lowerBound), part.count) }
+    }
+
     /// The cursor of a computed source's operand `k`, made on first use with the same capacity
     /// and kernels;
     /// its window is this cursor's window unless the source sets another.
@@ -198,6 +216,18 @@ enum TensorStorage: @unchecked Sendable {
             let end = Swift.min(range.upperBound, start + piece)
             try body(try bytes(at: start * elementSize, count: (end - start) * elementSize, limit: limit, cursor: cursor), start..<end)
             start = end
+        }
+    }
+
+    /// Asks the caches for `bytes` (relative to the tensor's first byte; of a file, the part
+    /// `cursor` has staged: nothing is read). See `TensorSource.prefetch`.
+    func prefetch(_ bytes: Range<Int>, cursor: TensorCursor) {
+        guard !bytes.isEmpty else { return }
+        switch self {
+        case .memory(let buffer):
+            if let base = buffer.baseAddress { mtk_prefetch(base + bytes.lowerBound, bytes.count) }
+        case .file(let file, let start):
+            cursor.prefetchStaged(file, bytes: (start + bytes.lowerBound)..<(start + bytes.upperBound))
         }
     }
 
