@@ -196,19 +196,17 @@ extension PairwiseStatistics {
         var start = range.lowerBound
         while start < range.upperBound {
             let len = Swift.min(block, range.upperBound - start)
-            let blockRange = start..<(start + len)
             for m in 0..<n {
-                try worker.decode(views[m], slot: m, blockRange, into: m)
-                // The block of a model a few rows on, if the pair step's prefetch (below) lost it.
-                if m + prefetchDistance < n { worker.prefetch(views[m + prefetchDistance], slot: m + prefetchDistance, blockRange) }
+                try worker.decode(views[m], slot: m, start..<(start + len), into: m)
+                // This block of a model a few rows on, if the pair step's prefetch (below) lost it.
+                if m + prefetchDistance < n { worker.prefetch(slot: m + prefetchDistance) }
                 let nonFinite = moments[m].nonFinite
                 moments[m].addFast(worker.row(m), count: len, extremes: maxDifference, kernels: kernels)
                 finite[m] = moments[m].nonFinite == nonFinite ? 1 : 0
             }
             // Every model's next block, staged by now, is fetched while the pairs are compared:
             // otherwise the decoding waits for it (see `prefetchDistance`).
-            let next = (start + len)..<Swift.min(range.upperBound, start + 2 * len)
-            if !next.isEmpty { for m in 0..<n { worker.prefetch(views[m], slot: m, next) } }
+            for m in 0..<n { worker.prefetch(slot: m) }
             if gram && !finite.contains(0) {
                 // Scratch: rows n ... 2n, (n + 1) · stride floats ≥ n · (len + MTK_ROW_PAD) + len.
                 kernels.addSquaredDistancesGram(worker.row(0), rows: n, stride: worker.stride, count: len,

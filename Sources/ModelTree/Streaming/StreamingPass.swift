@@ -59,10 +59,11 @@ struct StreamingPass {
             try view.source.decode(range, into: self.row(row), cursor: cursors[slot])
         }
 
-        /// Asks the caches for the stored bytes of `range` of `view` that the cursor of `slot`
-        /// holds (`TensorSource.prefetch`): no read, no change to any result.
-        func prefetch(_ view: TensorView, slot: Int, _ range: Range<Int>) {
-            view.source.prefetch(range, cursor: cursors[slot])
+        /// Asks the caches for the stored bytes the cursor of `slot` expects to decode next: the
+        /// range after the last one it decoded (`TensorCursor.prefetch`). No read, no change to
+        /// any result.
+        func prefetch(slot: Int) {
+            cursors[slot].prefetch()
         }
 
         /// Decodes the grid steps of `range` of `view` (`TensorSource.decodeSteps`) into block `row`.

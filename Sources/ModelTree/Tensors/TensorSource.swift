@@ -51,18 +51,10 @@ protocol TensorSource: Sendable {
     /// The files the values are read from (none for caller memory; a computed view, its
     /// operands'): an index records them to tell later whether a model's files changed.
     var files: [CheckpointFile] { get }
-
-    /// Asks the caches for the stored bytes of `range` that `cursor` already holds (staged by an
-    /// earlier `decode` in its window, or lent memory), so that a `decode` of it soon after does
-    /// not wait for memory. Reads nothing, changes no result; a source may ignore it (the
-    /// default).
-    func prefetch(_ range: Range<Int>, cursor: TensorCursor)
 }
 
 extension TensorSource {
     var files: [CheckpointFile] { [] }
-
-    func prefetch(_ range: Range<Int>, cursor: TensorCursor) {}
 
     /// A float storage's steps: the values decoded, then each replaced by the type's spacing
     /// there (`unitRoundoff`; F16's smaller exponent range through `minimumExponent`).
@@ -119,9 +111,13 @@ final class TensorCursor {
     private var operands: [TensorCursor] = []
     private var extra: (pointer: UnsafeMutableRawPointer, bytes: Int)?
 
+    /// The stored bytes that follow the last range decoded through this cursor, as far as it
+    /// holds them (`notePrefetch`): what `prefetch()` asks the caches for.
+    private var following: (start: UnsafeRawPointer, count: Int)?
+
     /// The elements the current unit of work covers.
     var window: Range<Int> = 0..<0 {
-        didSet { stagedFile = nil }
+        didSet { stagedFile = nil; following = nil }
     }
 
     init(capacity: Int, kernels: KernelSet = .active) {
@@ -153,12 +149,24 @@ final class TensorCursor {
         return UnsafeRawPointer(staging + (needed.lowerBound - stagedBytes.lowerBound))
     }
 
-    /// Asks the caches for the part of bytes `wanted` (offsets in `file`) that is staged (see
-    /// `mtk_prefetch`): the bytes a pass decodes next, fetched while it computes on these.
-    func prefetchStaged(_ file: CheckpointFile, bytes wanted: Range<Int>) {
-        guard stagedFile == ObjectIdentifier(file) else { return }
+    /// Notes `count` bytes at `start` (staged by this cursor, or lent memory) as the ones a pass
+    /// will decode next through it.
+    func notePrefetch(_ start: UnsafeRawPointer, count: Int) {
+        following = count > 0 ? (start, count) : nil
+    }
+
+    /// The part of bytes `wanted` (offsets in `file`) that is staged, if any.
+    func stagedPart(_ file: CheckpointFile, bytes wanted: Range<Int>) -> (start: UnsafeRawPointer, count: Int)? {
+        guard stagedFile == ObjectIdentifier(file) else { return nil }
         let part = wanted.clamped(to: stagedBytes)
-        if !part.isEmpty { mtk_prefetch(staging + (part.lowerBound - stagedBytes.lowerBound), part.count) }
+        return part.isEmpty ? nil : (UnsafeRawPointer(staging + (part.lowerBound - stagedBytes.lowerBound)), part.count)
+    }
+
+    /// Asks the caches for the bytes that follow the last range decoded (`mtk_prefetch`), so
+    /// that decoding them later does not wait for memory. Reads nothing, changes no result;
+    /// nothing happens when the cursor's source noted none (only stored elements do).
+    func prefetch() {
+        if let following { mtk_prefetch(following.start, following.count) }
     }
 
     /// The cursor of a computed source's operand `k`, made on first use with the same capacity
@@ -217,17 +225,15 @@ enum TensorStorage: @unchecked Sendable {
             try body(try bytes(at: start * elementSize, count: (end - start) * elementSize, limit: limit, cursor: cursor), start..<end)
             start = end
         }
-    }
-
-    /// Asks the caches for `bytes` (relative to the tensor's first byte; of a file, the part
-    /// `cursor` has staged: nothing is read). See `TensorSource.prefetch`.
-    func prefetch(_ bytes: Range<Int>, cursor: TensorCursor) {
-        guard !bytes.isEmpty else { return }
+        // What a pass decodes next, as far as it is at hand: the range of the same length after
+        // this one, inside the window (`TensorCursor.prefetch`).
+        let next = range.upperBound * elementSize, following = next..<Swift.min(limit, next + range.count * elementSize)
         switch self {
         case .memory(let buffer):
-            if let base = buffer.baseAddress { mtk_prefetch(base + bytes.lowerBound, bytes.count) }
+            if let base = buffer.baseAddress { cursor.notePrefetch(base + next, count: following.count) }
         case .file(let file, let start):
-            cursor.prefetchStaged(file, bytes: (start + bytes.lowerBound)..<(start + bytes.upperBound))
+            let part = cursor.stagedPart(file, bytes: (start + following.lowerBound)..<(start + following.upperBound))
+            cursor.notePrefetch(part?.start ?? UnsafeRawPointer(bitPattern: 1)!, count: part?.count ?? 0)
         }
     }
 

@@ -20,8 +20,4 @@ struct StoredElements: TensorSource {
             cursor.kernels.decode(dtype, raw, count: piece.count, into: target + (piece.lowerBound - range.lowerBound))
         }
     }
-
-    func prefetch(_ range: Range<Int>, cursor: TensorCursor) {
-        storage.prefetch((range.lowerBound * dtype.size)..<(range.upperBound * dtype.size), cursor: cursor)
-    }
 }
