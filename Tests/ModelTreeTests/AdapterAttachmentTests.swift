@@ -170,6 +170,35 @@ import Testing
         #expect(g.warnings.contains { $0.contains("adapter 'orphan'") && $0.contains("may not be in the collection") })
     }
 
+    /// A copied adapter folder is a duplicate of the original, not a second adapter of the same
+    /// base; one value moved by an ulp makes another adapter, attached on its own.
+    @Test func identicalAdaptersAreAGroupOfDuplicates() throws {
+        var c = try Collection()
+        let base = c.random()
+        try c.write("base", base)
+        try c.write("unrelated", c.random())
+        let direction = Self.combine([(0.05, base)])
+        let a = Dictionary(uniqueKeysWithValues: direction.keys.map { ($0, c.gaussian(Self.rank * Self.side, 1)) })
+        try c.writeAdapter("adapter", direction: direction, a: a)
+        try c.writeAdapter("adapter-copy", direction: direction, a: a)
+        var nudged = a
+        nudged[Self.names[0]]![0] = Double(Float(a[Self.names[0]]![0]).nextUp)
+        try c.writeAdapter("adapter-nudged", direction: direction, a: nudged)
+        let g = try c.recover()
+        let (adapter, copy, other) = (g.ids.firstIndex(of: "adapter")!, g.ids.firstIndex(of: "adapter-copy")!, g.ids.firstIndex(of: "adapter-nudged")!)
+        #expect(g.duplicates == [[adapter, copy]])
+        let placeholder = try edge(g, into: "adapter-copy")
+        #expect(g.primaryParent(of: copy) == adapter && g.joinsCopies(placeholder))
+        #expect(g.edges(into: copy).count == 1)
+        for id in ["adapter", "adapter-nudged"] {
+            let e = try edge(g, into: id)
+            #expect(e.type == .adapter && g.ids[e.parent] == "base", "\(id)")
+        }
+        #expect(g.duplicateGroup(of: other) == nil)
+        #expect(g.tree(of: copy) == g.tree(of: g.ids.firstIndex(of: "base")!))
+        #expect(g.warnings.contains { $0.contains("'adapter' and 'adapter-copy' have identical weights") })
+    }
+
     /// An adapter whose factors hold a NaN is no evidence: it stays a root, and says why.
     @Test func anAdapterWithNonFiniteValuesStaysARoot() throws {
         var c = try Collection()

@@ -52,12 +52,55 @@ enum AdapterAttachment {
     /// The graph with every adapter of `models` (indices as in `graph`) attached to its base.
     static func attach(_ graph: ModelGraph, models: [Model]) throws -> ModelGraph {
         var edges: [ModelGraph.Edge] = [], notes: [String] = []
-        for (i, adapter) in models.enumerated() where adapter.isAdapter {
+        // Value-identical adapters (a copied or re-saved folder) are a group of duplicates, as
+        // full models are (`Duplicates`): the first given hangs from its base, the others from it
+        // by the group's placeholder edge.
+        let adapters = models.indices.filter { models[$0].isAdapter }
+        let groups = try Duplicates.groups(count: adapters.count) { try identical(models[adapters[$0]], models[adapters[$1]]) }
+            .map { $0.map { adapters[$0] } }
+        let standIn = Duplicates.standIns(groups: groups, count: models.count)
+        for i in adapters where standIn[i] == i {
             let (edge, note) = try choose(adapter: i, graph: graph, models: models)
             if let edge { edges.append(edge) }
             if let note { notes.append(note) }
         }
-        return edges.isEmpty && notes.isEmpty ? graph : try graph.attaching(edges, warnings: notes)
+        var attached = edges.isEmpty && notes.isEmpty ? graph : try graph.attaching(edges, warnings: notes)
+        guard !groups.isEmpty else { return attached }
+        // Then the copies, into their stand-in's tree wherever it went.
+        attached = try attached.attaching(groups.flatMap { g in g.dropFirst().map { Duplicates.placeholder(standIn: g[0], copy: $0, type: .adapter) } },
+                                          warnings: groups.map { Duplicates.note($0.map { "'\(models[$0].id)'" }) })
+        attached.duplicates = (attached.duplicates + groups).sorted { $0[0] < $1[0] }
+        return attached
+    }
+
+    /// Whether two adapters change the same tensors by the same values: the same low-rank factors
+    /// (rank, scale, layout and values of A and B), saved copies and bias updates. Factors are
+    /// compared rather than the products they make, which would cost a matrix product per tensor;
+    /// NaN equals nothing, so an adapter with NaN values is no one's copy.
+    static func identical(_ x: Model, _ y: Model) throws -> Bool {
+        guard x.tensors.count == y.tensors.count else { return false }
+        func same(_ s: TensorView, _ t: TensorView) throws -> Bool {
+            guard s.shape == t.shape else { return false }
+            switch (s.source, t.source) {
+            case let (u as LowRankProduct, v as LowRankProduct):
+                guard u.pair.rank == v.pair.rank, u.pair.scale == v.pair.scale, u.pair.transposed == v.pair.transposed,
+                      (u.plus == nil) == (v.plus == nil) else { return false }
+                if let p = u.plus, let q = v.plus, !(try same(p, q)) { return false }
+                guard try same(u.a, v.a) else { return false }
+                return try same(u.b, v.b)
+            case let (u as Affine, v as Affine):
+                guard u.scale == v.scale, u.shift == v.shift else { return false }
+                return try same(u.base, v.base)
+            case (is LowRankProduct, _), (_, is LowRankProduct), (is Affine, _), (_, is Affine):
+                return false
+            default:
+                return try s.decode() == t.decode()
+            }
+        }
+        for s in x.tensors {
+            guard let t = y.tensor(named: s.name), try same(s, t) else { return false }
+        }
+        return true
     }
 
     /// The models an adapter could load onto, and whether they are quantized copies only.

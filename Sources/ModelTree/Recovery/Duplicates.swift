@@ -13,9 +13,9 @@
 enum Duplicates {
     /// Groups of two or more of `count` models (ascending indices, groups ordered by their first
     /// member) whose every pair is `identical`.
-    static func groups(count n: Int, identical: (Int, Int) -> Bool) -> [[Int]] {
+    static func groups(count n: Int, identical: (Int, Int) throws -> Bool) rethrows -> [[Int]] {
         var sets = _DisjointSets(count: n)
-        for a in 0..<n { for b in (a + 1)..<n where identical(a, b) { sets.union(a, b) } }
+        for a in 0..<n { for b in (a + 1)..<n where try identical(a, b) { sets.union(a, b) } }
         let labels = sets.labels()
         var members: [Int: [Int]] = [:]
         for k in 0..<n { members[labels[k], default: []].append(k) }
@@ -28,6 +28,19 @@ enum Duplicates {
     // (`RelationAnalysis`), and every other member hangs from it by an edge of distance 0 and
     // confidence 0, unsure — a placeholder that the outputs show as the group, never as a
     // derivation.
+
+    /// The placeholder edge from a group's stand-in to another member. Its type is never shown
+    /// (outputs show the group); copies of an un-merged adapter are joined by an `adapter` one,
+    /// since adapters are compared outside the distance blocks (`AdapterAttachment`).
+    static func placeholder(standIn: Int, copy: Int, type: EdgeType = .finetune) -> ModelGraph.Edge {
+        ModelGraph.Edge(parent: standIn, child: copy, type: type, distance: 0, confidence: 0, unsure: true)
+    }
+
+    /// The warning that names a group (`names` quoted, the stand-in first).
+    static func note(_ names: [String]) -> String {
+        "models \(names.dropLast().joined(separator: ", ")) and \(names.last!) have identical weights in every tensor used: "
+            + "a group of duplicates, in the tree as \(names[0]) (the first given; the weights cannot tell which came first)"
+    }
 
     /// Each model's group's first member, or itself.
     static func standIns(groups: [[Int]], count n: Int) -> [Int] {

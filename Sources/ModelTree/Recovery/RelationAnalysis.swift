@@ -51,9 +51,7 @@ enum RelationAnalysis {
                 let group = local.map { members[$0] }
                 duplicates.append(group)
                 for m in group { standIn[m] = group[0] }
-                let names = group.map { "'\(evidence.models[$0].id)'" }
-                warnings.append("models \(names.dropLast().joined(separator: ", ")) and \(names.last!) have identical weights in every tensor used: "
-                    + "a group of duplicates, in the tree as \(names[0]) (the first given; the weights cannot tell which came first)")
+                warnings.append(Duplicates.note(group.map { "'\(evidence.models[$0].id)'" }))
             }
             let groups = options.trees.map { Clustering.cut(similarity: block.correlation, into: $0) }
                 ?? Clustering.components(similarity: block.correlation, threshold: relatednessThreshold)
@@ -134,7 +132,7 @@ enum RelationAnalysis {
                 }
                 edges += typedEdges(copies: tree.compactMap { copyOf[$0] }, merges: merges, distance: d)
                 for m in tree where standIn[m] != m {
-                    edges.append(ModelGraph.Edge(parent: standIn[m], child: m, type: .finetune, distance: 0, confidence: 0, unsure: true))
+                    edges.append(Duplicates.placeholder(standIn: standIn[m], copy: m))
                 }
                 trees.append(ModelGraph.Tree(members: tree, root: root, direction: solution.direction, directionUnsure: directionUnsure))
                 if !ordered.isEmpty && options.direction == .auto {
