@@ -149,10 +149,10 @@ final class TensorCursor {
         return UnsafeRawPointer(staging + (needed.lowerBound - stagedBytes.lowerBound))
     }
 
-    /// Notes `count` bytes at `start` (staged by this cursor, or lent memory) as the ones a pass
+    /// Notes the bytes (staged by this cursor, or lent memory; nil: none at hand) that a pass
     /// will decode next through it.
-    func notePrefetch(_ start: UnsafeRawPointer, count: Int) {
-        following = count > 0 ? (start, count) : nil
+    func notePrefetch(_ bytes: (start: UnsafeRawPointer, count: Int)?) {
+        following = bytes.flatMap { $0.count > 0 ? $0 : nil }
     }
 
     /// The part of bytes `wanted` (offsets in `file`) that is staged, if any.
@@ -230,10 +230,9 @@ enum TensorStorage: @unchecked Sendable {
         let next = range.upperBound * elementSize, following = next..<Swift.min(limit, next + range.count * elementSize)
         switch self {
         case .memory(let buffer):
-            if let base = buffer.baseAddress { cursor.notePrefetch(base + next, count: following.count) }
+            cursor.notePrefetch(buffer.baseAddress.map { ($0 + next, following.count) })
         case .file(let file, let start):
-            let part = cursor.stagedPart(file, bytes: (start + following.lowerBound)..<(start + following.upperBound))
-            cursor.notePrefetch(part?.start ?? UnsafeRawPointer(bitPattern: 1)!, count: part?.count ?? 0)
+            cursor.notePrefetch(cursor.stagedPart(file, bytes: (start + following.lowerBound)..<(start + following.upperBound)))
         }
     }
 
