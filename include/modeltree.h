@@ -716,6 +716,13 @@ MODELTREE_API modeltree_edge_type_t modeltree_graph_edge_type(const modeltree_gr
 MODELTREE_API double modeltree_graph_edge_distance_at(const modeltree_graph_t *g, size_t e);
 /** The confidence, in [0, 1], of edge e. @since 0.4 */
 MODELTREE_API double modeltree_graph_edge_confidence_at(const modeltree_graph_t *g, size_t e);
+/**
+ * The raw confidence, in [0, 1], of edge e: the recovery's own measure before calibration (the
+ * JSON's `raw_confidence`), from which modeltree_graph_edge_confidence_at's calibrated value is
+ * read off its relation family's table (tools/calibrate.py). For callers that recalibrate on
+ * their own collections; the calibrated value is the one that means what it says. @since 0.4
+ */
+MODELTREE_API double modeltree_graph_edge_raw_confidence(const modeltree_graph_t *g, size_t e);
 /** Whether edge e is unsure. @since 0.4 */
 MODELTREE_API bool modeltree_graph_edge_unsure_at(const modeltree_graph_t *g, size_t e);
 /**

@@ -44,6 +44,13 @@ public func modeltree_graph_edge_confidence_at(_ g: OpaquePointer!, _ e: Int) ->
     _Graph.from(g)?.relation(e)?.confidence ?? .nan
 }
 
+/// The C function `modeltree_graph_edge_raw_confidence`: `Edge.rawConfidence`, the value
+/// `Calibration` maps to `confidence`.
+@c @implementation
+public func modeltree_graph_edge_raw_confidence(_ g: OpaquePointer!, _ e: Int) -> Double {
+    _Graph.from(g)?.relation(e)?.rawConfidence ?? .nan
+}
+
 /// The C function `modeltree_graph_edge_unsure_at`.
 @c @implementation
 public func modeltree_graph_edge_unsure_at(_ g: OpaquePointer!, _ e: Int) -> Bool {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -177,6 +178,18 @@ int main(int argc, char **argv) {
         EXPECT(e.distance == h.edge_distance(e.child) && e.confidence == h.edge_confidence(e.child));
         EXPECT(e.unsure == h.edge_unsure(e.child) && !e.coefficient && !e.residual_ratio);
     }
+    // Their raw confidences are the JSON's `raw_confidence`s, edge by edge in the JSON's order (the
+    // JSON is the CLI's: test zoo_json_equals_cli), read back exactly from the shortest digits.
+    const std::string doc = h.json(), key = "\"raw_confidence\": ";
+    std::size_t at = 0;
+    for (const auto &e : edges) {
+        at = doc.find(key, at);
+        EXPECT(at != std::string::npos);
+        if (at == std::string::npos) break;
+        at += key.size();
+        EXPECT(e.raw_confidence == std::strtod(doc.c_str() + at, nullptr) && e.raw_confidence >= 0 && e.raw_confidence <= 1);
+    }
+    EXPECT(doc.find(key, at) == std::string::npos);
 
     // Scores: a truth with one wrong edge (y2 under y1 instead of y0), as arrays and as JSON.
     std::vector<std::pair<std::string, std::string>> truth;

@@ -1050,6 +1050,7 @@ static void test_edges_one_by_one(void) {
         CHECK(modeltree_graph_edge_type(g, bad[k]) == MODELTREE_EDGE_FINETUNE);
         CHECK(isnan(modeltree_graph_edge_distance_at(g, bad[k])));
         CHECK(isnan(modeltree_graph_edge_confidence_at(g, bad[k])));
+        CHECK(isnan(modeltree_graph_edge_raw_confidence(g, bad[k])));
         CHECK(!modeltree_graph_edge_unsure_at(g, bad[k]));
         CHECK(isnan(modeltree_graph_edge_coefficient(g, bad[k])));
         CHECK(isnan(modeltree_graph_edge_residual_ratio(g, bad[k])));
@@ -1058,7 +1059,7 @@ static void test_edges_one_by_one(void) {
     CHECK(modeltree_graph_edge_child(NULL, 0) == MODELTREE_INDEX_INVALID);
     CHECK(modeltree_graph_edge_type(NULL, 0) == MODELTREE_EDGE_FINETUNE);
     CHECK(isnan(modeltree_graph_edge_distance_at(NULL, 0)) && isnan(modeltree_graph_edge_confidence_at(NULL, 0)));
-    CHECK(!modeltree_graph_edge_unsure_at(NULL, 0));
+    CHECK(!modeltree_graph_edge_unsure_at(NULL, 0) && isnan(modeltree_graph_edge_raw_confidence(NULL, 0)));
     CHECK(isnan(modeltree_graph_edge_coefficient(NULL, 0)) && isnan(modeltree_graph_edge_residual_ratio(NULL, 0)));
     modeltree_graph_free(g);
     for (int t = 0; t < SYN_TENSORS; t++) free(mix[t]);
@@ -1768,11 +1769,19 @@ static modeltree_graph_t *zoo_from_files(void) {
     return g;
 }
 
-static void test_zoo_json_equals_cli(void) {
+/* The zoo recovered through the ABI, and in *cli_json the CLI's JSON of it (--zoo-json); skips
+ * the test without them; NULL (and the JSON freed) when either cannot be had. */
+static modeltree_graph_t *zoo_and_cli_json(char **cli_json) {
     if (!g_zoo || !g_zoo_json) harness_skip("needs --zoo and --zoo-json");
-    char *expected = read_text(g_zoo_json);
-    REQUIRE(expected != NULL && expected[0] == '{');
-    modeltree_graph_t *g = zoo_from_files();
+    *cli_json = read_text(g_zoo_json);
+    modeltree_graph_t *g = *cli_json != NULL && (*cli_json)[0] == '{' ? zoo_from_files() : NULL;
+    if (g == NULL) { free(*cli_json); *cli_json = NULL; }
+    return g;
+}
+
+static void test_zoo_json_equals_cli(void) {
+    char *expected = NULL;
+    modeltree_graph_t *g = zoo_and_cli_json(&expected);
     REQUIRE(g != NULL);
     check_graph_invariants(g);
     char *json = NULL;
@@ -1787,6 +1796,46 @@ static void test_zoo_json_equals_cli(void) {
     modeltree_string_free(json);
     modeltree_graph_free(g);
     free(expected);
+}
+
+/* The number after `"key": ` in the JSON object that starts at `from` and ends at its line's end;
+ * NaN when the line has no such key. */
+static double json_line_number(const char *from, const char *key) {
+    const char *end = strchr(from, '\n');
+    const char *at = strstr(from, key);
+    if (at == NULL || (end != NULL && at > end)) return NAN;
+    return strtod(at + strlen(key), NULL);
+}
+
+/* Every edge's raw (uncalibrated) and calibrated confidence through the ABI is the CLI's JSON's
+ * `raw_confidence` and `confidence` for the same parent and child, to the last bit (the JSON
+ * writes the shortest digits that read back exactly); and on the zoo calibration moves some
+ * edge's value, so the raw accessor cannot be the calibrated one in disguise. */
+static void test_zoo_raw_confidence_equals_cli(void) {
+    char *json = NULL;
+    modeltree_graph_t *g = zoo_and_cli_json(&json);
+    REQUIRE(g != NULL);
+    const size_t count = modeltree_graph_edge_count(g);
+    size_t listed = 0, moved = 0;
+    for (const char *at = json; (at = strstr(at, "\"raw_confidence\": ")) != NULL; at++) listed++;
+    CHECK(count > 0 && listed == count);
+    for (size_t e = 0; e < count; e++) {
+        const char *p = modeltree_graph_model_id(g, (size_t)modeltree_graph_edge_parent(g, e));
+        const char *c = modeltree_graph_model_id(g, (size_t)modeltree_graph_edge_child(g, e));
+        char head[1200];
+        snprintf(head, sizeof head, "{\"parent\": \"%s\", \"child\": \"%s\", ", p, c);
+        const char *line = strstr(json, head);
+        CHECK(line != NULL);
+        if (line == NULL) { fprintf(stderr, "    no edge %s -> %s in the CLI's JSON\n", p, c); continue; }
+        double raw = modeltree_graph_edge_raw_confidence(g, e), calibrated = modeltree_graph_edge_confidence_at(g, e);
+        CHECK(raw == json_line_number(line, "\"raw_confidence\": "));
+        CHECK(calibrated == json_line_number(line, "\"confidence\": "));
+        CHECK(raw >= 0 && raw <= 1);
+        if (raw != calibrated) moved++;
+    }
+    CHECK(moved > 0);
+    modeltree_graph_free(g);
+    free(json);
 }
 
 /* What the CLI prints for `recover ZOO --format FORMAT --quiet [--truth TRUTH]`, and what the
@@ -2033,6 +2082,7 @@ static const test_case tests[] = {
     {"render", test_render},
     {"evaluate", test_evaluate},
     {"zoo_json_equals_cli", test_zoo_json_equals_cli},
+    {"zoo_raw_confidence_equals_cli", test_zoo_raw_confidence_equals_cli},
     {"render_equals_cli_and_cpp", test_render_equals_cli_and_cpp},
     {"zoo_memory_equals_files", test_zoo_memory_equals_files},
     {"example_hub_c", test_example_hub_c},

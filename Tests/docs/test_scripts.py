@@ -31,6 +31,8 @@ def assert_one_line(proc: subprocess.CompletedProcess, *words: str) -> None:
 @pytest.mark.parametrize("script, package", [
     ("tools/reference_recover.py", "pip install numpy scipy networkx"),
     ("bench/baseline.py", "pip install numpy scipy networkx"),
+    ("tools/reference_typed.py", "pip install numpy scipy networkx"),
+    ("tools/to_safetensors.py", "pip install numpy"),
     ("examples/make_zoo.py", "tools/requirements-zoo.txt"),
     ("examples/python/draw_zoo.py", "pip install ./bindings/python"),
     ("examples/python/training_hook.py", "pip install ./bindings/python"),
@@ -64,6 +66,13 @@ def test_reference_recover_reads_typed_truth_edges(tmp_path):
         assert proc.returncode == 0, proc.stderr
         scores.append(json.loads(proc.stdout)["score"])
     assert scores[0] == scores[1] and scores[0]["total"] == len(truth["edges"])
+
+
+def test_reference_typed_missing_inputs(tmp_path):
+    pytest.importorskip("scipy")
+    assert_one_line(run("tools/reference_typed.py", MISSING), "reference_typed.py", MISSING)
+    assert_one_line(run("tools/reference_typed.py", str(tmp_path)), "reference_typed.py", "truth.json")
+    assert_one_line(run("tools/to_safetensors.py", MISSING, str(tmp_path / "out")), "to_safetensors.py", MISSING)
 
 
 def test_examples_missing_inputs(tmp_path):

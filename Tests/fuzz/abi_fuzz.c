@@ -894,7 +894,12 @@ static void check_graph(const modeltree_graph_t *g, const requested *req, int ag
         int64_t c = modeltree_graph_edge_child(g, e);
         CHECK(c >= 0 && (size_t)c < n, "edge %zu: child %lld", e, (long long)c);
         if (c >= 0 && (size_t)c < n && !seen[c]) { seen[c] = true; primary[c] = modeltree_graph_edge_type(g, e); }
+        double raw = modeltree_graph_edge_raw_confidence(g, e);
+        CHECK(raw >= 0 && raw <= 1, "edge %zu: raw confidence %g, not in [0, 1]", e, raw);
     }
+    CHECK(isnan(modeltree_graph_edge_raw_confidence(g, modeltree_graph_edge_count(g))) &&
+              isnan(modeltree_graph_edge_raw_confidence(NULL, 0)),
+          "raw confidence of an edge out of range or of a NULL graph is not NaN");
     double threshold = modeltree_graph_unsure_threshold(g);
     CHECK(threshold > 0 && threshold < 1, "unsure_threshold %g", threshold);
     for (size_t i = 0; i < n; i++) {

@@ -255,6 +255,9 @@ public:
         std::optional<double> coefficient;
         /// A merge's residual ratio (the fit's residual over the child's nearest distance).
         std::optional<double> residual_ratio;
+        /// The confidence before calibration (modeltree_graph_edge_raw_confidence; @since 0.4).
+        /// Last, so that the members above keep their positions.
+        double raw_confidence;
     };
     /// Every relation, grouped by child, a child's primary edge first (@since 0.4).
     std::vector<edge> edges() const {
@@ -268,7 +271,8 @@ public:
                                modeltree_graph_edge_type(handle_, e), modeltree_graph_edge_distance_at(handle_, e),
                                modeltree_graph_edge_confidence_at(handle_, e), modeltree_graph_edge_unsure_at(handle_, e),
                                c == c ? std::optional<double>(c) : std::nullopt,
-                               r == r ? std::optional<double>(r) : std::nullopt});
+                               r == r ? std::optional<double>(r) : std::nullopt,
+                               modeltree_graph_edge_raw_confidence(handle_, e)});
         }
         return out;
     }

@@ -7,7 +7,7 @@ import os
 
 import modeltree as mt
 import numpy as np
-from mt_support import ROOT, st
+from mt_support import ROOT, recover_json, st
 
 
 def test_formats_zoo_edge_types_are_the_truths():
@@ -33,6 +33,21 @@ def test_typed_score_is_the_clis():
     assert score.type_recall("quantized") == (quantized, quantized)
     assert score.type_recall("merge") == (0, 0)
     assert score.typed_f1() == json.loads(g.render("json", score))["score"]["typed"]["f1"] == 1.0
+
+
+def test_raw_confidence_is_the_clis():
+    """Edge.raw_confidence (and the networkx attribute) is the CLI's JSON `raw_confidence` for the
+    same edge, exactly; the calibration moves some edge's value, so it is not `confidence`."""
+    zoo = os.path.join(ROOT, "examples", "formats_zoo")
+    g = mt.recover(zoo)
+    cli = {(e["parent"], e["child"]): (e["raw_confidence"], e["confidence"]) for e in recover_json(zoo)["edges"]}
+    assert {(e.parent, e.child) for e in g.edges} == set(cli)
+    for e in g.edges:
+        assert (e.raw_confidence, e.confidence) == cli[(e.parent, e.child)], e
+        assert 0 <= e.raw_confidence <= 1
+    assert any(e.raw_confidence != e.confidence for e in g.edges)
+    d = g.to_networkx()
+    assert all(d.edges[e.parent, e.child]["raw_confidence"] == e.raw_confidence for e in g.edges)
 
 
 def test_an_unmerged_adapter_hangs_from_its_base_by_an_adapter_edge(tmp_path):

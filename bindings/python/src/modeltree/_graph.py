@@ -47,7 +47,10 @@ class Edge:
     merge's sum to 1) and ``residual_ratio`` (how much of the child the combination leaves
     unexplained, over its distance to its nearest model); None for other types. ``layers`` is a
     layer subset's map, ((child layer, parent layer), ...), None for other types. ``parent`` may
-    be a latent node (``Graph.latent``)."""
+    be a latent node (``Graph.latent``). ``raw_confidence`` is the recovery's confidence before
+    calibration (the JSON's ``raw_confidence``), for recalibrating on one's own collections;
+    ``confidence`` is read off it by the relation family's calibration table. None only for an
+    Edge made by hand."""
 
     parent: str
     child: str
@@ -58,6 +61,7 @@ class Edge:
     coefficient: float | None = None
     residual_ratio: float | None = None
     layers: tuple[tuple[int, int], ...] | None = None
+    raw_confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -192,8 +196,8 @@ class Graph:
             flat = raw.edge_layers(i)     # the map of the child's primary edge
             return tuple(zip(flat[0::2], flat[1::2])) if flat else None
         edges = tuple(Edge(ids[p], ids[c], d, conf, u, _EDGE_TYPE_NAMES.get(k, str(k)), number(coef), number(ratio),
-                           layers(c) if _EDGE_TYPE_NAMES.get(k) == "layer-subset" else None)
-                      for p, c, k, d, conf, u, coef, ratio in raw.edges())
+                           layers(c) if _EDGE_TYPE_NAMES.get(k) == "layer-subset" else None, rawconf)
+                      for p, c, k, d, conf, u, coef, ratio, rawconf in raw.edges())
         t_count = raw.tree_count()
         s(self, "_raw", raw)
         s(self, "_ids", ids)
@@ -452,9 +456,9 @@ class Graph:
 
     def to_networkx(self) -> Any:
         """A ``networkx.DiGraph`` (parent → child) with node attributes ``kurtosis``, ``path``,
-        ``tree``, ``latent`` and edge attributes ``distance``, ``confidence``, ``unsure``, ``type``,
-        for a merge's edges ``coefficient`` and ``residual_ratio`` (a merge child has one in-edge
-        per parent), and ``layers`` on a layer subset's edge. Needs networkx."""
+        ``tree``, ``latent`` and edge attributes ``distance``, ``confidence``, ``raw_confidence``,
+        ``unsure``, ``type``, for a merge's edges ``coefficient`` and ``residual_ratio`` (a merge
+        child has one in-edge per parent), and ``layers`` on a layer subset's edge. Needs networkx."""
         try:
             import networkx as nx
         except ImportError:
@@ -466,7 +470,8 @@ class Graph:
             extra = {} if e.coefficient is None else {"coefficient": e.coefficient, "residual_ratio": e.residual_ratio}
             if e.layers is not None:
                 extra["layers"] = e.layers
-            g.add_edge(e.parent, e.child, distance=e.distance, confidence=e.confidence, unsure=e.unsure, type=e.type, **extra)
+            g.add_edge(e.parent, e.child, distance=e.distance, confidence=e.confidence, raw_confidence=e.raw_confidence,
+                       unsure=e.unsure, type=e.type, **extra)
         return g
 
     # -- scoring ------------------------------------------------------------------------------

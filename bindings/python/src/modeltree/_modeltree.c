@@ -501,18 +501,19 @@ BULK(Graph_model_trees, modeltree_graph_model_trees, int64_t, PyLong_FromLongLon
 
 /* Every relation by edge index (modeltree_graph_edge_count and the modeltree_graph_edge_*_at
  * family): a tuple of (parent, child, type, distance, confidence, unsure, coefficient,
- * residual_ratio), the last two NaN except for a merge's edges. */
+ * residual_ratio, raw_confidence), coefficient and residual_ratio NaN except for a merge's edges. */
 static PyObject *Graph_edges(GraphObject *self, PyObject *Py_UNUSED(ignored)) {
     GRAPH_OPEN(self);
     size_t n = modeltree_graph_edge_count(self->handle);
     PyObject *tuple = PyTuple_New((Py_ssize_t)n);
     for (size_t e = 0; tuple != NULL && e < n; e++) {
         const modeltree_graph_t *g = self->handle;
-        PyObject *item = Py_BuildValue("(LLiddNdd)", (long long)modeltree_graph_edge_parent(g, e),
+        PyObject *item = Py_BuildValue("(LLiddNddd)", (long long)modeltree_graph_edge_parent(g, e),
                                        (long long)modeltree_graph_edge_child(g, e), (int)modeltree_graph_edge_type(g, e),
                                        modeltree_graph_edge_distance_at(g, e), modeltree_graph_edge_confidence_at(g, e),
                                        PyBool_FromLong(modeltree_graph_edge_unsure_at(g, e)),
-                                       modeltree_graph_edge_coefficient(g, e), modeltree_graph_edge_residual_ratio(g, e));
+                                       modeltree_graph_edge_coefficient(g, e), modeltree_graph_edge_residual_ratio(g, e),
+                                       modeltree_graph_edge_raw_confidence(g, e));
         if (item == NULL) {
             Py_CLEAR(tuple);
             break;
