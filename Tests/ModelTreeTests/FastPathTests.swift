@@ -134,6 +134,45 @@ final class FastPathTests: XCTestCase {
         }
     }
 
+    /// The pass over files (staged reads, and the prefetching of the staged bytes between pair
+    /// steps: `PairwiseStatistics.prefetchDistance`): more models than that distance, a tensor of
+    /// several segments and blocks with a ragged end, BF16 safetensors files. On every set, the
+    /// statistics match Double loops, are bit for bit those of the same values lent from memory,
+    /// and the same on 1 and 3 threads.
+    func testPassOverFilesMatchesDirectDoubleLoops() throws {
+        let n = PairwiseStatistics.prefetchDistance + 4, count = 2 * StreamingPass.segmentSize + 1_234
+        var s = Sampler(seed: 61)
+        let root = (0..<count).map { _ in s.laplace(0.02) }
+        var weights = [root]
+        for m in 1..<n { weights.append(weights[(m - 1) / 2].map { $0 + 0.02 * 0.05 * s.gaussian() }) }
+        let dir = try TemporaryDirectory()
+        let files = try weights.enumerated().map { m, values in
+            try ModelLoader.load(ModelLocation(id: "m\(m)", path: dir.write("m\(m).safetensors", SafetensorsWriter.file([
+                .init(name: "w", dtype: "BF16", shape: [count],
+                      bytes: values.flatMap { LE.u16(bfloat16Bits(Float($0))) })]))))
+        }
+        let lent = try weights.enumerated().map { try makeModel("m\($0.offset)", [("w", [count], $0.element)], dtype: .bf16) }
+        let (rms, maxNorm, corr) = directStatistics(lent, ["w"])
+        for kernels in KernelSet.supported {
+            let one = try PairwiseStatistics.gather(models: files, tensorNames: ["w"], threads: 1, kernels: kernels) { _ in }
+            let three = try PairwiseStatistics.gather(models: files, tensorNames: ["w"], threads: 3, kernels: kernels) { _ in }
+            let memory = try PairwiseStatistics.gather(models: lent, tensorNames: ["w"], threads: 2, kernels: kernels) { _ in }
+            for other in [three, memory] {
+                XCTAssertEqual(other.rms, one.rms, kernels.name)                  // bit for bit
+                XCTAssertEqual(other.maxNormalized, one.maxNormalized, kernels.name)
+                XCTAssertEqual(other.kurtosis, one.kurtosis, kernels.name)
+            }
+            for a in 0..<n {
+                for b in (a + 1)..<n {
+                    let i = a * n + b
+                    XCTAssertEqual(one.rms[a, b], rms[i], accuracy: 1e-6 * rms[i], "\(kernels.name) rms \(a),\(b)")
+                    XCTAssertEqual(one.maxNormalized[a, b], maxNorm[i], accuracy: 1e-6 * maxNorm[i], "\(kernels.name) max \(a),\(b)")
+                    XCTAssertEqual(one.correlation[a, b], corr[i], accuracy: 1e-6, "\(kernels.name) correlation \(a),\(b)")
+                }
+            }
+        }
+    }
+
     func testResultsDoNotDependOnTheThreadCount() throws {
         let models = try family(count: 7, relative: 0.05, dtype: .bf16, seed: 5)
         func run(_ threads: Int, _ withMax: Bool) throws -> PairwiseStatistics {

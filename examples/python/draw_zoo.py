@@ -27,6 +27,9 @@ parser.add_argument("zoo", nargs="?", default=os.path.join(HERE, "..", "zoo"), h
 parser.add_argument("--out", default="model-graph.png", help="the image to write (.png; .svg for the built-in drawing)")
 parser.add_argument("--backend", choices=["auto", "matplotlib", "dot", "svg"], default="auto")
 args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
+# Before the recovery, not after it: a mistyped --out should not cost one.
+if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+    sys.exit(f"draw_zoo.py: cannot write beside --out: no folder {os.path.dirname(os.path.abspath(args.out))}")
 
 # %% Recover the Model Graph: two lines (and a one-line message when the zoo cannot be read)
 try:

@@ -166,6 +166,14 @@ extension PairwiseStatistics {
         kernels.table.pointee.isa == MTK_ISA_AVX512 ? 384 : 96
     }
 
+    /// Rows ahead of the decoding that a model's block is prefetched again. The pass stages a
+    /// segment of every model (16 MiB per thread at n = 128) and decodes it block by block
+    /// between pair steps, by which time the staged bytes have left the caches: decoding waited
+    /// for memory, 11 % of an n128 × 25M BF16 run. Prefetching every model's next block before
+    /// the pair step, and again a few rows ahead while decoding (for the lines the pair step
+    /// evicted), halved that (bench/kernels/README.md, "session 6").
+    static let prefetchDistance = 8
+
     /// What one segment contributes: per-model moments and per-pair sums (a < b).
     struct SegmentPartial: Sendable {
         var moments: [Moments]
@@ -190,10 +198,15 @@ extension PairwiseStatistics {
             let len = Swift.min(block, range.upperBound - start)
             for m in 0..<n {
                 try worker.decode(views[m], slot: m, start..<(start + len), into: m)
+                // This block of a model a few rows on, if the pair step's prefetch (below) lost it.
+                if m + prefetchDistance < n { worker.prefetch(slot: m + prefetchDistance) }
                 let nonFinite = moments[m].nonFinite
                 moments[m].addFast(worker.row(m), count: len, extremes: maxDifference, kernels: kernels)
                 finite[m] = moments[m].nonFinite == nonFinite ? 1 : 0
             }
+            // Every model's next block, staged by now, is fetched while the pairs are compared:
+            // otherwise the decoding waits for it (see `prefetchDistance`).
+            for m in 0..<n { worker.prefetch(slot: m) }
             if gram && !finite.contains(0) {
                 // Scratch: rows n ... 2n, (n + 1) · stride floats ≥ n · (len + MTK_ROW_PAD) + len.
                 kernels.addSquaredDistancesGram(worker.row(0), rows: n, stride: worker.stride, count: len,

@@ -59,6 +59,13 @@ struct StreamingPass {
             try view.source.decode(range, into: self.row(row), cursor: cursors[slot])
         }
 
+        /// Asks the caches for the stored bytes the cursor of `slot` expects to decode next: the
+        /// range after the last one it decoded (`TensorCursor.prefetch`). No read, no change to
+        /// any result.
+        func prefetch(slot: Int) {
+            cursors[slot].prefetch()
+        }
+
         /// Decodes the grid steps of `range` of `view` (`TensorSource.decodeSteps`) into block `row`.
         func decodeSteps(_ view: TensorView, slot: Int, _ range: Range<Int>, into row: Int) throws {
             try view.source.decodeSteps(range, into: self.row(row), cursor: cursors[slot])

@@ -1,3 +1,5 @@
+import ModelTreeKernels
+
 /// How the elements of one tensor are produced: the single interface through which every pass
 /// reads weights (`StreamingPass`, `TensorView.decode`, the rank sketches). A reader wraps what
 /// it found in a source; nothing downstream sees files, dtypes or encodings.
@@ -109,9 +111,13 @@ final class TensorCursor {
     private var operands: [TensorCursor] = []
     private var extra: (pointer: UnsafeMutableRawPointer, bytes: Int)?
 
+    /// The stored bytes that follow the last range decoded through this cursor, as far as it
+    /// holds them (`notePrefetch`): what `prefetch()` asks the caches for.
+    private var following: (start: UnsafeRawPointer, count: Int)?
+
     /// The elements the current unit of work covers.
     var window: Range<Int> = 0..<0 {
-        didSet { stagedFile = nil }
+        didSet { stagedFile = nil; following = nil }
     }
 
     init(capacity: Int, kernels: KernelSet = .active) {
@@ -141,6 +147,26 @@ final class TensorCursor {
             stagedBytes = needed.lowerBound..<end
         }
         return UnsafeRawPointer(staging + (needed.lowerBound - stagedBytes.lowerBound))
+    }
+
+    /// Notes the bytes (staged by this cursor, or lent memory; nil: none at hand) that a pass
+    /// will decode next through it.
+    func notePrefetch(_ bytes: (start: UnsafeRawPointer, count: Int)?) {
+        following = bytes.flatMap { $0.count > 0 ? $0 : nil }
+    }
+
+    /// The part of bytes `wanted` (offsets in `file`) that is staged, if any.
+    func stagedPart(_ file: CheckpointFile, bytes wanted: Range<Int>) -> (start: UnsafeRawPointer, count: Int)? {
+        guard stagedFile == ObjectIdentifier(file) else { return nil }
+        let part = wanted.clamped(to: stagedBytes)
+        return part.isEmpty ? nil : (UnsafeRawPointer(staging + (part.lowerBound - stagedBytes.lowerBound)), part.count)
+    }
+
+    /// Asks the caches for the bytes that follow the last range decoded (`mtk_prefetch`), so
+    /// that decoding them later does not wait for memory. Reads nothing, changes no result;
+    /// nothing happens when the cursor's source noted none (only stored elements do).
+    func prefetch() {
+        if let following { mtk_prefetch(following.start, following.count) }
     }
 
     /// The cursor of a computed source's operand `k`, made on first use with the same capacity
@@ -198,6 +224,15 @@ enum TensorStorage: @unchecked Sendable {
             let end = Swift.min(range.upperBound, start + piece)
             try body(try bytes(at: start * elementSize, count: (end - start) * elementSize, limit: limit, cursor: cursor), start..<end)
             start = end
+        }
+        // What a pass decodes next, as far as it is at hand: the range of the same length after
+        // this one, inside the window (`TensorCursor.prefetch`).
+        let next = range.upperBound * elementSize, following = next..<Swift.min(limit, next + range.count * elementSize)
+        switch self {
+        case .memory(let buffer):
+            cursor.notePrefetch(buffer.baseAddress.map { ($0 + next, following.count) })
+        case .file(let file, let start):
+            cursor.notePrefetch(cursor.stagedPart(file, bytes: (start + following.lowerBound)..<(start + following.upperBound)))
         }
     }
 

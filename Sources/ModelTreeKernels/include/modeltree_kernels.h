@@ -128,6 +128,15 @@ const mtk_kernels *mtk_kernels_for(mtk_isa isa);
  *  unknown name gives the best. mtk_kernels_active() is this, applied once to the environment. */
 const mtk_kernels *mtk_kernels_named(const char *name);
 
+/** Bytes of a cache line (the step of mtk_prefetch). */
+#define MTK_CACHE_LINE 64
+
+/** Asks the caches to fetch the `bytes` at `p` in the background (prefetch hints, one per cache
+ *  line): no effect on any result, and never a fault, whatever the address. For the staged bytes a
+ *  pass decodes next: between two blocks of one model it compares every pair of models, long
+ *  enough for the bytes to arrive from memory, which they would otherwise be waited for. */
+void mtk_prefetch(const void *p, size_t bytes);
+
 /** Σ (x − y)² and max |x − y| in double over `count` floats: the exact fallback. */
 void mtk_pair_exact(const float *x, const float *y, size_t count, double *ss, double *maxabs);
 
