@@ -18,9 +18,9 @@
 /// columns in BERT, GPT-2, Llama 3, zoo 1's 384 of 64), not a dense matrix, whose rows all get
 /// gradient (an MLP's up-projection is 2.7–4 times as tall as wide in Llama, GPT-2 and ViT, and is
 /// not the tallest where there is a vocabulary). The ViT zoos and a synthetic family of square
-/// matrices read nothing. Cost per pair: at most
-/// `sampledRows` rows of each such tensor of both models, decoded once (1024 × 4096 × 2 tensors
-/// for a Llama-3 8B, against the pass's 8e9 elements per model).
+/// matrices read nothing. Cost per model tested: at most
+/// `sampledRows` rows of each such tensor, decoded once while `Tester.keptBytes` holds them
+/// (1024 × 4096 × 2 tensors for a Llama-3 8B, against the pass's 8e9 elements per model).
 enum UntouchedRows {
     /// A row is scaled when its residual ‖b − αa‖ is within this many of the coarser side's unit
     /// roundoff of ‖b‖, plus `trainingRounding`: rounding a scaled row to a storage grid moves
@@ -75,25 +75,32 @@ enum UntouchedRows {
     /// The scaling of `b`'s rows from `a`'s (two tensors of one 2-D shape); nil when fewer than
     /// `minimumRows` rows are scaled by one common factor.
     static func measure(_ a: TensorView, _ b: TensorView) throws -> Scaling? {
-        guard a.shape == b.shape, a.shape.count == 2 else { return nil }
-        let rows = a.shape[0], columns = a.shape[1]
-        guard rows > 0, columns > 0 else { return nil }
+        guard comparable(a, b) else { return nil }
+        return measure(try sampledRows(a), try sampledRows(b), of: a, b)
+    }
+
+    /// `measure` over the `sample` rows (`sampledRows`) of `a` and `b`, two `comparable` tensors.
+    static func measure(_ x: [Float], _ y: [Float], of a: TensorView, _ b: TensorView) -> Scaling? {
+        let columns = a.shape[1]
         let tolerance = tolerance(a, b)
         let spread = spread(tolerance, columns: columns)
-        var x = [Float](repeating: 0, count: columns), y = [Float](repeating: 0, count: columns)
         var factors: [Double] = []
-        let picked = sample(rows: rows)
-        for r in picked {
-            try read(a, row: r, into: &x)
-            try read(b, row: r, into: &y)
-            if let f = fit(x[...], y[...]), f.residual <= tolerance { factors.append(f.alpha) }
+        for start in stride(from: 0, to: x.count, by: columns) {
+            let row = start..<(start + columns)
+            if let f = fit(x[row], y[row]), f.residual <= tolerance { factors.append(f.alpha) }
         }
         guard factors.count >= minimumRows else { return nil }
         let median = median(factors)
         let scaled = factors.filter { Swift.abs($0 - median) <= spread }.count
         guard scaled >= minimumRows else { return nil }
-        return Scaling(tensor: a.name, rows: picked.count, scaled: scaled, factor: median,
+        return Scaling(tensor: a.name, rows: x.count / columns, scaled: scaled, factor: median,
                        decisive: Swift.abs(median - 1) > spread)
+    }
+
+    /// Whether `views` are 2-D tensors of one non-empty shape: the rows the test compares.
+    static func comparable(_ views: TensorView...) -> Bool {
+        let shape = views[0].shape
+        return shape.count == 2 && shape[0] > 0 && shape[1] > 0 && views.allSatisfy { $0.shape == shape }
     }
 
     /// The largest residual (a share of the row's norm) of a scaled row between `views`: the
@@ -105,12 +112,6 @@ enum UntouchedRows {
     /// How far a scaled row's α may lie from the common factor (see `factorTolerance`).
     static func spread(_ tolerance: Double, columns: Int) -> Double {
         factorTolerance * tolerance / Double(columns).squareRoot()
-    }
-
-    /// Row `r` of a 2-D tensor, decoded into `row` (its width).
-    static func read(_ t: TensorView, row r: Int, into row: inout [Float]) throws {
-        let columns = row.count
-        try row.withUnsafeMutableBufferPointer { try t.decode((r * columns)..<((r + 1) * columns), into: $0.baseAddress!) }
     }
 
     /// Row `y` as α times row `x` (least squares, in Double): α, and the residual ‖y − αx‖ as a
@@ -146,7 +147,7 @@ enum UntouchedRows {
     /// scaled rows. Independent of how far the three are apart (`LatentParents` uses it where the
     /// angles cannot tell a small sibling from a parent).
     static func offPath(_ x: TensorView, between u: TensorView, _ v: TensorView) throws -> Int {
-        guard u.shape == v.shape, x.shape == u.shape, u.shape.count == 2, u.shape[0] > 0, u.shape[1] > 0 else { return 0 }
+        guard comparable(x, u, v) else { return 0 }
         return offPath(try sampledRows(x), between: try sampledRows(u), try sampledRows(v), columns: u.shape[1],
                        tolerance: tolerance(x, u, v))
     }
@@ -218,7 +219,8 @@ enum UntouchedRows {
                 var verdicts: [Scaling] = []
                 for name in tables {
                     guard let ta = models[a].tensor(named: name), let tb = models[b].tensor(named: name),
-                          let s = try measure(ta, tb) else { continue }
+                          UntouchedRows.comparable(ta, tb),
+                          let s = UntouchedRows.measure(try rows(a, name), try rows(b, name), of: ta, tb) else { continue }
                     verdicts.append(s)
                 }
                 let decisive = verdicts.filter(\.decisive)
@@ -240,15 +242,15 @@ enum UntouchedRows {
         func offPathRows(_ x: Int, between u: Int, _ v: Int) throws -> Int {
             try tables.map { name in
                 guard let tx = models[x].tensor(named: name), let tu = models[u].tensor(named: name),
-                      let tv = models[v].tensor(named: name), tu.shape == tv.shape, tx.shape == tu.shape,
-                      tu.shape.count == 2, tu.shape[0] > 0, tu.shape[1] > 0 else { return 0 }
+                      let tv = models[v].tensor(named: name), UntouchedRows.comparable(tx, tu, tv) else { return 0 }
                 return UntouchedRows.offPath(try rows(x, name), between: try rows(u, name), try rows(v, name),
                                              columns: tu.shape[1], tolerance: UntouchedRows.tolerance(tx, tu, tv))
             }.max() ?? 0
         }
 
-        /// Decoded rows kept, at most (bytes): a model's rows are read once while they fit (a
-        /// model of many children is in a triangle with each pair of them), else again each time.
+        /// Decoded rows kept, at most (bytes): a model's rows are read once while they fit (a model
+        /// is in several tested pairs, and one of many children is in a triangle with each pair of
+        /// them), else again each time.
         static let keptBytes = 1 << 28
         private var kept: [String: [Float]] = [:]
         private var keptCount = 0
