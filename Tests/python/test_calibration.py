@@ -159,6 +159,18 @@ def test_apply_interpolates_from_zero_and_holds_the_last_level():
     assert calibrate.apply(knots, 1.0) == pytest.approx(0.9)
     assert math.isnan(calibrate.apply(knots, float("nan")))
     assert calibrate.apply([], 0.7) == 0.0
+    # Raw 0 (an equally good alternative) is no evidence, even where a bin starts at 0.
+    assert calibrate.apply([(0.0, 0.5), (0.4, 0.5)], 0.0) == 0.0
+    assert calibrate.apply([(0.0, 0.5), (0.4, 0.5)], 1e-9) == pytest.approx(0.5)
+
+
+def test_raw_zero_edges_are_left_out_of_the_fit():
+    """Edges of raw confidence 0 were right or wrong by a prior's luck: a family of them, all
+    right, must not lift the map above 0 at raw 0, nor pool with the edges that have evidence."""
+    edges = [dict(family="adapter", raw_confidence=0.0, right=True)] * 5 + [dict(family="adapter", raw_confidence=0.5, right=True)]
+    cal = calibrate.calibration(edges)
+    assert cal["knots"]["adapter"] == calibrate.fit([0.5], [True])
+    assert calibrate.apply(cal["knots"]["adapter"], 0.0) == 0.0
 
 
 @pytest.mark.parametrize("seed", range(20))
