@@ -55,10 +55,9 @@ def test_engine_reports_the_tables_map_and_threshold(committed):
         for e in doc["edges"]:
             knots = committed["knots"][reliability.family(e, latent)][0]
             raw = e["raw_confidence"]
-            xs, ys = [k[0] for k in knots], [k[1] for k in knots]
-            if xs[0] > 0:
-                xs, ys = [0.0] + xs, [0.0] + ys
-            expected = float(np.interp(raw, xs, ys))
+            xs, ys = [0.0] + [k[0] for k in knots], [0.0] + [k[1] for k in knots]
+            # Raw 0 is no evidence (0); a family without knots was never measured above it (0).
+            expected = float(np.interp(raw, xs, ys)) if knots and raw > 0 else 0.0
             assert e["confidence"] == pytest.approx(expected, abs=1e-12), (zoo, e)
             if e["confidence"] < committed["threshold"]:
                 assert e["unsure"], (zoo, e)
