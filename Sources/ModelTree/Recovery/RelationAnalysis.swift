@@ -53,9 +53,7 @@ enum RelationAnalysis {
                 for m in group { standIn[m] = group[0] }
                 warnings.append(Duplicates.note(group.map { "'\(evidence.models[$0].id)'" }))
             }
-            let groups = options.trees.map { Clustering.cut(similarity: block.correlation, into: $0) }
-                ?? Clustering.components(similarity: block.correlation, threshold: relatednessThreshold)
-            for local in groups {
+            for local in RelationAnalysis.trees(of: block, options: options) {
                 let tree = local.map { members[$0] }
                 let inTree = Set(tree)
                 // The typed structure, in order: duplicates stand in for their group; quantized
@@ -155,6 +153,14 @@ enum RelationAnalysis {
                                    tensors: evidence.tensors, metric: metric, warnings: warnings, unsureThreshold: Calibration.unsureThreshold)
         graph.duplicates = duplicates
         return graph
+    }
+
+    /// The trees of a measured block, in its local indices: models related when their mean
+    /// correlation exceeds `relatednessThreshold`, the connected components — or `options.trees`
+    /// of them, cut from the single linkage tree.
+    static func trees(of block: RelationEvidence.PairBlock, options: RecoveryOptions) -> [[Int]] {
+        options.trees.map { Clustering.cut(similarity: block.correlation, into: $0) }
+            ?? Clustering.components(similarity: block.correlation, threshold: relatednessThreshold)
     }
 
     /// The edges of a tree's quantized copies and merges (model indices; `distance` in the

@@ -28,7 +28,8 @@ extension RelationEvidence {
             throw ModelTreeError.invalidArgument("signatures of '\(first.id)' and '\(other.id)' have different sketch sizes "
                 + "(\(first.parameters.distanceBuckets) and \(other.parameters.distanceBuckets) buckets, …): compute them alike")
         }
-        let selected = try TensorSelection.select(models: signatures, include: [], exclude: [])
+        let compared = try TensorSelection.compared(models: signatures, include: [], exclude: [])
+        let selected = compared.distance
         for sig in signatures {
             let sketched = ModelSignature.distanceCandidates(sig.tensors.map { ($0.name, $0.shape) })
             if let missing = selected.first(where: { !sketched.contains($0) }) {
@@ -48,7 +49,7 @@ extension RelationEvidence {
         guard !names.isEmpty else {
             throw ModelTreeError.incompatibleModels("every selected tensor was skipped (\(skipped.map(\.reason).joined(separator: "; ")))")
         }
-        let directionNames = TensorSelection.directionTensors(models: signatures, selected: names, include: [], exclude: [])
+        let directionNames = compared.direction   // without include patterns, skipped tensors do not change them
         let direction = DirectionEvidence(tensors: directionNames,
                                           moments: directionNames.map { name in signatures.map { $0.tensor(named: name)!.moments } },
                                           models: signatures.count)
