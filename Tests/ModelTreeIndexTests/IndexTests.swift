@@ -76,21 +76,15 @@ private final class TemporaryIndex {
             #expect(Swift.abs(f.rawConfidence - e.rawConfidence) <= 1e-6)
             #expect(Swift.abs(f.confidence - e.confidence) <= 1e-4)
         }
-        // Every indexed model's parent, asked alone, is the graph's — where an architecture's
-        // models share one set of tensors. typed_zoo2 holds a layer-subset model (fx-half, 2 of
-        // fx's 4 layers) in the architecture of the px family: `graph`, like `recover`, compares
-        // every family of that architecture over the tensors all its models share, while a
-        // parent query solves one family over the tensors that family shares, and the px family's
-        // near-tied (unsure) edges then come out otherwise. A known gap, reported with issue 13.
-        // typed_zoo (zoo 1, same recipe: lm-a-half) shows it too, before the typed structure
-        // as after (measured on main at 9e29507: 10 parent queries differ).
-        try withKnownIssue("a parent query compares over its family's tensors, graph over its architecture's") {
-            for (i, id) in exact.ids.enumerated() {
-                let answer = try index.parent(of: id)
-                #expect(answer.indexed)
-                #expect(answer.parents.first?.id == exact.primaryParent(of: i).map { exact.ids[$0] }, "\(id)")
-            }
-        } when: { name == "typed_zoo2" || name == "typed_zoo" }   // both typed zoos hold a layer subset (`lm-a-half`, `fx-half`)
+        // Every indexed model's parent, asked alone, is the graph's: a parent query solves its
+        // family alone, over the tensors the family shares, and `graph` and `recover` compare
+        // each family over its own tensors too — also where an architecture holds a model with
+        // fewer tensors (the typed zoos' adapter folders read as weights here, and layer subsets).
+        for (i, id) in exact.ids.enumerated() {
+            let answer = try index.parent(of: id)
+            #expect(answer.indexed)
+            #expect(answer.parents.first?.id == exact.primaryParent(of: i).map { exact.ids[$0] }, "\(id)")
+        }
     }
 
     @Test func aCandidateGetsTheParentRecoverGivesIt() throws {
