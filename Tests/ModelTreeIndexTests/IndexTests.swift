@@ -41,6 +41,31 @@ private final class TemporaryIndex {
     deinit { _ = system("rm -rf '\(folder)'") }
 }
 
+/// A model of F32 tensors held in memory (row-major values).
+private func memoryModel(_ id: String, _ tensors: [(name: String, shape: [Int], values: [Float])]) throws -> Model {
+    final class Values: @unchecked Sendable {   // written once here, only read after
+        let floats: UnsafeMutableBufferPointer<Float>
+        init(_ values: [Float]) { floats = .allocate(capacity: Swift.max(1, values.count)); _ = floats.initialize(from: values) }
+        deinit { floats.deallocate() }
+    }
+    let owners = tensors.map { Values($0.values) }
+    let views = try zip(tensors, owners).map { t, o in
+        try TensorView(name: t.name, dtype: .f32, shape: t.shape, bytes: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(o.floats)[0..<(4 * t.values.count)]))
+    }
+    return try Model(id: id, path: nil, tensors: views, owners: owners)
+}
+
+/// Deterministic normal and Laplace draws (xorshift64*, Box–Muller).
+private struct Draws {
+    var state: UInt64
+    mutating func uniform() -> Double {
+        state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+        return (Double((state &* 0x2545F4914F6CDD1D) >> 11) + 0.5) * 0x1p-53
+    }
+    mutating func normal(_ std: Double) -> Float { Float(std * (-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform())) }
+    mutating func laplace(_ b: Double) -> Float { let u = uniform() - 0.5; return Float(-b * (u < 0 ? -1 : 1) * log(1 - 2 * Swift.abs(u))) }
+}
+
 @Suite struct IndexTests {
     @Test func everyExampleZooIsCovered() {
         #expect(exampleZoos.contains("zoo") && exampleZoos.contains("zoo2") && exampleZoos.count >= 3, "\(exampleZoos)")
@@ -101,6 +126,51 @@ private final class TemporaryIndex {
         for (i, id) in g.ids.enumerated() where !g.models[i].latent {
             let answer = try index.parent(of: id)
             #expect(answer.parents.first?.id == g.primaryParent(of: i).map { g.ids[$0] }, "\(name): \(id)")
+        }
+    }
+
+    /// Two families of one layout (the same square tensors): LoRA fine-tunes with a head, full
+    /// fine-tunes without one. Families with other tensors are solved apart, but the metric is
+    /// one for a layout's families — in `recover`, `graph` and a parent query alike: RMS, since
+    /// the full fine-tunes' nearest differences are of full rank (by construction).
+    @Test func familiesOfOneLayoutShareTheirMetric() throws {
+        var draw = Draws(state: 0x9E3779B97F4A7C15)
+        let n = 32
+        func matrix() -> [Float] { (0..<(n * n)).map { _ in draw.laplace(0.05) } }
+        func lora(_ w: [Float]) -> [Float] {   // W + B·A of rank 2
+            let b = (0..<(2 * n)).map { _ in draw.normal(0.03) }, a = (0..<(2 * n)).map { _ in draw.normal(1) }
+            return (0..<(n * n)).map { k in w[k] + b[(k / n) * 2] * a[k % n] + b[(k / n) * 2 + 1] * a[n + k % n] }
+        }
+        func dense(_ w: [Float]) -> [Float] { w.map { $0 + draw.normal(0.02) } }
+        let head = (0..<(16 * n)).map { _ in draw.laplace(0.05) }
+        let l0 = [matrix(), matrix()], f0 = [matrix(), matrix()]
+        let l1 = l0.map(lora), l2 = l0.map(lora), f1 = f0.map(dense), f2 = f0.map(dense)
+        let l3 = l1.map(lora), f3 = f1.map(dense)
+        func named(_ w: [[Float]], head withHead: Bool) -> [(name: String, shape: [Int], values: [Float])] {
+            [("q.0", [n, n], w[0]), ("q.1", [n, n], w[1])] + (withHead ? [("head", [16, n], head)] : [])
+        }
+        let models = try [("l0", l0), ("l1", l1), ("l2", l2), ("l3", l3)].map { try memoryModel($0.0, named($0.1, head: true)) }
+            + [("f0", f0), ("f1", f1), ("f2", f2), ("f3", f3)].map { try memoryModel($0.0, named($0.1, head: false)) }
+        var untyped = RecoveryOptions()
+        untyped.typesQuantizedCopies = false
+        untyped.infersLatentParentsAndLayerSubsets = false
+        untyped.attachesAdapters = false
+        untyped.ordersByUntouchedRows = false
+        let exact = try recover(models, options: untyped)
+        let file = TemporaryIndex()
+        let index = try HubIndex(path: file.path)
+        for m in models { try index.add(model: m) }
+        let g = try index.graph()
+        #expect(exact.metric == .rms && g.metric == .rms)
+        #expect(!g.warnings.contains { $0.contains("different metrics") })
+        for (i, id) in exact.ids.enumerated() {
+            let answer = try index.parent(of: id)
+            #expect(answer.metric == .rms, "\(id)")
+            let edge = exact.primaryEdge(into: i)
+            #expect(answer.parents.first?.id == edge.map { exact.ids[$0.parent] }, "\(id)")
+            if let edge, let found = answer.parents.first {
+                #expect(Swift.abs(found.distance - edge.distance) <= 1e-6 * edge.distance, "\(id)")
+            }
         }
     }
 

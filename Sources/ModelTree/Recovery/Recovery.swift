@@ -59,6 +59,8 @@ protocol EvidenceSource {
     func isAdapter(_ i: Int) -> Bool
     /// The tensors models `members` are compared over (`TensorSelection.compared`).
     func compared(_ members: [Int], options: RecoveryOptions) throws -> TensorSelection.Compared
+    /// The direction evidence of models `members` over `tensors` (2-D tensors they all have).
+    func direction(of members: [Int], tensors: [String], threads: Int, options: RecoveryOptions) throws -> DirectionEvidence
     /// The statistics of the models `members` (one architecture group), and the threads to use.
     /// - Parameter report: the fraction of the gathering done, and its stage; throws to stop.
     func evidence(of members: [Int], options: RecoveryOptions,
@@ -158,12 +160,14 @@ struct Recovery {
     ///
     /// Each family (tree) is compared over the tensors its own members share: an architecture
     /// group may hold a model with fewer tensors than the others (an adapter folder read as
-    /// weights, a model with a head or a projection missing), and the group's shared tensors
-    /// would then shrink the evidence of every other family — and make a family's edges depend
-    /// on models it is not related to (the hub index's parent query solves one family alone).
-    /// So when the trees found over the group's tensors do not all share the same ones, the
-    /// trees are recovered again in classes of trees that do (`familiesByTensors`), each class
-    /// on its own (its own metric, as an architecture's), and put side by side.
+    /// weights, a layer subset, a model without a head), and the group's shared tensors would
+    /// then shrink the evidence of every other family — and make a family's edges depend on
+    /// models it is not related to (the hub index's parent query solves one family alone).
+    /// So when the trees found over the group's tensors do not all share the same distance
+    /// tensors, they are recovered again in classes of trees that do (`familiesByTensors`), each
+    /// class on its own (its own metric, as an architecture's; the index decides a query's
+    /// metric over the families of its layout, the same distance tensors), and put side by side;
+    /// and each tree's direction votes come from the 2-D tensors its own members share.
     /// - Parameter progress: the fraction of this group's recovery done, and its stage.
     func recoverGroup(_ members: [Int], options: RecoveryOptions, progress: (Double, String) throws -> Void) throws -> ModelGraph {
         let (evidence, threads) = try source.evidence(of: members, options: options) { f, stage in
@@ -184,6 +188,7 @@ struct Recovery {
             }
             return try ModelGraph.sideBySide(parts, count: members.count)
         }
+        let shared = try source.compared(members, options: options).direction   // what `evidence.direction` is over
         // Quantized copies are told by the weights themselves (their storage grids): the exact
         // pass only, before the tree is solved (`QuantizedCopies`).
         // So are the bases TIES and DARE merges keep (`TrimmedMerges`), among the models that are not copies.
@@ -204,7 +209,11 @@ struct Recovery {
                 ? UntouchedRows.Tester(models: members.map { weights.models[$0] }, tensors: evidence.direction.tensors) : nil
         }
         let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
-                                               retentions: retentions, rows: rows) { f, stage in
+                                               retentions: retentions, rows: rows, directions: { tree in
+            let own = try source.compared(tree.map { members[$0] }, options: options).direction
+            return own == shared ? nil
+                : try source.direction(of: tree.map { members[$0] }, tensors: own, threads: threads, options: options)
+        }) { f, stage in
             try progress(0.72 + 0.28 * f, stage)
         }
         // Missing parents, from the angles of the exact distances (an index's estimates are not asked).
@@ -213,18 +222,18 @@ struct Recovery {
     }
 
     /// The trees of `evidence` (`RelationAnalysis.trees`), in classes of trees compared over the
-    /// same tensors (`EvidenceSource.compared` of each tree's members): indices into `members`,
+    /// same distance tensors (`EvidenceSource.compared` of each tree's members): indices into `members`,
     /// ascending, with the number of trees of each class; one class when every tree shares the
     /// group's tensors (or trees are forced over several blocks, which `RelationAnalysis` refuses).
     private func familiesByTensors(_ evidence: RelationEvidence, members: [Int],
                                    options: RecoveryOptions) throws -> [(members: [Int], trees: Int)] {
         guard options.trees == nil || evidence.blocks.count == 1 else { return [(Array(members.indices), options.trees!)] }
         var classes: [(members: [Int], trees: Int)] = []
-        var classOf: [TensorSelection.Compared: Int] = [:]
+        var classOf: [[String]: Int] = [:]
         for block in evidence.blocks {
             for local in RelationAnalysis.trees(of: block, options: options) {
                 let tree = local.map { block.members[$0] }
-                let key = try source.compared(tree.map { members[$0] }, options: options)
+                let key = try source.compared(tree.map { members[$0] }, options: options).distance
                 if let c = classOf[key] {
                     classes[c].members += tree
                     classes[c].trees += 1

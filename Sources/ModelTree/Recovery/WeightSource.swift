@@ -12,6 +12,11 @@ struct WeightSource: EvidenceSource {
         try TensorSelection.compared(models: members.map { models[$0] }, include: options.include, exclude: options.exclude)
     }
 
+    func direction(of members: [Int], tensors: [String], threads: Int, options: RecoveryOptions) throws -> DirectionEvidence {
+        try DirectionEvidence.gather(models: members.map { models[$0] }, tensorNames: tensors, threads: threads,
+                                     kernels: options.kernels) { _ in }
+    }
+
     /// One streaming pass over the selected tensors (moments, every pair's RMS, correlation and,
     /// for `max`, normalised maximum), the direction tensors' moments, and the weights themselves
     /// as rank evidence. Every pair is measured: one block.

@@ -50,9 +50,7 @@ extension RelationEvidence {
             throw ModelTreeError.incompatibleModels("every selected tensor was skipped (\(skipped.map(\.reason).joined(separator: "; ")))")
         }
         let directionNames = compared.direction   // without include patterns, skipped tensors do not change them
-        let direction = DirectionEvidence(tensors: directionNames,
-                                          moments: directionNames.map { name in signatures.map { $0.tensor(named: name)!.moments } },
-                                          models: signatures.count)
+        let direction = DirectionEvidence(signatures: signatures, tensors: directionNames)
         let sums = squaredDifferences ?? { a, b, tensors in
             tensors.map { SignatureComparison.squaredDifference(signatures[a].tensor(named: $0)!, signatures[b].tensor(named: $0)!) }
         }
@@ -86,6 +84,14 @@ extension RelationEvidence {
                   kurtosis: names.map { name in signatures.map { $0.tensor(named: name)!.kurtosis } },
                   direction: direction, blocks: pairBlocks,
                   ranks: SignatureRankEvidence(signatures: signatures, tensorNames: names, pairRanks: pairRanks))
+    }
+}
+
+extension DirectionEvidence {
+    /// The votes of `tensors` (2-D tensors every signature has), from the signatures' exact moments.
+    init(signatures: [ModelSignature], tensors: [String]) {
+        self.init(tensors: tensors, moments: tensors.map { name in signatures.map { $0.tensor(named: name)!.moments } },
+                  models: signatures.count)
     }
 }
 
