@@ -66,6 +66,23 @@ private struct Draws {
     mutating func laplace(_ b: Double) -> Float { let u = uniform() - 0.5; return Float(-b * (u < 0 ? -1 : 1) * log(1 - 2 * Swift.abs(u))) }
 }
 
+/// `models` recovered from their weights as the index can (the index keeps no weights, so it
+/// does not type quantized copies from their storage grids, infer latent parents or layer
+/// subsets, attach adapters to their bases, nor order pairs by their untouched rows: `recover`
+/// only — compare like with like), and added to a fresh index, with its graph.
+private func recoveredAndIndexed(_ models: [Model]) throws -> (exact: ModelGraph, index: HubIndex, graph: ModelGraph, file: TemporaryIndex) {
+    var untyped = RecoveryOptions()
+    untyped.typesQuantizedCopies = false
+    untyped.infersLatentParentsAndLayerSubsets = false
+    untyped.attachesAdapters = false
+    untyped.ordersByUntouchedRows = false
+    let exact = try recover(models, options: untyped)
+    let file = TemporaryIndex()
+    let index = try HubIndex(path: file.path)
+    for m in models { try index.add(model: m) }
+    return (exact, index, try index.graph(), file)
+}
+
 @Suite struct IndexTests {
     @Test func everyExampleZooIsCovered() {
         #expect(exampleZoos.contains("zoo") && exampleZoos.contains("zoo2") && exampleZoos.count >= 3, "\(exampleZoos)")
@@ -73,20 +90,8 @@ private struct Draws {
 
     @Test(arguments: exampleZoos)
     func theIndexGraphIsRecoversGraph(name: String) throws {
-        let models = try zoo(name)
-        // The index keeps no weights, so it does not type quantized copies from their storage
-        // grids, infer latent parents or layer subsets, attach adapters to their bases, nor order
-        // pairs by their untouched rows (`recover` only): compare like with like.
-        var untyped = RecoveryOptions()
-        untyped.typesQuantizedCopies = false
-        untyped.infersLatentParentsAndLayerSubsets = false
-        untyped.attachesAdapters = false
-        untyped.ordersByUntouchedRows = false
-        let exact = try recover(models, options: untyped)
-        let file = TemporaryIndex()
-        let index = try HubIndex(path: file.path)
-        for m in models { try index.add(model: m) }
-        let g = try index.graph()
+        let (exact, index, g, file) = try recoveredAndIndexed(try zoo(name))
+        defer { withExtendedLifetime(file) {} }
         #expect(g.ids == exact.ids)
         #expect(g.parents == exact.parents)
         #expect(g.metric == exact.metric)
@@ -151,16 +156,8 @@ private struct Draws {
         }
         let models = try [("l0", l0), ("l1", l1), ("l2", l2), ("l3", l3)].map { try memoryModel($0.0, named($0.1, head: true)) }
             + [("f0", f0), ("f1", f1), ("f2", f2), ("f3", f3)].map { try memoryModel($0.0, named($0.1, head: false)) }
-        var untyped = RecoveryOptions()
-        untyped.typesQuantizedCopies = false
-        untyped.infersLatentParentsAndLayerSubsets = false
-        untyped.attachesAdapters = false
-        untyped.ordersByUntouchedRows = false
-        let exact = try recover(models, options: untyped)
-        let file = TemporaryIndex()
-        let index = try HubIndex(path: file.path)
-        for m in models { try index.add(model: m) }
-        let g = try index.graph()
+        let (exact, index, g, file) = try recoveredAndIndexed(models)
+        defer { withExtendedLifetime(file) {} }
         #expect(exact.metric == .rms && g.metric == .rms)
         #expect(!g.warnings.contains { $0.contains("different metrics") })
         for (i, id) in exact.ids.enumerated() {
