@@ -203,6 +203,61 @@ final class RecoveryTests: XCTestCase {
         XCTAssertThrowsError(try recover(all, options: o))
     }
 
+    /// A model of the same architecture that lacks some of a family's tensors (an adapter folder
+    /// read as weights, a model without a projection or a head) does not narrow that family's
+    /// evidence: the family is compared as if recovered alone — its distances are the mean RMS
+    /// over all four of its square tensors, computed here directly, and its direction votes come
+    /// from all five of its 2-D tensors (the head too).
+    func testAFamilyIsComparedOverItsOwnTensors() throws {
+        var s = Sampler(seed: 47)
+        let r = root(&s), a = fullFineTune(r, &s), b = fullFineTune(r, &s), c = fullFineTune(a, &s)
+        let family = [("r", r), ("a", a), ("b", b), ("c", c)]
+        // Each with a non-square matrix too: a direction tensor the odd models do not have.
+        let head = (0..<(16 * Self.side)).map { _ in s.laplace(0.05) }
+        let members = try family.map { id, w in
+            try makeModel(id, zip(Self.names, w).map { ($0, [Self.side, Self.side], $1) }
+                + [("head", [16, Self.side], head.map { $0 + s.gaussian() * 0.02 })])
+        }
+        let alone = try recover(members)
+        // Unrelated, of the same layers: without blocks.1.v and the head (other distance tensors),
+        // and without the head only (the same distance tensors, fewer direction tensors).
+        let unrelated = root(&s)
+        let odds = [try makeModel("odd", Self.names.dropLast().map { ($0, [Self.side, Self.side], unrelated[0]) }),
+                    try makeModel("odd", zip(Self.names, unrelated).map { ($0, [Self.side, Self.side], $1) })]
+        for odd in odds {
+            XCTAssertEqual(TensorSelection.architectureGroups(members + [odd]).count, 1)
+            final class Log: @unchecked Sendable { var fractions: [Double] = [] }
+            let log = Log()
+            var options = RecoveryOptions()
+            options.progress = { f, _ in log.fractions.append(f); return true }
+            let mixed = try recover(members + [odd], options: options)
+            for (x, y) in zip(log.fractions, log.fractions.dropFirst()) { XCTAssertLessThanOrEqual(x, y) }
+            XCTAssertEqual(log.fractions.last, 1)
+
+            XCTAssertEqual(parents(mixed), ["a": "r", "b": "r", "c": "a"])
+            XCTAssertEqual(mixed.trees.map(\.members), [[0, 1, 2, 3], [4]])
+            // Mean over the four tensors of RMS(W_p − W_c), from the stored (F32) values.
+            func rms(_ x: [[Double]], _ y: [[Double]]) -> Double {
+                var total = 0.0
+                for (u, v) in zip(x, y) {
+                    var sum = 0.0
+                    for (p, q) in zip(u, v) { let d = Double(Float(p)) - Double(Float(q)); sum += d * d }
+                    total += (sum / Double(u.count)).squareRoot()
+                }
+                return total / Double(x.count)
+            }
+            XCTAssertEqual(mixed.edges.count, 3)
+            for e in mixed.edges {
+                let expected = rms(family[e.parent].1, family[e.child].1)
+                XCTAssertEqual(e.distance, expected, accuracy: 1e-6 * expected, "\(mixed.ids[e.parent]) -> \(mixed.ids[e.child])")
+                XCTAssertEqual(e.evidence?.kurtosisVotes?.total, 5)
+                let same = alone.edges.first { $0.parent == e.parent && $0.child == e.child }
+                XCTAssertEqual(e.evidence?.kurtosisVotes, same?.evidence?.kurtosisVotes)
+                XCTAssertEqual(e.confidence, same?.confidence ?? .nan, accuracy: 1e-9)
+            }
+        }
+    }
+
     /// λ up to the largest Double (finding 1 of the C ABI fuzzer: λ · mean(D) overflowed and the
     /// recovery failed with an internal error): the costs are rescaled, and a huge λ gives the
     /// trees of a penalty that dominates the distances, as a large finite one (1e9) does directly.

@@ -2,7 +2,8 @@
 /// with the number of trees, the metric and the direction found from the data).
 ///
 /// 0. Map an export's tensor names onto the other models' (`TensorMatching`).
-/// 1. Select the tensors every model shares (`TensorSelection`).
+/// 1. Select the tensors every model shares (`TensorSelection`); a tree found over them whose
+///    members share more is compared again over its own (`Recovery.recoverGroup`).
 /// 2. One streaming pass: per-model kurtosis, pairwise RMS, normalised max and correlation
 ///    (`PairwiseStatistics`).
 /// 3. Metric: `auto` takes the LoRA rank distance when every model's nearest neighbour differs from
@@ -56,6 +57,10 @@ protocol EvidenceSource {
     func architectureGroups() -> [[Int]]
     /// Whether model `i` is an un-merged adapter (`Model.isAdapter`), a group of its own.
     func isAdapter(_ i: Int) -> Bool
+    /// The tensors models `members` are compared over (`TensorSelection.compared`).
+    func compared(_ members: [Int], options: RecoveryOptions) throws -> TensorSelection.Compared
+    /// The direction evidence of models `members` over `tensors` (2-D tensors they all have).
+    func direction(of members: [Int], tensors: [String], threads: Int, options: RecoveryOptions) throws -> DirectionEvidence
     /// The statistics of the models `members` (one architecture group), and the threads to use.
     /// - Parameter report: the fraction of the gathering done, and its stage; throws to stop.
     func evidence(of members: [Int], options: RecoveryOptions,
@@ -98,7 +103,7 @@ struct Recovery {
         try options.validate(modelCount: ids.count)
         let groups = options.attachesAdapters ? separatingAdapters(source.architectureGroups()) : source.architectureGroups()
         guard groups.count > 1 else {
-            return try attachingAdapters(try recoverGroup(Array(ids.indices), options: options, part: (0, 1, 1)))
+            return try attachingAdapters(try recoverGroup(Array(ids.indices), options: options) { f, stage in try report((0, 1, 1), f, stage) })
         }
         // An adapter is a group of its own (`separatingAdapters`), and then a leaf of its base's
         // tree: not an architecture, and not one of the trees asked for.
@@ -115,7 +120,8 @@ struct Recovery {
             // One tree per architecture when that many were asked for; more cannot be shared out
             // between the architectures without a rule of our own, so each then finds its own.
             sub.trees = options.trees == architectures.count || !architectures.contains(members) ? 1 : nil
-            parts.append((members, try recoverGroup(members, options: sub, part: (done, members.count, ids.count))))
+            let part = (done: done, count: members.count, total: ids.count)
+            parts.append((members, try recoverGroup(members, options: sub) { f, stage in try report(part, f, stage) }))
             done += members.count
         }
         let graph = try LayerSubsets.attached(to: ModelGraph.sideBySide(parts, count: ids.count), source: source, options: options)
@@ -151,12 +157,38 @@ struct Recovery {
 
     /// Recovers models that share an architecture: the source gathers the statistics,
     /// `RelationAnalysis` makes the graph from them.
-    /// - Parameter part: the part of the caller's progress bar this group fills, in models: from
-    ///   `done` of `total` for `count` more.
-    func recoverGroup(_ members: [Int], options: RecoveryOptions, part: (done: Int, count: Int, total: Int)) throws -> ModelGraph {
+    ///
+    /// Each family (tree) is compared over the tensors its own members share: an architecture
+    /// group may hold a model with fewer tensors than the others (an adapter folder read as
+    /// weights, a layer subset, a model without a head), and the group's shared tensors would
+    /// then shrink the evidence of every other family — and make a family's edges depend on
+    /// models it is not related to (the hub index's parent query solves one family alone).
+    /// So when the trees found over the group's tensors do not all share the same distance
+    /// tensors, they are recovered again in classes of trees that do (`familiesByTensors`), each
+    /// class on its own (its own metric, as an architecture's; the index decides a query's
+    /// metric over the families of its layout, the same distance tensors), and put side by side;
+    /// and each tree's direction votes come from the 2-D tensors its own members share.
+    /// - Parameter progress: the fraction of this group's recovery done, and its stage.
+    func recoverGroup(_ members: [Int], options: RecoveryOptions, progress: (Double, String) throws -> Void) throws -> ModelGraph {
         let (evidence, threads) = try source.evidence(of: members, options: options) { f, stage in
-            try report(part, 0.72 * f, stage)
+            try progress(0.72 * f, stage)
         }
+        let classes = try familiesByTensors(evidence, members: members, options: options)
+        if classes.count > 1 {
+            var parts: [(members: [Int], graph: ModelGraph)] = []
+            var done = 0
+            for (local, trees) in classes {
+                var sub = options
+                if options.trees != nil { sub.trees = trees }
+                let start = done
+                parts.append((local, try recoverGroup(local.map { members[$0] }, options: sub) { f, stage in
+                    try progress(0.72 + 0.28 * (Double(start) + Double(local.count) * f) / Double(members.count), stage)
+                }))
+                done += local.count
+            }
+            return try ModelGraph.sideBySide(parts, count: members.count)
+        }
+        let shared = try source.compared(members, options: options).direction   // what `evidence.direction` is over
         // Quantized copies are told by the weights themselves (their storage grids): the exact
         // pass only, before the tree is solved (`QuantizedCopies`).
         // So are the bases TIES and DARE merges keep (`TrimmedMerges`), among the models that are not copies.
@@ -177,12 +209,41 @@ struct Recovery {
                 ? UntouchedRows.Tester(models: members.map { weights.models[$0] }, tensors: evidence.direction.tensors) : nil
         }
         let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
-                                               retentions: retentions, rows: rows) { f, stage in
-            try report(part, 0.72 + 0.28 * f, stage)
+                                               retentions: retentions, rows: rows, directions: { tree in
+            let own = try source.compared(tree.map { members[$0] }, options: options).direction
+            return own == shared ? nil
+                : try source.direction(of: tree.map { members[$0] }, tensors: own, threads: threads, options: options)
+        }) { f, stage in
+            try progress(0.72 + 0.28 * f, stage)
         }
         // Missing parents, from the angles of the exact distances (an index's estimates are not asked).
         return options.infersLatentParentsAndLayerSubsets && source is WeightSource && evidence.blocks.count == 1
             ? try LatentParents.inferred(graph, rms: evidence.blocks[0].rms, rows: rows) : graph
+    }
+
+    /// The trees of `evidence` (`RelationAnalysis.trees`), in classes of trees compared over the
+    /// same distance tensors (`EvidenceSource.compared` of each tree's members): indices into `members`,
+    /// ascending, with the number of trees of each class; one class when every tree shares the
+    /// group's tensors (or trees are forced over several blocks, which `RelationAnalysis` refuses).
+    private func familiesByTensors(_ evidence: RelationEvidence, members: [Int],
+                                   options: RecoveryOptions) throws -> [(members: [Int], trees: Int)] {
+        guard options.trees == nil || evidence.blocks.count == 1 else { return [(Array(members.indices), options.trees!)] }
+        var classes: [(members: [Int], trees: Int)] = []
+        var classOf: [[String]: Int] = [:]
+        for block in evidence.blocks {
+            for local in RelationAnalysis.trees(of: block, options: options) {
+                let tree = local.map { block.members[$0] }
+                let key = try source.compared(tree.map { members[$0] }, options: options).distance
+                if let c = classOf[key] {
+                    classes[c].members += tree
+                    classes[c].trees += 1
+                } else {
+                    classOf[key] = classes.count
+                    classes.append((tree, 1))
+                }
+            }
+        }
+        return classes.map { ($0.members.sorted(), $0.trees) }.sorted { $0.members[0] < $1.members[0] }
     }
 
     private func report(_ part: (done: Int, count: Int, total: Int), _ fraction: Double, _ stage: String) throws {

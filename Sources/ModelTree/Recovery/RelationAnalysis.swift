@@ -15,12 +15,17 @@ enum RelationAnalysis {
     ///    spanning arborescence and confidences (`TreeSolver`); with `rows` (the exact pass),
     ///    pairs whose untouched rows order them (`UntouchedRows`) fix those pairs' direction.
     ///
-    /// - Parameter progress: the fraction of this stage done, and its name; throws to stop.
+    /// - Parameters:
+    ///   - directions: the direction evidence of a tree's models (evidence indices, in order) when
+    ///     they share more direction tensors than `evidence.direction` was gathered over; nil to
+    ///     use `evidence.direction` (`Recovery.recoverGroup`: each family votes with its own).
+    ///   - progress: the fraction of this stage done, and its name; throws to stop.
     /// - Throws: `.invalidArgument` for `options.trees` over several blocks or the `max` metric
-    ///   without its statistic; what `progress` or the rank evidence throw.
+    ///   without its statistic; what `progress`, `directions` or the rank evidence throw.
     static func graph(_ evidence: RelationEvidence, options: RecoveryOptions, threads: Int,
                       warnings inherited: [String] = [], copies: [QuantizedCopies.Copy] = [],
                       retentions: [TrimmedMerges.Retention] = [], rows: UntouchedRows.Tester? = nil,
+                      directions: (([Int]) throws -> DirectionEvidence?)? = nil,
                       progress: (Double, String) throws -> Void) throws -> ModelGraph {
         let n = evidence.count
         var warnings = inherited
@@ -53,9 +58,7 @@ enum RelationAnalysis {
                 for m in group { standIn[m] = group[0] }
                 warnings.append(Duplicates.note(group.map { "'\(evidence.models[$0].id)'" }))
             }
-            let groups = options.trees.map { Clustering.cut(similarity: block.correlation, into: $0) }
-                ?? Clustering.components(similarity: block.correlation, threshold: relatednessThreshold)
-            for local in groups {
+            for local in RelationAnalysis.trees(of: block, options: options) {
                 let tree = local.map { members[$0] }
                 let inTree = Set(tree)
                 // The typed structure, in order: duplicates stand in for their group; quantized
@@ -88,8 +91,12 @@ enum RelationAnalysis {
                 let solvedLocal = solved.map { localOf[$0]! }
                 func d(_ p: Int, _ c: Int) -> Double { distance[localOf[p]!, localOf[c]!] }
                 let solvedIndex = Dictionary(uniqueKeysWithValues: solved.enumerated().map { ($1, $0) })
-                var solver = TreeSolver(distance: distance.submatrix(solvedLocal), kurtosis: solved.map { evidence.direction.kurtosis[$0] },
-                                        sumSquares: solved.map { evidence.direction.sumSquares[$0] }, lambda: options.lambda)
+                let own = try directions?(tree)
+                let treeIndex = Dictionary(uniqueKeysWithValues: tree.enumerated().map { ($1, $0) })
+                var solver = TreeSolver(distance: distance.submatrix(solvedLocal),
+                                        kurtosis: solved.map { own?.kurtosis[treeIndex[$0]!] ?? evidence.direction.kurtosis[$0] },
+                                        sumSquares: solved.map { own?.sumSquares[treeIndex[$0]!] ?? evidence.direction.sumSquares[$0] },
+                                        lambda: options.lambda)
                 let wanted = options.confidenceFor.map { ids in Set(solved.indices.filter { ids.contains(evidence.models[solved[$0]].id) }) }
                 // Pairs the untouched rows order (`UntouchedRows`): each model with its nearest
                 // first, then the edges and runners-up of each tree solved with what is known,
@@ -155,6 +162,14 @@ enum RelationAnalysis {
                                    tensors: evidence.tensors, metric: metric, warnings: warnings, unsureThreshold: Calibration.unsureThreshold)
         graph.duplicates = duplicates
         return graph
+    }
+
+    /// The trees of a measured block, in its local indices: models related when their mean
+    /// correlation exceeds `relatednessThreshold`, the connected components — or `options.trees`
+    /// of them, cut from the single linkage tree.
+    static func trees(of block: RelationEvidence.PairBlock, options: RecoveryOptions) -> [[Int]] {
+        options.trees.map { Clustering.cut(similarity: block.correlation, into: $0) }
+            ?? Clustering.components(similarity: block.correlation, threshold: relatednessThreshold)
     }
 
     /// The edges of a tree's quantized copies and merges (model indices; `distance` in the

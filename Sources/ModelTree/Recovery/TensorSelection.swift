@@ -104,6 +104,21 @@ enum TensorSelection {
         return groups.values.sorted { $0[0] < $1[0] }
     }
 
+    /// What a set of models is compared over: the distance tensors (`select`) and the direction
+    /// tensors (`directionTensors`). Both depend on the models only through the tensors all of
+    /// them share, so a family with tensors of its own gets a selection of its own
+    /// (`Recovery.recoverGroup` compares each family over its own).
+    struct Compared: Hashable {
+        var distance: [String]
+        var direction: [String]
+    }
+
+    static func compared<M: TensorCatalog>(models: [M], include: [String], exclude: [String]) throws -> Compared {
+        let distance = try select(models: models, include: include, exclude: exclude)
+        return Compared(distance: distance,
+                        direction: directionTensors(models: models, selected: distance, include: include, exclude: exclude))
+    }
+
     /// The tensors whose kurtosis and norm vote on direction (`DirectionEvidence`): with include
     /// patterns, the selected ones; otherwise every 2-D candidate (square or not), less `exclude`.
     static func directionTensors<M: TensorCatalog>(models: [M], selected: [String], include: [String], exclude: [String]) -> [String] {

@@ -8,6 +8,15 @@ struct WeightSource: EvidenceSource {
 
     func isAdapter(_ i: Int) -> Bool { models[i].isAdapter }
 
+    func compared(_ members: [Int], options: RecoveryOptions) throws -> TensorSelection.Compared {
+        try TensorSelection.compared(models: members.map { models[$0] }, include: options.include, exclude: options.exclude)
+    }
+
+    func direction(of members: [Int], tensors: [String], threads: Int, options: RecoveryOptions) throws -> DirectionEvidence {
+        try DirectionEvidence.gather(models: members.map { models[$0] }, tensorNames: tensors, threads: threads,
+                                     kernels: options.kernels) { _ in }
+    }
+
     /// One streaming pass over the selected tensors (moments, every pair's RMS, correlation and,
     /// for `max`, normalised maximum), the direction tensors' moments, and the weights themselves
     /// as rank evidence. Every pair is measured: one block.
@@ -15,9 +24,8 @@ struct WeightSource: EvidenceSource {
                   report: (Double, String) throws -> Void) throws -> (RelationEvidence, threads: Int) {
         let models = members.map { self.models[$0] }
         try report(0, "selecting tensors")
-        let names = try TensorSelection.select(models: models, include: options.include, exclude: options.exclude)
-        let directionNames = TensorSelection.directionTensors(models: models, selected: names,
-                                                              include: options.include, exclude: options.exclude)
+        let compared = try TensorSelection.compared(models: models, include: options.include, exclude: options.exclude)
+        let (names, directionNames) = (compared.distance, compared.direction)
         let threads = try workingMemory(models, names, directionTensors: directionNames.count, options: options)
             .threads(upTo: options.resolvedThreads, budget: options.memoryBudget)
         let stats = try PairwiseStatistics.gather(models: models, tensorNames: names, maxDifference: options.metric == .max,

@@ -28,7 +28,8 @@ extension RelationEvidence {
             throw ModelTreeError.invalidArgument("signatures of '\(first.id)' and '\(other.id)' have different sketch sizes "
                 + "(\(first.parameters.distanceBuckets) and \(other.parameters.distanceBuckets) buckets, …): compute them alike")
         }
-        let selected = try TensorSelection.select(models: signatures, include: [], exclude: [])
+        let compared = try TensorSelection.compared(models: signatures, include: [], exclude: [])
+        let selected = compared.distance
         for sig in signatures {
             let sketched = ModelSignature.distanceCandidates(sig.tensors.map { ($0.name, $0.shape) })
             if let missing = selected.first(where: { !sketched.contains($0) }) {
@@ -48,10 +49,8 @@ extension RelationEvidence {
         guard !names.isEmpty else {
             throw ModelTreeError.incompatibleModels("every selected tensor was skipped (\(skipped.map(\.reason).joined(separator: "; ")))")
         }
-        let directionNames = TensorSelection.directionTensors(models: signatures, selected: names, include: [], exclude: [])
-        let direction = DirectionEvidence(tensors: directionNames,
-                                          moments: directionNames.map { name in signatures.map { $0.tensor(named: name)!.moments } },
-                                          models: signatures.count)
+        let directionNames = compared.direction   // without include patterns, skipped tensors do not change them
+        let direction = DirectionEvidence(signatures: signatures, tensors: directionNames)
         let sums = squaredDifferences ?? { a, b, tensors in
             tensors.map { SignatureComparison.squaredDifference(signatures[a].tensor(named: $0)!, signatures[b].tensor(named: $0)!) }
         }
@@ -85,6 +84,14 @@ extension RelationEvidence {
                   kurtosis: names.map { name in signatures.map { $0.tensor(named: name)!.kurtosis } },
                   direction: direction, blocks: pairBlocks,
                   ranks: SignatureRankEvidence(signatures: signatures, tensorNames: names, pairRanks: pairRanks))
+    }
+}
+
+extension DirectionEvidence {
+    /// The votes of `tensors` (2-D tensors every signature has), from the signatures' exact moments.
+    init(signatures: [ModelSignature], tensors: [String]) {
+        self.init(tensors: tensors, moments: tensors.map { name in signatures.map { $0.tensor(named: name)!.moments } },
+                  models: signatures.count)
     }
 }
 

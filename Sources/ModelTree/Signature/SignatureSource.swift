@@ -40,6 +40,14 @@ package struct SignatureSource: EvidenceSource {
 
     func architectureGroups() -> [[Int]] { TensorSelection.architectureGroups(signatures) }
 
+    func compared(_ members: [Int], options: RecoveryOptions) throws -> TensorSelection.Compared {
+        try TensorSelection.compared(models: members.map { signatures[$0] }, include: [], exclude: [])
+    }
+
+    func direction(of members: [Int], tensors: [String], threads: Int, options: RecoveryOptions) throws -> DirectionEvidence {
+        DirectionEvidence(signatures: members.map { signatures[$0] }, tensors: tensors)
+    }
+
     func evidence(of members: [Int], options: RecoveryOptions,
                   report: (Double, String) throws -> Void) throws -> (RelationEvidence, threads: Int) {
         guard options.include.isEmpty && options.exclude.isEmpty else {
