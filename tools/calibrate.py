@@ -16,8 +16,10 @@ unsure threshold from the same measurement (issue 12: "confidence means what it 
    confident than its data. Where that makes a bin's level not below the next one's, the two
    are pooled and measured together (`fit`), so the levels rise.
 4. The map is piecewise linear: each bin is flat from its lowest to its highest raw confidence,
-   with straight lines between bins and from (0, 0) to the first (raw 0 means an equally good
-   alternative: no evidence); above the last bin, its level (no more than was measured).
+   with straight lines between bins and from (0, 0) to the first; above the last bin, its level
+   (no more than was measured). Raw 0 means an equally good alternative — no evidence — and maps
+   to 0 whatever share of such edges was right (a prior's luck, as the tie rule's pick among
+   near-copies): those edges are left out of the fit.
 5. The unsure threshold is the lowest calibrated confidence t of a development edge from which
    every cut keeps what "sure" must mean: among the development edges with calibrated
    confidence >= t' the share right is at least SURE_SHARE, for every t' >= t; and t >= 1/2,
@@ -129,6 +131,8 @@ def apply(knots: list[tuple[float, float]], raw: float) -> float:
         return 0.0
     if math.isnan(raw):
         return raw
+    if raw <= 0:
+        return 0.0                        # an equally good alternative: no evidence
     if knots[0][0] > 0:
         knots = [(0.0, 0.0)] + knots      # raw 0: an equally good alternative, no evidence
     return float(np.interp(raw, [k[0] for k in knots], [k[1] for k in knots], left=0.0))
@@ -156,7 +160,7 @@ def calibration(edges: list[dict]) -> dict:
     """Knots per family and the unsure threshold, from judged edges."""
     knots = {}
     for f in FAMILIES:
-        mine = [e for e in edges if e["family"] == f]
+        mine = [e for e in edges if e["family"] == f and e["raw_confidence"] > 0]
         knots[f] = fit([e["raw_confidence"] for e in mine], [e["right"] for e in mine])
     calibrated = [apply(knots[e["family"]], e["raw_confidence"]) for e in edges]
     counts = {f: (sum(e["family"] == f for e in edges), sum(e["family"] == f and e["right"] for e in edges)) for f in FAMILIES}

@@ -7,13 +7,15 @@ synthetic families made by real training (the measurement behind AdapterAttachme
 
 `train` needs torch, transformers, peft, safetensors and the typed zoo's helpers (examples/typed:
 the same tiny Llama, tokenizer, AdamW and PEFT LoRA recipe as the typed zoos, on the same Debian
-texts); about 10 CPU-minutes per seed. It pre-trains two unrelated roots A and B (800 steps),
-fine-tunes A twice (300 steps, stored BF16), once lightly (40 steps at lr 2e-5), A-gpl once more,
-and B once, then trains seven PEFT adapters on various of them (r 4 or 8; q/v, q/k/v/o or every
-projection; some with lm_head in modules_to_save) and saves everything as model folders with a
+texts); about 8 CPU-minutes per seed. It pre-trains two unrelated roots A and B (800 steps),
+fine-tunes A twice (300 steps, BF16 values saved as F32, as `.float()` before saving does), once
+lightly (40 steps at lr 2e-5), A-gpl once more, and B once, then trains twelve PEFT adapters on
+various of them (r 4 or 8; q/v, q/k/v/o or every projection; some with lm_head in
+modules_to_save; the same MPL text on A and on A-gpl) and saves everything as model folders with a
 truth.json. `score` needs only numpy and the CLI (MODELTREE_CLI or .build/debug/modeltree-cli):
-per adapter the recovered parent, the truth, the confidence and whether it is marked unsure, then
-the reliability table (share right among edges of confidence >= c).
+per adapter the recovered parent, the truth, the raw and calibrated confidence and whether it is
+marked unsure, then the reliability table (share right among edges of raw confidence >= c: the
+calibration is fitted on the example zoos, these families are not in it).
 """
 from __future__ import annotations
 
@@ -46,6 +48,13 @@ ADAPTERS = [  # id, parent, corpus, seed offset, r, alpha, targets, modules_to_s
     ("A-light+magic", "A-light", "fortunes:magic", 23, 8, 8, QKVO, None),
     ("B+art", "B", "license:Artistic", 24, 8, 16, QV, None),
     ("A-apache+mpl", "A-apache", "license:MPL-2.0", 25, 4, 8, QKVO, ["lm_head"]),
+    # The same text on the root and on a fine-tune (the order-of-training vote's hardest case: an
+    # adapter's text like the fine-tune's), one two fine-tunes down, and texts unlike the licences.
+    ("A+mpl", "A", "license:MPL-2.0", 26, 8, 16, ALL, None),
+    ("A-gpl-lgpl+art", "A-gpl-lgpl", "license:Artistic", 27, 8, 16, ALL, None),
+    ("A-gpl+magic", "A-gpl", "fortunes:magic", 28, 8, 16, ALL, None),
+    ("A-apache+bsd", "A-apache", "license:BSD+license:GPL-1", 29, 8, 16, QV, None),
+    ("B-gpl+mpl", "B-gpl", "license:MPL-2.0", 30, 8, 16, ALL, None),
 ]
 ROOTS = [("A", "pydoc", 11), ("B", "fortunes:computers+fortunes:people+fortunes:science", 21)]
 
@@ -109,15 +118,16 @@ def score(outs: list[str]) -> None:
         for child, parent in sorted(truth.items()):
             e = got.get(child)
             rows.append((os.path.basename(out.rstrip("/")), child, parent, e and e["parent"],
-                         e["confidence"] if e else float("nan"), bool(e and e["unsure"])))
-    print(f"{'set':12s} {'adapter':24s} {'truth':14s} {'recovered':14s} confidence unsure")
-    for s, child, parent, got, conf, unsure in rows:
+                         e["raw_confidence"] if e else float("nan"), bool(e and e["unsure"]),
+                         e["confidence"] if e else float("nan")))
+    print(f"{'set':12s} {'adapter':24s} {'truth':14s} {'recovered':14s}   raw  calibrated unsure")
+    for s, child, parent, got, raw, unsure, conf in rows:
         mark = "" if got == parent else "  WRONG"
-        print(f"{s:12s} {child:24s} {parent:14s} {str(got):14s} {conf:10.3f} {unsure}{mark}")
+        print(f"{s:12s} {child:24s} {parent:14s} {str(got):14s} {raw:5.2f} {conf:11.3f} {unsure}{mark}")
     right = sum(1 for r in rows if r[3] == r[2])
     print(f"\nadapter recall: {right}/{len(rows)}; sure and right: "
           f"{sum(1 for r in rows if r[3] == r[2] and not r[5])}/{sum(1 for r in rows if not r[5])} sure edges")
-    print("reliability: confidence >= c -> share right")
+    print("reliability: raw confidence >= c -> share right")
     for c in (0.0, 0.2, 0.4, 0.6, 0.8):
         sel = [r for r in rows if r[4] >= c]
         if sel:

@@ -96,6 +96,46 @@ import Testing
         #expect(t.map { !$0.decisive } ?? true)
     }
 
+    /// The same BF16 children saved as F32 files (a BF16 model cast back with `.float()` before
+    /// saving): their values still lie on BF16's grid, so the rows are judged at BF16's rounding,
+    /// not the file's — as the BF16 files above. Two such siblings (one decay, so bit-equal
+    /// untouched rows) and their F32 parent: the parent holds the rows scaled too, so it is on
+    /// the path between them (no off-path rows); at F32's rounding its rows looked trained, which
+    /// made a latent parent above every such family's root.
+    @Test func bf16ValuesInF32FilesAreJudgedOnTheirGrid() throws {
+        let (e, m) = Self.parent(seed: 5)
+        // Round to nearest even on BF16's grid, as torch's `.to(torch.bfloat16)` does.
+        let bf16 = { (w: [Double]) in
+            w.map { x -> Double in
+                let bits = Float(x).bitPattern
+                return Double(Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000))
+            }
+        }
+        let (one, c) = Self.train(e, steps: 300, lr: 5e-4, wd: 0.1, seed: 6)
+        let (two, _) = Self.train(e, steps: 300, lr: 5e-4, wd: 0.1, seed: 16)
+        let p = try Self.model("p", embedding: e, matrix: m)
+        let u = try Self.model("u", embedding: bf16(one), matrix: m), v = try Self.model("v", embedding: bf16(two), matrix: m)
+        let pe = p.tensor(named: "embed.weight")!, ue = u.tensor(named: "embed.weight")!, ve = v.tensor(named: "embed.weight")!
+        #expect(try UntouchedRows.sampledRows(ue).roundoff == DType.bf16.unitRoundoff)
+        #expect(try UntouchedRows.sampledRows(pe).roundoff == DType.f32.unitRoundoff)
+        let s = try #require(try UntouchedRows.measure(pe, ue))
+        #expect(s.scaled == Self.untouched && s.decisive)
+        #expect(Swift.abs(s.factor - c) < 0x1p-8 / Double(Self.columns).squareRoot(), "\(s.factor) against \(c)")
+        #expect(try UntouchedRows.offPath(pe, between: ue, ve) == 0)
+    }
+
+    /// The grid a tensor's values lie on: BF16's when every F32 pattern ends in 16 zero bits,
+    /// F16's when every value is an F16 value, else the stored type's; never finer than stored.
+    @Test func theGridOfTheValues() {
+        let f32 = DType.f32.unitRoundoff
+        #expect(UntouchedRows.roundoff(of: [1, 0.5, -3, 0], stored: f32) == DType.bf16.unitRoundoff)
+        #expect(UntouchedRows.roundoff(of: [1 + 0x1p-10, 0.5], stored: f32) == DType.f16.unitRoundoff)
+        #expect(UntouchedRows.roundoff(of: [1 + 0x1p-20, 0.5], stored: f32) == f32)
+        #expect(UntouchedRows.roundoff(of: [1 + 0x1p-10], stored: DType.bf16.unitRoundoff) == DType.bf16.unitRoundoff)
+        #expect(UntouchedRows.roundoff(of: [65536, 1], stored: f32) == DType.bf16.unitRoundoff, "beyond F16's range")
+        #expect(UntouchedRows.roundoff(of: [70001], stored: f32) == f32, "neither grid")
+    }
+
     /// Every row updated (a dense matrix's rows, or an embedding whose every token was seen): no
     /// scaled rows. Square matrices are no lookup table: nothing is read.
     @Test func denseUpdatesAndSquareMatricesSayNothing() throws {

@@ -55,10 +55,9 @@ def test_engine_reports_the_tables_map_and_threshold(committed):
         for e in doc["edges"]:
             knots = committed["knots"][reliability.family(e, latent)][0]
             raw = e["raw_confidence"]
-            xs, ys = [k[0] for k in knots], [k[1] for k in knots]
-            if xs[0] > 0:
-                xs, ys = [0.0] + xs, [0.0] + ys
-            expected = float(np.interp(raw, xs, ys))
+            xs, ys = [0.0] + [k[0] for k in knots], [0.0] + [k[1] for k in knots]
+            # Raw 0 is no evidence (0); a family without knots was never measured above it (0).
+            expected = float(np.interp(raw, xs, ys)) if knots and raw > 0 else 0.0
             assert e["confidence"] == pytest.approx(expected, abs=1e-12), (zoo, e)
             if e["confidence"] < committed["threshold"]:
                 assert e["unsure"], (zoo, e)
@@ -159,6 +158,18 @@ def test_apply_interpolates_from_zero_and_holds_the_last_level():
     assert calibrate.apply(knots, 1.0) == pytest.approx(0.9)
     assert math.isnan(calibrate.apply(knots, float("nan")))
     assert calibrate.apply([], 0.7) == 0.0
+    # Raw 0 (an equally good alternative) is no evidence, even where a bin starts at 0.
+    assert calibrate.apply([(0.0, 0.5), (0.4, 0.5)], 0.0) == 0.0
+    assert calibrate.apply([(0.0, 0.5), (0.4, 0.5)], 1e-9) == pytest.approx(0.5)
+
+
+def test_raw_zero_edges_are_left_out_of_the_fit():
+    """Edges of raw confidence 0 were right or wrong by a prior's luck: a family of them, all
+    right, must not lift the map above 0 at raw 0, nor pool with the edges that have evidence."""
+    edges = [dict(family="adapter", raw_confidence=0.0, right=True)] * 5 + [dict(family="adapter", raw_confidence=0.5, right=True)]
+    cal = calibrate.calibration(edges)
+    assert cal["knots"]["adapter"] == calibrate.fit([0.5], [True])
+    assert calibrate.apply(cal["knots"]["adapter"], 0.0) == 0.0
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -40,7 +40,9 @@ enum Calibration {
     /// The calibrated confidence of a raw one of `family`: NaN stays NaN; a family never measured gives 0.
     static func calibrated(_ raw: Double, family: Family) -> Double {
         guard !raw.isNaN else { return raw }
-        guard let knots = table[family]?.knots, let last = knots.last else { return 0 }
+        // Raw 0: an equally good alternative, no evidence — whatever share of such edges the
+        // development zoos happened to get right (a prior's luck, not the weights').
+        guard raw > 0, let knots = table[family]?.knots, let last = knots.last else { return 0 }
         var below = (raw: 0.0, calibrated: 0.0)
         for knot in knots {
             if raw < knot.raw {

@@ -12,9 +12,9 @@ extension Calibration {
     static let table: [Family: (knots: [(raw: Double, calibrated: Double)], edges: Int, right: Int)] = [
         .finetune: (knots: [(0.002679, 0.917276), (0.996073, 0.917276)], edges: 30, right: 30),
         .latent: (knots: [(0.999999, 0.525804)], edges: 3, right: 3),
-        .adapter: (knots: [(0.042514, 0), (0.069447, 0.425031), (0.216723, 0.425031)], edges: 3, right: 2),
+        .adapter: (knots: [(0.458148, 0.269866)], edges: 3, right: 3),
         .quantized: (knots: [(0.999505, 0.827733), (1, 0.827733)], edges: 13, right: 13),
         .merge: (knots: [(0.04639, 0.827733), (0.999705, 0.827733)], edges: 13, right: 13),
-        .layerSubset: (knots: [(0, 0.269866)], edges: 1, right: 1),
+        .layerSubset: (knots: [], edges: 1, right: 1),
     ]
 }

@@ -24,24 +24,32 @@ import Glibc
 /// **Within the family** the base and its fine-tunes hold nearly the same W, and the nearest
 /// saved copy (`modules_to_save`) misleads: fine-tunes on similar text move `lm_head` the way the
 /// adapter's training does, so a grandchild of the base was the nearest in 3 of 4 adapters
-/// measured. What separates them is the order of training: for two candidates b, b' (change
-/// e = W_b' − W_b), an adapter trained at b, or elsewhere before e, descends the same generic
-/// directions as e (cos(ΔW, e) > 0, up to 0.13 measured), while one trained at b' comes after e,
-/// which already descended them (cos near or below 0). Every pair votes (`Measurement.vote`),
-/// without the recovered tree, whose topology and direction may be wrong; a candidate's score is
-/// the sum of its votes, the highest wins, and the confidence comes from the direct vote between
-/// it and the runner-up (`withinFamilyConfidence`). Measured on 14 synthetic adapters: 10 right;
-/// the 4 wrong (an adapter of every projection on a fine-tune of licence text, and one on a light
-/// fine-tune, which no vote can tell from its parent) all had confidence ≤ 0.11. The weights
-/// cannot tell a model from a near-copy of it (an int8 export not typed as such): among models
-/// within the unsure margin of the leader, the finest-stored one is chosen, unsure.
+/// measured. What separates them is the order of training. Each training step of the family's
+/// tree (`FamilyTree`: a fine-tune's change e from its parent) is seen through the update's
+/// subspaces, and its *alignment* with ΔW measured (`Measurement.change`). An adapter trained
+/// before a step, or on another branch, descends the generic directions that step descended too
+/// (alignments of 0.1–0.8 measured); one trained after it finds them already descended, and its
+/// alignment with that step falls — below zero when the adapter's text is unlike the step's, to
+/// a fifth to two fifths of the other steps' when it is alike (an MPL adapter on a GPL fine-tune:
+/// 0.03–0.16 against 0.24–0.44). So the reference is the adapter's own alignment with the steps
+/// on other branches (their median): a step aligned less than half as well was descended before
+/// the adapter's training, and the base is the end of the path from the root that gains most
+/// (`withinFamily`). The recovered tree's fine-tune edges are trusted here (right on every zoo);
+/// a step far smaller than ΔW (`smallUpdate`: a light touch-up) cannot have changed the training
+/// and counts nothing. Measured on 45 synthetic adapters (`tools/measure_adapter_attachment.py`,
+/// five seeds): 33 right (25 by the pairwise order-of-training vote this replaced); the 12 wrong
+/// — an adapter on a light fine-tune (which no step tells from its parent), one of q and v only
+/// on text unlike every fine-tune's (alignments within noise), and one on the only fine-tune of
+/// a family (no other branch to compare) — all at raw confidence 0. The weights cannot tell a
+/// model from a near-copy of it (an int8 export not typed as such, a light touch-up): among
+/// models within the unsure margin of the leader, the finest-stored one is chosen, unsure.
 ///
 /// The saved copies and bias updates are never votes: only their shapes (and, for an adapter
 /// without low-rank updates, the nearest copy, unsure) count.
 enum AdapterAttachment {
-    /// ρ₀: a change between two candidates smaller than this fraction of the adapter's own update
-    /// (Frobenius norms over the updated tensors) votes with weight ‖e‖ / (ρ₀‖ΔW‖). Measured: light fine-tunes (40
-    /// steps at lr 2e-5) 0.003–0.012, full fine-tunes 0.13–0.54; ρ₀ is their geometric middle.
+    /// ρ₀: a training step smaller than this fraction of the adapter's own update (Frobenius
+    /// norms over the updated tensors) counts nothing. Measured: light fine-tunes (40 steps at lr
+    /// 2e-5) 0.003–0.012, full fine-tunes 0.13–0.54; ρ₀ is their geometric middle.
     static let smallUpdate = 0.04
 
     /// The enrichment of the best family over the next one's (or over 1) above which the family is
@@ -214,7 +222,8 @@ enum AdapterAttachment {
         ratio > 1 ? 1 - Glibc.exp(-Glibc.log(ratio) / 0.2) : 0
     }
 
-    /// The base within one family: the highest sum of pairwise order-of-training votes.
+    /// The base within one family: the model at the end of the path of changes, from the family's
+    /// root, that the adapter's update has already descended (the type's comment).
     static func withinFamily(_ family: [Int], _ m: Measurement, graph: ModelGraph) throws -> Choice {
         guard family.count > 1 else { return Choice(base: family[0], runnerUp: nil, confidence: 1, doubt: nil) }
         guard !m.updates.isEmpty else {
@@ -222,24 +231,29 @@ enum AdapterAttachment {
             let sorted = try family.sorted { try m.savedDistance($0) < m.savedDistance($1) }
             return Choice(base: sorted[0], runnerUp: sorted[1], confidence: 0, doubt: "it has no low-rank update to compare")
         }
-        // vote[i][j] > 0: the change from family[i] to family[j] came after the adapter's
-        // training started elsewhere, i.e. family[i] is the likelier base of the two.
-        let n = family.count
-        var vote = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        for i in 0..<n {
-            for j in (i + 1)..<n {
-                vote[i][j] = try m.vote(from: family[i], to: family[j])
-                vote[j][i] = -vote[i][j]
-            }
+        let tree = FamilyTree(family, graph: graph)
+        let changes = try tree.edges.map { try m.change(from: $0.parent, to: $0.child) }
+        // What a change the adapter has not descended shows: the median alignment of the changes on
+        // other branches, when it stands clear of what unrelated directions reach (`noise`). Then
+        // a change aligned less than half as well was descended before the adapter's training (a
+        // gain for going down it), one aligned better was not (a loss). Without that reference
+        // only a change clearly against the update says something: it was descended before.
+        let noise = m.noise
+        let gain: [Double] = tree.edges.indices.map { k in
+            guard changes[k].size >= smallUpdate else { return 0 }
+            let others = tree.edges.indices.filter { tree.onOtherBranch($0, than: k) && changes[$0].size >= smallUpdate }
+            let alignment = changes[k].alignment
+            if let fresh = median(others.map { changes[$0].alignment }), fresh > noise { return fresh / 2 - alignment }
+            return alignment < -noise ? -alignment : 0
         }
-        let scores = vote.map { $0.reduce(0, +) }
+        let scores = tree.scores { path in path.reduce(0) { $0 + gain[$1] } }
         var order = family.indices.sorted { (-scores[$0], $0) < (-scores[$1], $1) }
-        // Among the models the votes cannot tell from the leader (near-copies: a cast, an int8 or
+        // Among the models the path cannot tell from the leader (near-copies: a cast, an int8 or
         // GGUF export not typed as such, a light touch-up), the finest-stored one: PEFT trains on
         // full weights; of those stored as finely, the ancestor of the others in the tree
         // (`NearIdenticalCandidates`), else the leader's order.
-        let tie = withinFamilyMargin(confidence: tieConfidence)
-        let tied = order.filter { vote[order[0]][$0] < tie }
+        let tie = withinFamilyMargin(confidence: tieConfidence, noise: noise)
+        let tied = order.filter { scores[order[0]] - scores[$0] < tie }
         let finestStorage = tied.map { m.storage(family[$0]) }.min()
         let finestTied = tied.filter { m.storage(family[$0]) == finestStorage }
         let ancestor = NearIdenticalCandidates.ancestor(among: finestTied.map { family[$0] }, in: graph).flatMap { family.firstIndex(of: $0) }
@@ -248,26 +262,103 @@ enum AdapterAttachment {
             order.insert(finest, at: 0)
         }
         let best = order[0], second = order[1]
-        let margin = vote[best][second]
-        let confidence = withinFamilyConfidence(margin: margin)
+        let margin = scores[best] - scores[second]
+        let confidence = withinFamilyConfidence(margin: margin, noise: noise)
         return Choice(base: family[best], runnerUp: family[second], confidence: confidence,
-                      doubt: Calibration.isUnsure(raw: confidence, family: .adapter) ? "an order-of-training margin of \(Formatting.significant(Swift.max(0, margin), 2))" : nil)
+                      doubt: Calibration.isUnsure(raw: confidence, family: .adapter) ? "a margin of \(Formatting.significant(Swift.max(0, margin) / noise, 2)) noise levels along the family's changes" : nil)
     }
 
-    /// The scale of the order-of-training margin: confidence 1 − exp(−margin / scale). The largest
-    /// wrong margin measured (0.0068) gets 0.11, below `tieConfidence`; right picks had
-    /// margins up to 0.10 (0.83).
-    static let marginScale = 0.058
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let v = values.sorted(), n = v.count
+        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+    }
+
+    /// The scale of the path margin, in noise levels (`Measurement.noise`, itself two standard
+    /// deviations): confidence 1 − exp(−margin / (scale · noise)).
+    static let marginScale = 1.0
 
     /// The margin that gives `confidence` (the inverse of `withinFamilyConfidence`).
-    static func withinFamilyMargin(confidence: Double) -> Double {
-        -marginScale * Glibc.log(1 - confidence)
+    static func withinFamilyMargin(confidence: Double, noise: Double) -> Double {
+        -marginScale * noise * Glibc.log(1 - confidence)
     }
 
-    /// Confidence of a pick within a family from its margin, the direct vote between it and the
-    /// runner-up: 1 − exp(−margin / `marginScale`).
-    static func withinFamilyConfidence(margin: Double) -> Double {
-        margin > 0 ? 1 - Glibc.exp(-margin / marginScale) : 0
+    /// Confidence of a pick within a family from its margin over the runner-up's path score.
+    static func withinFamilyConfidence(margin: Double, noise: Double) -> Double {
+        margin > 0 ? 1 - Glibc.exp(-margin / (marginScale * noise)) : 0
+    }
+
+    /// A family's candidates as a tree of training steps along the graph's primary edges: each
+    /// candidate's nearest candidate ancestor is its parent here (a quantized copy or a latent node
+    /// between them is passed over). A merge is a combination of its parents, not a descent the
+    /// adapter could have continued: it adds no step, and its score is its parents' weighted by
+    /// its coefficients (it holds that share of each one's steps), so a merge is never preferred
+    /// to the best of its parents, and is as close a runner-up as its coefficients make it.
+    struct FamilyTree {
+        let family: [Int]
+        /// Training steps, as models (indices into the graph), parent before child.
+        var edges: [(parent: Int, child: Int)] = []
+        /// Per member of the family, the steps from its root down to it (a merge's: its primary
+        /// parent's).
+        private var paths: [Int: [Int]] = [:]
+        /// A merge's parents and coefficients, when every parent is a member.
+        private var combinations: [Int: [(parent: Int, coefficient: Double)]] = [:]
+
+        init(_ family: [Int], graph: ModelGraph) {
+            self.family = family
+            let members = Set(family)
+            for c in family where graph.primaryEdge(into: c)?.type == .merge {
+                let parents = graph.edges(into: c).map { ($0.parent, $0.coefficient ?? .nan) }
+                if parents.allSatisfy({ members.contains($0.0) && $0.1.isFinite }) { combinations[c] = parents }
+            }
+            var up: [Int: Int] = [:]
+            for c in family {
+                var seen: Set<Int> = [c], m = c
+                while let p = graph.primaryParent(of: m), seen.insert(p).inserted {
+                    if members.contains(p) { up[c] = p; break }
+                    m = p
+                }
+            }
+            var stepInto: [Int: Int] = [:]
+            for c in family where graph.primaryEdge(into: c)?.type == .finetune {
+                if let p = up[c] { stepInto[c] = edges.count; edges.append((p, c)) }
+            }
+            for c in family {
+                var path: [Int] = [], seen: Set<Int> = [c], m = c
+                while let p = up[m], seen.insert(p).inserted {
+                    if let k = stepInto[m] { path.append(k) }
+                    m = p
+                }
+                paths[c] = path
+            }
+        }
+
+        /// The edges from the root down to `member`.
+        func path(to member: Int) -> [Int] { paths[member] ?? [] }
+
+        /// Each member's score (in `family`'s order): `score(path)` of its path, a merge's its
+        /// parents' weighted by its coefficients (a merge of merges: theirs first).
+        func scores(_ score: ([Int]) -> Double) -> [Double] {
+            var known: [Int: Double] = [:]
+            for c in family where combinations[c] == nil { known[c] = score(path(to: c)) }
+            var pending = family.filter { combinations[$0] != nil }
+            while !pending.isEmpty {
+                let ready = pending.filter { combinations[$0]!.allSatisfy { known[$0.parent] != nil } }
+                // A cycle of merges (the graph's checks forbid it): their primary parents' paths.
+                for c in ready.isEmpty ? pending : ready {
+                    known[c] = ready.isEmpty ? score(path(to: c))
+                        : combinations[c]!.reduce(0) { $0 + $1.coefficient * known[$1.parent]! }
+                }
+                pending.removeAll { known[$0] != nil }
+            }
+            return family.map { known[$0]! }
+        }
+
+        /// Whether edge `k` is neither on the path to edge `j`'s child nor below it: a change an
+        /// adapter trained at either end of `j` (or below) has not descended.
+        func onOtherBranch(_ k: Int, than j: Int) -> Bool {
+            k != j && !path(to: edges[j].child).contains(k) && !path(to: edges[k].child).contains(j)
+        }
     }
 
     /// The adapter's update seen through its own subspaces, and each model's tensors seen through
@@ -334,28 +425,30 @@ enum AdapterAttachment {
             return d.reduce(0, +) / Double(d.count)
         }
 
-        /// The vote of the change from model b to model b' (e = W_b' − W_b) on which of the two
-        /// the adapter was trained on: cos(ΔW, e) pooled over the updated tensors, weighted by
-        /// min(1, ‖e‖ / (ρ₀‖ΔW‖)); positive for b. A change much smaller than the adapter's own
-        /// cannot have changed its training: it is parallel whichever side it was trained on, so
-        /// it counts less.
-        func vote(from b: Int, to other: Int) throws -> Double {
+        /// How model b → model b' changes the weights the adapter updates (e = W_b' − W_b):
+        /// `alignment`, the cosine between ΔW and e's part inside ΔW's subspaces (Lᵀ e R), pooled
+        /// over the updated tensors; `size`, ‖e‖ / ‖ΔW‖ (Frobenius norms over the same tensors).
+        func change(from b: Int, to other: Int) throws -> (alignment: Double, size: Double) {
             let pb = try projections(of: b), po = try projections(of: other)
-            var dot = 0.0, norms = 0.0, changes = 0.0, own = 0.0
+            var dot = 0.0, inside = 0.0, whole = 0.0, own = 0.0
             for (k, u) in updates.enumerated() {
                 var e = po[k]
                 for j in e.inside.indices { e.inside[j] -= pb[k].inside[j] }
                 dot += AdapterEvidence.Projection.dot(u.own, e)
-                let change = try AdapterEvidence.rmsDifference(models[other].tensor(named: u.name)!, models[b].tensor(named: u.name)!)
-                    * Double(u.elements).squareRoot()
-                let size = AdapterEvidence.Projection.dot(u.own, u.own)
-                norms += size.squareRoot() * change
-                changes += change * change
-                own += size
+                inside += AdapterEvidence.Projection.dot(e, e)
+                own += AdapterEvidence.Projection.dot(u.own, u.own)
+                let rms = try AdapterEvidence.rmsDifference(models[other].tensor(named: u.name)!, models[b].tensor(named: u.name)!)
+                whole += rms * rms * Double(u.elements)
             }
-            let cosine = norms > 0 ? dot / norms : 0
-            let weight = own > 0 ? Swift.min(1, (changes / own).squareRoot() / AdapterAttachment.smallUpdate) : 0
-            return cosine * weight
+            let alignment = inside > 0 && own > 0 ? dot / (inside * own).squareRoot() : 0
+            return (alignment, own > 0 ? (whole / own).squareRoot() : 0)
+        }
+
+        /// What alignment (`change`) a change unrelated to the update reaches, two standard
+        /// deviations up: a random direction in the update's subspaces, of dimension Σ |L|·|R|
+        /// over the updated tensors, has a cosine of standard deviation 1/√dimension with it.
+        var noise: Double {
+            2 / Double(Swift.max(1, updates.reduce(0) { $0 + $1.subspaces.left.count * $1.subspaces.right.count })).squareRoot()
         }
 
         /// The edge's distance in the graph's metric: under `rank`, the summed rank of the

@@ -80,20 +80,20 @@ enum UntouchedRows {
     }
 
     /// `measure` over the `sample` rows (`sampledRows`) of `a` and `b`, two `comparable` tensors.
-    static func measure(_ x: [Float], _ y: [Float], of a: TensorView, _ b: TensorView) -> Scaling? {
+    static func measure(_ x: Rows, _ y: Rows, of a: TensorView, _ b: TensorView) -> Scaling? {
         let columns = a.shape[1]
-        let tolerance = tolerance(a, b)
+        let tolerance = tolerance(x, y)
         let spread = spread(tolerance, columns: columns)
         var factors: [Double] = []
-        for start in stride(from: 0, to: x.count, by: columns) {
+        for start in stride(from: 0, to: x.values.count, by: columns) {
             let row = start..<(start + columns)
-            if let f = fit(x[row], y[row]), f.residual <= tolerance { factors.append(f.alpha) }
+            if let f = fit(x.values[row], y.values[row]), f.residual <= tolerance { factors.append(f.alpha) }
         }
         guard factors.count >= minimumRows else { return nil }
         let median = median(factors)
         let scaled = factors.filter { Swift.abs($0 - median) <= spread }.count
         guard scaled >= minimumRows else { return nil }
-        return Scaling(tensor: a.name, rows: x.count / columns, scaled: scaled, factor: median,
+        return Scaling(tensor: a.name, rows: x.values.count / columns, scaled: scaled, factor: median,
                        decisive: Swift.abs(median - 1) > spread)
     }
 
@@ -103,10 +103,10 @@ enum UntouchedRows {
         return shape.count == 2 && shape[0] > 0 && shape[1] > 0 && views.allSatisfy { $0.shape == shape }
     }
 
-    /// The largest residual (a share of the row's norm) of a scaled row between `views`: the
-    /// coarsest storage's rounding plus the training's (see `rowTolerance`).
-    static func tolerance(_ views: TensorView...) -> Double {
-        rowTolerance * views.map(\.unitRoundoff).max()! + trainingRounding
+    /// The largest residual (a share of the row's norm) of a scaled row between `rows`: the
+    /// coarsest grid's rounding plus the training's (see `rowTolerance`).
+    static func tolerance(_ rows: Rows...) -> Double {
+        rowTolerance * rows.map(\.roundoff).max()! + trainingRounding
     }
 
     /// How far a scaled row's α may lie from the common factor (see `factorTolerance`).
@@ -148,16 +148,16 @@ enum UntouchedRows {
     /// angles cannot tell a small sibling from a parent).
     static func offPath(_ x: TensorView, between u: TensorView, _ v: TensorView) throws -> Int {
         guard comparable(x, u, v) else { return 0 }
-        return offPath(try sampledRows(x), between: try sampledRows(u), try sampledRows(v), columns: u.shape[1],
-                       tolerance: tolerance(x, u, v))
+        return offPath(try sampledRows(x), between: try sampledRows(u), try sampledRows(v), columns: u.shape[1])
     }
 
     /// `offPath` over the `sample` rows of three tensors of one shape (`sampledRows`).
-    static func offPath(_ x: [Float], between u: [Float], _ v: [Float], columns: Int, tolerance: Double) -> Int {
+    static func offPath(_ x: Rows, between u: Rows, _ v: Rows, columns: Int) -> Int {
+        let tolerance = tolerance(x, u, v)
         var scaled: [(alpha: Double, touched: Bool)] = []
-        for start in stride(from: 0, to: u.count, by: columns) {
+        for start in stride(from: 0, to: u.values.count, by: columns) {
             let row = start..<(start + columns)
-            guard let uv = fit(u[row], v[row]), uv.residual <= tolerance, let ux = fit(u[row], x[row]) else { continue }
+            guard let uv = fit(u.values[row], v.values[row]), uv.residual <= tolerance, let ux = fit(u.values[row], x.values[row]) else { continue }
             scaled.append((uv.alpha, ux.residual > touchedMargin * tolerance))
         }
         guard scaled.count >= minimumRows else { return 0 }
@@ -165,8 +165,29 @@ enum UntouchedRows {
         return scaled.filter { $0.touched && Swift.abs($0.alpha - common) <= spread }.count
     }
 
-    /// The `sample` rows of a 2-D tensor, decoded one after another.
-    static func sampledRows(_ t: TensorView) throws -> [Float] {
+    /// A tensor's `sample` rows, decoded one after another, and the relative rounding of the grid
+    /// their values lie on.
+    struct Rows {
+        var values: [Float]
+        var roundoff: Double
+    }
+
+    /// The relative rounding of the grid `values` lie on: the stored type's, or a coarser one's
+    /// when every value is one of its values — BF16 (the low 16 bits of each F32 pattern zero) or
+    /// F16. A model cast to BF16 and saved again as F32 (`model.float()`, a conversion script)
+    /// holds BF16 values in an F32 file, and its scaled rows are rounded to BF16's grid: at F32's
+    /// tolerance they would look trained (measured: a false latent parent above the root of
+    /// every synthetic family of `tools/measure_adapter_attachment.py`, whose BF16 fine-tunes are
+    /// saved that way).
+    static func roundoff(of values: [Float], stored: Double) -> Double {
+        guard stored < DType.bf16.unitRoundoff, !values.isEmpty else { return stored }
+        if values.allSatisfy({ $0.bitPattern & 0xFFFF == 0 }) { return DType.bf16.unitRoundoff }
+        if stored < DType.f16.unitRoundoff, values.allSatisfy({ Float(Float16($0)) == $0 }) { return DType.f16.unitRoundoff }
+        return stored
+    }
+
+    /// The `sample` rows of a 2-D tensor (`Rows`).
+    static func sampledRows(_ t: TensorView) throws -> Rows {
         let columns = t.shape[1]
         let picked = sample(rows: t.shape[0])
         var rows = [Float](repeating: 0, count: picked.count * columns)
@@ -175,7 +196,7 @@ enum UntouchedRows {
                 try t.decode((r * columns)..<((r + 1) * columns), into: out.baseAddress! + k * columns)
             }
         }
-        return rows
+        return Rows(values: rows, roundoff: roundoff(of: rows, stored: t.unitRoundoff))
     }
 
     /// One pair's verdict: `ancestor`'s rows, scaled by `scaling.factor` < 1, are `descendant`'s
@@ -243,8 +264,7 @@ enum UntouchedRows {
             try tables.map { name in
                 guard let tx = models[x].tensor(named: name), let tu = models[u].tensor(named: name),
                       let tv = models[v].tensor(named: name), UntouchedRows.comparable(tx, tu, tv) else { return 0 }
-                return UntouchedRows.offPath(try rows(x, name), between: try rows(u, name), try rows(v, name),
-                                             columns: tu.shape[1], tolerance: UntouchedRows.tolerance(tx, tu, tv))
+                return UntouchedRows.offPath(try rows(x, name), between: try rows(u, name), try rows(v, name), columns: tu.shape[1])
             }.max() ?? 0
         }
 
@@ -252,17 +272,17 @@ enum UntouchedRows {
         /// is in several tested pairs, and one of many children is in a triangle with each pair of
         /// them), else again each time.
         static let keptBytes = 1 << 28
-        private var kept: [String: [Float]] = [:]
+        private var kept: [String: Rows] = [:]
         private var keptCount = 0
 
         /// `sampledRows` of model `m`'s table `name` (a tensor `tables` names, which it holds).
-        private func rows(_ m: Int, _ name: String) throws -> [Float] {
+        private func rows(_ m: Int, _ name: String) throws -> Rows {
             let key = "\(m) \(name)"
             if let r = kept[key] { return r }
             let r = try UntouchedRows.sampledRows(models[m].tensor(named: name)!)
-            if 4 * (keptCount + r.count) <= Self.keptBytes {
+            if 4 * (keptCount + r.values.count) <= Self.keptBytes {
                 kept[key] = r
-                keptCount += r.count
+                keptCount += r.values.count
             }
             return r
         }
