@@ -54,7 +54,8 @@ enum QuantizedCopies {
     }
 
     /// The copies among `models` (one architecture group, every pair measured): for each model
-    /// stored coarser than F32 or holding an int8 grid in F32 (`IntegerGrids`; its duplicate
+    /// stored coarser than F32 or holding an int8 grid or BF16/F16 values in F32 (`IntegerGrids`,
+    /// `FloatGrids`; its duplicate
     /// group's stand-in only), the `candidates` models
     /// nearest it that are close enough to be its source (`RelationEvidence.withinRounding`) are
     /// tested, and the one whose rounding explains it best (the largest share, then the nearest)
@@ -67,11 +68,12 @@ enum QuantizedCopies {
         let n = models.count
         let standIn = Duplicates.standIns(groups: Duplicates.groups(count: n, identical: { rms[$0, $1] == 0 }), count: n)
         var coarse = models.map { storedCoarse($0, tensors: tensors) }
-        // An int8 export saved back as F32 is coarse too: its grid tensors read with their
-        // grid's steps (`IntegerGrids`), its rounding that grid's.
+        // An int8 export or a BF16/F16 cast saved back as F32 is coarse too: its grid tensors
+        // read with their grid's steps (`IntegerGrids`, `FloatGrids`), its rounding that grid's.
         var models = models, storage = storage
         for c in 0..<n where !coarse[c] && standIn[c] == c {
-            guard let (regridded, rounding) = try IntegerGrids.regridded(models[c], tensors: tensors) else { continue }
+            guard let (regridded, rounding) = try IntegerGrids.regridded(models[c], tensors: tensors)
+                    ?? FloatGrids.regridded(models[c], tensors: tensors) else { continue }
             models[c] = regridded
             storage[c].rounding = Swift.max(storage[c].rounding, rounding)
             coarse[c] = true

@@ -180,10 +180,7 @@ enum UntouchedRows {
     /// every synthetic family of `tools/measure_adapter_attachment.py`, whose BF16 fine-tunes are
     /// saved that way).
     static func roundoff(of values: [Float], stored: Double) -> Double {
-        guard stored < DType.bf16.unitRoundoff, !values.isEmpty else { return stored }
-        if values.allSatisfy({ $0.bitPattern & 0xFFFF == 0 }) { return DType.bf16.unitRoundoff }
-        if stored < DType.f16.unitRoundoff, values.allSatisfy({ Float(Float16($0)) == $0 }) { return DType.f16.unitRoundoff }
-        return stored
+        Swift.max(stored, FloatGrids.narrowest(values)?.unitRoundoff ?? 0)
     }
 
     /// The `sample` rows of a 2-D tensor (`Rows`).
