@@ -136,6 +136,30 @@ import Testing
         }
     }
 
+    /// Read through the sources, not `FloatGrid` alone: an F16 tensor in its file, and F16 values
+    /// in an F32 file (`NarrowFloat`), report F16's gaps, subnormals included (their gap stays
+    /// 2^-24 below 2^-14; with F32's exponent range it kept shrinking).
+    @Test func f16StepsThroughTheirSources() throws {
+        let half = samples(2_000).map { Float16($0) }.filter { $0.isFinite }
+        #expect(half.contains { $0 != 0 && abs($0) < Float16(0x1p-14) }, "subnormals among the samples")
+        let want = half.map { Float(abs($0).nextUp) - Float(abs($0)) }
+        func read(_ view: TensorView) throws -> [Float] {
+            var out = [Float](repeating: .nan, count: view.count)
+            let cursor = TensorCursor(capacity: 1 << 12)
+            cursor.window = 0..<view.count
+            try out.withUnsafeMutableBufferPointer { try view.source.decodeSteps(0..<view.count, into: $0.baseAddress!, cursor: cursor) }
+            return out
+        }
+        try half.map(\.bitPattern).withUnsafeBytes { raw in
+            let stored = try TensorView(name: "h", dtype: .f16, shape: [half.count], bytes: raw)
+            #expect(try read(stored) == want)
+        }
+        try half.map { Float($0).bitPattern }.withUnsafeBytes { raw in
+            let wide = try TensorView(name: "w", dtype: .f32, shape: [half.count], bytes: raw)
+            #expect(try read(TensorView(name: "n", shape: [half.count], source: NarrowFloat(base: wide, dtype: .f16))) == want)
+        }
+    }
+
     /// The verdict's thresholds: a child whose differing elements are all within half a step is
     /// its parent rounded; a parent so explained reverses the edge; nothing else is typed.
     @Test func verdicts() {

@@ -31,6 +31,9 @@ protocol TensorSource: Sendable {
     var unitRoundoff: Double { get }
     /// The stored type's name for messages ("F32", "BF16", later "Q8_0" …).
     var typeName: String { get }
+    /// The smallest normal binary exponent of the stored float type, for `decodeSteps`' spacing
+    /// (a requirement, so that a source's own value, F16's −14, is the one the default reads).
+    var minimumExponent: Int { get }
     /// Decodes the elements in `range` (row-major order of the view's shape, within its count)
     /// into `target`, which holds `range.count` floats. Called only for weights.
     ///

@@ -10,14 +10,11 @@ struct NarrowFloat: TensorSource {
     var isWeight: Bool { base.isWeight }
     var unitRoundoff: Double { dtype.unitRoundoff }
     var typeName: String { "\(base.typeName) holding \(dtype.rawValue) values" }
+    var minimumExponent: Int { dtype.minimumExponent }
     var files: [CheckpointFile] { base.source.files }
 
+    /// The base's values; their steps are the narrower type's spacing (the default `decodeSteps`).
     func decode(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
         try base.source.decode(range, into: target, cursor: cursor)
-    }
-
-    func decodeSteps(_ range: Range<Int>, into target: UnsafeMutablePointer<Float>, cursor: TensorCursor) throws {
-        try decode(range, into: target, cursor: cursor)
-        FloatGrid(dtype).steps(target, count: range.count)
     }
 }
