@@ -243,7 +243,7 @@ enum AdapterAttachment {
             guard changes[k].size >= smallUpdate else { return 0 }
             let others = tree.edges.indices.filter { tree.onOtherBranch($0, than: k) && changes[$0].size >= smallUpdate }
             let alignment = changes[k].alignment
-            if let fresh = median(others.map { changes[$0].alignment }), fresh > noise { return fresh / 2 - alignment }
+            if let fresh = others.map({ changes[$0].alignment }).median, fresh > noise { return fresh / 2 - alignment }
             return alignment < -noise ? -alignment : 0
         }
         let scores = tree.scores { path in path.reduce(0) { $0 + gain[$1] } }
@@ -266,12 +266,6 @@ enum AdapterAttachment {
         let confidence = withinFamilyConfidence(margin: margin, noise: noise)
         return Choice(base: family[best], runnerUp: family[second], confidence: confidence,
                       doubt: Calibration.isUnsure(raw: confidence, family: .adapter) ? "a margin of \(Formatting.significant(Swift.max(0, margin) / noise, 2)) noise levels along the family's changes" : nil)
-    }
-
-    static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let v = values.sorted(), n = v.count
-        return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
     }
 
     /// The scale of the path margin, in noise levels (`Measurement.noise`, itself two standard
@@ -344,10 +338,10 @@ enum AdapterAttachment {
             var pending = family.filter { combinations[$0] != nil }
             while !pending.isEmpty {
                 let ready = pending.filter { combinations[$0]!.allSatisfy { known[$0.parent] != nil } }
-                // A cycle of merges (the graph's checks forbid it): their primary parents' paths.
-                for c in ready.isEmpty ? pending : ready {
-                    known[c] = ready.isEmpty ? score(path(to: c))
-                        : combinations[c]!.reduce(0) { $0 + $1.coefficient * known[$1.parent]! }
+                for c in ready { known[c] = combinations[c]!.reduce(0) { $0 + $1.coefficient * known[$1.parent]! } }
+                if ready.isEmpty {
+                    // A cycle of merges (the graph's checks forbid it): their primary parents' paths.
+                    for c in pending { known[c] = score(path(to: c)) }
                 }
                 pending.removeAll { known[$0] != nil }
             }

@@ -188,7 +188,6 @@ struct Recovery {
             }
             return try ModelGraph.sideBySide(parts, count: members.count)
         }
-        let shared = try source.compared(members, options: options).direction   // what `evidence.direction` is over
         // Quantized copies are told by the weights themselves (their storage grids): the exact
         // pass only, before the tree is solved (`QuantizedCopies`).
         // So are the bases TIES and DARE merges keep (`TrimmedMerges`), among the models that are not copies.
@@ -211,7 +210,7 @@ struct Recovery {
         let graph = try RelationAnalysis.graph(evidence, options: options, threads: threads, copies: copies,
                                                retentions: retentions, rows: rows, directions: { tree in
             let own = try source.compared(tree.map { members[$0] }, options: options).direction
-            return own == shared ? nil
+            return own == evidence.direction.tensors ? nil
                 : try source.direction(of: tree.map { members[$0] }, tensors: own, threads: threads, options: options)
         }) { f, stage in
             try progress(0.72 + 0.28 * f, stage)

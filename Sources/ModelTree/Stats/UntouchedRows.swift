@@ -90,7 +90,7 @@ enum UntouchedRows {
             if let f = fit(x.values[row], y.values[row]), f.residual <= tolerance { factors.append(f.alpha) }
         }
         guard factors.count >= minimumRows else { return nil }
-        let median = median(factors)
+        let median = factors.median!      // at least `minimumRows` factors
         let scaled = factors.filter { Swift.abs($0 - median) <= spread }.count
         guard scaled >= minimumRows else { return nil }
         return Scaling(tensor: a.name, rows: x.values.count / columns, scaled: scaled, factor: median,
@@ -129,11 +129,6 @@ enum UntouchedRows {
         return (alpha, (residual / bb).squareRoot())
     }
 
-    static func median(_ values: [Double]) -> Double {
-        let v = values.sorted()
-        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
-    }
-
     /// A row `x` holds touched, by this many times the tolerance, when two others hold it scaled:
     /// a training's update of a row is 30–190 times the tolerance on zoo 1 (the light fine-tune's
     /// 8e-4 of the norm included), rounding stays within 1.
@@ -161,7 +156,7 @@ enum UntouchedRows {
             scaled.append((uv.alpha, ux.residual > touchedMargin * tolerance))
         }
         guard scaled.count >= minimumRows else { return 0 }
-        let common = median(scaled.map(\.alpha)), spread = spread(tolerance, columns: columns)
+        let common = scaled.map(\.alpha).median!, spread = spread(tolerance, columns: columns)
         return scaled.filter { $0.touched && Swift.abs($0.alpha - common) <= spread }.count
     }
 
