@@ -36,13 +36,15 @@ import Glibc
 /// the adapter's training, and the base is the end of the path from the root that gains most
 /// (`withinFamily`). The recovered tree's fine-tune edges are trusted here (right on every zoo);
 /// a step far smaller than ΔW (`smallUpdate`: a light touch-up) cannot have changed the training
-/// and counts nothing. Measured on 45 synthetic adapters (`tools/measure_adapter_attachment.py`,
-/// five seeds): 33 right (25 by the pairwise order-of-training vote this replaced); the 12 wrong
-/// — an adapter on a light fine-tune (which no step tells from its parent), one of q and v only
-/// on text unlike every fine-tune's (alignments within noise), and one on the only fine-tune of
-/// a family (no other branch to compare) — all at raw confidence 0. The weights cannot tell a
-/// model from a near-copy of it (an int8 export not typed as such, a light touch-up): among
-/// models within the unsure margin of the leader, the finest-stored one is chosen, unsure.
+/// and counts nothing. Measured on 60 synthetic adapters (`tools/measure_adapter_attachment.py`,
+/// seeds 0–4, twelve kinds): 45 right; the 15 wrong are the three kinds no step can decide — an
+/// adapter on a light fine-tune (which no step tells from its parent), one of q and v only on
+/// text unlike every fine-tune's (alignments within noise), and one on the only fine-tune of a
+/// family (no other branch to compare) — 14 at raw confidence 0, one at 0.34. (On the first 45,
+/// the pairwise order-of-training vote this replaced got 25 right, this rule 33.) The weights
+/// cannot tell a model from a near-copy of it (an int8 export not typed as such, a light
+/// touch-up): among models within the unsure margin of the leader, the finest-stored one is
+/// chosen, unsure.
 ///
 /// The saved copies and bias updates are never votes: only their shapes (and, for an adapter
 /// without low-rank updates, the nearest copy, unsure) count.
